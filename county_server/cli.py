@@ -1,0 +1,64 @@
+"""``taizhang-server``: the county server and its admin commands.
+
+``--db URL`` (or ``TAIZHANG_DB_URL``) selects the database for every
+subcommand: SQLite by default (a file in the data directory), PostgreSQL with
+a ``postgresql://`` URL.  Subcommands come from modules with ``register(sub)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from storage.cli import UserError
+
+COMMAND_MODULES: list[str] = []
+
+
+def default_db_url() -> str:
+    from storage.db import data_dir
+
+    return f"sqlite:///{data_dir() / 'county.sqlite3'}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from storage import __version__
+
+    parser = argparse.ArgumentParser(prog="taizhang-server", description="社区服务台账县级服务器")
+    parser.add_argument("--version", action="version", version=f"社区服务台账服务器 {__version__}")
+    parser.add_argument("--db", default=os.environ.get("TAIZHANG_DB_URL"),
+                        help="数据库地址：sqlite:///路径 或 postgresql://用户@主机/库（默认：数据目录中的 county.sqlite3；"
+                             "也可用环境变量 TAIZHANG_DB_URL）")
+    sub = parser.add_subparsers(dest="command", metavar="子命令", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.db = args.db or default_db_url()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001
+        from storage.db import DatabaseError
+        from storage.repository import WriteRefused
+        from storage.validation import ValidationError
+
+        if isinstance(exc, (UserError, DatabaseError, WriteRefused, ValidationError)):
+            print(f"错误：{exc}", file=sys.stderr)
+            return 1
+        logging.getLogger("taizhang-server").exception("unexpected error")
+        print(f"服务器出错：{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

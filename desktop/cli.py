@@ -1,0 +1,63 @@
+"""``taizhang``: the village/township side.  No subcommand opens the desktop app.
+
+Headless subcommands come from Qt-free modules (each has ``register(sub)``);
+Qt is imported only when the app itself is launched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from storage.cli import UserError
+
+COMMAND_MODULES = ["storage.cli"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taizhang", description="社区服务台账：村(社区)、乡镇的离线台账程序。不带子命令时打开桌面程序。")
+    from storage import __version__
+
+    parser.add_argument("--version", action="version", version=f"社区服务台账 {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="子命令")
+    p = sub.add_parser("gui", help="打开桌面程序（默认）")
+    p.set_defaults(func=_gui)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def _gui(args) -> int:
+    from desktop.ui.app import run_app
+
+    return run_app()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    func = getattr(args, "func", _gui)
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        print("已取消。", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a Chinese message and exit 1
+        from storage.db import DatabaseError
+        from storage.repository import WriteRefused
+        from storage.validation import ValidationError
+
+        if isinstance(exc, (UserError, DatabaseError, WriteRefused, ValidationError)):
+            print(f"错误：{exc}", file=sys.stderr)
+            return 1
+        logging.getLogger("taizhang").exception("unexpected error")
+        print(f"程序出错：{type(exc).__name__}: {exc}。请把以上信息发给县民政局信息管理员。", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the system packages Taizhang needs on Debian/Ubuntu/UOS/Kylin.
+#   scripts/system-deps.sh app    Qt's libraries and a CJK font (to run the desktop app)
+#   scripts/system-deps.sh test   the above plus PostgreSQL, LibreOffice Calc, gnome-keyring,
+#                                 Xvfb and the .deb tools the test suite uses
+# Runs apt-get as root, or through sudo; does nothing for packages already there.
+set -euo pipefail
+what=${1:-app}
+app_pkgs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-wqy-microhei
+          libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
+          libxcb-image0 libxcb-shape0 libxcb-xkb1 python3-venv)
+test_pkgs=(xvfb postgresql libreoffice-calc-nogui gnome-keyring libsecret-tools dbus dpkg-dev fakeroot binutils)
+pkgs=("${app_pkgs[@]}")
+[ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null; then
+  echo "未找到 apt-get：请手动安装 ${missing[*]}" >&2; exit 0
+fi
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "安装系统软件包: ${missing[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,180 @@
+"""Opening a database: data directory, engine with PRAGMAs, migrations with backup.
+
+Durability: SQLite in WAL mode with ``synchronous=FULL``.  WAL lets the UI read
+while a worker writes; FULL makes every committed transaction survive a power
+cut (NORMAL could lose the last commits on power loss, which village PCs on
+unreliable power must not).  An interactive save still commits in well under
+5 ms, and bulk writes commit once per batch, so FULL costs little.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine
+
+log = logging.getLogger(__name__)
+
+DB_FILENAME = "taizhang.sqlite3"
+
+
+class DatabaseError(RuntimeError):
+    """A database problem with a Chinese message for the user."""
+
+
+class DatabaseTooNew(DatabaseError):
+    pass
+
+
+class MigrationFailed(DatabaseError):
+    pass
+
+
+def data_dir() -> Path:
+    """Per-user data directory; ``TAIZHANG_HOME`` overrides it (tests, portable installs)."""
+    override = os.environ.get("TAIZHANG_HOME")
+    if override:
+        path = Path(override)
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir("Taizhang", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_db_path() -> Path:
+    return data_dir() / DB_FILENAME
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def make_engine(url: str | Path) -> Engine:
+    """An engine for a path or URL (sqlite:///…, postgresql://…)."""
+    url = str(url)
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    return engine
+
+
+# --------------------------------------------------------------------------- migrations
+
+def _alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config(None)).get_current_head()
+
+
+def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {rev.revision for rev in ScriptDirectory.from_config(_alembic_config(None)).walk_revisions()}
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def backup_sqlite(src: Path, dest: Path) -> Path:
+    """A consistent copy through SQLite's online backup API (safe while the DB is open)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(str(src)) as source, sqlite3.connect(str(dest)) as target:
+        source.backup(target)
+    return dest
+
+
+def prepare_database(engine: Engine, db_path: Path | None = None) -> str:
+    """Create a new database at head, or back up and upgrade an older one.
+
+    Returns what happened: 'created', 'current' or 'upgraded'.
+    """
+    from alembic import command
+
+    from storage.models import metadata
+
+    cfg = _alembic_config(engine)
+    head = head_revision()
+    has_tables = bool(inspect(engine).get_table_names())
+    revision = current_revision(engine) if has_tables else None
+    if not has_tables:
+        metadata.create_all(engine)
+        command.stamp(cfg, head)
+        return "created"
+    if revision == head:
+        return "current"
+    if revision is not None and revision not in known_revisions():
+        raise DatabaseTooNew(
+            f"数据库由更新版本的台账程序创建（版本标记 {revision}），本程序无法打开。"
+            "请安装最新版本的社区服务台账后再打开，数据没有被改动。")
+    backup = None
+    if db_path is not None:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup = backup_sqlite(db_path, db_path.parent / "backups" / f"升级前备份-{stamp}-{revision}.sqlite3")
+        log.info("backed up database before migration to %s", backup)
+    try:
+        if revision is None:
+            raise MigrationFailed("数据库缺少版本标记，不是台账数据库或已损坏。")
+        command.upgrade(cfg, head)
+    except Exception as exc:
+        engine.dispose()
+        if backup is not None:
+            shutil.copyfile(backup, db_path)
+            for suffix in ("-wal", "-shm"):
+                Path(str(db_path) + suffix).unlink(missing_ok=True)
+        log.exception("migration failed")
+        where = f"已从备份 {backup} 恢复原数据库，" if backup else ""
+        raise MigrationFailed(
+            f"数据库升级失败：{exc}。{where}原有数据没有丢失。请联系县民政局信息管理员，"
+            "并把数据目录中的日志文件发给他。") from exc
+    return "upgraded"
+
+
+def open_database(path: Path | str | None = None) -> Engine:
+    """Open (creating or upgrading) the local database."""
+    db_path = Path(path) if path else default_db_path()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(db_path)
+    prepare_database(engine, db_path)
+    return engine
+
+
+def open_server_database(url: str) -> Engine:
+    engine = make_engine(url)
+    db_path = None
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database:
+        db_path = Path(engine.url.database)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_database(engine, db_path)
+    return engine

@@ -1,0 +1,580 @@
+"""The one write path.
+
+Every insert, update, delete and restore of a record goes through
+``Repository``: it validates against the field schema, writes the record,
+appends a change-log (outbox) row and audit rows in the same transaction.
+There is no second write path: Excel import, the desktop forms, the demo
+generator and the county server applying sync batches all call this module.
+
+Two speeds share one implementation (``_WriteBatch``):
+- ``create``/``update``/``delete``/``restore``: one record, one transaction.
+- ``bulk_write``: many records in one transaction via the DB-API's
+  ``executemany`` on prepared tuples — the ORM is right for one interactive
+  save and wrong for 100,000 rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.engine import Engine
+
+from storage.choices import DEFAULT_CHOICES
+from storage.models import (BASE_COLUMNS, ORG_NAMESPACE, AuditLog, ChangeLog, ChoiceList, Setting, new_id,
+                            table_for, utcnow)
+from storage.schema import RECORD_TYPES, RecordType, record_type
+from storage.validation import Issue, ValidationError, check_record, coerce_record
+
+OPS = ("insert", "update", "delete", "restore")
+
+
+class WriteRefused(RuntimeError):
+    """A write the rules forbid (locked period, unknown record, stale version); Chinese message."""
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+def to_json_value(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def payload_of(rt: RecordType, values: dict) -> dict:
+    """JSON-safe field values of a record (what the change log and sync carry)."""
+    return {f.name: to_json_value(values.get(f.name)) for f in rt.fields}
+
+
+def values_from_payload(rt: RecordType, payload: dict) -> dict:
+    values = {}
+    for f in rt.fields:
+        v = payload.get(f.name)
+        if v is not None and f.type == "date" and isinstance(v, str):
+            v = dt.date.fromisoformat(v)
+        values[f.name] = v
+    return values
+
+
+def org_unit_id(code: str) -> str:
+    """Org units have a deterministic id so that every PC and the server agree."""
+    return str(uuid.uuid5(ORG_NAMESPACE, f"org:{code}"))
+
+
+@dataclass
+class Change:
+    """A change as stored in the change log and carried by sync and packages."""
+
+    change_id: str
+    record_type: str
+    record_id: str
+    org_code: str
+    op: str
+    base_version: int
+    version: int
+    payload: dict
+    actor: str
+    device_id: str | None
+    at: str  # ISO-8601 UTC
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Change":
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+
+
+@dataclass
+class WriteOp:
+    """One write for ``bulk_write``: op is insert/update/delete/restore."""
+
+    record_type: str
+    op: str
+    values: dict = field(default_factory=dict)
+    record_id: str | None = None
+
+
+@dataclass
+class WriteResult:
+    record_id: str
+    change_id: str
+    version: int
+
+
+# --------------------------------------------------------------------------- low-level table writer
+
+
+class _TableWriter:
+    """Prepared INSERT/UPDATE statements and value converters for one table (DB-API level)."""
+
+    def __init__(self, table, dialect):
+        self.table = table
+        self.columns = [c.name for c in table.columns]
+        self.processors = []
+        for c in table.columns:
+            proc = c.type._cached_bind_processor(dialect)
+            self.processors.append(proc)
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        quoted = [dialect.identifier_preparer.quote(c) for c in self.columns]
+        tname = dialect.identifier_preparer.quote(table.name)
+        self.insert_sql = f"INSERT INTO {tname} ({', '.join(quoted)}) VALUES ({', '.join([mark] * len(quoted))})"
+        non_pk = [q for q, c in zip(quoted, table.columns) if not c.primary_key]
+        pk = [q for q, c in zip(quoted, table.columns) if c.primary_key]
+        self.update_cols = [c.name for c in table.columns if not c.primary_key] + \
+                           [c.name for c in table.columns if c.primary_key]
+        self.update_sql = (f"UPDATE {tname} SET {', '.join(f'{q} = {mark}' for q in non_pk)} "
+                           f"WHERE {' AND '.join(f'{q} = {mark}' for q in pk)}")
+        self._index = {name: i for i, name in enumerate(self.columns)}
+
+        self._plans: dict[tuple, list] = {}
+        self._memo: dict = {}
+
+    def row(self, values: dict, order: Sequence[str] | None = None) -> tuple:
+        key = tuple(order) if order else None
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = [(n, self.processors[self._index[n]]) for n in (order or self.columns)]
+        memo = self._memo
+        if len(memo) > 50_000:
+            memo.clear()
+        out = []
+        append = out.append
+        for name, proc in plan:
+            v = values.get(name)
+            if proc is None or v is None:
+                append(v)
+            elif isinstance(v, (dt.date, dt.datetime)):
+                # dates and timestamps repeat a lot in a batch; convert each once
+                k = (name, v)
+                c = memo.get(k)
+                if c is None:
+                    c = memo[k] = proc(v)
+                append(c)
+            else:
+                append(proc(v))
+        return tuple(out)
+
+
+class _Writers:
+    def __init__(self, dialect):
+        self.dialect = dialect
+        self.records = {name: _TableWriter(table_for(name), dialect) for name in RECORD_TYPES}
+        self.change = _TableWriter(ChangeLog.__table__, dialect)
+        self.audit = _TableWriter(AuditLog.__table__, dialect)
+        self.change_cols = [c for c in self.change.columns if c != "seq"]
+        self.audit_cols = [c for c in self.audit.columns if c != "id"]
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.change_sql = (f"INSERT INTO change_log ({', '.join(self.change_cols)}) "
+                           f"VALUES ({', '.join([mark] * len(self.change_cols))})")
+        self.audit_sql = (f"INSERT INTO audit_log ({', '.join(self.audit_cols)}) "
+                          f"VALUES ({', '.join([mark] * len(self.audit_cols))})")
+
+
+_writers_cache: dict[str, _Writers] = {}
+
+
+def _writers(dialect) -> _Writers:
+    key = dialect.name
+    if key not in _writers_cache:
+        _writers_cache[key] = _Writers(dialect)
+    return _writers_cache[key]
+
+
+def _audit_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(to_json_value(value))
+
+
+class _WriteBatch:
+    """Collects record rows, change-log rows and audit rows; flushes them with executemany."""
+
+    def __init__(self, conn: Connection, actor: str, device_id: str | None, sync_state: str):
+        self.conn = conn
+        self.w = _writers(conn.dialect)
+        self.actor = actor
+        self.device_id = device_id
+        self.sync_state = sync_state
+        self.inserts: dict[str, list[tuple]] = {}
+        self.updates: dict[str, list[tuple]] = {}
+        self.changes: list[tuple] = []
+        self.audits: list[tuple] = []
+        self.now = utcnow()
+        self.now_iso = self.now.isoformat()
+
+    def add(self, rt: RecordType, op: str, record_id: str, new: dict, old: dict | None,
+            change_id: str | None = None, at: dt.datetime | None = None, actor: str | None = None,
+            version: int | None = None, device_id: str | None = None) -> WriteResult:
+        actor = actor or self.actor
+        at = at or self.now
+        base_version = old["version"] if old else 0
+        version = version if version is not None else base_version + 1
+        row = dict(new)
+        row.update(id=record_id, version=version, updated_at=at, updated_by=actor,
+                   created_at=old["created_at"] if old else at,
+                   deleted=bool(new.get("deleted", False)))
+        writer = self.w.records[rt.name]
+        if old is None:
+            self.inserts.setdefault(rt.name, []).append(writer.row(row))
+        else:
+            self.updates.setdefault(rt.name, []).append(writer.row(row, writer.update_cols))
+        change_id = change_id or new_id()
+        payload = payload_of(rt, new)
+        payload["deleted"] = row["deleted"]
+        change = {
+            "change_id": change_id, "record_type": rt.name, "record_id": record_id,
+            "org_code": new["org_code"], "op": op, "base_version": base_version, "version": version,
+            "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            "actor": actor, "device_id": device_id or self.device_id, "at": at,
+            "sync_state": self.sync_state, "batch_id": None,
+        }
+        self.changes.append(self.w.change.row(change, self.w.change_cols))
+        self._audit(rt, op, record_id, change_id, new, old, actor, at)
+        return WriteResult(record_id, change_id, version)
+
+    def _audit(self, rt, op, record_id, change_id, new, old, actor, at):
+        cols = self.w.audit_cols
+        if op == "insert":
+            rows = [("*", None, "新建")]
+        elif op in ("delete", "restore"):
+            rows = [("deleted", _audit_text(op == "restore"), _audit_text(op == "delete"))]
+        else:
+            rows = [(f.name, _audit_text(old.get(f.name)), _audit_text(new.get(f.name)))
+                    for f in rt.fields if old.get(f.name) != new.get(f.name)]
+            if old.get("deleted") != new.get("deleted"):
+                rows.append(("deleted", _audit_text(old.get("deleted")), _audit_text(new.get("deleted"))))
+        for fname, before, after in rows:
+            self.audits.append(self.w.audit.row(
+                {"change_id": change_id, "record_type": rt.name, "record_id": record_id, "field": fname,
+                 "old_value": before, "new_value": after, "actor": actor, "at": at}, cols))
+
+    def flush(self) -> None:
+        dbapi = self.conn.connection  # pooled DB-API connection inside this transaction
+        cur = dbapi.cursor()
+        try:
+            for name, rows in self.inserts.items():
+                cur.executemany(self.w.records[name].insert_sql, rows)
+            for name, rows in self.updates.items():
+                cur.executemany(self.w.records[name].update_sql, rows)
+            if self.changes:
+                cur.executemany(self.w.change_sql, self.changes)
+            if self.audits:
+                cur.executemany(self.w.audit_sql, self.audits)
+        finally:
+            cur.close()
+        self.inserts.clear(), self.updates.clear(), self.changes.clear(), self.audits.clear()
+
+
+# --------------------------------------------------------------------------- repository
+
+WriteGuard = Callable[[Connection, RecordType, str, dict, "dict | None"], "str | None"]
+
+
+class Repository:
+    """Reads and the only write path for records, over one engine."""
+
+    def __init__(self, engine: Engine, actor: str = "本机用户", device_id: str | None = None):
+        self.engine = engine
+        self.actor = actor
+        self.device_id = device_id
+        self._choices: dict[str, list[str]] | None = None
+        # Extra rules a write must pass (e.g. period locks); each returns a Chinese refusal or None.
+        self.guards: list[WriteGuard] = []
+
+    # ------------------------------------------------------------------ choices
+
+    def choices(self) -> dict[str, list[str]]:
+        if self._choices is None:
+            merged = {k: list(v) for k, v in DEFAULT_CHOICES.items()}
+            with self.engine.connect() as conn:
+                for row in conn.execute(select(ChoiceList.name, ChoiceList.items)):
+                    merged[row.name] = list(row.items)
+            self._choices = merged
+        return self._choices
+
+    def choice_versions(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            stored = dict(conn.execute(select(ChoiceList.name, ChoiceList.version)).all())
+        return {name: stored.get(name, 1) for name in DEFAULT_CHOICES}
+
+    def save_choice_list(self, name: str, items: list[str], version: int | None = None) -> int:
+        """Store a county's extension of a choice list (old items must stay: records use them)."""
+        current = self.choices().get(name)
+        if current is None:
+            raise WriteRefused(f"没有名为“{name}”的选项列表")
+        missing = [i for i in current if i not in items]
+        if missing and version is None:
+            raise WriteRefused(f"选项列表只能增加选项，不能删除已有选项：{'、'.join(missing)}")
+        with self.engine.begin() as conn:
+            old = conn.execute(select(ChoiceList.version).where(ChoiceList.name == name)).scalar()
+            new_version = version if version is not None else (old or 1) + 1
+            if old is not None and new_version <= old:
+                return old
+            table = ChoiceList.__table__
+            conn.execute(table.delete().where(table.c.name == name))
+            conn.execute(table.insert().values(name=name, version=new_version, items=items, updated_at=utcnow()))
+        self._choices = None
+        return new_version
+
+    # ------------------------------------------------------------------ settings (local state, never secrets)
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(Setting.value).where(Setting.key == key)).scalar()
+        return default if value is None else value
+
+    def set_setting(self, key: str, value: str) -> None:
+        table = Setting.__table__
+        with self.engine.begin() as conn:
+            conn.execute(table.delete().where(table.c.key == key))
+            conn.execute(table.insert().values(key=key, value=value))
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, type_name: str, record_id: str, *, include_deleted: bool = False,
+            conn: Connection | None = None) -> dict | None:
+        table = table_for(type_name)
+        stmt = select(table).where(table.c.id == record_id)
+        if not include_deleted:
+            stmt = stmt.where(table.c.deleted.is_(False))
+        if conn is not None:
+            row = conn.execute(stmt).mappings().first()
+        else:
+            with self.engine.connect() as c:
+                row = c.execute(stmt).mappings().first()
+        return dict(row) if row else None
+
+    def list(self, type_name: str, *, org_code: str | None = None, deleted: bool = False,
+             where: dict | None = None) -> list[dict]:
+        table = table_for(type_name)
+        stmt = select(table).where(table.c.deleted.is_(deleted))
+        if org_code:
+            stmt = stmt.where(table.c.org_code == org_code)
+        for key, value in (where or {}).items():
+            stmt = stmt.where(table.c[key] == value)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def count(self, type_name: str, *, org_code: str | None = None, deleted: bool = False) -> int:
+        table = table_for(type_name)
+        stmt = select(text("count(*)")).select_from(table).where(table.c.deleted.is_(deleted))
+        if org_code:
+            stmt = stmt.where(table.c.org_code == org_code)
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar_one()
+
+    # ------------------------------------------------------------------ interactive writes
+
+    def create(self, type_name: str, values: dict, *, record_id: str | None = None) -> dict:
+        return self._single(WriteOp(type_name, "insert", values, record_id))
+
+    def update(self, type_name: str, record_id: str, values: dict, *,
+               expected_version: int | None = None) -> dict:
+        return self._single(WriteOp(type_name, "update", values, record_id), expected_version)
+
+    def delete(self, type_name: str, record_id: str) -> dict:
+        """Leaves a tombstone (deleted=True); children stay and are hidden with their parent."""
+        return self._single(WriteOp(type_name, "delete", {}, record_id))
+
+    def restore(self, type_name: str, record_id: str) -> dict:
+        return self._single(WriteOp(type_name, "restore", {}, record_id))
+
+    def _single(self, op: WriteOp, expected_version: int | None = None) -> dict:
+        with self.engine.begin() as conn:
+            batch = _WriteBatch(conn, self.actor, self.device_id, "pending")
+            result = self._stage(conn, batch, op, self._old_one(conn, op), expected_version)
+            batch.flush()
+            return self.get(op.record_type, result.record_id, include_deleted=True, conn=conn)
+
+    def _old_one(self, conn: Connection, op: WriteOp) -> dict | None:
+        if op.op == "insert":
+            if op.record_type == "org_unit" and op.record_id is None:
+                op.record_id = org_unit_id(str(op.values.get("org_code", "")))
+            if op.record_id is None:
+                return None
+        return self.get(op.record_type, op.record_id, include_deleted=True, conn=conn) if op.record_id else None
+
+    def _stage(self, conn: Connection, batch: _WriteBatch, op: WriteOp, old: dict | None,
+               expected_version: int | None = None, validate: bool = True) -> WriteResult:
+        rt = record_type(op.record_type)
+        if op.op not in OPS:
+            raise WriteRefused(f"未知的操作：{op.op}")
+        if op.op == "insert":
+            if old is not None:
+                raise WriteRefused(f"{rt.label}记录{op.record_id}已存在，不能重复新建")
+            record_id = op.record_id or new_id()
+            new = {f.name: op.values.get(f.name) for f in rt.fields}
+            new["deleted"] = False
+        else:
+            if old is None:
+                raise WriteRefused(f"找不到要修改的{rt.label}记录（{op.record_id}），可能已被删除或尚未同步")
+            if expected_version is not None and old["version"] != expected_version:
+                raise WriteRefused(f"这条{rt.label}记录已被他人修改（版本{old['version']}），请重新打开后再改")
+            record_id = op.record_id
+            new = {f.name: old.get(f.name) for f in rt.fields}
+            new["deleted"] = old["deleted"]
+            if op.op == "update":
+                if old["deleted"]:
+                    raise WriteRefused(f"这条{rt.label}记录已删除，请先在“最近删除”中恢复再修改")
+                new.update({k: v for k, v in op.values.items() if k in rt.field_names})
+            elif op.op == "delete":
+                if old["deleted"]:
+                    raise WriteRefused(f"这条{rt.label}记录已经删除")
+                new["deleted"] = True
+            else:
+                if not old["deleted"]:
+                    raise WriteRefused(f"这条{rt.label}记录没有被删除，无需恢复")
+                new["deleted"] = False
+        if validate and op.op in ("insert", "update"):
+            coerced, issues = coerce_record(rt, new, self.choices())
+            errors = [i for i in issues if i.is_error]
+            if errors:
+                raise ValidationError(errors, rt.label)
+            coerced["deleted"] = new["deleted"]
+            new = coerced
+            if rt.name == "org_unit" and op.op == "insert" and record_id != org_unit_id(new["org_code"]):
+                raise WriteRefused("组织机构记录的编号必须由区划代码生成")
+        for guard in self.guards:
+            refusal = guard(conn, rt, op.op, new, old)
+            if refusal:
+                raise WriteRefused(refusal)
+        return batch.add(rt, op.op, record_id, new, old)
+
+    # ------------------------------------------------------------------ bulk path
+
+    def bulk_write(self, ops: Iterable[WriteOp], *, validate: bool = True,
+                   progress: Callable[[int], None] | None = None, chunk: int = 5000) -> list[WriteResult]:
+        """Many writes in ONE transaction (all or nothing); same validation, change log and audit."""
+        results: list[WriteResult] = []
+        with self.engine.begin() as conn:
+            batch = _WriteBatch(conn, self.actor, self.device_id, "pending")
+            for part in _chunks(ops, chunk):
+                olds = self._olds(conn, part)
+                for op in part:
+                    if op.op == "insert" and op.record_type == "org_unit" and op.record_id is None:
+                        op.record_id = org_unit_id(str(op.values.get("org_code", "")))
+                    old = olds.get((op.record_type, op.record_id)) if op.record_id else None
+                    result = self._stage(conn, batch, op, old, validate=validate)
+                    results.append(result)
+                    if op.record_id is None:
+                        op.record_id = result.record_id
+                batch.flush()
+                if progress:
+                    progress(len(results))
+        return results
+
+    def _olds(self, conn: Connection, ops: Sequence[WriteOp]) -> dict[tuple[str, str], dict]:
+        wanted: dict[str, list[str]] = {}
+        for op in ops:
+            rid = op.record_id
+            if rid is None and op.record_type == "org_unit":
+                rid = org_unit_id(str(op.values.get("org_code", "")))
+            if rid:
+                wanted.setdefault(op.record_type, []).append(rid)
+        found = {}
+        for type_name, ids in wanted.items():
+            table = table_for(type_name)
+            for i in range(0, len(ids), 500):
+                for row in conn.execute(select(table).where(table.c.id.in_(ids[i:i + 500]))).mappings():
+                    found[(type_name, row["id"])] = dict(row)
+        return found
+
+    # ------------------------------------------------------------------ applying changes from elsewhere (sync)
+
+    def apply_change(self, conn: Connection, change: Change, *, sync_state: str = "remote",
+                     validate: bool = True) -> tuple[str, str | None]:
+        """Apply one change made elsewhere, inside the caller's transaction.
+
+        Keeps the change's own id, version, author and time so that every side's
+        change log names the same change.  Returns (outcome, message):
+        'applied', 'duplicate', 'conflict', or 'rejected' with a Chinese reason.
+        Writes nothing unless the outcome is 'applied'.
+        """
+        rt = RECORD_TYPES.get(change.record_type)
+        if rt is None:
+            return "rejected", f"未知的记录类型“{change.record_type}”"
+        existing = conn.execute(select(ChangeLog.payload, ChangeLog.record_id, ChangeLog.version)
+                                .where(ChangeLog.change_id == change.change_id)).first()
+        if existing is not None:
+            same = (existing.record_id == change.record_id and existing.version == change.version
+                    and json.loads(existing.payload) == _normalised_payload(change.payload))
+            return ("duplicate", None) if same else (
+                "rejected", "同一变更编号已用于不同的内容，该变更被拒绝（请联系管理员检查这台电脑的数据）")
+        old = self.get(rt.name, change.record_id, include_deleted=True, conn=conn)
+        current = old["version"] if old else 0
+        if current != change.base_version:
+            return "conflict", (f"这条{rt.label}记录在别处已被修改（对方版本{current}，本机基于版本"
+                                f"{change.base_version}），两个版本都已保留，请选择保留哪一个")
+        new = values_from_payload(rt, change.payload)
+        deleted = bool(change.payload.get("deleted", False))
+        if validate and not deleted:
+            new, issues = coerce_record(rt, new, self.choices())
+            errors = [i for i in issues if i.is_error]
+            if errors:
+                return "rejected", f"{rt.label}：" + "；".join(i.message for i in errors)
+        new["deleted"] = deleted
+        for guard in self.guards:
+            refusal = guard(conn, rt, change.op, new, old)
+            if refusal:
+                return "rejected", refusal
+        batch = _WriteBatch(conn, change.actor, change.device_id, sync_state)
+        batch.add(rt, change.op, change.record_id, new, old, change_id=change.change_id,
+                  at=dt.datetime.fromisoformat(change.at), actor=change.actor, version=change.version,
+                  device_id=change.device_id)
+        batch.flush()
+        return "applied", None
+
+    # ------------------------------------------------------------------ outbox
+
+    def pending_changes(self, limit: int = 1000, after_seq: int = 0) -> list[tuple[int, Change]]:
+        stmt = (select(ChangeLog).where(ChangeLog.sync_state == "pending", ChangeLog.seq > after_seq)
+                .order_by(ChangeLog.seq).limit(limit))
+        with self.engine.connect() as conn:
+            return [(row.seq, change_from_row(row)) for row in conn.execute(stmt)]
+
+    def unsent_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(text("count(*)")).select_from(ChangeLog.__table__)
+                                .where(ChangeLog.sync_state == "pending")).scalar_one()
+
+    def mark_acked(self, change_ids: Iterable[str]) -> None:
+        ids = list(change_ids)
+        table = ChangeLog.__table__
+        with self.engine.begin() as conn:
+            for i in range(0, len(ids), 500):
+                conn.execute(table.update().where(table.c.change_id.in_(ids[i:i + 500]))
+                             .values(sync_state="acked"))
+
+
+def _normalised_payload(payload: dict) -> dict:
+    return json.loads(json.dumps(payload, ensure_ascii=False))
+
+
+def change_from_row(row) -> Change:
+    return Change(change_id=row.change_id, record_type=row.record_type, record_id=row.record_id,
+                  org_code=row.org_code, op=row.op, base_version=row.base_version, version=row.version,
+                  payload=json.loads(row.payload), actor=row.actor, device_id=row.device_id,
+                  at=row.at.isoformat() if isinstance(row.at, dt.datetime) else str(row.at))
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    part = []
+    for item in items:
+        part.append(item)
+        if len(part) >= size:
+            yield part
+            part = []
+    if part:
+        yield part
+
+
+__all__ = ["Repository", "WriteOp", "WriteResult", "Change", "WriteRefused", "ValidationError", "Issue",
+           "payload_of", "values_from_payload", "org_unit_id", "change_from_row", "check_record", "BASE_COLUMNS"]

@@ -1,0 +1,402 @@
+"""Validators and value coercion, driven by the field schema.
+
+Written in-house (not python-stdnum): stdnum's area table is stale and it
+assumes digits-only credit codes, so it rejects valid codes of both kinds.
+
+Every message is Simplified Chinese and says which field, what is wrong and
+what to do.  ``coerce`` turns what people type (or what Excel stores) into the
+field's Python value; ``validate_record`` checks a whole record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from storage.choices import DEFAULT_CHOICES
+from storage.schema import Field, RecordType
+
+# --------------------------------------------------------------------------- issues
+
+
+@dataclass(frozen=True)
+class Issue:
+    field: str  # field name ("" for the whole record)
+    message: str  # full Chinese message, starting with the field's label
+    severity: str = "error"  # "error" blocks saving; "warning" does not
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+class ValidationError(ValueError):
+    """Raised by the repository when a write would store invalid data."""
+
+    def __init__(self, issues: list[Issue], record_label: str = ""):
+        self.issues = issues
+        prefix = f"{record_label}：" if record_label else ""
+        super().__init__(prefix + "；".join(i.message for i in issues if i.is_error))
+
+
+# --------------------------------------------------------------------------- text
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(value: Any) -> str:
+    """NFKC (full-width → half-width), trimmed, inner runs of spaces folded to one."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    return _SPACES.sub(" ", text).strip()
+
+
+# --------------------------------------------------------------------------- 公民身份号码 (GB 11643)
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+# GB/T 2260 province-level codes; 81/82/83 are the HK/MO/TW residence-permit
+# prefixes (810000/820000/830000), 9x the 2023 foreign permanent resident ID.
+PROVINCES = {
+    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区",
+    "21": "辽宁省", "22": "吉林省", "23": "黑龙江省", "31": "上海市", "32": "江苏省",
+    "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省", "37": "山东省",
+    "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区",
+    "46": "海南省", "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省",
+    "54": "西藏自治区", "61": "陕西省", "62": "甘肃省", "63": "青海省", "64": "宁夏回族自治区",
+    "65": "新疆维吾尔自治区",
+}
+PERMIT_PREFIXES = {"810000": "港澳台居民居住证（香港）", "820000": "港澳台居民居住证（澳门）",
+                   "830000": "港澳台居民居住证（台湾）"}
+
+
+def id_check_char(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS))
+    return _ID_CHECK[total % 11]
+
+
+def id_birth_date(number: str) -> dt.date | None:
+    try:
+        return dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+
+
+def check_id_number(raw: str, label: str = "公民身份号码", today: dt.date | None = None) -> list[Issue]:
+    """GB 11643 18-digit number: format, birth date, check character, area code."""
+    number = normalize_text(raw).replace(" ", "").upper()
+    if not number:
+        return []
+    if len(number) != 18:
+        return [Issue("", f"{label}：应为18位，现在是{len(number)}位，请核对证件后重新输入")]
+    if not re.fullmatch(r"\d{17}[\dX]", number):
+        return [Issue("", f"{label}：前17位只能是数字，最后一位是数字或X，请核对后重新输入")]
+    birth = id_birth_date(number)
+    today = today or dt.date.today()
+    if birth is None or birth > today or birth.year < 1900:
+        return [Issue("", f"{label}：第7-14位出生日期“{number[6:14]}”不是有效日期，请核对证件后重新输入")]
+    expected = id_check_char(number[:17])
+    if number[17] != expected:
+        return [Issue("", f"{label}：校验位不正确（最后一位应为{expected}），"
+                          "多半是某一位录错了，请对照证件逐位核对")]
+    prefix = number[:6]
+    if prefix in PERMIT_PREFIXES or number[0] == "9":
+        return []  # residence permits and foreign permanent resident IDs
+    if number[:2] not in PROVINCES:
+        return [Issue("", f"{label}：前两位地区码“{number[:2]}”不在已知省份中，请确认号码无误",
+                      "warning")]
+    return []
+
+
+# --------------------------------------------------------------------------- 统一社会信用代码 (GB 32100)
+
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I O Z S V
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_check_char(first17: str) -> str:
+    total = sum(_CREDIT_CHARS.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS))
+    return _CREDIT_CHARS[(31 - total % 31) % 31]
+
+
+def check_credit_code(raw: str, label: str = "统一社会信用代码") -> list[Issue]:
+    code = normalize_text(raw).replace(" ", "").upper()
+    if not code:
+        return []
+    if len(code) != 18:
+        return [Issue("", f"{label}：应为18位，现在是{len(code)}位，请对照登记证书重新输入")]
+    bad = [c for c in code if c not in _CREDIT_CHARS]
+    if bad:
+        return [Issue("", f"{label}：含有不允许的字符“{bad[0]}”（代码中不使用I、O、Z、S、V），"
+                          "请对照登记证书重新输入")]
+    if not code[2:8].isdigit():
+        return [Issue("", f"{label}：第3-8位应为登记管理机关行政区划码（6位数字），请对照登记证书重新输入")]
+    expected = credit_check_char(code[:17])
+    if code[17] != expected:
+        return [Issue("", f"{label}：校验位不正确（最后一位应为{expected}），请对照登记证书逐位核对")]
+    return []
+
+
+# --------------------------------------------------------------------------- phone, division codes
+
+def check_phone(raw: str, label: str = "手机号") -> list[Issue]:
+    phone = normalize_text(raw).replace(" ", "").replace("-", "")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    if not phone:
+        return []
+    if not re.fullmatch(r"1[3-9]\d{9}", phone):
+        return [Issue("", f"{label}：应为以1开头的11位手机号码（如13800138000），请核对后重新输入")]
+    return []
+
+
+def org_level(code: str) -> str:
+    """'county', 'township' or 'village' from a 12-digit division code."""
+    if code[9:] != "000":
+        return "village"
+    if code[6:9] != "000":
+        return "township"
+    return "county"
+
+
+def township_of(code: str) -> str:
+    return code[:9] + "000"
+
+
+def county_of(code: str) -> str:
+    return code[:6] + "000000"
+
+
+def check_org_code(raw: str, label: str = "区划代码", parent: str | None = None) -> list[Issue]:
+    code = normalize_text(raw).replace(" ", "")
+    if not code:
+        return []
+    if not re.fullmatch(r"\d{12}", code):
+        return [Issue("", f"{label}：应为12位数字的统计用区划代码（如220102001001），请核对后重新输入")]
+    if code[:2] not in PROVINCES:
+        return [Issue("", f"{label}：前两位省级代码“{code[:2]}”不存在，请核对后重新输入")]
+    if code[2:6] == "0000":
+        return [Issue("", f"{label}：第3-6位（市、县代码）不能全为0，请填写到村(社区)一级的代码")]
+    if parent and parent not in (township_of(code), county_of(code)):
+        return [Issue("", f"{label}：{code}不属于上级单位{parent}，请核对代码")]
+    return []
+
+
+def is_valid_org_code(code: str) -> bool:
+    return not check_org_code(code)
+
+
+# --------------------------------------------------------------------------- dates and numbers
+
+_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_date(value: Any) -> dt.date:
+    """Accepts date objects, Excel serials, 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日 (any width)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2958466:  # Excel serial day numbers
+            return _EXCEL_EPOCH + dt.timedelta(days=int(value))
+        raise ValueError("不是有效日期")
+    text = normalize_text(value)
+    m = _DATE_RE.match(text)
+    if not m:
+        if re.fullmatch(r"\d{8}", text):
+            m = re.match(r"(\d{4})(\d{2})(\d{2})", text)
+        else:
+            raise ValueError("不是有效日期")
+    return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+
+_UNIT_WORDS = ("平方米", "平米", "㎡", "m²", "m2", "米", "人次", "小时", "户", "人", "台", "天", "个", "h", "元")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def parse_number(value: Any) -> float:
+    """A number, possibly typed with a unit or in full width: "350平方米", "３５０", "350 ㎡"."""
+    if isinstance(value, bool):
+        raise ValueError("不是数字")
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("不是数字")
+        return float(value)
+    text = unicodedata.normalize("NFKC", str(value)).strip().replace(",", "").replace(" ", "")
+    text = text.replace("m2", "m²").replace("平方米", "").replace("平米", "")
+    for unit in _UNIT_WORDS:
+        if text.endswith(unit):
+            text = text[: -len(unit)]
+            break
+    if not _NUMBER_RE.match(text):
+        raise ValueError("不是数字")
+    return float(text)
+
+
+_TRUE = {"是", "有", "y", "yes", "true", "1", "√", "✓", "t"}
+_FALSE = {"否", "无", "n", "no", "false", "0", "×", "f", "不是"}
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = normalize_text(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("应填“是”或“否”")
+
+
+def split_multi(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [normalize_text(v) for v in value if normalize_text(v)]
+    text = normalize_text(value)
+    return [p.strip() for p in re.split(r"[、,，;；/\s]+", text) if p.strip()] if text else []
+
+
+# --------------------------------------------------------------------------- coercion
+
+_MISSING = object()
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def coerce(field: Field, raw: Any, choices: dict[str, list[str]] | None = None) -> tuple[Any, Issue | None]:
+    """Turn user/Excel input into the field's value.  Returns (value, issue)."""
+    label = field.label
+    if is_blank(raw):
+        return None, None
+    t = field.type
+    try:
+        if t in ("text", "ref"):
+            text = normalize_text(raw) if t == "text" else str(raw).strip()
+            if field.max_length and len(text) > field.max_length:
+                return None, Issue(field.name, f"{label}：最多{field.max_length}个字，现在有{len(text)}个字，请精简")
+            return text, None
+        if t in ("int", "decimal", "year"):
+            number = parse_number(raw)
+            if t in ("int", "year") and number != int(number):
+                return None, Issue(field.name, f"{label}：应为整数，请去掉小数部分")
+            value = int(number) if t in ("int", "year") else number
+            unit = f" {field.unit}" if field.unit else ""
+            if field.min is not None and value < field.min:
+                what = "不能为负数" if field.min == 0 else f"不能小于{field.min:g}{unit}"
+                return None, Issue(field.name, f"{label}：{what}，请核对后重新填写")
+            if field.max is not None and value > field.max:
+                return None, Issue(field.name, f"{label}：不能大于{field.max:g}{unit}，请核对后重新填写")
+            return value, None
+        if t == "date":
+            try:
+                value = parse_date(raw)
+            except ValueError:
+                return None, Issue(field.name, f"{label}：“{normalize_text(raw)}”不是有效日期，"
+                                               "请按 2024-03-05 或 2024年3月5日 的格式填写")
+            if value.year < 1900 or value > dt.date.today() + dt.timedelta(days=366):
+                return None, Issue(field.name, f"{label}：{value.isoformat()}不在合理范围内，请核对年份")
+            return value, None
+        if t == "period":
+            text = normalize_text(raw).replace("年", "-").replace("月", "").replace("/", "-").replace(".", "-")
+            m = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
+            if not m or not 1 <= int(m.group(2)) <= 12:
+                return None, Issue(field.name, f"{label}：应为“年-月”，如2024-03")
+            return f"{m.group(1)}-{int(m.group(2)):02d}", None
+        if t == "bool":
+            try:
+                return parse_bool(raw), None
+            except ValueError:
+                return None, Issue(field.name, f"{label}：应填“是”或“否”")
+        if t in ("choice", "multichoice"):
+            allowed = (choices or DEFAULT_CHOICES).get(field.choices or "", [])
+            items = split_multi(raw) if t == "multichoice" else [normalize_text(raw)]
+            for item in items:
+                if item not in allowed:
+                    shown = "、".join(allowed[:8]) + ("等" if len(allowed) > 8 else "")
+                    return None, Issue(field.name, f"{label}：“{item}”不是可选项，请从下拉列表中选择（{shown}）")
+            return (items if t == "multichoice" else items[0]), None
+        if t in ("id_number", "phone", "credit_code", "org_code"):
+            if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                return None, Issue(field.name, f"{label}：单元格是数字格式，号码可能已丢失末尾数位，无法自动修复。"
+                                               "请把该列设置为“文本”格式后重新录入")
+            text = normalize_text(raw).replace(" ", "").upper()
+            check = {"id_number": check_id_number, "phone": check_phone,
+                     "credit_code": check_credit_code, "org_code": check_org_code}[t]
+            issues = check(text, label)
+            if t == "phone":
+                text = text.replace("-", "").removeprefix("+86")
+            for issue in issues:
+                if issue.is_error:
+                    return None, Issue(field.name, issue.message)
+            warning = next((Issue(field.name, i.message, "warning") for i in issues), None)
+            return text, warning
+    except ValueError:
+        unit = f"（单位：{field.unit}）" if field.unit else ""
+        return None, Issue(field.name, f"{label}：“{normalize_text(raw)}”不是数字，请只填写数字{unit}")
+    raise AssertionError(f"unknown field type {t}")
+
+
+def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | None = None,
+                  ) -> tuple[dict, list[Issue]]:
+    """Coerce every field present in ``raw``; then check required fields and cross rules."""
+    values: dict[str, Any] = {}
+    issues: list[Issue] = []
+    for f in rt.fields:
+        if f.name not in raw:
+            continue
+        given = raw[f.name]
+        if given is None or given == "":
+            values[f.name] = None
+            continue
+        value, issue = coerce(f, given, choices)
+        if issue:
+            issues.append(issue)
+            if not issue.is_error:
+                values[f.name] = value
+        else:
+            values[f.name] = value
+    issues.extend(check_record(rt, values, skip={i.field for i in issues}))
+    return values, issues
+
+
+def check_record(rt: RecordType, values: dict, skip: Iterable[str] = ()) -> list[Issue]:
+    """Required fields and cross-field rules over already-coerced values."""
+    skip = set(skip)
+    issues = [Issue(f.name, f"{f.label}：必填，请填写")
+              for f in rt.fields if f.required and f.name not in skip and is_blank(values.get(f.name))]
+    for rule in rt.cross_rules:
+        if skip.intersection(rule.fields):
+            continue
+        message = rule.check(values)
+        if message:
+            issues.append(Issue(rule.fields[-1], message))
+    if rt.name in ("staff",) and values.get("id_number") and values.get("birth_date"):
+        born = id_birth_date(values["id_number"])
+        if born and born != values["birth_date"]:
+            issues.append(Issue("birth_date", f"出生日期：与身份号码中的出生日期（{born.isoformat()}）不一致，请核对"))
+    return issues
+
+
+# --------------------------------------------------------------------------- masking
+
+def mask(field_type: str, value: Any) -> str:
+    """Masked display of personal information: 110105********1234, 138****8000."""
+    if value is None or value == "":
+        return ""
+    text = str(value)
+    if field_type == "id_number" and len(text) >= 10:
+        return text[:6] + "*" * (len(text) - 10) + text[-4:]
+    if field_type == "phone" and len(text) >= 7:
+        return text[:3] + "*" * (len(text) - 7) + text[-4:]
+    return text

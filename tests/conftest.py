@@ -1,0 +1,49 @@
+"""Test setup: Qt offscreen (before any QApplication), a fresh data directory per test."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def taizhang_home(tmp_path, monkeypatch):
+    """Every test gets its own data directory; nothing touches the real user's data."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("TAIZHANG_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def engine(taizhang_home):
+    from storage.db import open_database
+
+    eng = open_database(taizhang_home / "taizhang.sqlite3")
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def repo(engine):
+    from storage.repository import Repository
+
+    return Repository(engine, actor="测试员", device_id="00000000-0000-4000-8000-000000000001")
+
+
+@pytest.fixture
+def village(repo):
+    """A county → township → village tree in the repository; returns the village code."""
+    from storage.repository import WriteOp
+
+    repo.bulk_write([
+        WriteOp("org_unit", "insert", {"org_code": "220102000000", "name": "测试县", "level": "县"}),
+        WriteOp("org_unit", "insert", {"org_code": "220102001000", "name": "测试镇", "level": "乡镇/街道",
+                                       "parent_code": "220102000000"}),
+        WriteOp("org_unit", "insert", {"org_code": "220102001001", "name": "测试村", "level": "村/社区",
+                                       "parent_code": "220102001000", "urban_rural": "农村社区"}),
+    ])
+    return "220102001001"
