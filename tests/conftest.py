@@ -8,6 +8,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
+# Real PostgreSQL fixtures: postgres_url (session), pg_url / pg_engine (per test).
+pytest_plugins = ["tests.postgres"]
+
 
 @pytest.fixture(autouse=True)
 def taizhang_home(tmp_path, monkeypatch):
