@@ -13,7 +13,7 @@ import sys
 
 from storage.cli import UserError
 
-COMMAND_MODULES = ["storage.cli"]
+COMMAND_MODULES = ["storage.cli", "storage.backup"]
 
 
 def build_parser() -> argparse.ArgumentParser:
