@@ -1,0 +1,130 @@
+"""Logging for the desktop app: a rotating file in the data directory, never personal information.
+
+* ``setup_logging()`` installs a ``RotatingFileHandler`` (``<data dir>/logs/taizhang.log``, 1 MB x 5)
+  on the root logger.  Every handler it installs carries :class:`PiiFilter`.
+* :class:`PiiFilter` masks 18-digit ID numbers (110105********1234) and 11-digit mobile numbers
+  (138****8000) in the formatted message *and* in exception text, whatever code logged it.  Code
+  should still never log PII on purpose; the filter is the safety net.
+* ``install_excepthook(show)`` logs any uncaught exception (masked) and calls ``show(message)``
+  with a Chinese message that says what to do and where the log file is.  Saved data is never at
+  risk from an uncaught exception: every write is its own committed transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+import threading
+from pathlib import Path
+from typing import Callable
+
+_ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
+_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
+
+
+def mask_pii(text: str) -> str:
+    """Mask every ID number and mobile number in free text."""
+    text = _ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3), text)
+    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+
+
+class PiiFilter(logging.Filter):
+    """Rewrites a record so that its message and traceback carry no ID numbers or phone numbers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string must not lose the log line
+            message = str(record.msg)
+        record.msg = mask_pii(message)
+        record.args = None
+        if record.exc_info and record.exc_info[0] is not None:
+            formatter = logging.Formatter()
+            record.exc_text = mask_pii(formatter.formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = mask_pii(record.stack_info)
+        return True
+
+
+def log_dir() -> Path:
+    from storage.db import data_dir
+
+    path = data_dir() / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log_file_path() -> Path:
+    return log_dir() / "taizhang.log"
+
+
+_installed: logging.Handler | None = None
+_lock = threading.Lock()
+
+
+def setup_logging(level: int = logging.INFO) -> Path:
+    """Install the rotating, PII-masking file log (idempotent; re-targets if the data dir changed)."""
+    global _installed
+    path = log_file_path()
+    with _lock:
+        root = logging.getLogger()
+        if _installed is not None:
+            if Path(getattr(_installed, "baseFilename", "")) == path:
+                return path
+            root.removeHandler(_installed)
+            _installed.close()
+        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler.addFilter(PiiFilter())
+        root.addHandler(handler)
+        for other in root.handlers:
+            if not any(isinstance(f, PiiFilter) for f in other.filters):
+                other.addFilter(PiiFilter())
+        if root.level > level or root.level == logging.NOTSET:
+            root.setLevel(level)
+        _installed = handler
+    logging.getLogger("taizhang").info("log file: %s", path)
+    return path
+
+
+def crash_message() -> str:
+    return ("程序遇到了一个意外错误。已经保存的数据不会丢失（每次保存都已写入数据库）；"
+            "正在填写、尚未保存的内容会作为草稿保留。\n\n"
+            "建议：先关闭本窗口再继续工作；如果错误反复出现，请重新启动程序，"
+            f"并把日志文件发给县民政局信息管理员：\n{log_file_path()}")
+
+
+def install_excepthook(show: Callable[[str], None] | None = None) -> None:
+    """Log uncaught exceptions (masked) and tell the user in Chinese what to do.
+
+    ``show`` may be called from any thread (uncaught exceptions in threads too): the desktop app
+    passes a function that emits a queued Qt signal.
+    """
+    previous = sys.excepthook
+
+    def hook(exc_type, exc, tb):
+        if issubclass(exc_type, KeyboardInterrupt):
+            previous(exc_type, exc, tb)
+            return
+        logging.getLogger("taizhang").critical("uncaught exception", exc_info=(exc_type, exc, tb))
+        if show is not None:
+            try:
+                show(crash_message())
+            except Exception:  # noqa: BLE001 - the hook itself must never raise
+                logging.getLogger("taizhang").exception("could not show the crash message")
+
+    sys.excepthook = hook
+
+    def thread_hook(args):
+        hook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    threading.excepthook = thread_hook
+
+
+__all__ = ["setup_logging", "PiiFilter", "mask_pii", "log_file_path", "log_dir", "install_excepthook",
+           "crash_message"]

@@ -1,0 +1,205 @@
+"""AppContext: what every page and widget of the desktop app gets (``factory(ctx) -> QWidget``).
+
+``ctx.repo``        storage.repository.Repository — reads anywhere; writes only inside
+                    ``desktop.ui.jobs.write_op`` (the single DB writer thread; see jobs.py).
+``ctx.identity``    storage.local.Identity of this PC (org_code, org_name, demo, device_id) or None
+                    before first-run setup; ``ctx.reload_identity()`` after changing it.
+``ctx.settings``    UiSettings (large font etc.), persisted in the ``setting`` table under ``ui.*``.
+``ctx.jobs``        the JobRunner (``desktop.ui.jobs``); use ``op``/``write_op`` builders.
+``ctx.db_path``     path of the local SQLite file (None for in-memory tests).
+
+Qt signals (always delivered on the UI thread):
+
+``records_changed(str)``        record type name whose rows changed (lists reload, counts refresh).
+``unsent_count_changed(int)``   number of local changes not yet acknowledged by the county server.
+``sync_state_changed(object)``  a :class:`SyncState` (online/offline, running, last success, message).
+``settings_changed(str)``       a UiSettings key changed (e.g. "large_font").
+``identity_changed()``          the village/community of this PC changed.
+``period_changed(str)``         the current month-end period ("YYYY-MM") or its status changed.
+
+Electrum-style adapter: core code (sync/, exchange/, reports/ — no Qt there) reports through plain
+callables.  ``ctx.core_callbacks()`` returns a :class:`CoreCallbacks` whose methods may be called
+from ANY thread (a worker, a sync loop); they only emit signals of this QObject, which Qt queues to
+the UI thread.  E.g. ``sync_client.run(on_state=ctx.core_callbacks().sync_state)``.
+
+Setting keys this module reads (other helpers write them): ``server_url``, ``sync.last_success_at``
+(ISO-8601 UTC of the last successful sync), ``ui.large_font``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from storage import local
+from storage.repository import Repository
+
+log = logging.getLogger("taizhang.desktop")
+
+LAST_SYNC_KEY = "sync.last_success_at"
+SERVER_URL_KEY = "server_url"
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What the status bar shows about sync; the sync helper publishes new ones."""
+
+    online: bool | None = None  # None: not known yet / no server configured
+    running: bool = False
+    last_success_at: dt.datetime | None = None  # UTC
+    message: str = ""  # short Chinese text, e.g. "已连接县服务器" / "无法连接县服务器"
+
+
+@dataclass
+class UiSettings:
+    """UI preferences persisted per database (``setting`` table, keys ``ui.<name>``)."""
+
+    large_font: bool = False
+    base_point_size: float = 11.0  # normal mode body size (pt) — ≈ 14.7 px at 96 dpi
+    large_point_size: float = 14.0  # large mode body size (pt) — ≥ 18.6 px at 96 dpi
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def point_size(self) -> float:
+        return self.large_point_size if self.large_font else self.base_point_size
+
+
+class CoreCallbacks:
+    """Thread-safe plain callables for Qt-free core code (see module docstring)."""
+
+    def __init__(self, ctx: "AppContext"):
+        self._ctx = ctx
+
+    def records_changed(self, record_type: str) -> None:
+        self._ctx.records_changed.emit(record_type)
+
+    def unsent_count(self, count: int) -> None:
+        self._ctx.unsent_count_changed.emit(int(count))
+
+    def sync_state(self, state: SyncState | None = None, **changes: Any) -> None:
+        """Publish a new SyncState, or change some of its fields: ``sync_state(online=False)``."""
+        self._ctx._publish_sync_state(state, changes)
+
+    def period_changed(self, period: str) -> None:
+        self._ctx.period_changed.emit(period)
+
+
+class AppContext(QObject):
+    records_changed = Signal(str)
+    unsent_count_changed = Signal(int)
+    sync_state_changed = Signal(object)
+    settings_changed = Signal(str)
+    identity_changed = Signal()
+    period_changed = Signal(str)
+    _sync_state_from_thread = Signal(object, object)
+
+    def __init__(self, repo: Repository, db_path: Path | None = None):
+        super().__init__()
+        from desktop.ui.jobs import runner
+
+        self.repo = repo
+        self.db_path = db_path
+        self.jobs = runner()
+        self._identity = local.identity(repo)
+        self.settings = self._load_settings()
+        self._unsent = -1
+        self._sync_state = SyncState(last_success_at=self._stored_last_sync())
+        self._sync_state_from_thread.connect(self._apply_sync_state)
+        self._callbacks = CoreCallbacks(self)
+        global _CURRENT
+        _CURRENT = self
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def identity(self) -> local.Identity | None:
+        return self._identity
+
+    @property
+    def org_code(self) -> str | None:
+        return self._identity.org_code if self._identity else None
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self._identity and self._identity.demo)
+
+    def reload_identity(self) -> None:
+        self._identity = local.identity(self.repo)
+        self.identity_changed.emit()
+
+    # ------------------------------------------------------------------ settings
+    def _load_settings(self) -> UiSettings:
+        s = UiSettings()
+        s.large_font = self.repo.get_setting("ui.large_font") == "1"
+        return s
+
+    def set_large_font(self, on: bool) -> None:
+        """Persist large-font mode (UI-thread setting write: the documented exception)."""
+        if self.settings.large_font == bool(on):
+            return
+        self.settings.large_font = bool(on)
+        self.repo.set_setting("ui.large_font", "1" if on else "0")
+        self.settings_changed.emit("large_font")
+
+    def server_url(self) -> str:
+        return self.repo.get_setting(SERVER_URL_KEY) or ""
+
+    # ------------------------------------------------------------------ counts and state
+    def refresh_unsent_count(self) -> int:
+        """Re-read the outbox size (one indexed count) and emit if it changed."""
+        count = self.repo.unsent_count()
+        if count != self._unsent:
+            self._unsent = count
+            self.unsent_count_changed.emit(count)
+        return count
+
+    @property
+    def unsent_count(self) -> int:
+        return self._unsent if self._unsent >= 0 else self.refresh_unsent_count()
+
+    def _stored_last_sync(self) -> dt.datetime | None:
+        raw = self.repo.get_setting(LAST_SYNC_KEY)
+        if not raw:
+            return None
+        try:
+            value = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+    @property
+    def sync_state(self) -> SyncState:
+        return self._sync_state
+
+    def _publish_sync_state(self, state: SyncState | None, changes: dict) -> None:
+        self._sync_state_from_thread.emit(state, changes)  # queued if called from a worker
+
+    def _apply_sync_state(self, state: SyncState | None, changes: dict) -> None:
+        new = state or self._sync_state
+        if changes:
+            new = replace(new, **changes)
+        self._sync_state = new
+        self.sync_state_changed.emit(new)
+
+    def current_period(self) -> str:
+        """The month-end period being filled now ("YYYY-MM", local calendar month)."""
+        return dt.date.today().strftime("%Y-%m")
+
+    def core_callbacks(self) -> CoreCallbacks:
+        return self._callbacks
+
+
+_CURRENT: AppContext | None = None
+
+
+def current_context() -> AppContext | None:
+    """The app's context (the most recently created one); None before the app started."""
+    return _CURRENT
+
+
+__all__ = ["AppContext", "UiSettings", "SyncState", "CoreCallbacks", "current_context", "LAST_SYNC_KEY",
+           "SERVER_URL_KEY"]

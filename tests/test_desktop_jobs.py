@@ -1,0 +1,109 @@
+"""The job helper (desktop.ui.jobs): results, Chinese errors, cancel, the single writer thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from desktop.ui import jobs  # noqa: E402
+
+
+def test_success_runs_in_worker_and_returns_on_ui_thread(qtbot):
+    seen = {}
+
+    def work(job):
+        seen["worker"] = threading.current_thread() is not threading.main_thread()
+        job.progress(1, 2, "一半")
+        return 42
+
+    handle = jobs.op(work).success(lambda r: seen.setdefault("result", (r, threading.current_thread()
+                                                                         is threading.main_thread())))\
+        .run_in_background()
+    qtbot.waitUntil(handle.is_done, timeout=5000)
+    assert seen["worker"] is True
+    assert seen["result"] == (42, True)
+    assert handle.outcome == "success"
+
+
+def test_failure_gets_chinese_message(qtbot):
+    from storage.repository import WriteRefused
+
+    errors = []
+    handle = jobs.op(lambda job: (_ for _ in ()).throw(WriteRefused("这条记录已经删除"))) \
+        .failure(errors.append).run_in_background()
+    qtbot.waitUntil(handle.is_done, timeout=5000)
+    assert handle.outcome == "failure"
+    assert jobs.describe_error(errors[0]) == "这条记录已经删除"
+    assert "日志文件" in jobs.describe_error(ZeroDivisionError("x"))
+
+
+def test_cancel_stops_worker_and_rolls_back_bulk_write(qtbot, repo, village):
+    from storage.repository import WriteOp
+
+    started = threading.Event()
+    ops = [WriteOp("service", "insert", {"org_code": village, "date": "2024-03-05", "category": "养老",
+                                         "mode": "上门", "target": "老年人", "persons": 1})
+           for _ in range(3000)]
+
+    def work(job):
+        def progress(n):
+            started.set()
+            time.sleep(0.05)
+            job.progress(n, len(ops), "写入中")
+        return repo.bulk_write(ops, progress=progress, chunk=100)
+
+    cancelled = []
+    handle = jobs.write_op(work).with_progress("正在写入").on_cancelled(lambda: cancelled.append(True)) \
+        .run_in_background()
+    assert started.wait(5)
+    handle.cancel()
+    qtbot.waitUntil(handle.is_done, timeout=10000)
+    assert handle.outcome == "cancelled" and cancelled == [True]
+    assert repo.count("service") == 0  # one transaction: nothing half-written
+
+
+def test_progress_dialog_appears_for_slow_jobs_and_cancel_button_works(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+
+    def work(job):
+        for i in range(200):
+            job.progress(i, 200, "处理中")
+            time.sleep(0.02)
+        return "done"
+
+    handle = jobs.op(work).with_progress("正在处理").run_in_background(parent)
+    qtbot.waitUntil(lambda: handle.dialog is not None and handle.dialog.isVisible(), timeout=3000)
+    assert "正在处理" in handle.dialog.labelText()
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    button = handle.dialog.findChild(QPushButton)
+    assert button.text() == "取消"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(handle.is_done, timeout=5000)
+    assert handle.outcome == "cancelled"
+
+
+def test_writes_are_serialised_on_one_thread(qtbot):
+    threads, overlap, running = set(), [], []
+    lock = threading.Lock()
+
+    def work(job):
+        with lock:
+            running.append(1)
+            overlap.append(len(running))
+        threads.add(threading.get_ident())
+        time.sleep(0.01)
+        with lock:
+            running.pop()
+
+    handles = [jobs.write_op(work).run_in_background() for _ in range(6)]
+    qtbot.waitUntil(lambda: all(h.is_done() for h in handles), timeout=5000)
+    assert max(overlap) == 1 and len(threads) == 1
