@@ -288,6 +288,9 @@ class Repository:
         self._choices: dict[str, list[str]] | None = None
         # Extra rules a write must pass (e.g. period locks); each returns a Chinese refusal or None.
         self.guards: list[WriteGuard] = []
+        from storage.periods import lock_guard
+
+        self.guards.append(lock_guard)  # accepted months are read-only everywhere (storage/periods.py)
 
     # ------------------------------------------------------------------ choices
 
@@ -490,7 +493,7 @@ class Repository:
     # ------------------------------------------------------------------ applying changes from elsewhere (sync)
 
     def apply_change(self, conn: Connection, change: Change, *, sync_state: str = "remote",
-                     validate: bool = True) -> tuple[str, str | None]:
+                     validate: bool = True, force: bool = False) -> tuple[str, str | None]:
         """Apply one change made elsewhere, inside the caller's transaction.
 
         Keeps the change's own id, version, author and time so that every side's
@@ -510,7 +513,11 @@ class Repository:
                 "rejected", "同一变更编号已用于不同的内容，该变更被拒绝（请联系管理员检查这台电脑的数据）")
         old = self.get(rt.name, change.record_id, include_deleted=True, conn=conn)
         current = old["version"] if old else 0
-        if current != change.base_version:
+        if force:
+            # Adopt the server's version over a differing local one (sync keeps the local one in
+            # a Conflict row first); the server already validated and checked the rules.
+            validate = False
+        elif current != change.base_version:
             return "conflict", (f"这条{rt.label}记录在别处已被修改（对方版本{current}，本机基于版本"
                                 f"{change.base_version}），两个版本都已保留，请选择保留哪一个")
         new = values_from_payload(rt, change.payload)
@@ -521,7 +528,7 @@ class Repository:
             if errors:
                 return "rejected", f"{rt.label}：" + "；".join(i.message for i in errors)
         new["deleted"] = deleted
-        for guard in self.guards:
+        for guard in ([] if force else self.guards):
             refusal = guard(conn, rt, change.op, new, old)
             if refusal:
                 return "rejected", refusal
@@ -545,13 +552,17 @@ class Repository:
             return conn.execute(select(text("count(*)")).select_from(ChangeLog.__table__)
                                 .where(ChangeLog.sync_state == "pending")).scalar_one()
 
-    def mark_acked(self, change_ids: Iterable[str]) -> None:
+    def mark_acked(self, change_ids: Iterable[str], *, state: str = "acked",
+                   conn: Connection | None = None) -> None:
+        """Set the sync state of outbox rows (sync: 'acked', or 'conflict'/'rejected' awaiting the user)."""
         ids = list(change_ids)
         table = ChangeLog.__table__
-        with self.engine.begin() as conn:
-            for i in range(0, len(ids), 500):
-                conn.execute(table.update().where(table.c.change_id.in_(ids[i:i + 500]))
-                             .values(sync_state="acked"))
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.mark_acked(ids, state=state, conn=own)
+        for i in range(0, len(ids), 500):
+            conn.execute(table.update().where(table.c.change_id.in_(ids[i:i + 500]))
+                         .values(sync_state=state))
 
 
 def _normalised_payload(payload: dict) -> dict:
