@@ -72,15 +72,30 @@ class DraftStore:
         self.engine = engine
 
     def save(self, record_type: str, values: dict[str, Any], *, draft_id: str | None = None,
-             record_id: str | None = None, context: dict[str, Any] | None = None) -> str:
-        """Insert or replace a draft; returns its id.  ``values`` must be JSON-serialisable."""
+             record_id: str | None = None, context: dict[str, Any] | None = None,
+             busy_timeout_ms: int | None = None) -> str:
+        """Insert or replace a draft; returns its id.  ``values`` must be JSON-serialisable.
+
+        ``busy_timeout_ms``: wait at most this long for SQLite's write lock (the
+        UI thread autosaves and must not freeze while an import holds the lock;
+        ``sqlalchemy.exc.OperationalError`` is raised and the caller retries later).
+        """
         draft_id = draft_id or new_id()
-        payload = json.dumps({"values": values, "context": context or {}}, ensure_ascii=False)
+        payload = json.dumps({"values": values, "context": context or {}}, ensure_ascii=False,
+                             default=_json_default)
         table = Draft.__table__
-        with self.engine.begin() as conn:
-            conn.execute(table.delete().where(table.c.id == draft_id))
-            conn.execute(table.insert().values(id=draft_id, record_type=record_type, record_id=record_id,
-                                               values=payload, saved_at=utcnow()))
+        with self.engine.connect() as conn:
+            short = busy_timeout_ms is not None and conn.dialect.name == "sqlite"
+            if short:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            try:
+                with conn.begin():
+                    conn.execute(table.delete().where(table.c.id == draft_id))
+                    conn.execute(table.insert().values(id=draft_id, record_type=record_type, record_id=record_id,
+                                                       values=payload, saved_at=utcnow()))
+            finally:
+                if short:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={_DEFAULT_BUSY_MS}")
         return draft_id
 
     def load(self, draft_id: str) -> DraftData | None:
@@ -113,6 +128,15 @@ class DraftStore:
 
     def count(self) -> int:
         return len(self.list())
+
+
+_DEFAULT_BUSY_MS = 10000  # storage.db sets this on every connection
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
 def _from_row(row) -> DraftData:

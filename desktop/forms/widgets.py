@@ -272,9 +272,9 @@ class MultiChoiceWidget(FieldWidget):
         return item
 
     def _fit_height(self) -> None:
-        rows = max(1, (self.list.count() + 2) // 3)
-        row_h = max(self.list.sizeHintForRow(0), self.fontMetrics().height() + 8) + 4
-        self.list.setMinimumHeight(rows * row_h + 2 * self.list.frameWidth() + 4)
+        rows = max(2, (self.list.count() + 3) // 4)
+        row_h = max(self.list.sizeHintForRow(0), self.fontMetrics().height() + 6) + 4
+        self.list.setFixedHeight(rows * row_h + 2 * self.list.frameWidth() + 6)
         self.list.setMinimumWidth(360)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
@@ -419,7 +419,7 @@ class MaskedWidget(FieldWidget):
         self._update_button()
 
     def _update_button(self) -> None:
-        self.button.setText("显示" if self._masked else "隐藏")
+        self.button.setText("隐藏" if self._value and not self._masked else "显示")
         self.button.setEnabled(bool(self._value))
 
     def reveal(self) -> None:
