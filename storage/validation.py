@@ -93,6 +93,11 @@ def check_id_number(raw: str, label: str = "公民身份号码", today: dt.date 
     number = normalize_text(raw).replace(" ", "").upper()
     if not number:
         return []
+    if "E+" in number or "E17" in number:
+        return [Issue("", f"{label}：“{number}”已被Excel转成科学计数法，末尾数位已丢失，无法自动修复。"
+                          "请把该列设置为“文本”格式后按证件重新录入")]
+    if len(number) == 15 and number.isdigit():
+        return [Issue("", f"{label}：这是15位的旧号码，请按第二代身份证上的18位号码填写")]
     if len(number) != 18:
         return [Issue("", f"{label}：应为18位，现在是{len(number)}位，请核对证件后重新输入")]
     if not re.fullmatch(r"\d{17}[\dX]", number):
@@ -183,9 +188,24 @@ def check_org_code(raw: str, label: str = "区划代码", parent: str | None = N
         return [Issue("", f"{label}：前两位省级代码“{code[:2]}”不存在，请核对后重新输入")]
     if code[2:6] == "0000":
         return [Issue("", f"{label}：第3-6位（市、县代码）不能全为0，请填写到村(社区)一级的代码")]
-    if parent and parent not in (township_of(code), county_of(code)):
-        return [Issue("", f"{label}：{code}不属于上级单位{parent}，请核对代码")]
+    if code[9:] != "000" and code[6:9] == "000":
+        return [Issue("", f"{label}：村(社区)代码的第7-9位（乡镇/街道代码）不能是000，请核对代码")]
+    if parent and parent_code_of(code) and parent != parent_code_of(code):
+        return [Issue("", f"{label}：{code}不属于上级单位{parent}（应属于{parent_code_of(code)}），请核对代码")]
     return []
+
+
+def parent_code_of(code: str) -> str | None:
+    """The unit directly above: a village's township, a township's county (None for a county)."""
+    level = org_level(code)
+    if level == "village":
+        return township_of(code)
+    if level == "township":
+        return county_of(code)
+    return None
+
+
+ORG_LEVEL_LABELS = {"county": "县", "township": "乡镇/街道", "village": "村/社区"}
 
 
 def is_valid_org_code(code: str) -> bool:
@@ -194,7 +214,8 @@ def is_valid_org_code(code: str) -> bool:
 
 # --------------------------------------------------------------------------- dates and numbers
 
-_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
+                      r"(?:[ T]0{1,2}:00(?::00(?:\.0+)?)?)?$")  # Excel text of a date cell may carry 00:00:00
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
@@ -381,10 +402,27 @@ def check_record(rt: RecordType, values: dict, skip: Iterable[str] = ()) -> list
         message = rule.check(values)
         if message:
             issues.append(Issue(rule.fields[-1], message))
+    if rt.name == "org_unit":
+        issues.extend(_check_org_unit(values, skip))
     if rt.name in ("staff",) and values.get("id_number") and values.get("birth_date"):
         born = id_birth_date(values["id_number"])
         if born and born != values["birth_date"]:
             issues.append(Issue("birth_date", f"出生日期：与身份号码中的出生日期（{born.isoformat()}）不一致，请核对"))
+    return issues
+
+
+def _check_org_unit(values: dict, skip: set) -> list[Issue]:
+    """The level must match the code, and a unit sits directly under its parent's code."""
+    code, level, parent = values.get("org_code"), values.get("level"), values.get("parent_code")
+    if not code or "org_code" in skip or not is_valid_org_code(code):
+        return []
+    issues = []
+    expected = ORG_LEVEL_LABELS[org_level(code)]
+    if level and "level" not in skip and level != expected:
+        issues.append(Issue("level", f"层级：区划代码{code}是{expected}一级的代码，层级却填了“{level}”，请核对"))
+    if parent and "parent_code" not in skip and parent_code_of(code) and parent != parent_code_of(code):
+        issues.append(Issue("parent_code", f"上级区划代码：{code}不属于上级单位{parent}"
+                                           f"（应属于{parent_code_of(code)}），请核对代码"))
     return issues
 
 
