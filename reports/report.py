@@ -1,0 +1,80 @@
+"""The 达标 report for one org unit and year: data quality, indicators, standards checks.
+
+Pure Python + SQL over a SQLAlchemy engine (no Qt): the desktop app, the
+``taizhang report`` command and the county server call the same function.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from functools import partial
+
+from sqlalchemy.engine import Engine
+
+from reports import drilldown
+from reports.facts import Scope, gather
+from reports.indicators import IndicatorResult, compute_all
+from reports.profiles import Profile
+from reports.quality import Finding, run_checks
+from reports.standards import StandardCheck, all_checks
+
+
+@dataclass
+class UnitRow:
+    """One village/community or township with its own I1–I14 (a row of the 指标 table)."""
+
+    org_code: str
+    name: str
+    level: str
+    township: str
+    urban_rural: str | None
+    results: dict[str, IndicatorResult]
+
+
+@dataclass
+class Report:
+    scope: Scope
+    profile: Profile
+    indicators: list[IndicatorResult]
+    villages: list[UnitRow]
+    townships: list[UnitRow]
+    standards: list[StandardCheck]
+    quality: list[Finding]
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    seconds: float = 0.0
+
+    @property
+    def names(self) -> dict[str, str]:
+        out = {v.code: v.name for v in self.scope.villages}
+        out.update({t.code: t.name for t in self.scope.townships})
+        out[self.scope.code] = self.scope.name
+        return out
+
+
+def build_report(engine: Engine, org_code: str, year: int, profile: Profile, *,
+                 today: dt.date | None = None) -> Report:
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        scope = gather(conn, org_code, year)
+        quality = run_checks(conn, scope)
+    loader = partial(drilldown.record_ids, engine)
+    indicators = compute_all(scope, profile)
+    village_rows = []
+    if scope.level != "village":
+        for v in scope.villages:
+            rs = compute_all(scope, profile, [v], [], level="village", code=v.code, name=v.name)
+            village_rows.append(UnitRow(v.code, v.name, "village", v.township, v.urban_rural,
+                                        {r.indicator_id: r for r in rs}))
+    township_rows = []
+    if scope.level == "county":
+        for t in scope.townships:
+            vs = [v for v in scope.villages if v.township == t.code]
+            rs = compute_all(scope, profile, vs, [t], level="township", code=t.code, name=t.name)
+            township_rows.append(UnitRow(t.code, t.name, "township", t.code, None, {r.indicator_id: r for r in rs}))
+    for r in indicators + [r for row in village_rows + township_rows for r in row.results.values()]:
+        r._ids_loader = loader
+    standards = all_checks(scope.villages, year, today)
+    return Report(scope, profile, indicators, village_rows, township_rows, standards, quality,
+                  seconds=time.perf_counter() - started)
