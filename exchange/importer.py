@@ -1,0 +1,917 @@
+"""County import: read → validate every cell → plan (create / update / unchanged) → commit all or nothing.
+
+``plan_workbook`` does everything except writing and is the dry run.
+``import_workbook`` commits a clean plan through ``Repository.bulk_write``
+(one transaction, change log and audit included).  ``import_files`` runs a
+batch of workbooks with progress and cancel; one bad workbook does not stop
+the others.  All of it is Qt-free: the CLI and the desktop page share it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from exchange.layout import (HEADER_ROW, MATCH_KEYS, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
+                             INSTRUCTIONS_SHEET, Column, columns_for, label_index, match_sheet,
+                             normalize_label, column_letter, sheet_types)
+from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
+from storage.repository import Repository, WriteOp, WriteRefused
+from storage.schema import RECORD_TYPES, Field, RecordType
+from storage.validation import Issue, ValidationError, check_record, coerce, county_of, mask, township_of
+
+HEADER_SEARCH_ROWS = 30
+FOOTER_WORDS = ("合计", "小计", "总计", "填表人", "填报人", "审核人", "负责人", "制表人", "注：", "注:", "说明：")
+NUMBER_AS_TEXT_HELP = ("（在 Excel/WPS 中选中整列 → 右键“设置单元格格式” → 选择“文本”，"
+                       "然后逐个重新输入号码；不要从数字格式的单元格复制）")
+
+
+class Cancelled(Exception):
+    """The user cancelled; nothing of the current workbook was written."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class CellIssue:
+    sheet: str
+    row: int | None  # Excel row number (1-based); None for the whole sheet/workbook
+    col: int | None  # 0-based column index
+    column: str  # column label as the clerk sees it
+    value: str  # the cell as shown (personal information masked)
+    message: str
+    severity: str = "error"
+
+    @property
+    def where(self) -> str:
+        parts = []
+        if self.sheet:
+            parts.append(f"工作表“{self.sheet}”")
+        if self.row is not None:
+            parts.append(f"第{self.row}行")
+        if self.col is not None:
+            parts.append(f"{column_letter(self.col)}列")
+        if self.column and self.col is not None:
+            parts[-1] += f"（{self.column}）"
+        return "".join(parts)
+
+    @property
+    def cell(self) -> str | None:
+        return f"{column_letter(self.col)}{self.row}" if self.row is not None and self.col is not None else None
+
+
+@dataclass
+class TypeCounts:
+    create: int = 0
+    update: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ImportResult:
+    """The DHIS2-style import summary of one workbook."""
+
+    path: Path
+    status: str = "pending"  # imported | would_import | rejected | cancelled | nothing
+    org_code: str | None = None
+    counts: dict[str, TypeCounts] = field(default_factory=dict)
+    issues: list[CellIssue] = field(default_factory=list)
+    seconds: float = 0.0
+    report: Path | None = None
+    rows_read: int = 0
+
+    @property
+    def errors(self) -> list[CellIssue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[CellIssue]:
+        return [i for i in self.issues if i.severity != "error"]
+
+    def total(self, what: str) -> int:
+        return sum(getattr(c, what) for c in self.counts.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("imported", "would_import", "nothing")
+
+    def grouped_errors(self) -> dict[str, dict[str, list[int | None]]]:
+        """error → column → rows (the shape of DHIS2's conflict list)."""
+        groups: dict[str, dict[str, list]] = {}
+        for issue in self.errors:
+            kind = _QUOTED.sub("“…”", issue.message)
+            column = f"{issue.sheet}·{issue.column}" if issue.column else (issue.sheet or "整个工作簿")
+            groups.setdefault(kind, {}).setdefault(column, []).append(issue.row)
+        return groups
+
+    def summary_line(self) -> str:
+        name = self.path.name
+        created, updated, unchanged = self.total("create"), self.total("update"), self.total("unchanged")
+        counts = f"新建 {created}，更新 {updated}，未变 {unchanged}"
+        if self.status == "imported":
+            return f"[已导入] {name}：{counts}（{self.seconds:.1f} 秒）"
+        if self.status == "would_import":
+            return f"[可导入] {name}：将{counts}（试运行，未写入）"
+        if self.status == "nothing":
+            return f"[无内容] {name}：没有可导入的数据行"
+        if self.status == "cancelled":
+            return f"[已取消] {name}：未写入任何数据"
+        rejected_rows = self.total("rejected")
+        rows = f"，{rejected_rows} 行有错" if rejected_rows else ""
+        return f"[已拒绝] {name}：{len(self.errors)} 处错误{rows}，整个工作簿未导入"
+
+    def text(self) -> str:
+        """Summary for stdout / the app: counts per type, then errors grouped error → column → rows."""
+        lines = [self.summary_line()]
+        if self.counts:
+            for name, c in self.counts.items():
+                if c.create or c.update or c.unchanged or c.rejected:
+                    lines.append(f"    {RECORD_TYPES[name].label}：新建 {c.create}，更新 {c.update}，"
+                                 f"未变 {c.unchanged}，有错 {c.rejected}")
+        for kind, columns in self.grouped_errors().items():
+            lines.append(f"  错误：{kind}")
+            for column, rows in columns.items():
+                lines.append(f"    {column}：{_rows_text(rows)}")
+        warnings = self.warnings
+        for w in warnings[:20]:
+            lines.append(f"  提示：{w.where + '：' if w.where else ''}{w.message}")
+        if len(warnings) > 20:
+            lines.append(f"  另有 {len(warnings) - 20} 条提示，见错误报告")
+        if self.report:
+            lines.append(f"  错误报告：{self.report}")
+        return "\n".join(lines)
+
+
+_QUOTED = re.compile(r"“[^”]*”")
+
+
+def _rows_text(rows: list[int | None]) -> str:
+    rows = sorted({r for r in rows if r is not None})
+    if not rows:
+        return "整张表"
+    parts, start, prev = [], rows[0], rows[0]
+    for r in rows[1:] + [None]:
+        if r is not None and r == prev + 1:
+            prev = r
+            continue
+        parts.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if r is not None:
+            start = prev = r
+    shown = "、".join(parts[:15]) + (f" 等共{len(rows)}行" if len(parts) > 15 else "")
+    return f"第{shown}行"
+
+
+# --------------------------------------------------------------------------- progress / cancel
+
+
+@dataclass
+class Progress:
+    file_index: int  # 0-based
+    file_count: int
+    path: Path
+    stage: str  # 读取 / 校验 / 写入 / 完成
+    rows: int = 0
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def _cancelled(cancel) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class _Row:
+    excel_row: int
+    values: dict
+    record_id: str | None = None
+    op: str | None = None  # insert | update | None (unchanged)
+    cols: dict = field(default_factory=dict)  # field name → column index (for issues)
+
+
+@dataclass
+class Plan:
+    result: ImportResult
+    ops: list[WriteOp] = field(default_factory=list)
+
+
+class _Planner:
+    def __init__(self, repo: Repository, path: Path, scope: str | None, progress: ProgressFn | None,
+                 cancel, file_index: int = 0, file_count: int = 1):
+        self.repo = repo
+        self.path = path
+        self.scope = scope
+        self.progress = progress
+        self.cancel = cancel
+        self.file_index, self.file_count = file_index, file_count
+        self.result = ImportResult(path)
+        self.choices = repo.choices()
+        self._memo: dict = {}
+        self.ops: list[WriteOp] = []
+        # record type → id → {name, id_number, org_code}: parents for child rows, from DB and workbook
+        self.parents: dict[str, dict[str, dict]] = {}
+        self.known_orgs: set[str] | None = None
+        self.rows_done = 0
+
+    # ------------------------------------------------------------------ helpers
+
+    def issue(self, sheet: str, row: int | None, col: int | None, column: str, value: Any, message: str,
+              severity: str = "error", field_type: str = "text") -> None:
+        self.result.issues.append(CellIssue(sheet, row, col, column, _shown(value, field_type), message, severity))
+
+    def tick(self, stage: str) -> None:
+        if _cancelled(self.cancel):
+            raise Cancelled()
+        if self.progress:
+            self.progress(Progress(self.file_index, self.file_count, self.path, stage, self.rows_done))
+
+    def coerce_cell(self, f: Field, raw: Any) -> tuple[Any, Issue | None]:
+        key = (f.name, f.type, type(raw), raw)
+        try:
+            hit = self._memo.get(key)
+        except TypeError:
+            return coerce(f, raw, self.choices)
+        if hit is None:
+            if len(self._memo) > 200_000:
+                self._memo.clear()
+            hit = self._memo[key] = coerce(f, raw, self.choices)
+        value, issue = hit
+        if isinstance(value, list):
+            value = list(value)
+        return value, issue
+
+    # ------------------------------------------------------------------ workbook
+
+    def run(self) -> Plan:
+        started = time.perf_counter()
+        try:
+            with RawWorkbook(self.path) as wb:
+                self._workbook(wb)
+        except WorkbookError as exc:
+            self.issue("", None, None, "", "", str(exc))
+        self.result.seconds = time.perf_counter() - started
+        if not self.result.errors and not self.ops and not self.result.total("unchanged"):
+            self.issue("", None, None, "", "", "工作簿中没有数据行（各表表头下方都是空的），没有可导入的内容。"
+                       "请填写后再报送")
+        if self.result.errors:
+            self.result.status = "rejected"
+            self.ops = []
+        return Plan(self.result, self.ops)
+
+    def _workbook(self, wb: RawWorkbook) -> None:
+        self.tick("读取")
+        meta = wb.metadata()
+        org = (meta.get("org_code") or "").strip() or None
+        sheets: dict[str, SheetInfo] = {}
+        for info in wb.sheets:
+            if info.name in (META_SHEET, CHOICES_SHEET, INSTRUCTIONS_SHEET):
+                continue
+            rt = match_sheet(info.name)
+            if rt is None:
+                if info.visible:
+                    self.issue(info.name, None, None, "", "", "不是台账工作表（名称与任何记录类型都不符），已忽略",
+                               "warning")
+                continue
+            if rt.name in sheets:
+                self.issue(info.name, None, None, "", "",
+                           f"与工作表“{sheets[rt.name].name}”都是“{rt.label}”，请合并为一张表后再导入")
+                continue
+            sheets[rt.name] = info
+        if not sheets:
+            labels = "、".join(rt.label for rt in sheet_types())
+            self.issue("", None, None, "", "", f"工作簿中没有可导入的工作表。工作表名称应为：{labels}。"
+                       "请使用县里下发的台账模板填写")
+            return
+        if meta.get("sheets"):
+            for name in meta["sheets"].split(","):
+                if name in RECORD_TYPES and name not in sheets:
+                    self.issue("", None, None, "", "",
+                               f"缺少工作表“{RECORD_TYPES[name].label}”：本工作簿由台账模板生成，"
+                               "请勿删除或重命名工作表。请用原模板重新填写，或把该表从原模板复制回来")
+        # title lines may carry the org code of hand-made workbooks (填报单位：… 区划代码：…)
+        parsed_sheets = []
+        for rt in sheet_types():
+            info = sheets.get(rt.name)
+            if info is None:
+                continue
+            wb.scan(info)
+            parsed = self._read_sheet(wb, info, rt)
+            if parsed is None:
+                continue
+            parsed_sheets.append((rt, info, parsed))
+            if org is None:
+                org = parsed["title_org"]
+        self.result.org_code = org
+        if self.result.errors:
+            return
+        self._check_scope(org, meta)
+        if self.result.errors:
+            return
+        for rt, info, parsed in parsed_sheets:
+            self._plan_sheet(rt, info, parsed, org)
+            self.tick("校验")
+
+    # ------------------------------------------------------------------ scope
+
+    def _check_scope(self, org: str | None, meta: dict) -> None:
+        if org is None:
+            return
+        if self.scope and not _within(org, self.scope):
+            name = meta.get("org_name") or ""
+            self.issue("", None, None, "", "",
+                       f"本工作簿属于{name}（区划代码{org}），不在本单位（区划代码{self.scope}）的管辖范围内，"
+                       "已拒绝导入。请确认文件来源，或交由其所属县(乡镇)导入")
+
+    def _org_registry(self) -> set[str]:
+        if self.known_orgs is None:
+            rows = self.repo.list("org_unit")
+            self.known_orgs = {r["org_code"] for r in rows}
+        return self.known_orgs
+
+    # ------------------------------------------------------------------ one sheet: header and rows
+
+    def _read_sheet(self, wb: RawWorkbook, info: SheetInfo, rt: RecordType) -> dict | None:
+        sheet = wb.rows(info)
+        merges = wb.merged_ranges(info)
+        rows_iter = sheet.iter_rows()
+        head: list[list] = []
+        for row in rows_iter:
+            head.append(row)
+            if len(head) >= HEADER_SEARCH_ROWS:
+                break
+        found = _find_header(head, rt, merges)
+        if found is None:
+            required = "、".join(f"“{c.label}”" for c in columns_for(rt) if c.required)
+            self.issue(info.name, None, None, "", "",
+                       f"找不到表头行：前{HEADER_SEARCH_ROWS}行中没有{required}等列名。"
+                       "请保留模板的表头行，不要修改表头文字")
+            return None
+        header_end, mapping, unknown = found  # header_end: 0-based index of the last header row
+        title_org = None
+        for row in head[:header_end]:
+            for v in row:
+                m = re.search(r"区划代码\s*[:：]\s*(\d{12})", str(v or ""))
+                if m:
+                    title_org = m.group(1)
+        for col, text in unknown:
+            self.issue(info.name, header_end + 1, col, str(text), "",
+                       f"列“{text}”不是“{rt.label}”的字段，已忽略", "warning")
+        seen: dict[str, int] = {}
+        for col, column in sorted(mapping.items()):
+            if column.key in seen:
+                self.issue(info.name, header_end + 1, col, column.label, "",
+                           f"表头“{column.label}”出现了两次（{column_letter(seen[column.key])}列和"
+                           f"{column_letter(col)}列），请删除其中一列")
+            seen[column.key] = col
+        present = {c.key for c in mapping.values()}
+        for c in columns_for(rt):
+            if c.required and c.key not in present:
+                self.issue(info.name, header_end + 1, None, c.label, "",
+                           f"缺少必填列“{c.label}”。请使用县里下发的模板，或在表头行补上这一列后再导入")
+        if info.unlocated:
+            self.issue(info.name, None, None, "", "", f"含有{info.unlocated[0]}单元格，"
+                       "请把公式结果“选择性粘贴为数值”、改正错误值后重新导入")
+        data_merges = [m for m in merges if m[2] > header_end]
+        for r0, c0, r1, c1 in data_merges:
+            if r0 <= header_end:
+                continue
+            self.issue(info.name, r0 + 1, c0, "", "",
+                       f"数据区有合并单元格（{cell_ref(r0, c0)}:{cell_ref(r1, c1)}），合并后只有第一个单元格有值。"
+                       "请取消合并，在每一行都填写完整后重新导入")
+        return {"head": head, "rows": rows_iter, "header_end": header_end, "mapping": mapping,
+                "title_org": title_org}
+
+    def _plan_sheet(self, rt: RecordType, info: SheetInfo, parsed: dict, org: str | None) -> None:
+        counts = self.result.counts.setdefault(rt.name, TypeCounts())
+        mapping: dict[int, Column] = parsed["mapping"]
+        header_end = parsed["header_end"]
+        cols = sorted(mapping.items())
+        has_org_col = any(c.kind == "org" for _, c in cols)
+        if org is None and not has_org_col:
+            self.issue(info.name, None, None, "", "",
+                       "无法确定本表属于哪个村(社区)：工作簿中没有区划代码。请使用本村的填报模板"
+                       "（标题下一行写有区划代码），或在表中增加“区划代码”列")
+            return
+        formulas, errors = info.formulas, info.errors
+        sheet_name = info.name
+        data_start = header_end + 1
+        rows: list[_Row] = []
+
+        def all_rows():
+            for i, row in enumerate(parsed["head"][data_start:], start=data_start):
+                yield i, row
+            for i, row in enumerate(parsed["rows"], start=len(parsed["head"])):
+                yield i, row
+
+        error_rows = 0
+        for r0, row in all_rows():
+            excel_row = r0 + 1
+            width = len(row)
+            first = next((v for v in row if v not in (None, "")), None)
+            if first is None and not any((r0, c) in formulas or (r0, c) in errors for c, _ in cols):
+                continue
+            if isinstance(first, str) and first.strip().startswith(FOOTER_WORDS):
+                self.issue(sheet_name, excel_row, None, "", "", f"“{first.strip()[:20]}”行不是数据行，已跳过",
+                           "warning")
+                continue
+            before = len(self.result.errors)
+            raw_values, col_of = self._row_values(rt, sheet_name, r0, row, width, cols, formulas, errors)
+            if raw_values is None:
+                error_rows += 1
+                continue
+            if not has_org_col or not raw_values.get("org_code"):
+                raw_values["org_code"] = org
+            rows.append(_Row(excel_row, raw_values, cols=col_of))
+            if len(self.result.errors) > before:
+                error_rows += 1
+            self.rows_done += 1
+            if self.rows_done % 2000 == 0:
+                self.tick("读取")
+        self.result.rows_read += len(rows)
+        self._resolve_and_match(rt, sheet_name, rows, counts, mapping)
+        counts.rejected += error_rows
+
+    def _row_values(self, rt, sheet_name, r0, row, width, cols, formulas, errors):
+        values: dict = {}
+        col_of: dict = {}
+        ok = True
+        for c, column in cols:
+            key = "org_code" if column.kind == "org" else column.key
+            v = row[c] if c < width else None
+            pos = (r0, c)
+            f = column.field
+            if pos in errors:
+                self.issue(sheet_name, r0 + 1, c, column.label, errors[pos],
+                           f"{column.label}：单元格是错误值 {errors[pos]}（公式出错或引用已失效），"
+                           "请改为正确的数值或文字后重新导入")
+                ok = False
+                continue
+            if pos in formulas:
+                self.issue(sheet_name, r0 + 1, c, column.label, "=" + formulas[pos],
+                           f"{column.label}：单元格含有公式（={formulas[pos][:40]}），导入只接受填写的值。"
+                           "请复制该列后“选择性粘贴为数值”再导入")
+                ok = False
+                continue
+            if v is None or v == "":
+                values[key] = None
+                col_of[key] = c
+                continue
+            if isinstance(v, str) and len(v) > MAX_CELL_CHARS:
+                self.issue(sheet_name, r0 + 1, c, column.label, v[:30],
+                           f"{column.label}：单元格内容有{len(v)}个字符，超过 Excel 单元格上限"
+                           f"{MAX_CELL_CHARS}个字符，不是正常填写的内容，请删除后重新填写")
+                ok = False
+                continue
+            v = _cell_to_raw(column, v)
+            if column.kind in ("ref_id", "record_id"):
+                try:
+                    values[key] = str(uuid.UUID(str(v).strip()))
+                except ValueError:
+                    self.issue(sheet_name, r0 + 1, c, column.label, v,
+                               f"{column.label}：隐藏的系统编号被改动，已不是有效编号。请勿修改该列；"
+                               "新增的行请保持该列为空")
+                    ok = False
+                    continue
+            else:
+                value, issue = self.coerce_cell(f, v)
+                if issue is not None:
+                    message = issue.message
+                    if column.kind == "ref_key":
+                        message = f"{column.label}：" + message.split("：", 1)[-1]
+                    if "数字格式" in message:
+                        message += NUMBER_AS_TEXT_HELP
+                    self.issue(sheet_name, r0 + 1, c, column.label, v, message,
+                               "error" if issue.is_error else "warning", f.type)
+                    if issue.is_error:
+                        ok = False
+                        continue
+                values[key] = value
+            col_of[key] = c
+        return (values if ok else None), col_of
+
+    # ------------------------------------------------------------------ refs, matching, ops
+
+    def _resolve_and_match(self, rt: RecordType, sheet_name: str, rows: list[_Row], counts: TypeCounts,
+                           mapping: dict[int, Column]) -> None:
+        orgs = {r.values.get("org_code") for r in rows if r.values.get("org_code")}
+        registry = None
+        for o in sorted(orgs):
+            if self.scope and not _within(o, self.scope):
+                bad = [r.excel_row for r in rows if r.values.get("org_code") == o]
+                self.issue(sheet_name, bad[0], None, "区划代码", o,
+                           f"区划代码{o}不在本单位（{self.scope}）的管辖范围内，已拒绝导入（共{len(bad)}行）")
+                return
+            registry = self._org_registry() if registry is None else registry
+            if registry and o not in registry and any(_within(k, county_of(o)) for k in registry):
+                self.issue(sheet_name, None, None, "区划代码", o,
+                           f"区划代码{o}不在本县的组织机构名录中。请先在组织机构中添加该村(社区)，"
+                           "或核对工作簿的区划代码")
+                return
+        existing: dict[str, dict] = {}
+        deleted: set[str] = set()
+        for o in orgs:
+            for rec in self.repo.list(rt.name, org_code=o):
+                existing[rec["id"]] = rec
+            for rec in self.repo.list(rt.name, org_code=o, deleted=True):
+                deleted.add(rec["id"])
+        present_fields = [f for f in rt.fields
+                          if f.name == "org_code" or f.name in {c.key for c in mapping.values()}
+                          or (f.type == "ref" and any(c.ref_field is f for c in mapping.values()))]
+        ref_fields = [f for f in rt.fields if f.type == "ref" and any(c.ref_field is f for c in mapping.values())]
+        keysets = MATCH_KEYS.get(rt.name, ())
+        key_index: list[dict] = []
+        for keys in keysets:
+            idx = {}
+            for rec in existing.values():
+                k = tuple(_cmp(rec.get(n)) for n in keys)
+                if all(x is not None for x in k):
+                    idx.setdefault(k, rec["id"])
+            key_index.append(idx)
+        content_index: dict[tuple, list[str]] = defaultdict(list)
+        if not keysets:
+            for rec in existing.values():
+                content_index[_content_key(rt, rec, present_fields)].append(rec["id"])
+        seen_ids: dict[str, int] = {}
+        seen_keys: list[dict] = [{} for _ in keysets]
+        parents_here = self.parents.setdefault(rt.name, {})
+        for rec in existing.values():
+            parents_here.setdefault(rec["id"], {"name": rec.get("name"), "id_number": rec.get("id_number"),
+                                                "org_code": rec.get("org_code")})
+        for row in rows:
+            v = row.values
+            bad = False
+            # parents (training → staff, hours → volunteer, volunteer → team)
+            for f in ref_fields:
+                rid, message = self._resolve_ref(rt, f, v)
+                if message:
+                    col = row.cols.get(f"{f.name}:name", row.cols.get(f"{f.name}:#"))
+                    self.issue(sheet_name, row.excel_row, col, _ref_label(f), v.get(f"{f.name}:name"), message)
+                    bad = True
+                v[f.name] = rid
+            # the record: hidden UUID, then natural key, then (for keyless types) identical content
+            record_id = v.pop("#", None)
+            for key in [k for k in v if ":" in k]:
+                v.pop(key)
+            values = {f.name: v.get(f.name) for f in present_fields}
+            issues = [] if bad else check_record(rt, values)
+            for issue in issues:
+                if issue.is_error:
+                    col = row.cols.get(issue.field)
+                    label = rt.field(issue.field).label if issue.field in rt.field_names else ""
+                    if col is None and issue.field in [f.name for f in ref_fields]:
+                        col = row.cols.get(f"{issue.field}:name")
+                        label = _ref_label(rt.field(issue.field))
+                    self.issue(sheet_name, row.excel_row, col, label, values.get(issue.field), issue.message,
+                               field_type=rt.field(issue.field).type if issue.field in rt.field_names else "text")
+                    bad = True
+            if bad:
+                counts.rejected += 1
+                continue
+            match_id = None
+            if record_id:
+                if record_id in deleted:
+                    self.issue(sheet_name, row.excel_row, None, "记录编号", "",
+                               f"这条{rt.label}记录已在本系统中删除。如需恢复，请先在“最近删除”中恢复后再导入；"
+                               "如是新记录，请清空该行隐藏的“记录编号”列")
+                    counts.rejected += 1
+                    continue
+                if record_id in existing or self.repo.get(rt.name, record_id) is None:
+                    match_id = record_id
+                else:
+                    self.issue(sheet_name, row.excel_row, None, "记录编号", "",
+                               "隐藏的记录编号属于另一个单位的记录，可能是从别村的表格复制过来的。"
+                               "请清空该行隐藏的“记录编号”列后重新导入")
+                    counts.rejected += 1
+                    continue
+            dup_of = None
+            for i, keys in enumerate(keysets):
+                k = tuple(_cmp(values.get(n)) for n in keys)
+                if any(x is None for x in k):
+                    continue
+                if k in seen_keys[i]:
+                    dup_of = (seen_keys[i][k], keys)
+                    break
+                seen_keys[i][k] = row.excel_row
+                if match_id is None:
+                    match_id = key_index[i].get(k)
+                break
+            if dup_of:
+                what = "、".join(_label_of(rt, n) for n in dup_of[1] if n != "org_code")
+                self.issue(sheet_name, row.excel_row, row.cols.get(dup_of[1][-1]), _label_of(rt, dup_of[1][-1]),
+                           values.get(dup_of[1][-1]),
+                           f"与第{dup_of[0]}行重复（{what}相同），同一条记录只能填一行，请删除或合并重复行",
+                           field_type=rt.field(dup_of[1][-1]).type)
+                counts.rejected += 1
+                continue
+            if match_id is None and not keysets:
+                ids = content_index.get(_content_key(rt, values, present_fields))
+                if ids:
+                    match_id = ids.pop()
+            if match_id is not None and match_id in seen_ids:
+                self.issue(sheet_name, row.excel_row, None, "记录编号", "",
+                           f"与第{seen_ids[match_id]}行是同一条记录（隐藏的记录编号相同），请删除重复的行")
+                counts.rejected += 1
+                continue
+            old = existing.get(match_id) if match_id else None
+            if old is not None:
+                if old.get("org_code") != values.get("org_code"):
+                    self.issue(sheet_name, row.excel_row, None, "区划代码", values.get("org_code"),
+                               f"这条{rt.label}记录属于区划代码{old.get('org_code')}，不能改到另一个单位")
+                    counts.rejected += 1
+                    continue
+                changed = {n: val for n, val in values.items() if _cmp(old.get(n)) != _cmp(val)}
+                if changed:
+                    self.ops.append(WriteOp(rt.name, "update", values, match_id))
+                    counts.update += 1
+                else:
+                    counts.unchanged += 1
+                row.record_id = match_id
+            else:
+                row.record_id = match_id or str(uuid.uuid4())
+                self.ops.append(WriteOp(rt.name, "insert", values, row.record_id))
+                counts.create += 1
+            seen_ids[row.record_id] = row.excel_row
+            parents_here[row.record_id] = {"name": values.get("name"), "id_number": values.get("id_number"),
+                                           "org_code": values.get("org_code")}
+
+    def _resolve_ref(self, rt: RecordType, f: Field, v: dict) -> tuple[str | None, str | None]:
+        target = RECORD_TYPES[f.ref]
+        pool = self.parents.get(target.name)
+        if pool is None:  # parent sheet absent from the workbook: records already stored
+            pool = self.parents.setdefault(target.name, {})
+            for o in {v.get("org_code")}:
+                for rec in self.repo.list(target.name, org_code=o):
+                    pool[rec["id"]] = {"name": rec.get("name"), "id_number": rec.get("id_number"),
+                                       "org_code": rec.get("org_code")}
+        hidden = v.get(f"{f.name}:#")
+        name = v.get(f"{f.name}:name")
+        idno = v.get(f"{f.name}:id_number")
+        org = v.get("org_code")
+        if hidden and hidden in pool and pool[hidden]["org_code"] == org:
+            return hidden, None
+        if not name and not idno:
+            return None, None  # required check reports it when the ref is required
+        if idno:
+            hits = [i for i, p in pool.items() if p["id_number"] == idno and p["org_code"] == org]
+            if not hits:
+                return None, (f"{_ref_label(f)}：找不到公民身份号码为{mask('id_number', idno)}的{target.label}。"
+                              f"请先在“{target.label}”表中登记该人员，或核对号码")
+            if name and pool[hits[0]]["name"] != name:
+                return None, (f"{_ref_label(f)}：姓名“{name}”与公民身份号码对应的{target.label}"
+                              f"“{pool[hits[0]]['name']}”不一致，请核对")
+            return hits[0], None
+        hits = [i for i, p in pool.items() if p["name"] == name and p["org_code"] == org]
+        if not hits:
+            return None, (f"{_ref_label(f)}：找不到名为“{name}”的{target.label}。"
+                          f"请先在“{target.label}”表中登记，或核对名称")
+        if len(hits) > 1:
+            return None, (f"{_ref_label(f)}：有{len(hits)}个{target.label}都叫“{name}”，"
+                          f"请同时填写“{f.label}公民身份号码”以区分")
+        return hits[0], None
+
+
+def _ref_label(f: Field) -> str:
+    target = RECORD_TYPES[f.ref]
+    from exchange.layout import ref_key_fields
+
+    keys = ref_key_fields(target)
+    return f.label if len(keys) == 1 else f"{f.label}{keys[0].label}"
+
+
+def _label_of(rt: RecordType, name: str) -> str:
+    f = rt.field(name)
+    return _ref_label(f) if f.type == "ref" else f.label
+
+
+def _within(code: str, scope: str) -> bool:
+    if scope.endswith("000000"):
+        return county_of(code) == scope
+    if scope.endswith("000"):
+        return township_of(code) == scope
+    return code == scope
+
+
+def _cmp(value):
+    """Comparable form of a stored or coerced value."""
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if value == "":
+        return None
+    return value
+
+
+def _content_key(rt: RecordType, values: dict, fields: list[Field]) -> tuple:
+    return tuple(_cmp(values.get(f.name)) for f in fields)
+
+
+def _shown(value, field_type: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        value = int(value)
+    text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
+    if field_type in ("id_number", "phone"):
+        return mask(field_type, text)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _cell_to_raw(column: Column, v):
+    """What calamine returns → what ``coerce`` expects for this column."""
+    t = column.field.type
+    if isinstance(v, float):
+        if t in ("id_number", "phone", "credit_code", "org_code"):
+            return v  # coerce refuses numbers for codes: digits may already be lost
+        if column.is_text:
+            return str(int(v)) if v.is_integer() else repr(v)
+        return v
+    if isinstance(v, (dt.datetime, dt.date)):
+        if t == "date":
+            return v
+        if column.is_text:
+            return (v.date() if isinstance(v, dt.datetime) else v).isoformat()
+        return v
+    if isinstance(v, bool):
+        return v if t == "bool" else ("是" if v else "否")
+    if isinstance(v, (dt.time, dt.timedelta)):
+        return str(v)
+    return v
+
+
+def _find_header(head: list[list], rt: RecordType, merges) -> tuple[int, dict[int, Column], list] | None:
+    """The header row (or two-row header) with the most recognised labels."""
+    index = label_index(rt)
+    best = None  # (score, header_end, mapping, unknown)
+    merged_top: dict[tuple[int, int], tuple[int, int]] = {}
+    for r0, c0, r1, c1 in merges:
+        if r0 < len(head) and (r1 - r0) * (c1 - c0 + 1) < 200:
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    merged_top[(r, c)] = (r0, c0)
+
+    def value(r, c):
+        src = merged_top.get((r, c), (r, c))
+        row = head[src[0]] if src[0] < len(head) else []
+        return row[src[1]] if src[1] < len(row) else None
+
+    for r in range(len(head)):
+        width = len(head[r])
+        mapping, unknown = {}, []
+        for c in range(width):
+            text = head[r][c]
+            col = index.get(normalize_label(text)) if text not in (None, "") else None
+            if col:
+                mapping[c] = col
+        score = len(mapping)
+        if score and (best is None or score > best[0]):
+            unknown = [(c, head[r][c]) for c in range(width)
+                       if c not in mapping and head[r][c] not in (None, "") and (r, c) not in merged_top]
+            best = (score, r, mapping, unknown)
+        # two-row header: group cells (merged across) above, field labels below
+        if r + 1 < len(head):
+            width2 = max(width, len(head[r + 1]))
+            mapping2, unknown2 = {}, []
+            group = None
+            for c in range(width2):
+                top = value(r, c)
+                bottom = value(r + 1, c)
+                if top not in (None, ""):
+                    group = top
+                elif (r, c) not in merged_top:
+                    group = None
+                col = None
+                for cand in (bottom, top, f"{group or ''}{bottom or ''}"):
+                    if cand not in (None, ""):
+                        col = index.get(normalize_label(cand))
+                        if col:
+                            break
+                if col:
+                    mapping2[c] = col
+                elif bottom not in (None, "") or (top not in (None, "") and (r, c) not in merged_top):
+                    shown = bottom if bottom not in (None, "") else top
+                    if (r + 1, c) not in merged_top or merged_top[(r + 1, c)] == (r + 1, c):
+                        unknown2.append((c, shown))
+            uses_bottom = any(normalize_label(value(r + 1, c)) in index for c in mapping2
+                              if value(r + 1, c) not in (None, ""))
+            if uses_bottom and len(mapping2) > (best[0] if best else 0):
+                best = (len(mapping2), r + 1, mapping2, unknown2)
+    if best is None:
+        return None
+    required = [c for c in index.values() if c.required]
+    if best[0] < 2 and not any(c in required for c in best[2].values()):
+        return None
+    return best[1], best[2], best[3]
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def plan_workbook(repo: Repository, path: str | Path, *, scope: str | None = None,
+                  progress: ProgressFn | None = None, cancel=None,
+                  file_index: int = 0, file_count: int = 1) -> Plan:
+    """Read and check a workbook; the plan's result is the dry-run summary. Writes nothing."""
+    return _Planner(repo, Path(path), scope, progress, cancel, file_index, file_count).run()
+
+
+def import_workbook(repo: Repository, path: str | Path, *, scope: str | None = None, dry_run: bool = False,
+                    progress: ProgressFn | None = None, cancel=None, file_index: int = 0,
+                    file_count: int = 1) -> ImportResult:
+    """Plan, then (unless dry run) commit the whole workbook in one transaction, or nothing."""
+    started = time.perf_counter()
+    try:
+        plan = plan_workbook(repo, path, scope=scope, progress=progress, cancel=cancel,
+                             file_index=file_index, file_count=file_count)
+    except Cancelled:
+        result = ImportResult(Path(path), status="cancelled")
+        result.seconds = time.perf_counter() - started
+        return result
+    result = plan.result
+    if result.status in ("rejected", "nothing"):
+        return result
+    if dry_run:
+        result.status = "would_import"
+        return result
+    total = len(plan.ops)
+
+    def written(n: int) -> None:
+        if _cancelled(cancel):
+            raise Cancelled()  # raised inside the transaction: it rolls back
+        if progress:
+            progress(Progress(file_index, file_count, Path(path), "写入", n))
+
+    try:
+        if total:
+            # every cell was validated with the schema's validators while planning
+            repo.bulk_write(plan.ops, validate=False, progress=written)
+        result.status = "imported"
+    except Cancelled:
+        result.status = "cancelled"
+    except (WriteRefused, ValidationError) as exc:
+        result.status = "rejected"
+        result.issues.append(CellIssue("", None, None, "", "", f"写入被拒绝，整个工作簿未导入：{exc}"))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders become their .xlsx files (Office lock files ~$… skipped)."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.iterdir()
+                              if q.suffix.lower() in (".xlsx", ".xlsm") and not q.name.startswith("~$")))
+        else:
+            out.append(p)
+    return out
+
+
+def import_files(repo: Repository, paths: Iterable[str | Path], *, scope: str | None = None,
+                 dry_run: bool = False, report_dir: str | Path | None = None,
+                 progress: ProgressFn | None = None, cancel=None,
+                 on_result: Callable[[ImportResult], None] | None = None) -> list[ImportResult]:
+    """Import many workbooks, each all-or-nothing; errors in one never stop the others."""
+    from exchange.report import write_error_report
+
+    files = expand_paths(paths)
+    results: list[ImportResult] = []
+    for i, path in enumerate(files):
+        if _cancelled(cancel):
+            results.append(ImportResult(path, status="cancelled"))
+            continue
+        try:
+            result = import_workbook(repo, path, scope=scope, dry_run=dry_run, progress=progress,
+                                     cancel=cancel, file_index=i, file_count=len(files))
+        except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
+            result = ImportResult(path, status="rejected")
+            result.issues.append(CellIssue("", None, None, "", "",
+                                           f"读取时出现意外错误（{type(exc).__name__}: {exc}），整个工作簿未导入"))
+        if report_dir and result.errors:
+            try:
+                result.report = write_error_report(result, report_dir)
+            except Exception as exc:  # noqa: BLE001
+                result.issues.append(CellIssue("", None, None, "", "", f"错误报告未能生成：{exc}", "warning"))
+        results.append(result)
+        if on_result:
+            on_result(result)
+        if progress:
+            progress(Progress(i, len(files), path, "完成", result.rows_read))
+    return results
