@@ -15,7 +15,7 @@ import sys
 
 from storage.cli import UserError
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["county_server.cmd_serve", "county_server.cmd_admin", "county_server.cmd_packages", "county_server.cmd_import", "county_server.cmd_report"]
 
 
 def default_db_url() -> str:

@@ -13,7 +13,7 @@ import sys
 
 from storage.cli import UserError
 
-COMMAND_MODULES = ["storage.cli", "storage.backup"]
+COMMAND_MODULES = ["storage.cli", "storage.backup", "sync.cli", "sync.package_cli", "exchange.cli", "reports.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

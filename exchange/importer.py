@@ -139,7 +139,8 @@ class ImportResult:
         for kind, columns in self.grouped_errors().items():
             lines.append(f"  错误：{kind}")
             for column, rows in columns.items():
-                lines.append(f"    {column}：{_rows_text(rows)}")
+                if any(r is not None for r in rows) or column != "整个工作簿":
+                    lines.append(f"    {column}：{_rows_text(rows)}")
         warnings = self.warnings
         for w in warnings[:20]:
             lines.append(f"  提示：{w.where + '：' if w.where else ''}{w.message}")

@@ -1,0 +1,87 @@
+"""``taizhang-server import FILE... [--dry-run] [--report-dir DIR]``: Excel workbooks villages submit.
+
+Each workbook is checked cell by cell and then written entirely or not at all
+(one transaction through ``Repository.bulk_write``, entering the change log
+so that villages pull what the county imported).  One summary line per
+workbook goes to standard output; annotated error reports go to --report-dir.
+Exit status: 0 when every workbook was imported (with --dry-run: would be),
+1 when any was rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from storage.cli import UserError
+
+
+def county_scope(repo, explicit: str | None) -> str | None:
+    """The county whose villages this server accepts: --county, else the one county in the org registry."""
+    from storage.validation import check_org_code, county_of
+
+    if explicit:
+        problems = check_org_code(explicit, "--county")
+        if problems:
+            raise UserError(problems[0].message)
+        return county_of(explicit)
+    counties = sorted({r["org_code"] for r in repo.list("org_unit") if r["level"] == "县"})
+    if len(counties) == 1:
+        return counties[0]
+    if len(counties) > 1:
+        raise UserError(f"服务器上登记了多个县（{'、'.join(counties)}），请用 --county 指明本次导入属于哪个县")
+    return None
+
+
+def _run(args) -> int:
+    from exchange.importer import Progress, expand_paths, import_files
+    from storage.db import open_server_database
+    from storage.repository import Repository
+
+    files = expand_paths(args.files)
+    missing = [str(p) for p in files if not p.exists()]
+    if not files:
+        raise UserError("没有找到要导入的 .xlsx 文件，请检查文件或文件夹路径")
+    engine = open_server_database(args.db)
+    try:
+        repo = Repository(engine, actor=args.actor, device_id=None)
+        scope = county_scope(repo, args.county)
+        if scope is None:
+            print("提示：服务器尚未登记组织机构，本次不检查工作簿是否属于本县"
+                  "（可先运行 taizhang-server admin load-orgs，或用 --county 指定）", file=sys.stderr)
+        interactive = sys.stderr.isatty()
+
+        def progress(p: Progress) -> None:
+            if interactive:
+                print(f"\r[{p.file_index + 1}/{p.file_count}] {p.path.name}：{p.stage} {p.rows} 行   ",
+                      end="", file=sys.stderr, flush=True)
+
+        def on_result(result) -> None:
+            if interactive:
+                print("\r", end="", file=sys.stderr)
+            print(result.text(), flush=True)
+
+        if missing:
+            print(f"提示：找不到 {len(missing)} 个文件：{'、'.join(missing)}", file=sys.stderr)
+        results = import_files(repo, files, scope=scope, dry_run=args.dry_run, report_dir=args.report_dir,
+                               progress=progress, on_result=on_result)
+    finally:
+        engine.dispose()
+    ok = sum(1 for r in results if r.ok)
+    verb = "可导入" if args.dry_run else "已导入"
+    print(f"共 {len(results)} 个工作簿：{verb} {ok} 个，拒绝 {len(results) - ok} 个"
+          + ("（试运行，未写入任何数据）" if args.dry_run else ""))
+    if args.report_dir and ok < len(results):
+        print(f"错误报告（带批注的工作簿）在 {Path(args.report_dir)}，请发回报送单位改正")
+    return 0 if ok == len(results) else 1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("import", help="导入村(社区)报送的 Excel 工作簿（每个工作簿全部导入或全部不导入）")
+    p.add_argument("files", nargs="+", metavar="FILE", help="工作簿（.xlsx）或包含工作簿的文件夹")
+    p.add_argument("--dry-run", action="store_true", help="只检查并显示将新建/更新/未变/拒绝的条数，不写入")
+    p.add_argument("--report-dir", help="把有错误的工作簿的错误报告（标注了错误单元格的副本）写到这个文件夹")
+    p.add_argument("--county", help="本县的12位区划代码（默认取服务器组织机构中唯一的县）")
+    p.add_argument("--actor", default="县级Excel导入", help="记入修改记录的操作人")
+    p.set_defaults(func=_run)

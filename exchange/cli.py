@@ -1,0 +1,79 @@
+"""``taizhang template`` and ``taizhang export`` (village side, no Qt)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from storage.cli import UserError
+
+
+def _scope(repo, org: str | None) -> tuple[str | None, str | None]:
+    from storage import local
+    from storage.validation import check_org_code
+
+    if org:
+        problems = check_org_code(org, "--org")
+        if problems:
+            raise UserError(problems[0].message)
+        return org, None
+    ident = local.identity(repo)
+    return (ident.org_code, ident.org_name) if ident else (None, None)
+
+
+def _period(value: str | None) -> str | None:
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", value.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise UserError(f"填报期“{value}”格式不对，应为“年-月”，如 2024-03")
+    return f"{m.group(1)}-{int(m.group(2)):02d}"
+
+
+def _template(args) -> int:
+    from exchange.export import write_template
+    from storage.cli import open_repository
+
+    repo = open_repository()
+    org, _ = _scope(repo, args.org)
+    path = write_template(repo, args.output, org_code=org, period=_period(args.period))
+    print(f"已生成填报模板：{path}" + ("" if org else "（未设置本机单位，模板中没有区划代码）"))
+    return 0
+
+
+def _export(args) -> int:
+    from exchange.export import export_csv, export_workbook
+    from storage.cli import open_repository
+
+    repo = open_repository()
+    org, _ = _scope(repo, args.org)
+    if not org:
+        raise UserError("本机尚未设置所属村(社区)，无法导出。请先在程序中完成首次设置，或用 --org 指定区划代码")
+    period = _period(args.period)
+    out = Path(args.output)
+    if args.csv or out.suffix.lower() == ".csv":
+        folder = out if not out.suffix else out.parent
+        paths = export_csv(repo, folder, org_code=org, period=period)
+        print(f"已导出 CSV（UTF-8 带 BOM）{len(paths)} 个文件到 {folder}")
+        return 0
+    path, n = export_workbook(repo, out, org_code=org, period=period,
+                              progress=lambda k: print(f"\r已写出 {k} 条", end="", file=sys.stderr))
+    print(file=sys.stderr)
+    print(f"已导出 {n} 条记录到 {path}" + (f"（填报期 {period}）" if period else ""))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("template", help="生成 Excel 填报模板（每类记录一张表，带下拉选项和填写说明）")
+    p.add_argument("-o", "--output", required=True, help="输出文件，如 模板.xlsx")
+    p.add_argument("--org", help="区划代码（默认：本机所属村(社区)）")
+    p.add_argument("--period", help="填报期 YYYY-MM（写入模板标题和元数据）")
+    p.set_defaults(func=_template)
+    p = sub.add_parser("export", help="把本村的台账导出为 Excel（或 CSV），可交给县里导入")
+    p.add_argument("-o", "--output", required=True, help="输出文件 .xlsx；以 .csv 结尾或加 --csv 时导出 CSV")
+    p.add_argument("--period", help="只导出该填报期（YYYY-MM）的服务、培训、时长记录；设施、人员等全部导出")
+    p.add_argument("--org", help="区划代码（默认：本机所属村(社区)）")
+    p.add_argument("--csv", action="store_true", help="导出 CSV（每类记录一个文件，UTF-8 带 BOM）到 -o 指定的文件夹")
+    p.set_defaults(func=_export)
