@@ -1,0 +1,197 @@
+"""``taizhang export-package`` / ``import-package`` / ``import-receipt``: month-end data on a USB stick.
+
+- Village PC, no network: ``taizhang export-package -o E:\\幸福村-2024-03.tzpkg`` writes every unsent
+  change, signed with this PC's key (from the sign-in token in the OS keyring).
+- Township collector's PC: ``taizhang import-package E:\\幸福村-2024-03.tzpkg`` checks the file, applies it
+  locally for review (only its own villages), and, when signed in and online, uploads it to the county
+  server and writes the signed receipt next to the package (``…-回执.tzrcpt``).
+- Village PC again: ``taizhang import-receipt E:\\幸福村-2024-03-回执.tzrcpt`` — only now does the PC stop
+  counting those changes as unsent (a rejected change stays, with the server's reason).
+Also month-end from the command line: ``taizhang period status|check|submit [--period 2024-03]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+from pathlib import Path
+
+from storage import local
+from storage import periods as P
+from storage.cli import UserError, open_repository
+from sync import package as PK
+
+
+def _session_info(repo) -> tuple[str | None, str | None, str | None]:
+    return repo.get_setting("server_url"), repo.get_setting("user"), repo.get_setting("role")
+
+
+def device_key(repo) -> bytes:
+    """This PC's package key: from the sign-in token kept in the OS keyring."""
+    from sync import credentials
+
+    server, user, _role = _session_info(repo)
+    if not server or not user:
+        raise UserError("本机还没有登录过县级服务器，无法生成带签名的数据包。请先在有网络时登录一次（taizhang login）")
+    token = credentials.load_token(server, user)
+    if not token:
+        if not credentials.keyring_is_secure():
+            raise UserError(credentials.INSECURE_NOTICE + "没有保存的登录凭据就不能为数据包签名，"
+                            "请联网同步，或请县民政局信息管理员为本机安装系统密钥环")
+        raise UserError("系统密钥环中找不到本机的登录凭据，请联网重新登录一次（taizhang login）后再导出数据包")
+    return PK.package_key(token)
+
+
+def _identity(repo):
+    ident = local.identity(repo)
+    if ident is None:
+        raise UserError("本机还没有设置所属单位，请先打开桌面程序完成首次设置")
+    if ident.demo:
+        raise UserError("当前是演示数据，演示数据不能导出或同步")
+    return ident
+
+
+def _export(args) -> int:
+    repo = open_repository()
+    ident = _identity(repo)
+    key = device_key(repo)
+    data, pkg = PK.build_package(repo, key, org_code=ident.org_code, org_name=ident.org_name,
+                                 user=repo.get_setting("user") or "", server_id=repo.get_setting("server_id"))
+    if not pkg.changes:
+        print("本机没有未上传的变更，不需要导出数据包")
+        return 0
+    out = Path(args.output)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)  # never a half-written package on the stick
+    months = "、".join(P.period_label(p) for p in pkg.manifest["periods"]) or "无"
+    print(f"已导出数据包 {out}：{len(pkg.changes)} 条变更（涉及月份：{months}）")
+    print("请把数据包交给乡镇收集员；拿回回执后运行 taizhang import-receipt 回执文件。在此之前这些变更仍算作未上传")
+    return 0
+
+
+def upload_package(repo, data: bytes) -> dict:
+    """POST a package to the county server as this (township/county) account; the server's answer."""
+    import requests
+
+    from sync import credentials
+    from sync.protocol import API_PREFIX, request_headers
+
+    server, user, _role = _session_info(repo)
+    token = credentials.load_token(server, user) if server and user else None
+    if not token:
+        raise UserError("本机没有县级服务器的登录凭据，数据包已在本机导入，但未上传。请登录后再运行一次本命令")
+    verify = repo.get_setting("ca_file") or True
+    try:
+        r = requests.post(f"{server.rstrip('/')}{API_PREFIX}/packages", data=data, timeout=(10, 300),
+                          headers={**request_headers(token), "Content-Type": "application/octet-stream"},
+                          verify=verify)
+    except requests.RequestException as exc:
+        raise UserError(f"连不上县级服务器（{type(exc).__name__}）。数据包已在本机导入，联网后请再运行一次本命令上传"
+                        "（重复导入不会重复写入）") from None
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    if r.status_code != 200:
+        raise UserError(f"县级服务器拒绝了数据包：{body.get('message') or r.status_code}")
+    return body
+
+
+def _import(args) -> int:
+    repo = open_repository()
+    ident = _identity(repo)
+    _server, _user, role = _session_info(repo)
+    role = role or {"township": "township", "county": "county", "village": "village"}[P.org_level(ident.org_code)]
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"无法读取数据包文件“{path}”：{exc.strerror or exc}") from None
+    try:
+        pkg = PK.read_package(data)
+        result = PK.import_locally(repo, pkg, role=role, actor_org=ident.org_code)
+    except PK.PackageError as exc:
+        raise UserError(str(exc)) from None
+    print(f"本机已导入 {result.summary()}")
+    if args.local_only:
+        return 0
+    answer = upload_package(repo, data)
+    out = Path(args.receipt) if args.receipt else path.with_name(path.stem + "-回执.tzrcpt")
+    out.write_bytes(base64.b64decode(answer["receipt"]))
+    print(f"已上传县级服务器：{answer['summary']}")
+    print(f"回执已写入 {out}，请带回该村，在村里的电脑上运行 taizhang import-receipt {out.name}")
+    return 0
+
+
+def _import_receipt(args) -> int:
+    repo = open_repository()
+    _identity(repo)
+    path = Path(args.file)
+    try:
+        receipt = PK.read_receipt(path.read_bytes())
+        marked = PK.apply_receipt(repo, receipt, device_key(repo))
+    except OSError as exc:
+        raise UserError(f"无法读取回执文件“{path}”：{exc.strerror or exc}") from None
+    except PK.PackageError as exc:
+        raise UserError(str(exc)) from None
+    print(f"回执已读入：{receipt.summary()}。本机 {marked} 条变更已确认上传，尚未上传 {repo.unsent_count()} 条")
+    for r in receipt.rejected[:20]:
+        print(f"  被拒绝：{r['message']}")
+    return 0
+
+
+# --------------------------------------------------------------------------- month end from the command line
+
+
+def _period_args(repo, args) -> tuple[str, str]:
+    ident = _identity(repo)
+    period = args.period or P.previous_period()
+    try:
+        P.month_bounds(period)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return ident.org_code, period
+
+
+def _period(args) -> int:
+    repo = open_repository()
+    org, period = _period_args(repo, args)
+    if args.action == "status":
+        st = P.get_state(repo, org, period)
+        print(f"{P.period_label(period)}：{st.display_status}")
+        if st.status == P.RETURNED:
+            print("退回原因：" + P.display_reason(st.reason))
+        for notice in P.returned_notices(repo, org):
+            if notice.period != period:
+                print(f"注意：{P.period_label(notice.period)}被退回，原因：{P.display_reason(notice.reason)}")
+        return 0
+    checklist = P.completeness(repo, org, period)
+    for item in checklist.items:
+        print(f"[{'√' if item.ok else '×'}] {item.label}：{item.detail}")
+    if args.action == "check":
+        return 0 if checklist.ok else 1
+    try:
+        st = P.submit(repo, org, period, actor_org=org)
+    except P.PeriodError as exc:
+        raise UserError(str(exc)) from None
+    print(f"{P.period_label(period)}已提交（{st.status}），同步或导出数据包后乡镇即可审核")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export-package", help="把本机未上传的变更导出为离线数据包（无网络时用U盘带给乡镇）")
+    p.add_argument("-o", "--output", required=True, help="数据包文件名，如 幸福村-2024-03.tzpkg")
+    p.set_defaults(func=_export)
+    p = sub.add_parser("import-package", help="（乡镇/县）导入村里交来的离线数据包，并上传县级服务器、生成回执")
+    p.add_argument("file", help="数据包文件（.tzpkg）")
+    p.add_argument("-r", "--receipt", help="回执写到哪里（默认：数据包旁边的 “…-回执.tzrcpt”）")
+    p.add_argument("--local-only", action="store_true", help="只导入本机审核，不上传服务器（没有网络时）")
+    p.set_defaults(func=_import)
+    p = sub.add_parser("import-receipt", help="（村）读入乡镇带回的回执，确认哪些变更县级服务器已收到")
+    p.add_argument("file", help="回执文件（.tzrcpt）")
+    p.set_defaults(func=_import_receipt)
+    p = sub.add_parser("period", help="月报：查看状态、检查是否齐全、提交")
+    p.add_argument("action", choices=["status", "check", "submit"], help="status 查看状态；check 检查；submit 提交")
+    p.add_argument("--period", help="月份，如 2024-03（默认上个月）")
+    p.set_defaults(func=_period)

@@ -1,0 +1,141 @@
+"""Packages on the county server (real database, SYNC's push path, no HTTP): signature, scope, locks, replays."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from county_server import auth
+from county_server.cmd_packages import import_package, server_state
+from storage import periods as P
+from storage.db import open_database, open_server_database
+from storage.repository import Repository, WriteOp
+from sync import package as PK
+from tests.test_periods import COUNTY, MONTH, TOWNSHIP, VILLAGE, fill_month
+
+OTHER_VILLAGE = "220102001002"
+FOREIGN_TOWNSHIP = "220102002000"
+
+
+@pytest.fixture
+def server(tmp_path):
+    engine = open_server_database(f"sqlite:///{tmp_path / 'county.sqlite3'}")
+    state = server_state(engine)
+    ops = [WriteOp("org_unit", "insert", {"org_code": COUNTY, "name": "测试县", "level": "县"}),
+           WriteOp("org_unit", "insert", {"org_code": TOWNSHIP, "name": "测试镇", "level": "乡镇/街道",
+                                          "parent_code": COUNTY}),
+           WriteOp("org_unit", "insert", {"org_code": FOREIGN_TOWNSHIP, "name": "西镇", "level": "乡镇/街道",
+                                          "parent_code": COUNTY})]
+    for code, name in ((VILLAGE, "测试村"), (OTHER_VILLAGE, "邻村")):
+        ops.append(WriteOp("org_unit", "insert", {"org_code": code, "name": name, "level": "村/社区",
+                                                  "parent_code": TOWNSHIP, "urban_rural": "农村社区"}))
+    state.repo.bulk_write(ops)
+    for name, role, org in (("cun", "village", VILLAGE), ("lincun", "village", OTHER_VILLAGE),
+                            ("zhen", "township", TOWNSHIP), ("xizhen", "township", FOREIGN_TOWNSHIP),
+                            ("xian", "county", COUNTY)):
+        auth.add_account(engine, name, "mima-123456", role, org)
+    yield state
+    engine.dispose()
+
+
+def village_pc(tmp_path, name, org, server_state_):
+    """A village PC signed in to the server: its repository and its package key."""
+    repo = Repository(open_database(tmp_path / f"{name}.sqlite3"), actor=f"{name}会计")
+    from storage import local
+
+    repo.device_id = local.device_id(repo)
+    token, _exp, _p = auth.login(server_state_.engine, name, "mima-123456", repo.device_id, f"{name}的电脑")
+    return repo, PK.package_key(token)
+
+
+def test_server_import_applies_once_and_receipt_clears_outbox(server, tmp_path):
+    repo, key = village_pc(tmp_path, "cun", VILLAGE, server)
+    fill_month(repo, services=4)
+    data, pkg = PK.build_package(repo, key, org_code=VILLAGE, org_name="测试村")
+    zhen = auth.authenticate(server.engine, auth.login(server.engine, "zhen", "mima-123456", "t-pc", "镇")[0])
+    first = import_package(server, data, via=zhen)
+    assert not first.replayed and first.applied == len(pkg.changes)
+    assert server.repo.count("service", org_code=VILLAGE) == 4
+    again = import_package(server, data, via=zhen)
+    assert again.replayed and "以前已导入过" in again.summary()
+    assert server.repo.count("service", org_code=VILLAGE) == 4
+    assert sorted(again.receipt.held) == sorted(c.change_id for c in pkg.changes)
+    # the village reads the receipt: nothing unsent any more
+    assert repo.unsent_count() == len(pkg.changes)
+    PK.apply_receipt(repo, PK.read_receipt(first.receipt.to_bytes()), key)
+    assert repo.unsent_count() == 0
+    # a township from elsewhere may not bring this village's package
+    xizhen = auth.authenticate(server.engine, auth.login(server.engine, "xizhen", "mima-123456", "x-pc", "西")[0])
+    with pytest.raises(PK.PackageError, match="不在账号“xizhen”（220102002000）的管辖范围内"):
+        import_package(server, data, via=xizhen)
+    repo.engine.dispose()
+
+
+def test_flipped_byte_and_another_villages_device_are_refused(server, tmp_path):
+    repo, key = village_pc(tmp_path, "cun", VILLAGE, server)
+    fill_month(repo)
+    data, pkg = PK.build_package(repo, key, org_code=VILLAGE)
+    damaged = bytearray(data)
+    damaged[len(data) // 2] ^= 0x20
+    with pytest.raises(PK.PackageError, match="已损坏|校验"):
+        import_package(server, bytes(damaged))
+    assert server.repo.count("service", org_code=VILLAGE) == 0
+
+    # the neighbouring village's PC (signed in as 邻村) packs records claiming to be 测试村
+    other, other_key = village_pc(tmp_path, "lincun", OTHER_VILLAGE, server)
+    fill_month(other, org=VILLAGE, services=2)
+    forged, _ = PK.build_package(other, other_key, org_code=VILLAGE, org_name="测试村")
+    with pytest.raises(PK.PackageError, match="导出它的电脑登录的是220102001002"):
+        import_package(server, forged)
+    # ... or names 测试村's device id but cannot sign with its key
+    other.device_id = repo.device_id
+    forged2, _ = PK.build_package(other, other_key, org_code=VILLAGE)
+    with pytest.raises(PK.PackageError, match="签名不对"):
+        import_package(server, forged2)
+    assert server.repo.count("service", org_code=VILLAGE) == 0
+    # and a revoked device's package is refused
+    dev = next(d for d in auth.list_devices(server.engine) if d["client_device_id"] == repo.device_id)
+    auth.revoke_device(server.engine, dev["id"])
+    with pytest.raises(PK.PackageError, match="撤销"):
+        import_package(server, data)
+    repo.engine.dispose(), other.engine.dispose()
+
+
+def test_package_into_locked_month_is_refused_with_reason(server, tmp_path):
+    repo, key = village_pc(tmp_path, "cun", VILLAGE, server)
+    fill_month(repo)
+    P.submit(repo, VILLAGE, MONTH)
+    data, pkg = PK.build_package(repo, key, org_code=VILLAGE)
+    first = import_package(server, data)
+    PK.apply_receipt(repo, first.receipt, key)
+    # the township approves and the county accepts on the server
+    P.approve(server.repo, VILLAGE, MONTH, actor_org=TOWNSHIP)
+    P.accept(server.repo, VILLAGE, MONTH, actor_org=COUNTY)
+    # the village PC has not heard yet and records one more March service, plus an April one
+    repo.create("service", {"org_code": VILLAGE, "date": dt.date(2024, 3, 28), "category": "助残", "mode": "上门",
+                            "target": "残疾人", "persons": 1})
+    repo.create("service", {"org_code": VILLAGE, "date": dt.date(2024, 4, 2), "category": "养老", "mode": "上门",
+                            "target": "老年人", "persons": 2})
+    data2, pkg2 = PK.build_package(repo, key, org_code=VILLAGE)
+    result = import_package(server, data2)
+    assert len(result.receipt.rejected) == 1 and result.applied == 1
+    assert "2024年3月的台账已由县民政局接收并锁定" in result.receipt.rejected[0]["message"]
+    assert "锁定" in result.receipt.summary()
+    assert server.repo.count("service", org_code=VILLAGE) == 4  # 3 March + the April one
+    PK.apply_receipt(repo, result.receipt, key)
+    assert repo.unsent_count() == 1  # the refused change stays visible as not accepted by the server
+    repo.engine.dispose()
+
+
+def test_village_cannot_approve_through_a_package(server, tmp_path):
+    repo, key = village_pc(tmp_path, "cun", VILLAGE, server)
+    fill_month(repo)
+    P.submit(repo, VILLAGE, MONTH)
+    # a village PC that writes 乡镇已审核 itself (bypassing the app's checks)
+    repo.update("period", P.period_id(VILLAGE, MONTH), {"status": P.APPROVED})
+    data, _ = PK.build_package(repo, key, org_code=VILLAGE)
+    result = import_package(server, data)
+    assert any("村(社区)账号不能审核通过填报期" in r["message"] for r in result.receipt.rejected)
+    assert P.get_state(server.repo, VILLAGE, MONTH).status == P.SUBMITTED
+    repo.engine.dispose()
