@@ -1,0 +1,192 @@
+"""Starting the desktop app: ``taizhang`` (no subcommand) → ``run_app()``.
+
+Order: rotating PII-free log → QApplication + CJK font + theme → open (create/upgrade) the local
+database → first-run setup if this PC has no village yet (or the demo village, filled in a write job)
+→ main window → offer drafts left by a crash (``desktop.forms.offer_drafts``).
+
+``AppController`` does the same without ``exec()`` so tests and the screenshot script drive it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from storage import __version__
+
+log = logging.getLogger("taizhang.desktop")
+
+DEMO_RECORDS = 2000
+
+
+class _CrashReporter(QObject):
+    """Receives crash messages from any thread; shows them on the UI thread."""
+
+    message = Signal(str)
+
+    def __init__(self):
+        super().__init__()
+        self.message.connect(self._show)
+        self.boxes: list[QMessageBox] = []
+
+    def _show(self, text: str) -> None:
+        parent = QApplication.activeWindow()
+        box = QMessageBox(QMessageBox.Icon.Critical, "程序出错", text, QMessageBox.StandardButton.Ok, parent)
+        box.setObjectName("crash_message")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        box.finished.connect(lambda *_: self.boxes.remove(box) if box in self.boxes else None)
+        self.boxes.append(box)
+        box.open()
+
+
+def ensure_qapplication(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("社区服务台账")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("Taizhang")
+    return app
+
+
+def open_context(db_path: Path | None = None):
+    """Open (create/upgrade) the local database and build the AppContext."""
+    from desktop.ui.context import AppContext
+    from storage import local
+    from storage.db import default_db_path, open_database
+    from storage.repository import Repository
+
+    path = Path(db_path) if db_path else default_db_path()
+    engine = open_database(path)
+    repo = Repository(engine, actor="本机用户")
+    repo.device_id = local.device_id(repo)
+    user = repo.get_setting("user")
+    if user:
+        repo.actor = user
+    return AppContext(repo, path)
+
+
+class AppController(QObject):
+    """First run (if needed) → main window.  ``window_ready`` fires with the MainWindow."""
+
+    window_ready = Signal(object)
+
+    def __init__(self, ctx):
+        super().__init__()
+        self.ctx = ctx
+        self.window = None
+        self.first_run = None
+        self.demo_job = None
+
+    def start(self):
+        from desktop.ui.theme import apply_theme
+
+        apply_theme(QApplication.instance(), self.ctx.settings.large_font)
+        if self.ctx.identity is None:
+            from desktop.ui.first_run import FirstRunDialog
+
+            self.first_run = FirstRunDialog()
+            self.first_run.finished.connect(self._first_run_done)
+            self.first_run.open()
+            return self.first_run
+        return self.show_main_window()
+
+    def _first_run_done(self, result: int) -> None:
+        from desktop.ui.first_run import DEMO, VILLAGE
+        from storage import local
+
+        dialog = self.first_run
+        if dialog is None or dialog.choice is None:
+            QApplication.instance().quit()
+            return
+        if dialog.choice == VILLAGE:
+            local.set_identity(self.ctx.repo, dialog.org_code, dialog.org_name, demo=False)
+            if dialog.server_url:
+                self.ctx.repo.set_setting("server_url", dialog.server_url)
+            log.info("first run: this PC now keeps the ledger of one village/community")
+            self.ctx.reload_identity()
+            self.show_main_window()
+        elif dialog.choice == DEMO:
+            self.open_demo(dialog)
+
+    def open_demo(self, parent=None):
+        from desktop.ui.jobs import write_op
+        from storage.demo import fill_demo
+
+        repo = self.ctx.repo
+
+        def work(job):
+            return fill_demo(repo, records=DEMO_RECORDS,
+                             progress=lambda n: job.progress(n, 0, f"已写入 {n:,} 条演示记录"))
+
+        def done(_n):
+            self.ctx.reload_identity()
+            self.show_main_window()
+
+        self.demo_job = (write_op(work).with_progress("正在生成演示村“幸福村（演示数据）”…")
+                         .success(done).affects("facility", "staff", "training", "volunteer", "volunteer_team",
+                                                "volunteer_hours", "service", "social_org")
+                         .failure(self._startup_failed)
+                         .on_cancelled(lambda: QApplication.instance().quit())
+                         .run_in_background(parent))
+        return self.demo_job
+
+    def _startup_failed(self, exc: BaseException) -> None:
+        from desktop.ui.jobs import describe_error
+
+        QMessageBox.critical(None, "无法生成演示数据", describe_error(exc))
+        QApplication.instance().quit()
+
+    def show_main_window(self):
+        from desktop.ui.main_window import MainWindow
+
+        self.window = MainWindow(self.ctx)
+        self.window.show()
+        QTimer.singleShot(0, self._offer_drafts)
+        self.window_ready.emit(self.window)
+        return self.window
+
+    def _offer_drafts(self) -> None:
+        try:
+            from desktop.forms import offer_drafts
+        except (ImportError, AttributeError):
+            return
+        if self.window is None:
+            return
+        try:
+            offer_drafts(self.window, self.ctx.repo)
+        except Exception:  # noqa: BLE001 - drafts are a bonus; never block starting the app
+            log.exception("offering drafts failed")
+        self.ctx.refresh_unsent_count()
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    from desktop.logging_setup import install_excepthook, setup_logging
+
+    log_path = setup_logging()
+    app = ensure_qapplication(argv)
+    reporter = _CrashReporter()
+    install_excepthook(reporter.message.emit)
+    from desktop.ui.theme import apply_theme
+
+    apply_theme(app, False)
+    try:
+        ctx = open_context()
+    except Exception as exc:  # noqa: BLE001 - the database could not be opened: say so in Chinese
+        from desktop.ui.jobs import describe_error
+
+        log.exception("could not open the database")
+        QMessageBox.critical(None, "无法打开台账数据库",
+                             f"{describe_error(exc)}\n\n日志文件：{log_path}")
+        return 1
+    controller = AppController(ctx)
+    controller.start()
+    app._taizhang_keepalive = (controller, reporter)  # noqa: SLF001 - keep Python owners alive
+    return app.exec()
+
+
+__all__ = ["run_app", "AppController", "open_context", "ensure_qapplication", "DEMO_RECORDS"]

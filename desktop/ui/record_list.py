@@ -1,0 +1,378 @@
+"""A record list page: search, filters, sortable lazy table, row count, new/edit/delete/restore.
+
+Keyboard (window-wide, dispatched by the main window to the visible list):
+Ctrl+N 新建 · Enter/F2 修改 · Delete 删除 (恢复 in 最近删除) · Ctrl+F 搜索 · F5 刷新 · Ctrl+D 最近删除.
+
+Writes (delete, restore) run as ``write_op`` jobs (the single DB writer thread).  New/edit open the
+schema-generated form from ``desktop.forms`` (helper FORMS) non-modally; when it reports ``saved``,
+the list reloads through ``ctx.records_changed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from PySide6.QtCore import QDate, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
+
+from desktop.ui.context import AppContext
+from desktop.ui.jobs import show_error, write_op
+from desktop.ui.record_model import RecordFilter, RecordTableModel
+from storage.schema import record_type
+
+log = logging.getLogger("taizhang.desktop.list")
+
+SEARCH_DELAY_MS = 250
+
+SEARCH_HINTS = {
+    "staff": "搜索：姓名，或身份证号/手机号的后几位",
+    "volunteer": "搜索：姓名，或身份证号/手机号的后几位",
+    "facility": "搜索：设施名称或地址",
+    "service": "搜索：服务类别或备注",
+    "social_org": "搜索：组织名称或统一社会信用代码",
+    "volunteer_team": "搜索：队伍名称或负责人",
+    "training": "搜索：课程或社区工作者姓名",
+    "volunteer_hours": "搜索：活动或志愿者姓名",
+}
+
+DEFAULT_FILTERS = {
+    "facility": ("category", "status"),
+    "staff": ("status", "roles"),
+    "volunteer": ("skills",),
+    "service": ("category", "target"),
+    "social_org": ("org_type", "registration"),
+    "training": ("level",),
+}
+
+
+class RecordListPage(QWidget):
+    """One list of one record type for this PC's village/community."""
+
+    selection_changed = Signal()
+
+    def __init__(self, ctx: AppContext, type_name: str, title: str | None = None,
+                 filters: tuple[str, ...] | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.rt = record_type(type_name)
+        self.setObjectName(f"list_{type_name}")
+        self.model = RecordTableModel(ctx.repo.engine, type_name, ctx.org_code, self)
+        self.open_forms: list[QWidget] = []
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.apply_filter)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 4)
+        heading = QLabel(title or self.rt.label)
+        heading.setObjectName("pageTitle")
+        layout.addWidget(heading)
+
+        # search and filters
+        bar = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText(SEARCH_HINTS.get(type_name, "搜索"))
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("搜索")
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.returnPressed.connect(self.apply_filter)
+        bar.addWidget(self.search, 3)
+        self.filter_combos: dict[str, QComboBox] = {}
+        choices = ctx.repo.choices()
+        for name in (filters if filters is not None else DEFAULT_FILTERS.get(type_name, ())):
+            f = self.rt.field(name)
+            combo = QComboBox()
+            combo.setObjectName(f"filter_{name}")
+            combo.setAccessibleName(f"按{f.label}筛选")
+            combo.addItem(f"全部{f.label}", "")
+            for item in choices.get(f.choices or "", []):
+                combo.addItem(item, item)
+            combo.currentIndexChanged.connect(lambda _i: self.apply_filter())
+            bar.addWidget(combo, 1)
+            self.filter_combos[name] = combo
+        self.date_check = self.date_from = self.date_to = None
+        if self.rt.date_field:
+            date_label = self.rt.field(self.rt.date_field).label
+            self.date_check = QCheckBox(f"{date_label}从")
+            self.date_check.setObjectName("date_check")
+            today = QDate.currentDate()
+            self.date_from = QDateEdit(QDate(today.year(), 1, 1))
+            self.date_to = QDateEdit(today)
+            for w, name in ((self.date_from, "date_from"), (self.date_to, "date_to")):
+                w.setObjectName(name)
+                w.setDisplayFormat("yyyy-MM-dd")
+                w.setCalendarPopup(True)
+                w.setEnabled(False)
+                w.dateChanged.connect(lambda _d: self.apply_filter())
+            self.date_check.toggled.connect(self._date_toggled)
+            bar.addWidget(self.date_check)
+            bar.addWidget(self.date_from)
+            bar.addWidget(QLabel("到"))
+            bar.addWidget(self.date_to)
+        layout.addLayout(bar)
+
+        # actions
+        actions = QHBoxLayout()
+        self.new_button = QPushButton("新建(&N)")
+        self.edit_button = QPushButton("修改(&E)")
+        self.delete_button = QPushButton("删除")
+        self.restore_button = QPushButton("恢复(&R)")
+        self.deleted_toggle = QPushButton("最近删除(&D)")
+        self.deleted_toggle.setCheckable(True)
+        for b, name in ((self.new_button, "new"), (self.edit_button, "edit"), (self.delete_button, "delete"),
+                        (self.restore_button, "restore"), (self.deleted_toggle, "show_deleted")):
+            b.setObjectName(name)
+            actions.addWidget(b)
+        self.new_button.setToolTip("新建一条记录（Ctrl+N）")
+        self.edit_button.setToolTip("修改选中的记录（Enter 或 F2）")
+        self.delete_button.setToolTip("删除选中的记录（Delete）；删除后可在“最近删除”中恢复")
+        self.deleted_toggle.setToolTip("显示已删除的记录，可以恢复（Ctrl+D）")
+        if self.rt.parent:
+            parent_label = record_type(self.rt.parent).label
+            self.new_button.setEnabled(False)
+            self.new_button.setToolTip(f"{self.rt.label}在{parent_label}的表单中填写：打开{parent_label}，在表单下方添加")
+        self.new_button.clicked.connect(self.new_record)
+        self.edit_button.clicked.connect(self.edit_record)
+        self.delete_button.clicked.connect(self.delete_record)
+        self.restore_button.clicked.connect(self.restore_record)
+        self.deleted_toggle.toggled.connect(self.set_show_deleted)
+        actions.addStretch(1)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("row_count")
+        actions.addWidget(self.count_label)
+        layout.addLayout(actions)
+
+        self.table = QTableView()
+        self.table.setObjectName("table")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSortingEnabled(False)  # enable after the first load: setSortingEnabled sorts at once
+        self.table.setWordWrap(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setSortIndicatorShown(True)
+        self.table.horizontalHeader().setSectionsClickable(True)
+        self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_changed)
+        self.table.verticalHeader().setVisible(False)
+        self.table.activated.connect(lambda _i: self.edit_or_restore())
+        self.table.setAccessibleName(f"{self.rt.label}列表")
+        layout.addWidget(self.table, 1)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+
+        self.model.reloaded.connect(self._after_reload)
+        ctx.records_changed.connect(self._records_changed)
+        ctx.settings_changed.connect(lambda _k: self._fit_rows())
+        self.reload()
+        self._fit_rows()
+
+    # ------------------------------------------------------------------ filter / reload
+    def current_filter(self) -> RecordFilter:
+        flt = RecordFilter(search=self.search.text(), deleted=self.deleted_toggle.isChecked())
+        flt.equals = {name: combo.currentData() for name, combo in self.filter_combos.items()
+                      if combo.currentData()}
+        if self.date_check is not None and self.date_check.isChecked():
+            flt.date_from = self.date_from.date().toPython()
+            flt.date_to = self.date_to.date().toPython()
+        return flt
+
+    def apply_filter(self) -> int:
+        self._search_timer.stop()
+        return self.model.set_filter(self.current_filter())
+
+    def reload(self, keep_id: str | None = None) -> int:
+        keep_id = keep_id or self.selected_id()
+        self.model.filter = self.current_filter()
+        n = self.model.reload()
+        if keep_id:
+            self.select_id(keep_id)
+        return n
+
+    def _date_toggled(self, on: bool) -> None:
+        self.date_from.setEnabled(on)
+        self.date_to.setEnabled(on)
+        self.apply_filter()
+
+    def _sort_changed(self, column: int, order) -> None:
+        self.model.sort(column, order)
+
+    def _after_reload(self, count: int) -> None:
+        flt = self.model.filter
+        text = f"找到 {count:,} 条" if (flt.search or flt.equals or flt.date_from) else f"共 {count:,} 条"
+        if flt.deleted:
+            text += "（已删除，选中后按“恢复”）"
+        self.count_label.setText(text)
+        self._update_buttons()
+
+    def _records_changed(self, type_name: str) -> None:
+        if type_name in (self.rt.name, self.rt.parent):
+            self.reload()
+
+    def _fit_rows(self) -> None:
+        height = int(self.table.fontMetrics().height() * 1.7)
+        self.table.verticalHeader().setDefaultSectionSize(height)
+        self.table.verticalHeader().setMinimumSectionSize(height)
+        if self.model.rowCount() and not getattr(self, "_sized", False):
+            self._sized = True
+            for i, col in enumerate(self.model.columns):
+                self.table.setColumnWidth(i, max(90, min(260, self.table.fontMetrics().horizontalAdvance(
+                    col.header) + 40)))
+
+    def set_show_deleted(self, on: bool) -> None:
+        self.deleted_toggle.setChecked(on)
+        self.apply_filter()
+
+    def _update_buttons(self) -> None:
+        has = self.selected_id() is not None
+        deleted = self.deleted_toggle.isChecked()
+        self.edit_button.setVisible(not deleted)
+        self.delete_button.setVisible(not deleted)
+        self.new_button.setVisible(not deleted)
+        self.restore_button.setVisible(deleted)
+        self.edit_button.setEnabled(has)
+        self.delete_button.setEnabled(has)
+        self.restore_button.setEnabled(has)
+        self.selection_changed.emit()
+
+    # ------------------------------------------------------------------ selection
+    def selected_row(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            return rows[0].row()
+        idx = self.table.currentIndex()
+        return idx.row() if idx.isValid() and self.table.selectionModel().isRowSelected(idx.row()) else -1
+
+    def selected_id(self) -> str | None:
+        row = self.selected_row()
+        return self.model.record_id(row) if row >= 0 else None
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row, 0)
+            self.table.setCurrentIndex(index)
+            self.table.selectionModel().select(index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                               | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.scrollTo(index)
+
+    def select_id(self, record_id: str) -> bool:
+        row = self.model.row_of(record_id)
+        if row >= 0:
+            self.select_row(row)
+        return row >= 0
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    # ------------------------------------------------------------------ new / edit (FORMS helper's dialog)
+    def _open_form(self, record_id: str | None, parent_id: str | None = None) -> QWidget | None:
+        try:
+            from desktop.forms import RecordForm
+        except (ImportError, AttributeError) as exc:
+            log.exception("record form not available")
+            show_error(self, RuntimeError(f"表单模块不可用（{exc}）"), "无法打开表单")
+            return None
+        form = RecordForm(self.ctx.repo, self.rt.name, self.ctx.org_code, record_id, self, parent_id=parent_id)
+        form.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        form.saved.connect(self._form_saved)
+        form.destroyed.connect(lambda *_: self.open_forms.remove(form) if form in self.open_forms else None)
+        self.open_forms.append(form)
+        form.open()
+        return form
+
+    def _form_saved(self, record: dict) -> None:
+        self.ctx.records_changed.emit(self.rt.name)
+        for child in ("training", "volunteer_hours"):
+            if record_type(child).parent == self.rt.name:
+                self.ctx.records_changed.emit(child)
+        self.ctx.refresh_unsent_count()
+        if record and record.get("id"):
+            self.select_id(record["id"])
+
+    def new_record(self) -> QWidget | None:
+        if self.rt.parent or self.deleted_toggle.isChecked():
+            return None
+        return self._open_form(None)
+
+    def edit_record(self) -> QWidget | None:
+        record_id = self.selected_id()
+        if not record_id or self.deleted_toggle.isChecked():
+            return None
+        parent_id = None
+        if self.rt.parent_field:
+            row = self.ctx.repo.get(self.rt.name, record_id)
+            parent_id = row.get(self.rt.parent_field) if row else None
+        return self._open_form(record_id, parent_id)
+
+    def edit_or_restore(self) -> None:
+        if self.deleted_toggle.isChecked():
+            self.restore_record()
+        else:
+            self.edit_record()
+
+    # ------------------------------------------------------------------ delete / restore (writer thread)
+    def describe(self, record_id: str) -> str:
+        row = self.ctx.repo.get(self.rt.name, record_id, include_deleted=True) or {}
+        parts = [str(row[k]) for k in ("name", "course", "activity") if row.get(k)]
+        if not parts:
+            for k in (self.rt.date_field, "category"):
+                if k and row.get(k):
+                    parts.append(str(row[k]))
+        return f"{self.rt.label}“{' '.join(parts)}”" if parts else f"这条{self.rt.label}记录"
+
+    def delete_record(self, confirm: bool = True):
+        record_id = self.selected_id()
+        if not record_id or self.deleted_toggle.isChecked():
+            return None
+        what = self.describe(record_id)
+        if confirm:
+            box = QMessageBox(QMessageBox.Icon.Question, "确认删除",
+                              f"确定要删除{what}吗？\n\n删除后可以在“最近删除”中恢复。",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+            box.button(QMessageBox.StandardButton.Yes).setText("删除")
+            box.button(QMessageBox.StandardButton.No).setText("不删除")
+            box.setDefaultButton(QMessageBox.StandardButton.No)
+            box.setObjectName("confirm_delete")
+            self._confirm_box = box
+            box.finished.connect(lambda result: self._confirmed_delete(record_id, what)
+                                 if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes) else None)
+            box.open()
+            return box
+        return self._confirmed_delete(record_id, what)
+
+    def _confirmed_delete(self, record_id: str, what: str):
+        repo, name = self.ctx.repo, self.rt.name
+        next_row = self.selected_row()
+        return (write_op(lambda job: repo.delete(name, record_id))
+                .success(lambda _r: self._after_write(f"已删除{what}，可在“最近删除”中恢复", next_row))
+                .affects(name).run_in_background(self))
+
+    def restore_record(self):
+        record_id = self.selected_id()
+        if not record_id or not self.deleted_toggle.isChecked():
+            return None
+        repo, name, what = self.ctx.repo, self.rt.name, self.describe(record_id)
+        next_row = self.selected_row()
+        return (write_op(lambda job: repo.restore(name, record_id))
+                .success(lambda _r: self._after_write(f"已恢复{what}", next_row))
+                .affects(name).run_in_background(self))
+
+    def _after_write(self, message: str, row: int) -> None:
+        self.select_row(min(row, self.model.rowCount() - 1))
+        window = self.window()
+        if hasattr(window, "statusBar"):
+            window.statusBar().showMessage(message, 8000)
+
+
+def date_or_none(value: QDate | None) -> dt.date | None:
+    return value.toPython() if value is not None else None
+
+
+__all__ = ["RecordListPage", "SEARCH_DELAY_MS"]

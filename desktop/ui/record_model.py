@@ -1,0 +1,295 @@
+"""A lazy table model over one record type (Anki-browser style: hold ids, fetch rows in pages).
+
+``RecordTableModel`` keeps only the ordered list of SQLite rowids that match the current filter
+(100,000 ints ≈ 3 MB) and fetches the visible rows in pages of ``PAGE_SIZE`` with one
+``rowid IN (…)`` query, keeping a bounded cache of pages.  Searching, filtering and sorting are done
+in SQL (``RecordFilter`` → WHERE / ORDER BY), so opening or re-sorting 100,000 rows never builds
+100,000 Python row objects.
+
+Columns come from ``RecordType.list_columns`` (child types get their parent's name first).
+ID numbers and phones are stored in clear in the database; they are masked here
+(``storage.validation.mask``) for cells AND tooltips — the full value is only in the edit form.
+
+Reads only: the model never writes.  It is usable (and tested) without a view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+from sqlalchemy.engine import Engine
+
+from storage.schema import Field, RecordType, record_type
+from storage.validation import mask, normalize_text
+
+log = logging.getLogger("taizhang.desktop.model")
+
+PAGE_SIZE = 200
+MAX_CACHED_PAGES = 60
+_DIGITS = re.compile(r"^\d+[Xx]?$")
+
+
+@dataclass
+class RecordFilter:
+    """What the list shows: search text, exact-match filters, a date range, live or deleted rows."""
+
+    search: str = ""
+    equals: dict[str, str] = field(default_factory=dict)  # field name -> choice value
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # field name, or "_parent" for the parent's name
+    header: str
+    field: Field | None
+    sql: str  # SQL expression for SELECT and ORDER BY
+
+
+def columns_for(rt: RecordType) -> list[Column]:
+    cols = []
+    if rt.parent and rt.parent_field:
+        parent_field = rt.field(rt.parent_field)
+        cols.append(Column("_parent", parent_field.label, None,
+                           f'(SELECT p.name FROM "{rt.parent}" p WHERE p.id = t."{rt.parent_field}")'))
+    for name in rt.list_columns:
+        f = rt.field(name)
+        header = f"{f.label}（{f.unit}）" if f.unit else f.label
+        cols.append(Column(name, header, f, f't."{name}"'))
+    return cols
+
+
+def display_value(f: Field | None, value: Any) -> str:
+    """A stored (raw SQLite) value as the list shows it; PII masked."""
+    if value is None or value == "":
+        return ""
+    if f is None:
+        return str(value)
+    if f.pii or f.type in ("id_number", "phone"):
+        return mask(f.type, value)
+    if f.type == "bool":
+        return "是" if value in (1, True, "1", "true") else "否"
+    if f.type == "multichoice":
+        items = value
+        if isinstance(value, str):
+            try:
+                items = json.loads(value)
+            except ValueError:
+                return value
+        return "、".join(str(i) for i in items) if isinstance(items, list) else str(items)
+    if f.type == "decimal":
+        try:
+            return f"{float(value):g}"
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def build_where(rt: RecordType, flt: RecordFilter, org_code: str | None) -> tuple[str, list]:
+    """SQL WHERE clause (table alias ``t``) and parameters for a filter."""
+    clauses = ["t.deleted = ?"]
+    params: list[Any] = [1 if flt.deleted else 0]
+    if org_code:
+        clauses.append("t.org_code = ?")
+        params.append(org_code)
+    for name, value in flt.equals.items():
+        if value in (None, ""):
+            continue
+        f = rt.field(name)
+        if f.type == "multichoice":
+            clauses.append(f't."{name}" LIKE ? ESCAPE \'\\\'')
+            params.append(f'%"{_like_escape(value)}"%')
+        else:
+            clauses.append(f't."{name}" = ?')
+            params.append(value)
+    if rt.date_field and (flt.date_from or flt.date_to):
+        if flt.date_from:
+            clauses.append(f't."{rt.date_field}" >= ?')
+            params.append(flt.date_from.isoformat())
+        if flt.date_to:
+            clauses.append(f't."{rt.date_field}" <= ?')
+            params.append(flt.date_to.isoformat())
+    q = normalize_text(flt.search).replace(" ", "") if flt.search else ""
+    if q:
+        ors, ps = [], []
+        digits = bool(_DIGITS.match(q))
+        for name in rt.search_fields:
+            f = rt.field(name)
+            if f.type in ("id_number", "phone"):
+                if digits:  # "last digits of the ID or phone"
+                    ors.append(f't."{name}" LIKE ? ESCAPE \'\\\'')
+                    ps.append(f"%{_like_escape(q.upper() if f.type == 'id_number' else q)}")
+            else:
+                ors.append(f't."{name}" LIKE ? ESCAPE \'\\\'')
+                ps.append(f"%{_like_escape(q)}%")
+        if rt.parent and rt.parent_field:
+            ors.append(f'(SELECT p.name FROM "{rt.parent}" p WHERE p.id = t."{rt.parent_field}") LIKE ? ESCAPE \'\\\'')
+            ps.append(f"%{_like_escape(q)}%")
+        if not ors:
+            ors.append("0")
+        clauses.append("(" + " OR ".join(ors) + ")")
+        params.extend(ps)
+    return " AND ".join(clauses), params
+
+
+class RecordTableModel(QAbstractTableModel):
+    """Lazy rows of one record type for one org unit; see module docstring."""
+
+    reloaded = Signal(int)  # row count after a reload
+
+    def __init__(self, engine: Engine, type_name: str, org_code: str | None, parent=None):
+        super().__init__(parent)
+        self.engine = engine
+        self.rt = record_type(type_name)
+        self.org_code = org_code
+        self.columns = columns_for(self.rt)
+        self.filter = RecordFilter()
+        self.sort_column: int | None = None
+        self.sort_order = Qt.SortOrder.AscendingOrder
+        self._rowids: list[int] = []
+        self._pages: OrderedDict[int, list[tuple]] = OrderedDict()
+        self.last_query_ms = 0.0
+
+    # ------------------------------------------------------------------ queries
+    def _order_by(self) -> str:
+        if self.sort_column is None:
+            if self.rt.date_field:
+                return f't."{self.rt.date_field}" DESC, t.rowid DESC'
+            if "name" in self.rt.field_names:
+                return 't."name" ASC, t.rowid ASC'
+            return "t.rowid ASC"
+        col = self.columns[self.sort_column]
+        direction = "DESC" if self.sort_order == Qt.SortOrder.DescendingOrder else "ASC"
+        return f"{col.sql} {direction}, t.rowid {direction}"
+
+    def reload(self) -> int:
+        """Re-run the id query for the current filter and sort; returns the row count."""
+        import time
+
+        where, params = build_where(self.rt, self.filter, self.org_code)
+        sql = f'SELECT t.rowid FROM "{self.rt.name}" t WHERE {where} ORDER BY {self._order_by()}'
+        start = time.perf_counter()
+        with self.engine.connect() as conn:
+            rowids = [r[0] for r in conn.exec_driver_sql(sql, tuple(params))]
+        self.last_query_ms = (time.perf_counter() - start) * 1000
+        self.beginResetModel()
+        self._rowids = rowids
+        self._pages.clear()
+        self.endResetModel()
+        self.reloaded.emit(len(rowids))
+        return len(rowids)
+
+    def set_filter(self, flt: RecordFilter) -> int:
+        self.filter = flt
+        return self.reload()
+
+    def _page(self, page_no: int) -> list[tuple]:
+        page = self._pages.get(page_no)
+        if page is not None:
+            self._pages.move_to_end(page_no)
+            return page
+        ids = self._rowids[page_no * PAGE_SIZE:(page_no + 1) * PAGE_SIZE]
+        select = ", ".join(c.sql for c in self.columns)
+        sql = (f'SELECT t.rowid, t.id, t.version, {select} FROM "{self.rt.name}" t '
+               f'WHERE t.rowid IN ({", ".join("?" * len(ids))})')
+        with self.engine.connect() as conn:
+            fetched = {r[0]: r for r in conn.exec_driver_sql(sql, tuple(ids))}
+        fields = [c.field for c in self.columns]
+        page = []
+        for rid in ids:
+            r = fetched.get(rid)
+            if r is None:  # vanished since the id query (deleted elsewhere): an empty row until reload
+                page.append((None, None, ("",) * len(fields)))
+                continue
+            page.append((r[1], r[2], tuple(display_value(f, v) for f, v in zip(fields, r[3:]))))
+        self._pages[page_no] = page
+        if len(self._pages) > MAX_CACHED_PAGES:
+            self._pages.popitem(last=False)
+        return page
+
+    def _row(self, row: int) -> tuple:
+        return self._page(row // PAGE_SIZE)[row % PAGE_SIZE]
+
+    # ------------------------------------------------------------------ helpers for views and tests
+    def record_id(self, row: int) -> str | None:
+        if 0 <= row < len(self._rowids):
+            return self._row(row)[0]
+        return None
+
+    def row_of(self, record_id: str) -> int:
+        """Row of a record id in the current result (−1 if not shown)."""
+        with self.engine.connect() as conn:
+            rowid = conn.exec_driver_sql(f'SELECT rowid FROM "{self.rt.name}" WHERE id = ?', (record_id,)).scalar()
+        try:
+            return self._rowids.index(rowid)
+        except ValueError:
+            return -1
+
+    def display_row(self, row: int) -> tuple[str, ...]:
+        return self._row(row)[2]
+
+    def column_index(self, key: str) -> int:
+        for i, c in enumerate(self.columns):
+            if c.key == key:
+                return i
+        raise KeyError(key)
+
+    def cached_pages(self) -> int:
+        return len(self._pages)
+
+    # ------------------------------------------------------------------ Qt model API
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rowids)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            text = self._row(index.row())[2][index.column()]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return text if len(text) > 8 else None
+            return text
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            f = self.columns[index.column()].field
+            if f is not None and f.is_numeric:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and self.filter.deleted:
+            return QColor("#5a5a5a")
+        return None
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self.columns[section].header if 0 <= section < len(self.columns) else None
+        return str(section + 1)
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        if column < 0 or column >= len(self.columns):
+            self.sort_column = None
+        else:
+            self.sort_column = column
+        self.sort_order = order
+        self.reload()
+
+
+__all__ = ["RecordTableModel", "RecordFilter", "Column", "columns_for", "display_value", "build_where",
+           "PAGE_SIZE"]

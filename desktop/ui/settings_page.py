@@ -1,0 +1,125 @@
+"""设置: large-font mode, this PC's village/community, the county server address, backup, about.
+
+The backup/restore box comes from ``desktop/ui/backup_widget.py`` (helper INSTALL) via
+``desktop.ui.pages.SETTINGS_SECTIONS``; until it exists a Chinese note says what will be there.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QScrollArea, QVBoxLayout, QWidget)
+
+from desktop.ui import pages as page_registry
+from desktop.ui.context import SERVER_URL_KEY, AppContext
+from desktop.ui.first_run import check_server_url
+from storage import __version__
+
+
+class SettingsPage(QWidget):
+    def __init__(self, ctx: AppContext):
+        super().__init__()
+        self.ctx = ctx
+        self.setObjectName("settings_page")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        outer.addWidget(scroll)
+        inner = QWidget()
+        scroll.setWidget(inner)
+        layout = QVBoxLayout(inner)
+        layout.setContentsMargins(12, 8, 12, 8)
+        title = QLabel("设置")
+        title.setObjectName("pageTitle")
+        layout.addWidget(title)
+
+        display = QGroupBox("显示")
+        dl = QVBoxLayout(display)
+        self.large_font = QCheckBox("大字模式（字号放大，适合视力不好的同志；快捷键 Ctrl+Shift+L）")
+        self.large_font.setObjectName("large_font")
+        self.large_font.setChecked(ctx.settings.large_font)
+        self.large_font.toggled.connect(ctx.set_large_font)
+        ctx.settings_changed.connect(self._settings_changed)
+        dl.addWidget(self.large_font)
+        layout.addWidget(display)
+
+        place = QGroupBox("本机单位")
+        pl = QFormLayout(place)
+        ident = ctx.identity
+        self.place_label = QLabel()
+        self.place_label.setObjectName("place")
+        pl.addRow("村(社区)：", self.place_label)
+        self.server = QLineEdit(ctx.server_url())
+        self.server.setObjectName("server_url")
+        self.server.setPlaceholderText("如 http://192.168.1.10:8000，请向县民政局索取")
+        self.server.setEnabled(not ctx.is_demo)
+        save = QPushButton("保存服务器地址")
+        save.setObjectName("save_server")
+        save.setEnabled(not ctx.is_demo)
+        save.clicked.connect(self.save_server)
+        row = QHBoxLayout()
+        row.addWidget(self.server, 1)
+        row.addWidget(save)
+        pl.addRow("县服务器地址：", row)
+        self.server_message = QLabel()
+        self.server_message.setObjectName("fieldError")
+        self.server_message.setWordWrap(True)
+        pl.addRow("", self.server_message)
+        layout.addWidget(place)
+        ctx.identity_changed.connect(self._show_place)
+        self._show_place()
+        del ident
+
+        for spec in page_registry.SETTINGS_SECTIONS:
+            box = QGroupBox(spec.title)
+            bl = QVBoxLayout(box)
+            widget = page_registry.create_page(spec, ctx)
+            if widget is None:
+                continue
+            bl.addWidget(widget)
+            layout.addWidget(box)
+
+        about = QGroupBox("关于")
+        al = QVBoxLayout(about)
+        from desktop.logging_setup import log_file_path
+
+        info = QLabel(f"社区服务台账 版本 {__version__}\n数据库：{ctx.db_path or '内存'}\n日志文件：{log_file_path()}")
+        info.setObjectName("about_info")
+        info.setWordWrap(True)
+        al.addWidget(info)
+        layout.addWidget(about)
+        layout.addStretch(1)
+
+    def _show_place(self) -> None:
+        ident = self.ctx.identity
+        if ident is None:
+            text = "尚未设置"
+        else:
+            text = f"{ident.org_name}（{ident.org_code}）"
+            if ident.demo:
+                text += "【演示数据，不会同步】"
+        self.place_label.setText(text)
+
+    def _settings_changed(self, key: str) -> None:
+        if key == "large_font":
+            self.large_font.blockSignals(True)
+            self.large_font.setChecked(self.ctx.settings.large_font)
+            self.large_font.blockSignals(False)
+
+    def save_server(self) -> bool:
+        url = self.server.text().strip().rstrip("/")
+        problem = check_server_url(url)
+        if problem:
+            self.server_message.setText(problem)
+            return False
+        self.ctx.repo.set_setting(SERVER_URL_KEY, url)  # UI preference-sized write (documented exception)
+        self.server_message.setText("已保存。" if url else "已清除服务器地址，本机只离线使用。")
+        self.ctx.core_callbacks().sync_state(online=None)
+        return True
+
+
+def create_page(ctx: AppContext) -> QWidget:
+    return SettingsPage(ctx)
+
+
+__all__ = ["SettingsPage", "create_page"]
