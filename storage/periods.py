@@ -41,6 +41,7 @@ from typing import Iterable
 from sqlalchemy import Connection, func, select
 
 from storage.models import ORG_NAMESPACE, Conflict, table_for, utcnow
+from storage.repository import WriteRefused
 from storage.schema import RECORD_TYPES, RecordType
 from storage.validation import check_record, county_of, org_level, township_of
 
@@ -502,8 +503,8 @@ def _summary(rt: RecordType, row) -> str:
 # --------------------------------------------------------------------------- transitions (local writes)
 
 
-class PeriodError(RuntimeError):
-    """A transition that may not happen now; Chinese message."""
+class PeriodError(WriteRefused):
+    """A transition that may not happen now; Chinese message (a WriteRefused: shown as such everywhere)."""
 
 
 def _write(repo, org_code: str, period: str, values: dict) -> PeriodState:
