@@ -853,10 +853,10 @@ def import_workbook(repo: Repository, path: str | Path, *, scope: str | None = N
     total = len(plan.ops)
 
     def written(n: int) -> None:
-        if _cancelled(cancel):
-            raise Cancelled()  # raised inside the transaction: it rolls back
         if progress:
             progress(Progress(file_index, file_count, Path(path), "写入", n))
+        if _cancelled(cancel):
+            raise Cancelled()  # raised inside bulk_write's transaction: everything rolls back
 
     try:
         if total:
