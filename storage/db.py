@@ -110,8 +110,20 @@ def current_revision(engine: Engine) -> str | None:
 def backup_sqlite(src: Path, dest: Path) -> Path:
     """A consistent copy through SQLite's online backup API (safe while the DB is open)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(str(src)) as source, sqlite3.connect(str(dest)) as target:
-        source.backup(target)
+    # sqlite3's "with" only commits; close explicitly, or a connection left open on the
+    # database would see it replaced under it when a failed migration restores the backup.
+    source = sqlite3.connect(str(src))
+    try:
+        target = sqlite3.connect(str(dest))
+        try:
+            source.backup(target)
+            ok = target.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            target.close()
+    finally:
+        source.close()
+    if ok != "ok":
+        raise MigrationFailed(f"升级前备份数据库失败（备份文件检查结果：{ok}），没有进行升级，原数据库没有被改动。")
     return dest
 
 
@@ -141,7 +153,12 @@ def prepare_database(engine: Engine, db_path: Path | None = None) -> str:
     backup = None
     if db_path is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        backup = backup_sqlite(db_path, db_path.parent / "backups" / f"升级前备份-{stamp}-{revision}.sqlite3")
+        target = db_path.parent / "backups" / f"升级前备份-{stamp}-{revision}.sqlite3"
+        n = 1
+        while target.exists():  # never overwrite an earlier backup
+            n += 1
+            target = target.with_name(f"升级前备份-{stamp}-{revision}-{n}.sqlite3")
+        backup = backup_sqlite(db_path, target)
         log.info("backed up database before migration to %s", backup)
     try:
         if revision is None:
@@ -150,9 +167,12 @@ def prepare_database(engine: Engine, db_path: Path | None = None) -> str:
     except Exception as exc:
         engine.dispose()
         if backup is not None:
-            shutil.copyfile(backup, db_path)
+            # copy beside, then rename over: a crash mid-restore leaves either file whole
+            restoring = db_path.with_name(db_path.name + ".restoring")
+            shutil.copyfile(backup, restoring)
             for suffix in ("-wal", "-shm"):
                 Path(str(db_path) + suffix).unlink(missing_ok=True)
+            os.replace(restoring, db_path)
         log.exception("migration failed")
         where = f"已从备份 {backup} 恢复原数据库，" if backup else ""
         raise MigrationFailed(

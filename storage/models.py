@@ -87,7 +87,15 @@ def _table_args(rt: RecordType) -> tuple:
         indexes.append(Index(f"ix_{rt.name}_{rt.date_field}", rt.date_field))
     if rt.parent_field:
         indexes.append(Index(f"ix_{rt.name}_{rt.parent_field}", rt.parent_field))
+    # Lookups by identity (migration 0002): Excel import and sync match people by ID number,
+    # organisations by credit code, and resolve references typed as names (所属志愿服务队 etc.).
+    for f in rt.fields:
+        if f.type in LOOKUP_TYPES or f.name == "name":
+            indexes.append(Index(f"ix_{rt.name}_{f.name}", f.name))
     return tuple(indexes)
+
+
+LOOKUP_TYPES = ("id_number", "credit_code")
 
 
 def _make_model(rt: RecordType) -> type:
