@@ -1,0 +1,340 @@
+"""Sync endpoints: login, push, pull, sanity-check summaries, the benchmark's no-op.
+
+A push batch is applied in ONE transaction through ``Repository.apply_change``
+and its answers are stored (``server_sync_batch``) in that same transaction:
+a batch re-sent after a lost response gets the stored answers and writes
+nothing again.  Scope and period rules come from ``county_server.policy``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections import defaultdict
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, and_, func, or_, select, text
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from county_server import policy
+from county_server.auth import AuthError, Principal, login
+from county_server.deps import ApiError, current_principal
+from county_server.models import Rejection, SyncBatch, utcnow
+from storage.models import ChangeLog, ChoiceList, Conflict, new_id, table_for
+from storage.repository import Change, change_from_row
+from storage.schema import RECORD_TYPES
+from sync.protocol import (APPLIED, CONFLICT, DUPLICATE, E_BAD_REQUEST, E_BATCH_MISMATCH, PULL_PAGE, REJECTED,
+                           SUPPORTED_VERSIONS, ChangeResult, batch_digest, decode_body, group_checksum,
+                           make_cursor, parse_cursor)
+
+log = logging.getLogger("taizhang-server.sync")
+
+router = APIRouter(tags=["同步"])
+public_router = APIRouter(tags=["状态"])
+
+_PG_LOCK = 4_240_001  # advisory lock: pushes commit in change_log.seq order on PostgreSQL
+
+
+def _serialize_writers(conn: Connection) -> None:
+    """On PostgreSQL, pushes take one advisory lock so that a pull never skips a seq still in flight.
+
+    (SQLite has one writer at a time already.)
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+
+
+# --------------------------------------------------------------------------- status & login
+
+
+@public_router.get("/status", summary="服务器状态（不需登录）")
+def status(request: Request) -> dict:
+    return {"protocol_versions": sorted(SUPPORTED_VERSIONS), "server_id": request.app.state.server_id,
+            "time": utcnow().isoformat()}
+
+
+class LoginRequest(BaseModel):
+    user: str = Field(description="用户名")
+    password: str = Field(description="密码")
+    device_id: str = Field(description="本机设备编号（客户端生成的UUID）")
+    device_name: str = Field("", description="电脑名称，便于管理员识别")
+
+
+class LoginResponse(BaseModel):
+    token: str
+    expires_at: str
+    user: str
+    role: str
+    org_code: str
+    org_name: str
+    server_id: str
+    device: str
+
+
+@router.post("/login", response_model=LoginResponse, summary="登录：用户名+密码换取设备令牌")
+def do_login(body: LoginRequest, request: Request) -> LoginResponse:
+    engine = request.app.state.engine
+    try:
+        token, expires, p = login(engine, body.user, body.password, body.device_id, body.device_name)
+    except AuthError as exc:
+        raise ApiError(401, exc.code, str(exc)) from None
+    org = request.app.state.repo.get("org_unit", _org_id(p.org_code))
+    return LoginResponse(token=token, expires_at=expires.isoformat(), user=p.name, role=p.role, org_code=p.org_code,
+                         org_name=(org or {}).get("name") or "", server_id=request.app.state.server_id,
+                         device=p.device_id)
+
+
+def _org_id(code: str) -> str:
+    from storage.repository import org_unit_id
+
+    return org_unit_id(code)
+
+
+# --------------------------------------------------------------------------- push
+
+
+@router.post("/push", summary="上传一批变更（gzip JSON），逐条答复 applied/duplicate/conflict/rejected")
+async def push(request: Request, principal: Principal = Depends(current_principal)) -> dict:
+    raw = await request.body()
+    try:
+        body = decode_body(raw, request.headers.get("Content-Encoding"))
+        batch_id = str(body["batch_id"])
+        changes = [Change.from_dict(d) for d in body.get("changes", [])]
+        resolutions = list(body.get("resolutions") or [])
+    except Exception as exc:  # noqa: BLE001 - any malformed body is the client's error
+        raise ApiError(400, E_BAD_REQUEST, f"上传的数据格式不正确（{type(exc).__name__}），请升级台账程序后重试") from None
+    return await run_in_threadpool(process_push, request.app.state, principal, batch_id, changes, resolutions)
+
+
+def process_push(state, p: Principal, batch_id: str, changes: list[Change], resolutions: list[dict]) -> dict:
+    engine = state.engine
+    digest = batch_digest(c.change_id for c in changes)
+    stored = _stored_batch(engine, batch_id, digest)
+    if stored is not None:
+        return {"batch_id": batch_id, "replayed": True, "results": stored}
+    try:
+        results = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=False)
+    except IntegrityError:
+        stored = _stored_batch(engine, batch_id, digest)  # the same batch committed concurrently
+        if stored is not None:
+            return {"batch_id": batch_id, "replayed": True, "results": stored}
+        log.exception("push batch %s failed; retrying change by change", batch_id)
+        results = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=True)
+    except Exception:  # noqa: BLE001 - one bad change must not block the whole batch forever
+        log.exception("push batch %s failed; retrying change by change", batch_id)
+        results = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=True)
+    return {"batch_id": batch_id, "replayed": False, "results": results}
+
+
+def _stored_batch(engine, batch_id: str, digest: str) -> list[dict] | None:
+    t = SyncBatch.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(t.c.digest, t.c.results).where(t.c.batch_id == batch_id)).first()
+    if row is None:
+        return None
+    if row.digest != digest:
+        raise ApiError(409, E_BATCH_MISMATCH, "同一批次编号对应的变更不一致，服务器未处理。请重新同步（本机数据不会丢失）")
+    return json.loads(row.results)
+
+
+def _olds(conn: Connection, changes: list[Change]) -> dict[tuple[str, str], dict]:
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for c in changes:
+        if c.record_type in RECORD_TYPES:
+            wanted[c.record_type].add(c.record_id)
+    found = {}
+    for type_name, ids in wanted.items():
+        t = table_for(type_name)
+        ids = list(ids)
+        for i in range(0, len(ids), 500):
+            for row in conn.execute(select(t.c.id, t.c.org_code, t.c.version).where(t.c.id.in_(ids[i:i + 500]))):
+                found[(type_name, row.id)] = {"org_code": row.org_code, "version": row.version}
+    return found
+
+
+def latest_change(conn: Connection, record_id: str) -> dict | None:
+    row = conn.execute(select(ChangeLog).where(ChangeLog.record_id == record_id)
+                       .order_by(ChangeLog.seq.desc()).limit(1)).first()
+    return change_from_row(row).to_dict() if row is not None else None
+
+
+def _apply_batch(state, p: Principal, batch_id: str, digest: str, changes: list[Change],
+                 resolutions: list[dict], *, careful: bool) -> list[dict]:
+    repo = state.repo
+    results: list[dict] = []
+    now = utcnow()
+    with state.engine.begin() as conn:
+        _serialize_writers(conn)
+        olds = _olds(conn, changes)
+        for change in changes:
+            old = olds.get((change.record_type, change.record_id))
+            if careful:
+                try:
+                    with conn.begin_nested():
+                        outcome, message = _apply_one(conn, repo, p, change, old)
+                except Exception as exc:  # noqa: BLE001
+                    log.exception("change %s failed", change.change_id)
+                    outcome, message = REJECTED, f"服务器处理这条变更时出错（{type(exc).__name__}），已拒绝并记录，请联系县民政局信息管理员"
+            else:
+                outcome, message = _apply_one(conn, repo, p, change, old)
+            result = ChangeResult(change.change_id, outcome, message)
+            if outcome == APPLIED:
+                olds[(change.record_type, change.record_id)] = {"org_code": change.org_code,
+                                                                "version": change.version}
+            elif outcome in (CONFLICT, REJECTED):
+                result.server_change = latest_change(conn, change.record_id)
+                _keep_other_version(conn, p, batch_id, change, outcome, message, result.server_change, now)
+            results.append(result.to_dict())
+        _resolve(conn, resolutions, now)
+        conn.execute(SyncBatch.__table__.insert().values(
+            batch_id=batch_id, device_id=p.device_id, account_id=p.account_id, digest=digest,
+            change_count=len(changes), results=json.dumps(results, ensure_ascii=False), received_at=now))
+        from county_server.models import Device
+
+        conn.execute(Device.__table__.update().where(Device.__table__.c.id == p.device_id).values(last_seen=now))
+    return results
+
+
+def _apply_one(conn: Connection, repo, p: Principal, change: Change, old: dict | None) -> tuple[str, str | None]:
+    refusal = policy.check_change(conn, p, change, old)
+    if refusal:
+        # a change already held (e.g. pushed before the account's scope changed) stays a duplicate
+        if conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
+            return DUPLICATE, None
+        return REJECTED, refusal
+    return repo.apply_change(conn, change, sync_state="acked")
+
+
+def _keep_other_version(conn: Connection, p: Principal, batch_id: str, change: Change, outcome: str,
+                        message: str | None, server_change: dict | None, now: dt.datetime) -> None:
+    """Both versions are kept: a conflict row (the PC's version), or a rejection row with the reason."""
+    payload = json.dumps(change.payload, ensure_ascii=False)
+    if outcome == CONFLICT:
+        t = Conflict.__table__
+        if conn.execute(select(t.c.id).where(t.c.change_id == change.change_id)).first() is None:
+            conn.execute(t.insert().values(
+                id=new_id(), record_type=change.record_type, record_id=change.record_id, org_code=change.org_code,
+                change_id=change.change_id, local_payload=payload,
+                server_payload=json.dumps(server_change["payload"], ensure_ascii=False) if server_change else None,
+                server_version=server_change["version"] if server_change else None, created_at=now))
+    else:
+        conn.execute(Rejection.__table__.insert().values(
+            batch_id=batch_id, change_id=change.change_id, account_id=p.account_id, device_id=p.device_id,
+            record_type=change.record_type, record_id=change.record_id, org_code=change.org_code or "",
+            reason=message or "", payload=payload, at=now))
+
+
+def _resolve(conn: Connection, resolutions: list[dict], now: dt.datetime) -> None:
+    """The PC's choices for conflicts (keep the server's or its own version): close the server's rows."""
+    t = Conflict.__table__
+    for r in resolutions:
+        cid, choice = r.get("change_id"), r.get("resolution")
+        if cid and choice in ("server", "local"):
+            conn.execute(t.update().where(t.c.change_id == cid, t.c.resolved_at.is_(None))
+                         .values(resolved_at=now, resolution=choice))
+
+
+# --------------------------------------------------------------------------- pull
+
+
+def _scope_filter(p: Principal, org_code_col, type_col=None):
+    clauses = [org_code_col.like(prefix + "%") for prefix in policy.write_prefixes(p)]
+    if type_col is not None:
+        clauses.append(and_(type_col == "org_unit", org_code_col.like(policy.org_unit_prefix(p) + "%")))
+    return or_(*clauses)
+
+
+@router.get("/pull", summary="从游标处下载本账号范围内的变更、选项列表")
+def pull(request: Request, cursor: str | None = None, limit: int = PULL_PAGE,
+         principal: Principal = Depends(current_principal)) -> dict:
+    state = request.app.state
+    limit = max(1, min(limit, 10_000))
+    sid, seq = parse_cursor(cursor)
+    with state.engine.begin() as conn:
+        _serialize_writers(conn)  # everything up to `upper` is committed
+        upper = conn.execute(select(func.max(ChangeLog.seq))).scalar() or 0
+        reset = bool(cursor) and (sid != state.server_id or seq > upper)
+        if reset or not cursor:
+            seq = 0
+        rows = conn.execute(select(ChangeLog).where(
+            ChangeLog.seq > seq, ChangeLog.seq <= upper,
+            _scope_filter(principal, ChangeLog.org_code, ChangeLog.record_type))
+            .order_by(ChangeLog.seq).limit(limit)).all()
+        choice_lists = {r.name: {"version": r.version, "items": list(r.items)}
+                        for r in conn.execute(select(ChoiceList))}
+    more = len(rows) == limit
+    next_seq = rows[-1].seq if more else upper
+    return {"cursor": make_cursor(state.server_id, next_seq), "more": more, "reset": reset,
+            "changes": [change_from_row(r).to_dict() for r in rows], "choice_lists": choice_lists}
+
+
+# --------------------------------------------------------------------------- sanity check
+
+
+@router.get("/summary", summary="核对：本账号范围内每类记录、每个单位的条数和校验和")
+def summary(request: Request, principal: Principal = Depends(current_principal)) -> dict:
+    groups = []
+    with request.app.state.engine.connect() as conn:
+        for name in RECORD_TYPES:
+            t = table_for(name)
+            by_org: dict[str, list[tuple[str, int]]] = defaultdict(list)
+            scope = _scope_filter(principal, t.c.org_code)
+            if name == "org_unit":
+                scope = or_(scope, t.c.org_code.like(policy.org_unit_prefix(principal) + "%"))
+            rows = conn.execute(select(t.c.org_code, t.c.id, t.c.version).where(t.c.deleted.is_(False), scope))
+            for org, rid, version in rows:
+                by_org[org].append((rid, version))
+            for org, pairs in by_org.items():
+                groups.append({"record_type": name, "org_code": org, "count": len(pairs),
+                               "checksum": group_checksum(pairs)})
+    scope = policy.write_prefixes(principal)
+    return {"scope": scope, "org_unit_scope": policy.org_unit_prefix(principal), "groups": groups}
+
+
+class RecordsRequest(BaseModel):
+    record_type: str
+    org_code: str
+
+
+@router.post("/records", summary="核对：一组记录的编号、版本和删除标记")
+def records(body: RecordsRequest, request: Request, principal: Principal = Depends(current_principal)) -> dict:
+    if body.record_type not in RECORD_TYPES:
+        raise ApiError(400, E_BAD_REQUEST, f"未知的记录类型“{body.record_type}”")
+    allowed = policy.in_scope(principal, body.org_code) or (
+        body.record_type == "org_unit" and body.org_code.startswith(policy.org_unit_prefix(principal)))
+    if not allowed:
+        raise ApiError(403, "forbidden", f"{body.org_code}不在本账号的管辖范围内")
+    t = table_for(body.record_type)
+    with request.app.state.engine.connect() as conn:
+        rows = conn.execute(select(t.c.id, t.c.version, t.c.deleted).where(t.c.org_code == body.org_code)).all()
+    return {"records": [[r.id, r.version, bool(r.deleted)] for r in rows]}
+
+
+class LatestRequest(BaseModel):
+    record_ids: list[str]
+
+
+@router.post("/latest", summary="核对：指定记录在服务器上的最新变更")
+def latest(body: LatestRequest, request: Request, principal: Principal = Depends(current_principal)) -> dict:
+    out = []
+    with request.app.state.engine.connect() as conn:
+        for rid in body.record_ids[:5000]:
+            ch = latest_change(conn, rid)
+            if ch and (policy.in_scope(principal, ch["org_code"]) or (
+                    ch["record_type"] == "org_unit" and ch["org_code"].startswith(policy.org_unit_prefix(principal)))):
+                out.append(ch)
+    return {"changes": out}
+
+
+# --------------------------------------------------------------------------- benchmark baseline
+
+
+@router.post("/noop", summary="基准测试用：接收并解析一批变更后丢弃（不写数据库）")
+async def noop(request: Request, principal: Principal = Depends(current_principal)) -> dict:
+    raw = await request.body()
+    body = decode_body(raw, request.headers.get("Content-Encoding"))
+    changes = [Change.from_dict(d) for d in body.get("changes", [])]
+    return {"batch_id": body.get("batch_id"), "received": len(changes)}

@@ -1,0 +1,189 @@
+"""Accounts, passwords and device tokens.
+
+Passwords: scrypt (n=2**15, r=8, p=1; ~0.1 s and 32 MB per check) with a
+16-byte random salt, stored as ``scrypt$n$r$p$salt_hex$hash_hex``.
+Device tokens: 32 random bytes handed to the PC once; the server keeps only
+their SHA-256, so a copy of the server database does not let anyone sync.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from county_server.models import Account, Device, utcnow
+from storage.validation import org_level
+
+ROLES = ("village", "township", "county", "admin")
+ROLE_LABELS = {"village": "村(社区)", "township": "乡镇/街道", "county": "县民政局", "admin": "管理员"}
+LEVEL_LABELS = {"village": "村(社区)级", "township": "乡镇/街道级", "county": "县级"}
+TOKEN_DAYS = 180
+
+_SCRYPT = dict(n=2 ** 15, r=8, p=1)
+
+
+class AuthError(RuntimeError):
+    """Sign-in or token failure; ``code`` is a protocol error code, the message Chinese."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, maxmem=64 * 1024 * 1024, dklen=32, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    got = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                         maxmem=64 * 1024 * 1024, dklen=len(digest) // 2)
+    return hmac.compare_digest(got.hex(), digest)
+
+
+_DUMMY_HASH = None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the account and the device (server-side device row id)."""
+
+    account_id: int
+    name: str
+    role: str
+    org_code: str
+    device_id: str
+
+
+def add_account(engine: Engine, name: str, password: str, role: str, org_code: str) -> int:
+    from storage.validation import check_org_code
+
+    name = name.strip()
+    if not name:
+        raise ValueError("用户名不能为空")
+    if role not in ROLES:
+        raise ValueError(f"角色“{role}”无效，请使用 village、township、county 或 admin 之一")
+    issues = check_org_code(org_code, "所属区划代码")
+    if issues or not org_code:
+        raise ValueError(issues[0].message if issues else "请用 --org 指定账号所属的区划代码")
+    if len(password) < 8:
+        raise ValueError("密码至少需要8位，请换一个更长的密码")
+    level = org_level(org_code)
+    if role != "admin" and level != role:
+        raise ValueError(f"{ROLE_LABELS[role]}账号必须绑定{LEVEL_LABELS[role]}的区划代码，"
+                         f"{org_code}是{LEVEL_LABELS.get(level, level)}的代码")
+    table = Account.__table__
+    with engine.begin() as conn:
+        if conn.execute(select(table.c.id).where(table.c.name == name)).first():
+            raise ValueError(f"用户名“{name}”已存在，请换一个用户名")
+        result = conn.execute(table.insert().values(name=name, password_hash=hash_password(password), role=role,
+                                                    org_code=org_code, disabled=False, created_at=utcnow()))
+        return int(result.inserted_primary_key[0])
+
+
+def login(engine: Engine, name: str, password: str, client_device_id: str, device_name: str
+          ) -> tuple[str, dt.datetime, Principal]:
+    """Check the password and issue a new device token (one device row per PC and account)."""
+    global _DUMMY_HASH
+    accounts = Account.__table__
+    with engine.connect() as conn:
+        acc = conn.execute(select(accounts).where(accounts.c.name == name.strip())).mappings().first()
+    if acc is None:
+        # same work as a real check, so that timing does not tell which user names exist
+        _DUMMY_HASH = _DUMMY_HASH or hash_password("x" * 12)
+        verify_password(password, _DUMMY_HASH)
+        raise AuthError("auth_failed", "用户名或密码不正确，请检查后重新输入")
+    if not verify_password(password, acc["password_hash"]):
+        raise AuthError("auth_failed", "用户名或密码不正确，请检查后重新输入")
+    if acc["disabled"]:
+        raise AuthError("auth_failed", "该账号已停用，请联系县民政局信息管理员")
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    expires = now + dt.timedelta(days=TOKEN_DAYS)
+    devices = Device.__table__
+    with engine.begin() as conn:
+        existing = conn.execute(select(devices.c.id).where(
+            devices.c.account_id == acc["id"], devices.c.client_device_id == client_device_id,
+            devices.c.revoked_at.is_(None))).scalar()
+        if existing:
+            device_id = existing
+            conn.execute(update(devices).where(devices.c.id == existing).values(
+                token_hash=token_hash(token), expires_at=expires, last_seen=now, device_name=device_name[:200]))
+        else:
+            device_id = str(uuid.uuid4())
+            conn.execute(devices.insert().values(
+                id=device_id, account_id=acc["id"], client_device_id=client_device_id,
+                device_name=device_name[:200], token_hash=token_hash(token), created_at=now, expires_at=expires,
+                last_seen=now, revoked_at=None))
+    return token, expires, Principal(acc["id"], acc["name"], acc["role"], acc["org_code"], device_id)
+
+
+def authenticate(engine: Engine, token: str | None) -> Principal:
+    if not token:
+        raise AuthError("token_invalid", "尚未登录县级服务器，请先登录（taizhang login）")
+    devices, accounts = Device.__table__, Account.__table__
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(devices.c.id, devices.c.expires_at, devices.c.revoked_at, accounts.c.id.label("account_id"),
+                   accounts.c.name, accounts.c.role, accounts.c.org_code, accounts.c.disabled)
+            .join(accounts, accounts.c.id == devices.c.account_id)
+            .where(devices.c.token_hash == token_hash(token))).mappings().first()
+    if row is None:
+        raise AuthError("token_invalid", "本机的登录凭据无效，请重新登录县级服务器")
+    if row["revoked_at"] is not None:
+        raise AuthError("token_invalid", "本机的登录已被县民政局信息管理员撤销，请重新登录县级服务器")
+    if row["disabled"]:
+        raise AuthError("token_invalid", "该账号已停用，请联系县民政局信息管理员")
+    if row["expires_at"] < utcnow():
+        raise AuthError("token_expired", "本机的登录已过期，请重新登录县级服务器")
+    return Principal(row["account_id"], row["name"], row["role"], row["org_code"], row["id"])
+
+
+def touch_device(engine: Engine, device_id: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(Device.__table__).where(Device.__table__.c.id == device_id).values(last_seen=utcnow()))
+
+
+def list_devices(engine: Engine) -> list[dict]:
+    devices, accounts = Device.__table__, Account.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(devices, accounts.c.name.label("account"), accounts.c.org_code)
+                            .join(accounts, accounts.c.id == devices.c.account_id)
+                            .order_by(devices.c.created_at)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def revoke_device(engine: Engine, device_id: str) -> dict:
+    """Revoke by full id or a unique prefix (at least 4 characters)."""
+    devices = Device.__table__
+    device_id = device_id.strip()
+    if len(device_id) < 4:
+        raise ValueError("设备编号至少输入前4位")
+    with engine.begin() as conn:
+        rows = conn.execute(select(devices).where(devices.c.id.like(device_id + "%"))).mappings().all()
+        if not rows:
+            raise ValueError(f"没有编号为“{device_id}”的设备，请用 admin devices 查看设备编号")
+        if len(rows) > 1:
+            raise ValueError(f"有多台设备的编号以“{device_id}”开头，请输入更多位")
+        row = dict(rows[0])
+        if row["revoked_at"] is None:
+            conn.execute(update(devices).where(devices.c.id == row["id"]).values(revoked_at=utcnow()))
+    return row

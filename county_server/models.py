@@ -1,0 +1,111 @@
+"""Server-only tables: accounts, devices, received batches, rejections, server identity.
+
+They live on their own metadata (not the ledger's): a village PC's database
+never carries them, and the ledger's migrations stay the ledger's.  They are
+created with ``create_server_tables`` when the server database is opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Boolean, Index, Integer, MetaData, String, Text, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.models import UTCDateTime, utcnow
+
+
+class ServerBase(DeclarativeBase):
+    metadata = MetaData()
+
+
+class Account(ServerBase):
+    """A person who signs in: a village, township, county or admin account bound to one org unit."""
+
+    __tablename__ = "server_account"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(300), nullable=False)
+    role: Mapped[str] = mapped_column(String(20), nullable=False)  # village/township/county/admin
+    org_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Device(ServerBase):
+    """A signed-in PC: the token's hash (never the token), its account, and whether it is revoked."""
+
+    __tablename__ = "server_device"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, nullable=False, index=True)
+    client_device_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    device_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SyncBatch(ServerBase):
+    """A push batch the server committed, with its answers: a re-sent batch gets the same answers."""
+
+    __tablename__ = "server_sync_batch"
+    batch_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    account_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    change_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    results: Mapped[str] = mapped_column(Text, nullable=False)  # JSON list of ChangeResult dicts
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Rejection(ServerBase):
+    """A pushed change the server refused (scope, validation, period rules): kept for the county to see."""
+
+    __tablename__ = "server_rejection"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    change_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    account_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    device_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    record_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    org_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    __table_args__ = (Index("ix_server_rejection_org", "org_code"),)
+
+
+class ServerInfo(ServerBase):
+    """Key/value facts about this server database (its id: a new database means new pull cursors)."""
+
+    __tablename__ = "server_info"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+server_metadata = ServerBase.metadata
+
+
+def create_server_tables(engine: Engine) -> None:
+    server_metadata.create_all(engine)
+    server_id(engine)
+
+
+def server_id(engine: Engine) -> str:
+    """This database's random identity, made once."""
+    table = ServerInfo.__table__
+    with engine.begin() as conn:
+        value = conn.execute(select(table.c.value).where(table.c.key == "server_id")).scalar()
+        if value is None:
+            value = str(uuid.uuid4())
+            conn.execute(table.insert().values(key="server_id", value=value))
+    return value
+
+
+__all__ = ["Account", "Device", "SyncBatch", "Rejection", "ServerInfo", "server_metadata",
+           "create_server_tables", "server_id", "utcnow"]

@@ -1,0 +1,83 @@
+"""Who may write and read what on the county server.
+
+Scope (issue 4): a village account writes only its own org unit, a township
+account only its villages (and its own township-level records), a county
+account its county, an admin everything.  Org units are maintained by the
+county (``admin load-orgs``); village and township accounts cannot change them.
+
+Every pushed change passes ``check_change`` before the repository applies it;
+a refusal becomes a ``rejected`` outcome with the Chinese reason and a
+``server_rejection`` row.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from county_server.auth import ROLE_LABELS, Principal
+from storage.repository import Change
+from storage.schema import RECORD_TYPES
+
+
+def write_prefixes(p: Principal) -> list[str]:
+    """Org-code prefixes this account may write (and reads back)."""
+    if p.role == "admin":
+        return [""]
+    if p.role == "village":
+        return [p.org_code]
+    if p.role == "township":
+        return [p.org_code[:9]]
+    return [p.org_code[:6]]  # county
+
+
+def org_unit_prefix(p: Principal) -> str:
+    """Org units every account pulls: the whole county tree (names of neighbours, the township, the county)."""
+    return "" if p.role == "admin" else p.org_code[:6]
+
+
+def in_scope(p: Principal, org_code: str | None) -> bool:
+    return bool(org_code) and any(org_code.startswith(prefix) for prefix in write_prefixes(p))
+
+
+def _who(p: Principal) -> str:
+    return f"账号“{p.name}”（{ROLE_LABELS.get(p.role, p.role)}，{p.org_code}）"
+
+
+def check_change(conn: Connection, p: Principal, change: Change, old: dict | None) -> str | None:
+    """A Chinese refusal if this account may not make this change, else None."""
+    rt = RECORD_TYPES.get(change.record_type)
+    if rt is None:
+        return f"未知的记录类型“{change.record_type}”，请升级台账程序"
+    payload_org = change.payload.get("org_code")
+    if payload_org != change.org_code:
+        return f"这条{rt.label}的区划代码前后不一致（{change.org_code} 与 {payload_org}），已拒绝"
+    if change.record_type == "org_unit" and p.role not in ("county", "admin"):
+        return (f"组织机构（{change.org_code}）由县民政局统一维护，{_who(p)}不能新建或修改。"
+                "本机的这项修改已撤回，如需更正名称或城乡分类请联系县民政局")
+    if not in_scope(p, change.org_code):
+        return (f"这条{rt.label}属于{change.org_code}，不在{_who(p)}的管辖范围内，"
+                "服务器已拒绝并记录。请检查这条记录的所属单位")
+    if old is not None and not in_scope(p, old.get("org_code")):
+        return (f"这条{rt.label}原属于{old.get('org_code')}，不在{_who(p)}的管辖范围内，"
+                "不能把它改到本单位，服务器已拒绝并记录")
+    if p.role == "village" and not rt.township_allowed and change.org_code != p.org_code:
+        return f"{rt.label}只能属于本村(社区){p.org_code}"
+    return period_workflow_check(conn, p, change)
+
+
+def period_workflow_check(conn: Connection, p: Principal, change: Change) -> str | None:
+    """HOOK for the month-end workflow (issue 7, ``storage.periods``).
+
+    Called for every pushed change after the scope check.  ``storage.periods.check_change``
+    decides whether this role may make a ``period`` record's transition.  Writes into a
+    locked (accepted) month are refused by the repository's ``lock_guard``, which every
+    Repository carries, so they come back as ``rejected`` from ``apply_change``.
+    """
+    try:
+        from storage import periods
+    except ImportError:  # pragma: no cover - the periods module ships with the core
+        return None
+    check = getattr(periods, "check_change", None)
+    if check is None:
+        return None
+    return check(conn, change, p.role, p.org_code)

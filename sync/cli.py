@@ -1,0 +1,143 @@
+"""``taizhang login``, ``taizhang sync`` and ``taizhang conflicts`` (headless, no Qt)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from storage.cli import UserError
+
+
+def _read_password(prompt: str = "密码：") -> str:
+    if sys.stdin is None or not sys.stdin.isatty():
+        line = sys.stdin.readline() if sys.stdin else ""
+        if not line:
+            raise UserError("需要密码：请从标准输入提供密码，或在终端中运行以便输入")
+        return line.rstrip("\r\n")
+    return getpass.getpass(prompt)
+
+
+def _can_prompt() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    if total:
+        print(f"\r{stage}：{done}/{total}", end="", file=sys.stderr, flush=True)
+    else:
+        print(f"\r{stage}：{done}", end="", file=sys.stderr, flush=True)
+
+
+def _client(args, repo):
+    from sync.client import SyncClient, SyncError
+
+    try:
+        return SyncClient(repo, getattr(args, "server", None), getattr(args, "user", None),
+                          ca_file=getattr(args, "ca_file", None), timeout=args.timeout, retries=args.retries,
+                          backoff=args.backoff, progress=_progress)
+    except SyncError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _login(args) -> int:
+    from storage.cli import open_repository
+    from sync import credentials
+    from sync.client import SyncError
+
+    repo = open_repository()
+    client = _client(args, repo)
+    password = _read_password()
+    try:
+        info = client.login(password)
+    except SyncError as exc:
+        raise UserError(str(exc)) from None
+    role = {"village": "村(社区)", "township": "乡镇/街道", "county": "县民政局", "admin": "管理员"}.get(info["role"])
+    print(f"已登录 {client.server_url}：{info['user']}（{role}，{info['org_name']} {info['org_code']}）")
+    if info["stored"]:
+        print("登录凭据已保存在本机的系统密钥环中，以后同步无需再输入密码。")
+    else:
+        print(credentials.INSECURE_NOTICE)
+    return 0
+
+
+def _sync(args) -> int:
+    from storage.cli import open_repository
+    from sync import credentials
+    from sync.client import LoginRequired, SyncError
+
+    repo = open_repository()
+    client = _client(args, repo)
+    password = None
+    if not credentials.load_token(client.server_url, client.user):
+        if not credentials.keyring_is_secure():
+            print(credentials.INSECURE_NOTICE, file=sys.stderr)
+        password = _read_password(f"{client.user} 的密码：")
+    try:
+        try:
+            report = client.sync(password=password)
+        except LoginRequired as exc:
+            if password is not None or not _can_prompt():
+                raise UserError(f"{exc}。请重新登录：taizhang login --server {client.server_url} --user {client.user}")
+            print(f"\n{exc}。请重新登录。", file=sys.stderr)
+            client.login(_read_password(f"{client.user} 的密码："))
+            report = client.sync()
+    except SyncError as exc:
+        print(file=sys.stderr)
+        raise UserError(f"{exc}（未上传 {repo.unsent_count()} 条，都保留在本机）") from None
+    print(file=sys.stderr)
+    print("同步完成：" + report.summary())
+    for message in report.messages:
+        print("  " + message)
+    return 0
+
+
+def _conflicts(args) -> int:
+    from storage.cli import open_repository
+    from sync.client import SyncError, open_conflicts, rejections, resolve_conflict
+
+    repo = open_repository()
+    if args.keep:
+        if not args.id:
+            raise UserError("请指定冲突编号：taizhang conflicts --keep server|local 编号")
+        matches = [c for c in open_conflicts(repo) if c["id"].startswith(args.id)]
+        if len(matches) != 1:
+            raise UserError(f"没有唯一以“{args.id}”开头的未处理冲突，请用 taizhang conflicts 查看编号")
+        try:
+            resolve_conflict(repo, matches[0]["id"], args.keep)
+        except SyncError as exc:
+            raise UserError(str(exc)) from None
+        print("已保留" + ("服务器的版本" if args.keep == "server" else "本机的版本（下次同步时上传）"))
+        return 0
+    conflicts = open_conflicts(repo)
+    print(f"未处理的同步冲突：{len(conflicts)} 条")
+    for c in conflicts:
+        diff = [k for k in c["local"] if c["server"] is None or c["local"].get(k) != c["server"].get(k)]
+        print(f"  {c['id'][:8]}  {c['label']}  {c['org_code']}  不同的字段：{'、'.join(diff) or '无'}")
+    rej = rejections(repo)
+    if rej:
+        print(f"被服务器拒绝的修改：{len(rej)} 条")
+        for r in rej[-20:]:
+            print(f"  {r['at'][:16]}  {r['label']}  {r['org_code']}  {r['reason']}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    def common(p):
+        p.add_argument("--timeout", type=float, default=60.0, help="每个请求的超时秒数（默认 60）")
+        p.add_argument("--retries", type=int, default=5, help="网络出错时的重试次数（默认 5，间隔逐次加倍）")
+        p.add_argument("--backoff", type=float, default=1.0, help="第一次重试前等待的秒数（默认 1）")
+
+    p = sub.add_parser("login", help="登录县级服务器（密码从标准输入读取或提示输入）")
+    p.add_argument("--server", required=True, help="县级服务器地址，如 https://tz.example.gov.cn")
+    p.add_argument("--user", required=True, help="用户名")
+    p.add_argument("--ca-file", help="县民政局提供的证书文件（CA，PEM 格式），用于验证服务器")
+    common(p)
+    p.set_defaults(func=_login)
+    p = sub.add_parser("sync", help="与县级服务器同步（上传本机修改、下载上级的修改、核对）")
+    common(p)
+    p.set_defaults(func=_sync)
+    p = sub.add_parser("conflicts", help="查看同步冲突和被拒绝的修改；--keep 选择保留哪个版本")
+    p.add_argument("id", nargs="?", help="冲突编号（前几位即可）")
+    p.add_argument("--keep", choices=["server", "local"], help="保留服务器的版本（server）或本机的版本（local）")
+    p.set_defaults(func=_conflicts)

@@ -1,0 +1,676 @@
+"""The sync client: push the outbox, pull the server's changes, check both sides agree.
+
+Used by ``taizhang sync`` (headless) and by the desktop's 同步 button through
+``SyncClient(repo, progress=cb, cancel=flag).sync()``.
+
+Nothing is lost at any step:
+- A batch is remembered (``sync.inflight`` setting: batch id and change ids)
+  before it is sent.  After a crash or a lost response the same batch is sent
+  again with the same id; the server answers from its stored results.
+- The answers are applied in ONE local transaction (states, conflicts,
+  rejections, clearing ``sync.inflight``): the unsent count drops only for
+  changes the server confirmed (applied or duplicate).
+- Pulled changes are applied page by page, each page with its cursor in one
+  local transaction, as ``remote`` changes that are never pushed back.
+- A conflict keeps both versions (``conflict`` table) and adopts the
+  server's version until the user chooses; a rejected change is kept with
+  its reason (``sync.rejections``) and the server's version is adopted.
+- The sanity check compares counts and checksums per record type and org
+  unit; a mismatch is repaired (missing server versions fetched, local
+  changes the server lacks queued again) and reported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable
+
+from sqlalchemy import select
+
+from storage import local
+from storage.models import ChangeLog, Conflict, Setting, table_for, utcnow
+from storage.repository import Change, Repository, change_from_row, payload_of, values_from_payload
+from storage.schema import RECORD_TYPES
+from sync import credentials
+from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL, E_TOKEN_EXPIRED,
+                           MAX_BATCH, MIN_BATCH, PULL_PAGE, REJECTED, START_BATCH, TARGET_SECONDS, ChangeResult,
+                           encode_push, group_checksum, in_prefixes, request_headers)
+
+log = logging.getLogger(__name__)
+
+S_INFLIGHT = "sync.inflight"
+S_CURSOR = "sync.cursor"
+S_REJECTIONS = "sync.rejections"
+S_RESOLUTIONS = "sync.resolutions"
+S_BATCH_SIZE = "sync.batch_size"
+S_CA_FILE = "sync.ca_file"
+S_LAST_SYNC = "sync.last_sync"
+
+
+class SyncError(RuntimeError):
+    """A sync failure with a Chinese message; local data is unchanged and nothing is lost."""
+
+
+class LoginRequired(SyncError):
+    """No valid device token: the user must sign in (again)."""
+
+
+class SyncCancelled(SyncError):
+    pass
+
+
+class ServerUnreachable(SyncError):
+    pass
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    full_repull: bool = False
+    mismatches: list[str] = field(default_factory=list)
+    repaired: int = 0
+    unsent: int = 0
+    batch_size: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"上传 {self.pushed} 条（新写入 {self.applied}，服务器已有 {self.duplicates}）",
+                 f"下载 {self.pulled} 条"]
+        if self.conflicts:
+            parts.append(f"冲突 {self.conflicts} 条（两个版本都已保留，请在“同步冲突”中选择）")
+        if self.rejected:
+            parts.append(f"被服务器拒绝 {self.rejected} 条（原因见“被拒绝的修改”）")
+        if self.full_repull:
+            parts.append("服务器数据已更换，已重新完整下载（本机未上传的修改都已保留）")
+        if self.mismatches:
+            parts.append(f"核对发现 {len(self.mismatches)} 处不一致，已修复 {self.repaired} 条记录")
+        else:
+            parts.append("核对一致")
+        parts.append(f"未上传 {self.unsent} 条")
+        return "；".join(parts)
+
+
+Progress = Callable[[str, int, int], None]  # (stage label, done, total)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class Transport:
+    """One HTTPS session: timeouts on every request, exponential backoff, Chinese errors."""
+
+    def __init__(self, server_url: str, *, ca_file: str | None = None, timeout: float = 60.0,
+                 retries: int = 5, backoff: float = 1.0, cancelled: Callable[[], bool] = lambda: False):
+        import requests
+
+        self.base = server_url.rstrip("/") + API_PREFIX
+        self.session = requests.Session()
+        self.session.verify = ca_file if ca_file else True  # TLS verification is never switched off
+        self.timeout = (min(10.0, timeout), timeout)
+        self.retries = retries
+        self.backoff = backoff
+        self.cancelled = cancelled
+        self.token: str | None = None
+
+    def close(self) -> None:
+        self.session.close()
+
+    def request(self, method: str, path: str, *, json_body: dict | None = None, data: bytes | None = None,
+                gzip_body: bool = False, params: dict | None = None, retry: bool = True) -> dict:
+        import requests
+
+        headers = request_headers(self.token)
+        if gzip_body:
+            headers["Content-Encoding"] = "gzip"
+            headers["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            if self.cancelled():
+                raise SyncCancelled("同步已取消，本机数据完好，未上传的修改下次同步时继续上传")
+            try:
+                resp = self.session.request(method, self.base + path, json=json_body, data=data, params=params,
+                                            headers=headers, timeout=self.timeout)
+            except requests.exceptions.SSLError as exc:
+                raise SyncError(f"无法验证服务器的安全证书（{_short(exc)}）。请确认服务器地址正确，"
+                                "或在设置中选择县民政局提供的证书文件（CA 文件）") from None
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                error = exc
+                status = None
+            else:
+                status = resp.status_code
+                if status < 400:
+                    return resp.json()
+                if status < 500:
+                    raise _error_from(resp)
+                error = None
+            attempt += 1
+            if not retry or attempt > self.retries:
+                if status is not None:
+                    raise ServerUnreachable(f"县级服务器出错（HTTP {status}），请稍后再同步；本机数据都已保留")
+                raise ServerUnreachable(f"无法连接县级服务器 {self.base[:-len(API_PREFIX)]}（{_short(error)}）。"
+                                        "请检查网络后再同步；未上传的修改都保留在本机，不会丢失")
+            delay = min(30.0, self.backoff * (2 ** (attempt - 1)))
+            log.info("request %s %s failed (%s); retry %d in %.1fs", method, path, status or type(error).__name__,
+                     attempt, delay)
+            end = time.monotonic() + delay
+            while time.monotonic() < end:
+                if self.cancelled():
+                    raise SyncCancelled("同步已取消，本机数据完好，未上传的修改下次同步时继续上传")
+                time.sleep(min(0.1, max(0.0, end - time.monotonic())))
+
+
+def _short(exc) -> str:
+    text = str(exc)
+    return text if len(text) < 160 else text[:160] + "…"
+
+
+def _error_from(resp) -> SyncError:
+    try:
+        body = resp.json()
+        code, message = body.get("error"), body.get("message") or str(body)
+    except ValueError:
+        code, message = None, resp.text[:200]
+    if resp.status_code == 401 and code not in ("auth_failed",):
+        return LoginRequired(message)
+    if resp.status_code == 401:
+        return SyncError(message)
+    if code == E_PROTOCOL:
+        return SyncError(message)
+    if code == E_BATCH_MISMATCH:
+        return _BatchMismatch(message)
+    return SyncError(f"服务器拒绝了请求：{message}")
+
+
+class _BatchMismatch(SyncError):
+    pass
+
+
+# --------------------------------------------------------------------------- client
+
+
+class SyncClient:
+    """Sync one local repository with the county server."""
+
+    def __init__(self, repo: Repository, server_url: str | None = None, user: str | None = None, *,
+                 ca_file: str | None = None, timeout: float = 60.0, retries: int = 5, backoff: float = 1.0,
+                 progress: Progress | None = None, cancel: "threading.Event | Callable[[], bool] | None" = None):
+        self.repo = repo
+        self.server_url = (server_url or repo.get_setting("server_url") or "").rstrip("/")
+        self.user = user or repo.get_setting("user") or ""
+        self.ca_file = ca_file or repo.get_setting(S_CA_FILE) or None
+        self.progress = progress or (lambda stage, done, total: None)
+        if isinstance(cancel, threading.Event):
+            self._cancelled = cancel.is_set
+        elif callable(cancel):
+            self._cancelled = cancel
+        else:
+            self._cancelled = lambda: False
+        if not self.server_url:
+            raise SyncError("还没有设置县级服务器地址，请先登录：taizhang login --server 地址 --user 用户名")
+        self.transport = Transport(self.server_url, ca_file=self.ca_file, timeout=timeout, retries=retries,
+                                   backoff=backoff, cancelled=self._cancelled)
+        self.report = SyncReport()
+
+    # ------------------------------------------------------------------ sign-in
+
+    def _refuse_demo(self) -> None:
+        if local.is_demo(self.repo):
+            raise SyncError("这是演示数据（幸福村），演示数据永远不会同步到县级服务器。"
+                            "请在正式的数据目录中录入本村数据后再同步")
+
+    def login(self, password: str, *, device_name: str | None = None) -> dict:
+        """Sign in; the token goes to the OS keyring (or stays in memory if the keyring is insecure)."""
+        self._refuse_demo()
+        if not self.user:
+            raise SyncError("请填写用户名")
+        body = {"user": self.user, "password": password, "device_id": local.device_id(self.repo),
+                "device_name": device_name or platform.node() or "台账电脑"}
+        info = self.transport.request("POST", "/login", json_body=body, retry=True)
+        ident = local.identity(self.repo)
+        if ident is None:
+            local.set_identity(self.repo, info["org_code"], info["org_name"] or info["org_code"])
+        elif info["role"] == "village" and ident.org_code != info["org_code"]:
+            raise SyncError(f"账号“{self.user}”属于{info['org_name']}（{info['org_code']}），"
+                            f"而本电脑的台账是{ident.org_name}（{ident.org_code}）的，不能用这个账号同步。"
+                            "请使用本村(社区)的账号登录")
+        self.repo.set_setting("server_url", self.server_url)
+        self.repo.set_setting("user", self.user)
+        if self.ca_file:
+            self.repo.set_setting(S_CA_FILE, self.ca_file)
+        self.transport.token = info["token"]
+        info = dict(info)
+        info["stored"] = credentials.store_token(self.server_url, self.user, info["token"])
+        return info
+
+    def _ensure_token(self, password: str | None) -> None:
+        if self.transport.token:
+            return
+        token = credentials.load_token(self.server_url, self.user)
+        if token:
+            self.transport.token = token
+            return
+        if password is not None:
+            self.login(password)
+            return
+        if credentials.keyring_is_secure():
+            raise LoginRequired("本机尚未登录县级服务器，请先登录")
+        raise LoginRequired(credentials.INSECURE_NOTICE + "请输入密码")
+
+    # ------------------------------------------------------------------ the whole sync
+
+    def sync(self, password: str | None = None) -> SyncReport:
+        self._refuse_demo()
+        self._ensure_token(password)
+        try:
+            self.push()
+            self.pull()
+            self.sanity_check()
+        except LoginRequired:
+            credentials.delete_token(self.server_url, self.user)
+            self.transport.token = None
+            raise
+        finally:
+            self.report.unsent = self.repo.unsent_count()
+        self.repo.set_setting(S_LAST_SYNC, utcnow().isoformat())
+        return self.report
+
+    def _check_cancel(self) -> None:
+        if self._cancelled():
+            raise SyncCancelled("同步已取消，本机数据完好，未上传的修改下次同步时继续上传")
+
+    # ------------------------------------------------------------------ push
+
+    def push(self) -> None:
+        repo = self.repo
+        size = int(repo.get_setting(S_BATCH_SIZE) or START_BATCH)
+        total = repo.unsent_count()
+        done = 0
+        self.progress("上传", 0, total)
+        while True:
+            self._check_cancel()
+            inflight = json.loads(repo.get_setting(S_INFLIGHT) or "null")
+            if inflight:
+                batch_id = inflight["batch_id"]
+                changes = self._pending_by_ids(inflight["change_ids"])
+                resolutions = inflight.get("resolutions", [])
+                if len(changes) != len(inflight["change_ids"]):
+                    # some of the batch were settled meanwhile (e.g. conflict chosen): send the rest anew
+                    inflight = None
+            if not inflight:
+                changes = [c for _, c in repo.pending_changes(limit=size)]
+                resolutions = json.loads(repo.get_setting(S_RESOLUTIONS) or "[]")
+                if not changes and not resolutions:
+                    break
+                batch_id = str(uuid.uuid4())
+                repo.set_setting(S_INFLIGHT, json.dumps(
+                    {"batch_id": batch_id, "change_ids": [c.change_id for c in changes],
+                     "resolutions": resolutions}))
+            body = encode_push(batch_id, changes, resolutions)
+            started = time.monotonic()
+            try:
+                answer = self.transport.request("POST", "/push", data=body, gzip_body=True)
+            except _BatchMismatch:
+                repo.set_setting(S_INFLIGHT, "null")
+                continue
+            elapsed = time.monotonic() - started
+            results = [ChangeResult.from_dict(r) for r in answer["results"]]
+            if [r.change_id for r in results] != [c.change_id for c in changes]:
+                raise SyncError("服务器的答复与上传的批次不符，已停止同步；本机数据都已保留，请联系县民政局信息管理员")
+            self._settle(changes, results, resolutions)
+            done += len(changes)
+            self.report.pushed += len(changes)
+            self.progress("上传", done, max(total, done))
+            # adaptive batch size: aim at about TARGET_SECONDS per request
+            if changes:
+                if elapsed < TARGET_SECONDS / 2 and len(changes) >= size:
+                    size = min(MAX_BATCH, size * 2)
+                elif elapsed > TARGET_SECONDS * 2:
+                    size = max(MIN_BATCH, size // 2)
+                self.report.batch_size = max(self.report.batch_size, len(changes))
+        repo.set_setting(S_BATCH_SIZE, str(size))
+
+    def _pending_by_ids(self, ids: list[str]) -> list[Change]:
+        wanted = set(ids)
+        out = []
+        with self.repo.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                rows = conn.execute(select(ChangeLog).where(ChangeLog.change_id.in_(ids[i:i + 500]),
+                                                            ChangeLog.sync_state == "pending"))
+                out.extend(r for r in rows if r.change_id in wanted)
+        out.sort(key=lambda r: r.seq)
+        return [change_from_row(r) for r in out]
+
+    def _settle(self, changes: list[Change], results: list[ChangeResult], resolutions: list[dict]) -> None:
+        """Apply the server's answers in ONE local transaction."""
+        repo = self.repo
+        by_id = {c.change_id: c for c in changes}
+        confirmed, problems = [], []
+        for r in results:
+            if r.outcome in CONFIRMED:
+                confirmed.append(r.change_id)
+                if r.outcome == "applied":
+                    self.report.applied += 1
+                else:
+                    self.report.duplicates += 1
+            else:
+                problems.append(r)
+        with repo.engine.begin() as conn:
+            repo.mark_acked(confirmed, conn=conn)
+            handled: set[str] = set()
+            for r in problems:
+                change = by_id[r.change_id]
+                if change.record_id in handled:  # a later change of a record already settled in this batch
+                    if r.outcome == CONFLICT:
+                        repo.mark_acked([change.change_id], state=CONFLICT, conn=conn)
+                        self.report.conflicts += 1
+                    else:
+                        self._keep_rejection(conn, change, r)
+                        self.report.rejected += 1
+                    continue
+                handled.add(change.record_id)
+                if r.outcome == CONFLICT:
+                    self.report.conflicts += 1
+                    self._keep_local_as_conflict(conn, change.record_type, change.record_id, change.change_id,
+                                                 r.server_change)
+                else:
+                    self.report.rejected += 1
+                    self._keep_rejection(conn, change, r)
+                self._adopt_server_version(conn, change.record_type, change.record_id, r.server_change)
+            if resolutions:
+                sent = {x.get("change_id") for x in resolutions}
+                left = [x for x in json.loads(self._setting(conn, S_RESOLUTIONS) or "[]")
+                        if x.get("change_id") not in sent]
+                self._put_setting(conn, S_RESOLUTIONS, json.dumps(left, ensure_ascii=False))
+            self._put_setting(conn, S_INFLIGHT, "null")
+
+    # ------------------------------------------------------------------ conflicts and rejections
+
+    @staticmethod
+    def _setting(conn, key: str) -> str | None:
+        return conn.execute(select(Setting.value).where(Setting.key == key)).scalar()
+
+    @staticmethod
+    def _put_setting(conn, key: str, value: str) -> None:
+        t = Setting.__table__
+        conn.execute(t.delete().where(t.c.key == key))
+        conn.execute(t.insert().values(key=key, value=value))
+
+    def _pending_for_record(self, conn, record_id: str) -> list[str]:
+        return list(conn.execute(select(ChangeLog.change_id).where(
+            ChangeLog.record_id == record_id, ChangeLog.sync_state == "pending")).scalars())
+
+    def _keep_local_as_conflict(self, conn, record_type: str, record_id: str, change_id: str,
+                                server_change: dict | None) -> None:
+        """Both versions kept: the local record goes into the conflict table before the server's is adopted."""
+        rt = RECORD_TYPES[record_type]
+        current = self.repo.get(record_type, record_id, include_deleted=True, conn=conn)
+        if current is None:
+            return
+        local_payload = payload_of(rt, current)
+        local_payload["deleted"] = bool(current["deleted"])
+        if server_change and server_change["version"] == current["version"] and \
+                server_change["payload"] == json.loads(json.dumps(local_payload, ensure_ascii=False)):
+            return  # same content on both sides: nothing to choose
+        # pending edits of this record wait for the user's choice instead of being pushed blindly
+        self.repo.mark_acked(self._pending_for_record(conn, record_id), state="conflict", conn=conn)
+        t = Conflict.__table__
+        open_row = conn.execute(select(t.c.id).where(t.c.record_id == record_id, t.c.resolved_at.is_(None))).scalar()
+        values = dict(local_payload=json.dumps(local_payload, ensure_ascii=False),
+                      server_payload=json.dumps(server_change["payload"], ensure_ascii=False) if server_change else None,
+                      server_version=server_change["version"] if server_change else None)
+        if open_row:
+            conn.execute(t.update().where(t.c.id == open_row).values(**values))
+        else:
+            conn.execute(t.insert().values(id=str(uuid.uuid4()), record_type=record_type, record_id=record_id,
+                                           org_code=current["org_code"], change_id=change_id,
+                                           created_at=utcnow(), **values))
+
+    def _keep_rejection(self, conn, change: Change, result: ChangeResult) -> None:
+        rt = RECORD_TYPES.get(change.record_type)
+        self.repo.mark_acked(self._pending_for_record(conn, change.record_id), state="rejected", conn=conn)
+        self.repo.mark_acked([change.change_id], state="rejected", conn=conn)
+        entries = json.loads(self._setting(conn, S_REJECTIONS) or "[]")
+        entries.append({"change_id": change.change_id, "record_type": change.record_type,
+                        "label": rt.label if rt else change.record_type, "record_id": change.record_id,
+                        "org_code": change.org_code, "op": change.op, "reason": result.message or "",
+                        "payload": change.payload, "at": utcnow().isoformat()})
+        self._put_setting(conn, S_REJECTIONS, json.dumps(entries[-500:], ensure_ascii=False))
+        self.report.messages.append(f"{rt.label if rt else change.record_type}：{result.message}")
+
+    def _adopt_server_version(self, conn, record_type: str, record_id: str, server_change: dict | None) -> None:
+        """Make the local record the server's (the local one is kept in the conflict/rejection lists)."""
+        repo = self.repo
+        current = repo.get(record_type, record_id, include_deleted=True, conn=conn)
+        if server_change is not None:
+            change = Change.from_dict(server_change)
+            if current is not None and current["version"] == change.version and \
+                    conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
+                return
+            if conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
+                # the server's latest change is known here but the record moved on locally: re-adopt it
+                change = Change(**{**change.to_dict(), "change_id": str(uuid.uuid4())})
+            repo.apply_change(conn, change, sync_state="remote", force=True)
+        elif current is not None and not current["deleted"]:
+            # the server never had this record: withdraw it locally (it is kept in the rejection list)
+            rt = RECORD_TYPES[record_type]
+            payload = payload_of(rt, current)
+            payload["deleted"] = True
+            repo.apply_change(conn, Change(
+                change_id=str(uuid.uuid4()), record_type=record_type, record_id=record_id,
+                org_code=current["org_code"], op="delete", base_version=current["version"],
+                version=current["version"] + 1, payload=payload, actor="同步（服务器拒绝后撤回）",
+                device_id=repo.device_id, at=utcnow().isoformat()), sync_state="remote", force=True)
+
+    # ------------------------------------------------------------------ pull
+
+    def pull(self) -> None:
+        repo = self.repo
+        cursor = repo.get_setting(S_CURSOR)
+        pulled = 0
+        self.progress("下载", 0, 0)
+        while True:
+            self._check_cancel()
+            params = {"limit": PULL_PAGE}
+            if cursor:
+                params["cursor"] = cursor
+            page = self.transport.request("GET", "/pull", params=params)
+            if page.get("reset"):
+                self.report.full_repull = True
+                log.warning("server did not know our cursor: full re-pull")
+            self._save_choice_lists(page.get("choice_lists") or {})
+            changes = [Change.from_dict(d) for d in page["changes"]]
+            with repo.engine.begin() as conn:
+                self._apply_pulled(conn, changes)
+                self._put_setting(conn, S_CURSOR, page["cursor"])
+            cursor = page["cursor"]
+            pulled += len(changes)
+            self.progress("下载", pulled, pulled)
+            if not page.get("more"):
+                break
+
+    def _save_choice_lists(self, lists: dict) -> None:
+        for name, spec in lists.items():
+            try:
+                self.repo.save_choice_list(name, list(spec["items"]), version=int(spec["version"]))
+            except Exception as exc:  # noqa: BLE001 - an unknown list from a newer server is skipped
+                log.warning("choice list %s not saved: %s", name, exc)
+
+    def _apply_pulled(self, conn, changes: list[Change]) -> None:
+        repo = self.repo
+        ids = [c.change_id for c in changes]
+        known: set[str] = set()
+        for i in range(0, len(ids), 500):
+            known.update(conn.execute(select(ChangeLog.change_id).where(
+                ChangeLog.change_id.in_(ids[i:i + 500]))).scalars())
+        for change in changes:
+            if change.change_id in known:
+                continue
+            outcome, _message = repo.apply_change(conn, change, sync_state="remote", validate=False)
+            if outcome in ("applied", "duplicate"):
+                if outcome == "applied":
+                    self.report.pulled += 1
+                continue
+            current = repo.get(change.record_type, change.record_id, include_deleted=True, conn=conn)
+            pending = self._pending_for_record(conn, change.record_id)
+            if pending:
+                self.report.conflicts += 1
+                self._keep_local_as_conflict(conn, change.record_type, change.record_id, pending[-1],
+                                             change.to_dict())
+            if pending or current is None or change.version > current["version"] or outcome == REJECTED:
+                repo.apply_change(conn, change, sync_state="remote", force=True)
+                self.report.pulled += 1
+
+    # ------------------------------------------------------------------ sanity check
+
+    def _local_groups(self, scope: list[str], org_scope: str) -> dict[tuple[str, str], tuple[int, str]]:
+        groups = {}
+        with self.repo.engine.connect() as conn:
+            for name in RECORD_TYPES:
+                t = table_for(name)
+                by_org: dict[str, list] = defaultdict(list)
+                for org, rid, version in conn.execute(select(t.c.org_code, t.c.id, t.c.version)
+                                                      .where(t.c.deleted.is_(False))):
+                    if in_prefixes(org or "", scope) or (name == "org_unit" and (org or "").startswith(org_scope)):
+                        by_org[org].append((rid, version))
+                for org, pairs in by_org.items():
+                    groups[(name, org)] = (len(pairs), group_checksum(pairs))
+        return groups
+
+    def _compare(self) -> list[tuple[str, str]]:
+        answer = self.transport.request("GET", "/summary")
+        server = {(g["record_type"], g["org_code"]): (g["count"], g["checksum"]) for g in answer["groups"]}
+        local_groups = self._local_groups(answer["scope"], answer.get("org_unit_scope", ""))
+        return sorted(k for k in set(server) | set(local_groups) if server.get(k) != local_groups.get(k))
+
+    def sanity_check(self, *, repair: bool = True) -> list[str]:
+        self.progress("核对", 0, 1)
+        bad = self._compare()
+        if bad and repair:
+            self.report.mismatches = [self._describe(k) for k in bad]
+            log.warning("sanity check: %d groups differ, repairing", len(bad))
+            for key in bad:
+                self._check_cancel()
+                self.report.repaired += self._repair(*key)
+            self.push()  # local changes the server lacked, queued again by _repair
+            bad = self._compare()
+            if bad:
+                self.report.messages.append("核对后仍有不一致：" + "；".join(self._describe(k) for k in bad) +
+                                            "。请再同步一次，仍不一致时请联系县民政局信息管理员")
+        self.progress("核对", 1, 1)
+        return [self._describe(k) for k in bad]
+
+    @staticmethod
+    def _describe(key: tuple[str, str]) -> str:
+        rt = RECORD_TYPES.get(key[0])
+        return f"{rt.label if rt else key[0]}（{key[1]}）"
+
+    def _repair(self, record_type: str, org_code: str) -> int:
+        repo = self.repo
+        server = {rid: (version, deleted) for rid, version, deleted in self.transport.request(
+            "POST", "/records", json_body={"record_type": record_type, "org_code": org_code})["records"]}
+        t = table_for(record_type)
+        with repo.engine.connect() as conn:
+            local_rows = {r.id: (r.version, bool(r.deleted)) for r in conn.execute(
+                select(t.c.id, t.c.version, t.c.deleted).where(t.c.org_code == org_code))}
+        fetch, requeue = [], []
+        for rid, (sv, sdel) in server.items():
+            lv = local_rows.get(rid)
+            if lv is None:
+                if not sdel:
+                    fetch.append(rid)
+            elif sv > lv[0] or (sv == lv[0] and sdel != lv[1]):
+                fetch.append(rid)
+        for rid, (lv, ldel) in local_rows.items():
+            sv = server.get(rid)
+            if (sv is None and not ldel) or (sv is not None and lv > sv[0]):
+                requeue.append((rid, sv[0] if sv else 0))
+        repaired = 0
+        if fetch:
+            for i in range(0, len(fetch), 1000):
+                latest = self.transport.request("POST", "/latest", json_body={"record_ids": fetch[i:i + 1000]})
+                with repo.engine.begin() as conn:
+                    for d in latest["changes"]:
+                        change = Change.from_dict(d)
+                        if self._pending_for_record(conn, change.record_id):
+                            self._keep_local_as_conflict(conn, change.record_type, change.record_id,
+                                                         change.change_id, d)
+                        if conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
+                            change = Change(**{**d, "change_id": str(uuid.uuid4())})
+                        repo.apply_change(conn, change, sync_state="remote", force=True)
+                        repaired += 1
+        if requeue:
+            with repo.engine.begin() as conn:
+                for rid, server_version in requeue:
+                    ids = list(conn.execute(select(ChangeLog.change_id).where(
+                        ChangeLog.record_id == rid, ChangeLog.version > server_version,
+                        ChangeLog.sync_state.in_(("acked", "remote"))).order_by(ChangeLog.seq)).scalars())
+                    repo.mark_acked(ids, state="pending", conn=conn)
+                    repaired += 1
+        return repaired
+
+
+# --------------------------------------------------------------------------- conflicts and rejections for the UI/CLI
+
+
+def open_conflicts(repo: Repository) -> list[dict]:
+    t = Conflict.__table__
+    with repo.engine.connect() as conn:
+        rows = conn.execute(select(t).where(t.c.resolved_at.is_(None)).order_by(t.c.created_at)).mappings().all()
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["local"] = json.loads(d["local_payload"])
+        d["server"] = json.loads(d["server_payload"]) if d["server_payload"] else None
+        d["label"] = RECORD_TYPES[d["record_type"]].label if d["record_type"] in RECORD_TYPES else d["record_type"]
+        out.append(d)
+    return out
+
+
+def resolve_conflict(repo: Repository, conflict_id: str, keep: str) -> None:
+    """The user's choice: keep the server's version ('server') or this PC's ('local', pushed at next sync)."""
+    if keep not in ("server", "local"):
+        raise ValueError(keep)
+    t = Conflict.__table__
+    with repo.engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.id == conflict_id)).mappings().first()
+    if row is None or row["resolved_at"] is not None:
+        raise SyncError("这条冲突已经处理过了")
+    rt = RECORD_TYPES[row["record_type"]]
+    if keep == "local":
+        mine = json.loads(row["local_payload"])
+        current = repo.get(rt.name, row["record_id"], include_deleted=True)
+        if current is None:
+            repo.create(rt.name, values_from_payload(rt, mine), record_id=row["record_id"])
+        elif mine.get("deleted"):
+            if not current["deleted"]:
+                repo.delete(rt.name, row["record_id"])
+        else:
+            if current["deleted"]:
+                repo.restore(rt.name, row["record_id"])
+                current = repo.get(rt.name, row["record_id"])
+            repo.update(rt.name, row["record_id"], values_from_payload(rt, mine), expected_version=current["version"])
+    with repo.engine.begin() as conn:
+        conn.execute(t.update().where(t.c.id == conflict_id).values(resolved_at=utcnow(), resolution=keep))
+        pending = json.loads(SyncClient._setting(conn, S_RESOLUTIONS) or "[]")
+        pending.append({"change_id": row["change_id"], "resolution": keep})
+        SyncClient._put_setting(conn, S_RESOLUTIONS, json.dumps(pending))
+
+
+def rejections(repo: Repository) -> list[dict]:
+    return json.loads(repo.get_setting(S_REJECTIONS) or "[]")
+
+
+__all__ = ["SyncClient", "SyncReport", "SyncError", "LoginRequired", "SyncCancelled", "ServerUnreachable",
+           "Transport", "open_conflicts", "resolve_conflict", "rejections"]

@@ -1,0 +1,90 @@
+"""The device token lives in the OS keyring — never in SQLite, config files or logs.
+
+If the only keyring backend is insecure (keyrings.alt's plaintext/obfuscated
+files, or keyring's ``fail``/``null`` backends), nothing is stored: the user
+is told so and signs in with the password at each sync.
+"""
+
+from __future__ import annotations
+
+import logging
+
+log = logging.getLogger(__name__)
+
+SERVICE = "taizhang-sync"
+
+INSECURE_NOTICE = ("本电脑没有安全的密码保管库（系统密钥环），登录凭据不会保存在本机。"
+                   "每次同步时都需要重新输入密码。")
+
+
+def _key(server_url: str, user: str) -> str:
+    return f"{server_url.rstrip('/')}|{user}"
+
+
+def _is_insecure_backend(backend) -> bool:
+    module = type(backend).__module__
+    name = type(backend).__name__
+    if module.startswith("keyrings.alt"):
+        return True  # plaintext or merely obfuscated files
+    if module.startswith("keyring.backends.fail") or module.startswith("keyring.backends.null"):
+        return True
+    if name == "ChainerBackend":
+        children = getattr(backend, "backends", [])
+        return not children or all(_is_insecure_backend(b) for b in children)
+    try:
+        return float(getattr(backend, "priority", 0)) < 1
+    except Exception:  # noqa: BLE001 - a backend whose priority raises is unusable here
+        return True
+
+
+def backend_description() -> str:
+    import keyring
+
+    backend = keyring.get_keyring()
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def keyring_is_secure() -> bool:
+    try:
+        import keyring
+
+        return not _is_insecure_backend(keyring.get_keyring())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def store_token(server_url: str, user: str, token: str) -> bool:
+    """Store the token if a secure keyring exists; False (and nothing stored) otherwise."""
+    if not keyring_is_secure():
+        return False
+    import keyring
+
+    try:
+        keyring.set_password(SERVICE, _key(server_url, user), token)
+        return True
+    except Exception as exc:  # noqa: BLE001 - a locked or broken keyring: fall back to the password
+        log.warning("keyring refused the token: %s", type(exc).__name__)
+        return False
+
+
+def load_token(server_url: str, user: str) -> str | None:
+    if not keyring_is_secure():
+        return None
+    import keyring
+
+    try:
+        return keyring.get_password(SERVICE, _key(server_url, user))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("keyring could not be read: %s", type(exc).__name__)
+        return None
+
+
+def delete_token(server_url: str, user: str) -> None:
+    if not keyring_is_secure():
+        return
+    import keyring
+
+    try:
+        keyring.delete_password(SERVICE, _key(server_url, user))
+    except Exception:  # noqa: BLE001 - nothing stored
+        pass

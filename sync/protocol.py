@@ -1,0 +1,189 @@
+"""The sync protocol between a Taizhang PC and the county server — defined once.
+
+Both ``sync.client`` and ``county_server`` import this module; nothing else
+defines a path, a header, a message shape or an outcome.
+
+Wire format: JSON over HTTP(S) under ``/api/v1``.  Every request carries the
+client's protocol version in the ``X-Taizhang-Protocol`` header; the server
+refuses versions it does not speak with HTTP 426 and a Chinese message telling
+the user what to upgrade.  Push bodies are gzip'd JSON (``Content-Encoding:
+gzip``).  Errors are ``{"error": CODE, "message": 中文}``.
+
+Messages (all JSON objects)::
+
+  POST /login    {user, password, device_id, device_name}
+                 -> {token, expires_at, user, role, org_code, org_name, server_id}
+  POST /push     {batch_id, changes: [Change...], resolutions: [{change_id, resolution}]}
+                 -> {batch_id, replayed, results: [{change_id, outcome, message?, server_change?}]}
+  GET  /pull?cursor=C&limit=N
+                 -> {cursor, more, reset, changes: [Change...], choice_lists: {name: {version, items}}}
+  GET  /summary  -> {scope: [org prefixes], groups: [{record_type, org_code, count, checksum}]}
+  POST /records  {record_type, org_code} -> {records: [[id, version, deleted], ...]}
+  POST /latest   {record_ids: [...]} -> {changes: [Change...]}   (latest server change per record)
+  POST /noop     gzip'd push body -> {received}   (benchmark baseline; parses and discards)
+  GET  /status   -> {protocol_versions, server_id, time}   (no auth; readiness)
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Iterable
+
+from storage import PROTOCOL_VERSION
+from storage.repository import Change
+
+API_PREFIX = "/api/v1"
+PROTOCOL_HEADER = "X-Taizhang-Protocol"
+SUPPORTED_VERSIONS = frozenset({1})
+
+# Per-change outcomes of a push (the repository's apply_change outcomes).
+APPLIED = "applied"
+DUPLICATE = "duplicate"
+CONFLICT = "conflict"
+REJECTED = "rejected"
+OUTCOMES = (APPLIED, DUPLICATE, CONFLICT, REJECTED)
+CONFIRMED = frozenset({APPLIED, DUPLICATE})  # the server holds the change: the PC may count it as sent
+
+OUTCOME_LABELS = {APPLIED: "已上传", DUPLICATE: "服务器已有（不重复写入）", CONFLICT: "冲突", REJECTED: "被拒绝"}
+
+# Error codes (``error`` field) and the HTTP status that carries them.
+E_PROTOCOL = "protocol_unsupported"  # 426
+E_AUTH = "auth_failed"  # 401: wrong user name or password
+E_TOKEN = "token_invalid"  # 401: unknown or revoked device token
+E_TOKEN_EXPIRED = "token_expired"  # 401
+E_FORBIDDEN = "forbidden"  # 403
+E_BATCH_MISMATCH = "batch_mismatch"  # 409: a batch id reused for other changes
+E_BAD_REQUEST = "bad_request"  # 400
+
+# Batch sizing: the client adapts between these bounds, aiming at TARGET_SECONDS per request.
+MIN_BATCH = 50
+START_BATCH = 500
+MAX_BATCH = 5000
+TARGET_SECONDS = 1.0
+PULL_PAGE = 2000
+
+
+def unsupported_version_message(client_version: str | int | None) -> str:
+    """What the user reads when the server does not speak the client's protocol version."""
+    try:
+        v = int(client_version)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ("服务器无法识别本程序的同步协议版本。请把社区服务台账升级到最新版本后再同步，"
+                "未上传的数据都保留在本机，不会丢失。")
+    if v > max(SUPPORTED_VERSIONS):
+        return (f"本程序的同步协议（版本{v}）比县级服务器新（服务器支持版本"
+                f"{'、'.join(map(str, sorted(SUPPORTED_VERSIONS)))}）。请联系县民政局信息管理员升级服务器；"
+                "未上传的数据都保留在本机，不会丢失。")
+    return (f"本程序的同步协议版本（{v}）已不再受县级服务器支持。请把社区服务台账升级到最新版本后再同步；"
+            "未上传的数据都保留在本机，不会丢失。")
+
+
+def is_supported(client_version: str | int | None) -> bool:
+    try:
+        return int(client_version) in SUPPORTED_VERSIONS  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def request_headers(token: str | None = None) -> dict[str, str]:
+    headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@dataclass
+class ChangeResult:
+    """The server's answer for one pushed change."""
+
+    change_id: str
+    outcome: str
+    message: str | None = None
+    server_change: dict | None = None  # the server's latest change of the record (conflict/rejected)
+
+    def to_dict(self) -> dict:
+        d: dict = {"change_id": self.change_id, "outcome": self.outcome}
+        if self.message:
+            d["message"] = self.message
+        if self.server_change is not None:
+            d["server_change"] = self.server_change
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ChangeResult":
+        if d.get("outcome") not in OUTCOMES:
+            raise ValueError(f"unknown outcome {d.get('outcome')!r}")
+        return cls(d["change_id"], d["outcome"], d.get("message"), d.get("server_change"))
+
+
+def change_to_wire(change: Change) -> dict:
+    return change.to_dict()
+
+
+def change_from_wire(d: dict) -> Change:
+    return Change.from_dict(d)
+
+
+def encode_push(batch_id: str, changes: Iterable[Change], resolutions: list[dict] | None = None) -> bytes:
+    """The gzip'd JSON body of a push (compresslevel 1: the network is rarely the bottleneck)."""
+    body = {"batch_id": batch_id, "changes": [c.to_dict() for c in changes], "resolutions": resolutions or []}
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return gzip.compress(raw, compresslevel=1)
+
+
+def decode_body(data: bytes, content_encoding: str | None) -> dict:
+    if content_encoding and "gzip" in content_encoding.lower():
+        data = gzip.decompress(data)
+    return json.loads(data)
+
+
+def batch_digest(change_ids: Iterable[str]) -> str:
+    """Identifies a batch's content: a batch id re-sent must carry the same changes."""
+    h = hashlib.sha256()
+    for cid in change_ids:
+        h.update(cid.encode("ascii", "replace"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- sanity check
+
+
+def group_checksum(pairs: Iterable[tuple[str, int]]) -> str:
+    """Checksum of one (record type, org unit) group: its live records' ids and versions."""
+    h = hashlib.sha256()
+    for rid, version in sorted(pairs):
+        h.update(f"{rid}:{version}\n".encode("ascii", "replace"))
+    return h.hexdigest()[:32]
+
+
+def in_prefixes(org_code: str, prefixes: Iterable[str]) -> bool:
+    return any(org_code.startswith(p) for p in prefixes)
+
+
+# --------------------------------------------------------------------------- pull cursor
+
+
+def make_cursor(server_id: str, seq: int) -> str:
+    """An opaque cursor: the server's identity and its change_log.seq.
+
+    The server id changes when a server database is replaced (restored, rebuilt):
+    a cursor from another server id is "unknown" and triggers a full re-pull.
+    """
+    return f"{server_id}:{seq}"
+
+
+def parse_cursor(cursor: str | None) -> tuple[str | None, int]:
+    if not cursor or ":" not in cursor:
+        return None, 0
+    sid, _, seq = cursor.rpartition(":")
+    try:
+        return sid, int(seq)
+    except ValueError:
+        return None, 0
