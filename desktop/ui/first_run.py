@@ -132,8 +132,8 @@ class FirstRunDialog(QDialog):
             self.derived.setText("输入12位代码后，这里显示所属乡镇(街道)和县(市、区)")
         # Show a problem only once the user has typed something, so the form does not open in red.
         typed = bool(code or self.org_name or self.server.text())
-        problems = self.problems() if typed else []
-        shown = [p for p in problems if not (p.startswith("区划代码") and len(code) < 12 and code)]
+        problems = self.problems()
+        shown = [p for p in problems if typed and not (p.startswith("区划代码") and len(code) < 12 and code)]
         self.message.setText("\n".join(shown))
         self.start_button.setEnabled(not problems)
 
