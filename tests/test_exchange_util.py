@@ -71,7 +71,7 @@ def patch_sheet_xml(path: Path, out: Path, sheet_index: int, replace) -> Path:
     return out
 
 
-def soffice_convert(src: Path, out_dir: Path, tmp_path: Path, fmt: str = "xlsx") -> Path:
+def soffice_convert(src: Path, out_dir: Path, tmp_path: Path, fmt: str = "xlsx", infilter: str | None = None) -> Path:
     """Convert with real LibreOffice (private profile so parallel runs don't clash)."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
@@ -79,7 +79,8 @@ def soffice_convert(src: Path, out_dir: Path, tmp_path: Path, fmt: str = "xlsx")
     profile = tmp_path / "lo-profile"
     out_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, HOME=str(tmp_path))
-    subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+    extra = [f"--infilter={infilter}"] if infilter else []
+    subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", *extra,
                     "--convert-to", fmt, "--outdir", str(out_dir), str(src)],
                    check=True, capture_output=True, timeout=180, env=env)
     result = out_dir / (src.stem + "." + fmt.split(":")[0])
