@@ -31,8 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _gui(args) -> int:
+    from desktop import self_test
     from desktop.ui.app import run_app
 
+    if self_test.requested():  # TAIZHANG_SELF_TEST=1: report the first window shown, then close
+        self_test.install()
     return run_app()
 
 
