@@ -75,6 +75,7 @@ DEFAULT_DEADLINE_DAY = 5  # a month's report is due by the 5th of the next month
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_BODY_RE = re.compile(r"^[^（(：:]*(?:[（(](?P<summary>.*?)[）)])?[：:](?P<note>.*)$")
 _NOTE_RE = re.compile(r"\s*\[record:(\w+):([0-9a-f-]{36})\]\s*$")
 
 
@@ -164,10 +165,10 @@ def parse_reason(reason: str | None) -> tuple[str, list[RecordNote]]:
         part = part.strip()
         m = _NOTE_RE.search(part)
         if m:
-            body = part[:m.start()]
-            label_part, _, note = body.partition("：")
-            summary = label_part[label_part.find("（") + 1:-1] if "（" in label_part else ""
-            notes.append(RecordNote(m.group(1), m.group(2), note.strip(), summary))
+            body = part[:m.start()]  # stored text is NFKC-normalised: （）： may have become ():
+            b = _BODY_RE.match(body)
+            summary, note = (b.group("summary") or "", b.group("note")) if b else ("", body)
+            notes.append(RecordNote(m.group(1), m.group(2), note.strip(), summary.strip()))
         elif part:
             general.append(part)
     return " ".join(general), notes

@@ -1,0 +1,383 @@
+"""审核 — township mode (review its villages' months: 审核通过 / 退回 with reasons) and county mode
+(the same for all villages of the county, plus 接收 and 重新打开).
+
+The records come from the county server by sync (a township or county account pulls its villages'
+records) or from offline packages imported on this PC.  Every action is a ``period`` record written
+through the Repository in the single writer thread (``write_op``) and goes up with the next sync; the
+county server checks again that this account may do it (``storage.periods.check_change``).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from desktop.ui.context import AppContext
+from desktop.ui.jobs import write_op
+from storage import periods as P
+from storage.models import table_for
+from storage.schema import RECORD_TYPES
+from storage.validation import mask, org_level
+
+STATUS_COLORS = {P.NOT_SUBMITTED: "#FFFFFF", P.SUBMITTED: "#DDEBF7", P.APPROVED: "#C6EFCE",
+                 P.ACCEPTED: "#A9D08E", P.RETURNED: "#F4B183"}
+
+
+def role_of(ctx: AppContext) -> str | None:
+    """township / county for a collector's or county PC; None on a village PC (no review page)."""
+    if ctx.identity is None or ctx.identity.demo:
+        return None
+    stored = ctx.repo.get_setting("role")
+    if stored in ("township", "county", "admin"):
+        return "county" if stored == "admin" else stored
+    level = org_level(ctx.identity.org_code)
+    return level if level in ("township", "county") else None
+
+
+def display_value(rt, name: str, value) -> str:
+    if value is None:
+        return ""
+    f = rt.field(name)
+    if f.pii:
+        return mask(f.type, value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def month_records(repo, org_code: str, period: str) -> list[tuple[str, dict]]:
+    """The records that belong to a village's month (types with a date field), oldest first."""
+    from sqlalchemy import select
+
+    start, end = P.month_bounds(period)
+    out = []
+    with repo.engine.connect() as conn:
+        for name in P.PERIOD_TYPES:
+            rt = RECORD_TYPES[name]
+            t = table_for(name)
+            col = t.c[rt.date_field]
+            for row in conn.execute(select(t).where(t.c.org_code == org_code, t.c.deleted.is_(False),
+                                                    col >= start, col < end).order_by(col)).mappings():
+                out.append((name, dict(row)))
+    return out
+
+
+class ReturnDialog(QDialog):
+    """退回: a general reason and, for each record selected in the review, its own note."""
+
+    def __init__(self, parent: QWidget, title: str, records: list[tuple[str, dict, str]], *, notes: bool = True):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("原因（必填，写明哪里需要改正、怎么改）："))
+        self.reason = QPlainTextEdit()
+        self.reason.setObjectName("reason")
+        self.reason.setTabChangesFocus(True)
+        layout.addWidget(self.reason)
+        self.note_edits: list[tuple[str, str, str, QLineEdit]] = []
+        if notes and records:
+            layout.addWidget(QLabel("选中记录的具体意见（可不填）："))
+            form = QFormLayout()
+            for type_name, row, summary in records:
+                edit = QLineEdit()
+                edit.setObjectName(f"note_{row['id']}")
+                form.addRow(f"{RECORD_TYPES[type_name].label}（{summary}）", edit)
+                self.note_edits.append((type_name, row["id"], summary, edit))
+            layout.addLayout(form)
+        self.error = QLabel("")
+        self.error.setStyleSheet("color:#C00000")
+        layout.addWidget(self.error)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("确定")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        self.buttons.accepted.connect(self._check)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    def notes(self) -> list[P.RecordNote]:
+        return [P.RecordNote(t, rid, edit.text().strip(), summary)
+                for t, rid, summary, edit in self.note_edits if edit.text().strip()]
+
+    def _check(self) -> None:
+        if not self.reason.toPlainText().strip() and not self.notes():
+            self.error.setText("请填写原因：写明哪里需要改正，村里才能照着改")
+            self.reason.setFocus()
+            return
+        self.accept()
+
+
+class ReviewPage(QWidget):
+    def __init__(self, ctx: AppContext, role: str):
+        super().__init__()
+        self.ctx, self.role = ctx, role
+        self.setObjectName("reviewPage")
+        org = ctx.identity.org_code
+        self.prefix = org[:9] if role == "township" else org[:6]
+        layout = QVBoxLayout(self)
+        title = QLabel("审核（乡镇）" if role == "township" else "审核与接收（县民政局）")
+        title.setObjectName("pageTitle")
+        layout.addWidget(title)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("月份："))
+        self.period_box = QComboBox()
+        self.period_box.setObjectName("period")
+        for p in P.recent_periods(12):
+            self.period_box.addItem(P.period_label(p), p)
+        self.period_box.currentIndexChanged.connect(lambda _i: self.reload())
+        bar.addWidget(self.period_box)
+        self.summary = QLabel("")
+        bar.addWidget(self.summary, 1)
+        refresh = QPushButton("刷新")
+        refresh.clicked.connect(self.reload)
+        bar.addWidget(refresh)
+        layout.addLayout(bar)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.units = QTableWidget(0, 5)
+        self.units.setObjectName("units")
+        self.units.setHorizontalHeaderLabels(["村(社区)", "乡镇/街道", "状态", "提交时间", "本月记录"])
+        self.units.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.units.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.units.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.units.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.units.verticalHeader().setVisible(False)
+        self.units.itemSelectionChanged.connect(self._show_selected)
+        splitter.addWidget(self.units)
+
+        detail = QWidget()
+        dl = QVBoxLayout(detail)
+        dl.setContentsMargins(0, 0, 0, 0)
+        self.heading = QLabel("请在左侧选择村(社区)")
+        self.heading.setObjectName("detailHeading")
+        self.heading.setWordWrap(True)
+        dl.addWidget(self.heading)
+        self.checklist = QLabel("")
+        self.checklist.setObjectName("checklist")
+        self.checklist.setWordWrap(True)
+        dl.addWidget(self.checklist)
+        self.records = QTableWidget(0, 3)
+        self.records.setObjectName("records")
+        self.records.setHorizontalHeaderLabels(["类别", "日期", "内容"])
+        self.records.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.records.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.records.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.records.verticalHeader().setVisible(False)
+        self.records.setToolTip("选中有问题的记录后点“退回”，可以逐条写意见")
+        dl.addWidget(self.records, 1)
+        buttons = QHBoxLayout()
+        self.approve_btn = QPushButton("审核通过")
+        self.approve_btn.setObjectName("approve")
+        self.return_btn = QPushButton("退回…")
+        self.return_btn.setObjectName("return")
+        self.accept_btn = QPushButton("接收")
+        self.accept_btn.setObjectName("accept")
+        self.reopen_btn = QPushButton("重新打开…")
+        self.reopen_btn.setObjectName("reopen")
+        self.approve_btn.clicked.connect(self.approve)
+        self.return_btn.clicked.connect(self.open_return_dialog)
+        self.accept_btn.clicked.connect(self.accept_period)
+        self.reopen_btn.clicked.connect(self.open_reopen_dialog)
+        for b in (self.approve_btn, self.return_btn, self.accept_btn, self.reopen_btn):
+            buttons.addWidget(b)
+        self.approve_btn.setVisible(role == "township")
+        self.accept_btn.setVisible(role == "county")
+        self.reopen_btn.setVisible(role == "county")
+        buttons.addStretch(1)
+        dl.addLayout(buttons)
+        self.message = QLabel("")
+        self.message.setObjectName("message")
+        self.message.setWordWrap(True)
+        dl.addWidget(self.message)
+        splitter.addWidget(detail)
+        splitter.setSizes([520, 580])
+        layout.addWidget(splitter, 1)
+        self._rows: list[dict] = []
+        self._month_rows: list[tuple[str, dict]] = []
+        ctx.records_changed.connect(lambda name: self.reload() if name in ("period", "org_unit") else None)
+        self.reload()
+
+    # ------------------------------------------------------------------ data
+    @property
+    def period(self) -> str:
+        return self.period_box.currentData()
+
+    def set_period(self, period: str) -> None:
+        i = self.period_box.findData(period)
+        if i < 0:
+            self.period_box.addItem(P.period_label(period), period)
+            i = self.period_box.count() - 1
+        self.period_box.setCurrentIndex(i)
+        self.reload()
+
+    def reload(self) -> None:
+        repo = self.ctx.repo
+        units = [u for u in repo.list("org_unit") if u["org_code"].startswith(self.prefix)]
+        names = {u["org_code"]: u["name"] for u in units}
+        villages = sorted((u for u in units if org_level(u["org_code"]) == "village"), key=lambda u: u["org_code"])
+        states = P.list_states(repo, [v["org_code"] for v in villages], [self.period])
+        counts = self._month_counts([v["org_code"] for v in villages])
+        selected = self.selected_org()
+        self._rows = []
+        self.units.setRowCount(len(villages))
+        waiting = 0
+        for i, v in enumerate(villages):
+            code = v["org_code"]
+            st = states.get((code, self.period)) or P.PeriodState(code, self.period)
+            if st.status in (P.SUBMITTED, P.APPROVED):
+                with repo.engine.connect() as conn:
+                    st = P.state(conn, code, self.period)
+            self._rows.append({"org_code": code, "name": v["name"], "state": st})
+            waiting += st.status == (P.SUBMITTED if self.role == "township" else P.APPROVED)
+            cells = [f"{v['name']}（{code}）", names.get(code[:9] + "000", ""), st.display_status,
+                     (st.submitted_at or "")[5:16].replace("T", " "), str(counts.get(code, 0))]
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, code)
+                if j == 2:
+                    item.setBackground(QBrush(QColor(STATUS_COLORS.get(st.status, "#FFFFFF"))))
+                    item.setForeground(QBrush(QColor("#000000")))
+                self.units.setItem(i, j, item)
+        what = "待审核" if self.role == "township" else "待接收"
+        self.summary.setText(f"共 {len(villages)} 个村(社区)，{what} {waiting} 个")
+        if selected:
+            self.select_org(selected)
+        else:
+            self._show_selected()
+
+    def _month_counts(self, codes: list[str]) -> dict[str, int]:
+        from sqlalchemy import func, select
+
+        start, end = P.month_bounds(self.period)
+        counts: dict[str, int] = {}
+        with self.ctx.repo.engine.connect() as conn:
+            for name in P.PERIOD_TYPES:
+                rt = RECORD_TYPES[name]
+                t = table_for(name)
+                col = t.c[rt.date_field]
+                for code, n in conn.execute(select(t.c.org_code, func.count()).where(
+                        t.c.org_code.like(self.prefix + "%"), t.c.deleted.is_(False), col >= start, col < end)
+                        .group_by(t.c.org_code)):
+                    counts[code] = counts.get(code, 0) + n
+        return counts
+
+    def selected_org(self) -> str | None:
+        items = self.units.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def select_org(self, org_code: str) -> None:
+        for i, row in enumerate(self._rows):
+            if row["org_code"] == org_code:
+                self.units.selectRow(i)
+                self._show_selected()
+                return
+
+    def _current(self) -> dict | None:
+        code = self.selected_org()
+        return next((r for r in self._rows if r["org_code"] == code), None)
+
+    def _show_selected(self) -> None:
+        row = self._current()
+        for b in (self.approve_btn, self.return_btn, self.accept_btn, self.reopen_btn):
+            b.setEnabled(False)
+        if row is None:
+            self.heading.setText("请在左侧选择村(社区)")
+            self.checklist.setText("")
+            self.records.setRowCount(0)
+            return
+        st: P.PeriodState = row["state"]
+        lines = [f"{row['name']}（{row['org_code']}） {P.period_label(self.period)}：{st.display_status}"]
+        if st.submitted_at:
+            lines.append(f"提交：{st.submitted_by or ''} {st.submitted_at[:16].replace('T', ' ')}")
+        if st.reviewed_at:
+            lines.append(f"乡镇审核：{st.reviewed_by or ''} {st.reviewed_at[:16].replace('T', ' ')}")
+        if st.reason:
+            lines.append("原因：" + P.display_reason(st.reason))
+        self.heading.setText("\n".join(lines))
+        checklist = P.completeness(self.ctx.repo, row["org_code"], self.period)
+        self.checklist.setText("\n".join(f"{'√' if i.ok else '×'} {i.label}：{i.detail}"
+                                         for i in checklist.items if i.key != "state"))
+        self._month_rows = month_records(self.ctx.repo, row["org_code"], self.period)
+        self.records.setRowCount(len(self._month_rows))
+        for i, (name, rec) in enumerate(self._month_rows):
+            rt = RECORD_TYPES[name]
+            content = "  ".join(display_value(rt, c, rec.get(c)) for c in rt.list_columns if c != rt.date_field)
+            for j, text in enumerate((rt.label, str(rec[rt.date_field]), content)):
+                self.records.setItem(i, j, QTableWidgetItem(text))
+        can = {a: P.may_act(self.role, a) is None and st.status in P.ACTIONS[a][0] for a in P.ACTIONS}
+        self.approve_btn.setEnabled(can["approve"])
+        self.return_btn.setEnabled(can["return"])
+        self.accept_btn.setEnabled(can["accept"] and not st.needs_rereview)
+        self.accept_btn.setToolTip("乡镇审核后数据又有修改，需乡镇重新审核" if st.needs_rereview else "")
+        self.reopen_btn.setEnabled(can["reopen"])
+
+    def selected_records(self) -> list[tuple[str, dict, str]]:
+        rows = sorted({i.row() for i in self.records.selectedIndexes()})
+        out = []
+        for r in rows:
+            name, rec = self._month_rows[r]
+            rt = RECORD_TYPES[name]
+            summary = f"{rec[rt.date_field]} " + display_value(rt, rt.list_columns[1], rec.get(rt.list_columns[1]))
+            out.append((name, rec, summary.strip()))
+        return out
+
+    # ------------------------------------------------------------------ actions
+    def _run(self, label: str, fn) -> None:
+        org, period = self.selected_org(), self.period
+        actor_org = self.ctx.identity.org_code
+
+        def done(st: P.PeriodState) -> None:
+            self.message.setText(f"{label}完成：{P.period_label(period)} {st.status}。下次同步时上报县级服务器")
+            self.ctx.period_changed.emit(period)
+            self.reload()
+
+        (write_op(lambda job: fn(org, period, actor_org)).affects("period")
+         .success(done).failure(lambda exc: self._failed(label, exc)).run_in_background(self))
+
+    def _failed(self, label: str, exc: BaseException) -> None:
+        from desktop.ui.jobs import describe_error
+
+        self.message.setText(f"{label}没有完成：{describe_error(exc)}")
+        QMessageBox.warning(self, f"{label}没有完成", describe_error(exc))
+
+    def approve(self) -> None:
+        self._run("审核通过", lambda org, p, me: P.approve(self.ctx.repo, org, p, role=self.role, actor_org=me))
+
+    def accept_period(self) -> None:
+        self._run("接收", lambda org, p, me: P.accept(self.ctx.repo, org, p, role=self.role, actor_org=me))
+
+    def open_return_dialog(self) -> ReturnDialog:
+        dialog = ReturnDialog(self, "退回填报期", self.selected_records())
+        dialog.accepted.connect(lambda: self.return_with(dialog.reason.toPlainText(), dialog.notes()))
+        dialog.open()
+        return dialog
+
+    def return_with(self, reason: str, notes: list[P.RecordNote]) -> None:
+        self._run("退回", lambda org, p, me: P.return_period(self.ctx.repo, org, p, reason, notes=notes,
+                                                             role=self.role, actor_org=me))
+
+    def open_reopen_dialog(self) -> ReturnDialog:
+        dialog = ReturnDialog(self, "重新打开已接收的填报期", [], notes=False)
+        dialog.accepted.connect(lambda: self._run("重新打开", lambda org, p, me: P.reopen(
+            self.ctx.repo, org, p, dialog.reason.toPlainText(), role=self.role, actor_org=me)))
+        dialog.open()
+        return dialog
+
+
+def create_page(ctx: AppContext) -> QWidget | None:
+    role = role_of(ctx)
+    if role is None:
+        return None  # a village PC: nothing to review
+    return ReviewPage(ctx, role)
+
+
+__all__ = ["create_page", "ReviewPage", "ReturnDialog", "role_of", "month_records", "display_value"]
