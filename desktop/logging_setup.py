@@ -92,6 +92,16 @@ def setup_logging(level: int = logging.INFO) -> Path:
     return path
 
 
+def teardown_logging() -> None:
+    """Remove the file handler installed by ``setup_logging`` (tests; switching data directories)."""
+    global _installed
+    with _lock:
+        if _installed is not None:
+            logging.getLogger().removeHandler(_installed)
+            _installed.close()
+            _installed = None
+
+
 def crash_message() -> str:
     return ("程序遇到了一个意外错误。已经保存的数据不会丢失（每次保存都已写入数据库）；"
             "正在填写、尚未保存的内容会作为草稿保留。\n\n"
@@ -126,5 +136,5 @@ def install_excepthook(show: Callable[[str], None] | None = None) -> None:
     threading.excepthook = thread_hook
 
 
-__all__ = ["setup_logging", "PiiFilter", "mask_pii", "log_file_path", "log_dir", "install_excepthook",
+__all__ = ["setup_logging", "teardown_logging", "PiiFilter", "mask_pii", "log_file_path", "log_dir", "install_excepthook",
            "crash_message"]

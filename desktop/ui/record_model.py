@@ -111,8 +111,9 @@ def build_where(rt: RecordType, flt: RecordFilter, org_code: str | None) -> tupl
             continue
         f = rt.field(name)
         if f.type == "multichoice":
-            clauses.append(f't."{name}" LIKE ? ESCAPE \'\\\'')
-            params.append(f'%"{_like_escape(value)}"%')
+            # JSON arrays may be stored with \u escapes: compare decoded items, not text
+            clauses.append(f'EXISTS (SELECT 1 FROM json_each(t."{name}") WHERE json_each.value = ?)')
+            params.append(value)
         else:
             clauses.append(f't."{name}" = ?')
             params.append(value)
