@@ -430,7 +430,6 @@ class _Planner:
                 self.issue(sheet_name, excel_row, None, "", "", f"“{first.strip()[:20]}”行不是数据行，已跳过",
                            "warning")
                 continue
-            before = len(self.result.errors)
             raw_values, col_of = self._row_values(rt, sheet_name, r0, row, width, cols, formulas, errors)
             if raw_values is None:
                 error_rows += 1
@@ -438,8 +437,6 @@ class _Planner:
             if not has_org_col or not raw_values.get("org_code"):
                 raw_values["org_code"] = org
             rows.append(_Row(excel_row, raw_values, cols=col_of))
-            if len(self.result.errors) > before:
-                error_rows += 1
             self.rows_done += 1
             if self.rows_done % 2000 == 0:
                 self.tick("读取")
@@ -472,10 +469,11 @@ class _Planner:
                 values[key] = None
                 col_of[key] = c
                 continue
-            if isinstance(v, str) and len(v) > MAX_CELL_CHARS:
+            if isinstance(v, str) and len(v) >= MAX_CELL_CHARS:
+                # calamine cuts longer strings at Excel's limit, so reaching it means "too long"
                 self.issue(sheet_name, r0 + 1, c, column.label, v[:30],
-                           f"{column.label}：单元格内容有{len(v)}个字符，超过 Excel 单元格上限"
-                           f"{MAX_CELL_CHARS}个字符，不是正常填写的内容，请删除后重新填写")
+                           f"{column.label}：单元格内容达到或超过 Excel 单元格上限{MAX_CELL_CHARS}个字符，"
+                           "不是正常填写的内容（可能是误粘贴），请删除后重新填写")
                 ok = False
                 continue
             v = _cell_to_raw(column, v)
@@ -727,6 +725,8 @@ def _content_key(rt: RecordType, values: dict, fields: list[Field]) -> tuple:
 def _shown(value, field_type: str) -> str:
     if value is None:
         return ""
+    if isinstance(value, float) and field_type in ("id_number", "phone", "credit_code", "org_code"):
+        return f"{value:.5E}" if abs(value) >= 1e11 else f"{value:.0f}"[:3] + "…"  # as Excel shows it
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
     text = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
