@@ -34,6 +34,9 @@ def _demo(args) -> int:
     if ident and not ident.demo:
         raise UserError(f"当前数据目录已是“{ident.org_name}”的正式台账，不能写入演示数据。"
                         "请设置环境变量 TAIZHANG_HOME 指向另一个目录后再运行。")
+    if ident and ident.demo and repo.count("org_year", org_code=ident.org_code):
+        raise UserError(f"当前数据目录（{default_db_path().parent}）已有演示数据，不再重复生成。"
+                        "如要重新生成，请先删除该目录，或把环境变量 TAIZHANG_HOME 指向一个新目录。")
     written = fill_demo(repo, records=args.records, seed=args.seed,
                         progress=lambda n: print(f"\r已写入 {n} 条", end="", file=sys.stderr))
     print(file=sys.stderr)
