@@ -36,8 +36,17 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx = ctx
         self.setObjectName("main_window")
-        self.specs = page_registry.visible_pages()
         self.page_widgets: dict[str, QWidget] = {}
+        # Optional entries (township review, board …) are built now: their factory decides whether
+        # they exist on this PC at all (None = not here), so the navigation never shows a dead entry.
+        self.specs = []
+        for spec in page_registry.visible_pages():
+            if spec.optional:
+                page = page_registry.create_page(spec, ctx)
+                if page is None:
+                    continue
+                self.page_widgets[spec.key] = page
+            self.specs.append(spec)
 
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -59,8 +68,10 @@ class MainWindow(QMainWindow):
             if i < 9:
                 item.setToolTip(f"{spec.title}（Ctrl+{i + 1}）")
             self.nav.addItem(item)
-            holder = QWidget()  # replaced by the real page on first visit
-            holder.setObjectName(f"holder_{spec.key}")
+            holder = self.page_widgets.get(spec.key)
+            if holder is None:
+                holder = QWidget()  # replaced by the real page on first visit
+                holder.setObjectName(f"holder_{spec.key}")
             self.stack.addWidget(holder)
         self.nav.currentRowChanged.connect(self.show_page_at)
         body.addWidget(self.nav)

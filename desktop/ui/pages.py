@@ -129,12 +129,13 @@ def _message_page(title: str, text: str, object_name: str) -> QWidget:
     page = QWidget()
     page.setObjectName(object_name)
     layout = QVBoxLayout(page)
-    heading = QLabel(title)
-    heading.setObjectName("pageTitle")
+    if title:
+        heading = QLabel(title)
+        heading.setObjectName("pageTitle")
+        layout.addWidget(heading)
     body = QLabel(text)
     body.setWordWrap(True)
     body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    layout.addWidget(heading)
     layout.addWidget(body)
     layout.addStretch(1)
     return page
@@ -142,7 +143,8 @@ def _message_page(title: str, text: str, object_name: str) -> QWidget:
 
 def placeholder_page(spec: PageSpec) -> QWidget:
     text = spec.placeholder or "此功能尚未包含在本版本中。"
-    return _message_page(spec.title, text + "\n\n（本版本尚未包含此功能，升级后自动出现在这里。）",
+    heading = "" if spec in SETTINGS_SECTIONS else spec.title  # a settings box already has its title
+    return _message_page(heading, text + "\n\n（本版本尚未包含此功能，升级后自动出现在这里。）",
                          f"placeholder_{spec.key}")
 
 

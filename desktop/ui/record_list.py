@@ -109,14 +109,16 @@ class RecordListPage(QWidget):
                 w.setEnabled(False)
                 w.dateChanged.connect(lambda _d: self.apply_filter())
             self.date_check.toggled.connect(self._date_toggled)
-            bar.addWidget(self.date_check)
-            bar.addWidget(self.date_from)
-            bar.addWidget(QLabel("到"))
-            bar.addWidget(self.date_to)
         layout.addLayout(bar)
 
-        # actions
+        # actions (and the date range, which needs the room)
         actions = QHBoxLayout()
+        if self.date_check is not None:
+            actions.addWidget(self.date_check)
+            actions.addWidget(self.date_from)
+            actions.addWidget(QLabel("到"))
+            actions.addWidget(self.date_to)
+            actions.addSpacing(16)
         self.new_button = QPushButton("新建(&N)")
         self.edit_button = QPushButton("修改(&E)")
         self.delete_button = QPushButton("删除")
@@ -204,6 +206,9 @@ class RecordListPage(QWidget):
         self.model.sort(column, order)
 
     def _after_reload(self, count: int) -> None:
+        if not getattr(self, "_columns_fitted", False) and count:
+            self._columns_fitted = True
+            self._fit_columns()
         flt = self.model.filter
         text = f"找到 {count:,} 条" if (flt.search or flt.equals or flt.date_from) else f"共 {count:,} 条"
         if flt.deleted:
@@ -219,11 +224,25 @@ class RecordListPage(QWidget):
         height = int(self.table.fontMetrics().height() * 1.7)
         self.table.verticalHeader().setDefaultSectionSize(height)
         self.table.verticalHeader().setMinimumSectionSize(height)
-        if self.model.rowCount() and not getattr(self, "_sized", False):
-            self._sized = True
-            for i, col in enumerate(self.model.columns):
-                self.table.setColumnWidth(i, max(90, min(260, self.table.fontMetrics().horizontalAdvance(
-                    col.header) + 40)))
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Column widths from the header and the first rows (never measuring all 100,000)."""
+        fm = self.table.fontMetrics()
+        header_fm = self.table.horizontalHeader().fontMetrics()
+        sample = [self.model.display_row(r) for r in range(min(40, self.model.rowCount()))]
+        last = len(self.model.columns) - 1
+        for i, col in enumerate(self.model.columns):
+            if i == last:
+                break  # the last column stretches
+            width = header_fm.horizontalAdvance(col.header) + 36
+            if col.field is not None and col.field.type == "id_number":
+                width = max(width, fm.horizontalAdvance("220102********1234") + 20)
+            elif col.field is not None and col.field.type == "phone":
+                width = max(width, fm.horizontalAdvance("138****8000") + 20)
+            for row in sample:
+                width = max(width, fm.horizontalAdvance(row[i]) + 20)
+            self.table.setColumnWidth(i, min(width, fm.horizontalAdvance("中") * 16))
 
     def set_show_deleted(self, on: bool) -> None:
         self.deleted_toggle.setChecked(on)
@@ -279,7 +298,12 @@ class RecordListPage(QWidget):
             log.exception("record form not available")
             show_error(self, RuntimeError(f"表单模块不可用（{exc}）"), "无法打开表单")
             return None
-        form = RecordForm(self.ctx.repo, self.rt.name, self.ctx.org_code, record_id, self, parent_id=parent_id)
+        try:
+            form = RecordForm(self.ctx.repo, self.rt.name, self.ctx.org_code, record_id, self, parent_id=parent_id)
+        except Exception as exc:  # noqa: BLE001 - e.g. the record was deleted meanwhile (RecordNotFound)
+            show_error(self, exc, "无法打开表单")
+            self.reload()
+            return None
         form.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         form.saved.connect(self._form_saved)
         form.destroyed.connect(lambda *_: self.open_forms.remove(form) if form in self.open_forms else None)

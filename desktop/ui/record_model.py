@@ -64,7 +64,7 @@ def columns_for(rt: RecordType) -> list[Column]:
                            f'(SELECT p.name FROM "{rt.parent}" p WHERE p.id = t."{rt.parent_field}")'))
     for name in rt.list_columns:
         f = rt.field(name)
-        header = f"{f.label}（{f.unit}）" if f.unit else f.label
+        header = f"{f.label}（{f.unit}）" if f.unit and f.unit != f.label else f.label
         cols.append(Column(name, header, f, f't."{name}"'))
     return cols
 
