@@ -70,22 +70,16 @@ def _export(args) -> int:
     return 0
 
 
-def upload_package(repo, data: bytes) -> dict:
+def upload_package(server_url: str, token: str, data: bytes, *, ca_file: str | None = None) -> dict:
     """POST a package to the county server as this (township/county) account; the server's answer."""
     import requests
 
-    from sync import credentials
     from sync.protocol import API_PREFIX, request_headers
 
-    server, user, _role = _session_info(repo)
-    token = credentials.load_token(server, user) if server and user else None
-    if not token:
-        raise UserError("本机没有县级服务器的登录凭据，数据包已在本机导入，但未上传。请登录后再运行一次本命令")
-    verify = repo.get_setting("ca_file") or True
     try:
-        r = requests.post(f"{server.rstrip('/')}{API_PREFIX}/packages", data=data, timeout=(10, 300),
+        r = requests.post(f"{server_url.rstrip('/')}{API_PREFIX}/packages", data=data, timeout=(10, 300),
                           headers={**request_headers(token), "Content-Type": "application/octet-stream"},
-                          verify=verify)
+                          verify=ca_file or True)
     except requests.RequestException as exc:
         raise UserError(f"连不上县级服务器（{type(exc).__name__}）。数据包已在本机导入，联网后请再运行一次本命令上传"
                         "（重复导入不会重复写入）") from None
@@ -96,6 +90,16 @@ def upload_package(repo, data: bytes) -> dict:
     if r.status_code != 200:
         raise UserError(f"县级服务器拒绝了数据包：{body.get('message') or r.status_code}")
     return body
+
+
+def _upload_as_this_pc(repo, data: bytes) -> dict:
+    from sync import credentials
+
+    server, user, _role = _session_info(repo)
+    token = credentials.load_token(server, user) if server and user else None
+    if not token:
+        raise UserError("本机没有县级服务器的登录凭据，数据包已在本机导入，但未上传。请登录后再运行一次本命令")
+    return upload_package(server, token, data, ca_file=repo.get_setting("sync.ca_file"))
 
 
 def _import(args) -> int:
@@ -116,7 +120,7 @@ def _import(args) -> int:
     print(f"本机已导入 {result.summary()}")
     if args.local_only:
         return 0
-    answer = upload_package(repo, data)
+    answer = _upload_as_this_pc(repo, data)
     out = Path(args.receipt) if args.receipt else path.with_name(path.stem + "-回执.tzrcpt")
     out.write_bytes(base64.b64decode(answer["receipt"]))
     print(f"已上传县级服务器：{answer['summary']}")
