@@ -239,6 +239,7 @@ def test_delete_asks_then_tombstones_and_restore_brings_back(qtbot, start_app, v
     box = facility.delete_record()
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: facility.model.rowCount() == 2)
+    assert facility.selected_id() not in (None, target)  # the neighbour is selected, keyboard work goes on
     row = controller.ctx.repo.get("facility", target, include_deleted=True)
     assert row["deleted"] is True  # a tombstone, not a removed row
     assert "已删除" in window.statusBar().currentMessage()

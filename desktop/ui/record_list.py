@@ -190,12 +190,16 @@ class RecordListPage(QWidget):
         return self.model.set_filter(self.current_filter())
 
     def reload(self, keep_id: str | None = None) -> int:
-        keep_id = keep_id or self.selected_id()
+        self._pending_select = keep_id or self.selected_id()
         self.model.filter = self.current_filter()
-        n = self.model.reload()
-        if keep_id:
-            self.select_id(keep_id)
-        return n
+        return self.model.reload()
+
+    def refresh_in_background(self, select_id: str | None = None):
+        """Reload after a change (save, delete, sync) without blocking; keeps or moves the selection."""
+        self._pending_select = select_id or self.selected_id()
+        self._pending_row = self.selected_row()
+        self.model.filter = self.current_filter()
+        return self.model.reload_in_background()
 
     def _date_toggled(self, on: bool) -> None:
         self.date_from.setEnabled(on)
@@ -206,6 +210,10 @@ class RecordListPage(QWidget):
         self.model.sort(column, order)
 
     def _after_reload(self, count: int) -> None:
+        keep, self._pending_select = getattr(self, "_pending_select", None), None
+        row, self._pending_row = getattr(self, "_pending_row", -1), -1
+        if keep and not self.select_id(keep) and row >= 0 and count:
+            self.select_row(min(row, count - 1))  # the selected record left the list: select its neighbour
         if not getattr(self, "_columns_fitted", False) and count:
             self._columns_fitted = True
             self._fit_columns()
@@ -218,7 +226,8 @@ class RecordListPage(QWidget):
 
     def _records_changed(self, type_name: str) -> None:
         if type_name in (self.rt.name, self.rt.parent):
-            self.reload()
+            self.refresh_in_background(getattr(self, "_saved_id", None))
+            self._saved_id = None
 
     def _fit_rows(self) -> None:
         height = int(self.table.fontMetrics().height() * 1.7)
@@ -312,13 +321,12 @@ class RecordListPage(QWidget):
         return form
 
     def _form_saved(self, record: dict) -> None:
+        self._saved_id = record.get("id") if record else None  # selected once the list refreshed
         self.ctx.records_changed.emit(self.rt.name)
         for child in ("training", "volunteer_hours"):
             if record_type(child).parent == self.rt.name:
                 self.ctx.records_changed.emit(child)
         self.ctx.refresh_unsent_count()
-        if record and record.get("id"):
-            self.select_id(record["id"])
 
     def new_record(self) -> QWidget | None:
         if self.rt.parent or self.deleted_toggle.isChecked():
@@ -389,7 +397,6 @@ class RecordListPage(QWidget):
                 .affects(name).run_in_background(self))
 
     def _after_write(self, message: str, row: int) -> None:
-        self.select_row(min(row, self.model.rowCount() - 1))
         window = self.window()
         if hasattr(window, "statusBar"):
             window.statusBar().showMessage(message, 8000)

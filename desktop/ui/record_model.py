@@ -164,6 +164,7 @@ class RecordTableModel(QAbstractTableModel):
         self._rowids: list[int] = []
         self._pages: OrderedDict[int, list[tuple]] = OrderedDict()
         self.last_query_ms = 0.0
+        self._generation = 0
 
     # ------------------------------------------------------------------ queries
     def _order_by(self) -> str:
@@ -177,22 +178,51 @@ class RecordTableModel(QAbstractTableModel):
         direction = "DESC" if self.sort_order == Qt.SortOrder.DescendingOrder else "ASC"
         return f"{col.sql} {direction}, t.rowid {direction}"
 
-    def reload(self) -> int:
-        """Re-run the id query for the current filter and sort; returns the row count."""
-        import time
-
+    def _id_query(self) -> tuple[str, tuple]:
         where, params = build_where(self.rt, self.filter, self.org_code)
-        sql = f'SELECT t.rowid FROM "{self.rt.name}" t WHERE {where} ORDER BY {self._order_by()}'
-        start = time.perf_counter()
+        return f'SELECT t.rowid FROM "{self.rt.name}" t WHERE {where} ORDER BY {self._order_by()}', tuple(params)
+
+    def _run_id_query(self, sql: str, params: tuple) -> list[int]:
+        """Any thread: the engine's pool gives this thread its own connection."""
         with self.engine.connect() as conn:
-            rowids = [r[0] for r in conn.exec_driver_sql(sql, tuple(params))]
-        self.last_query_ms = (time.perf_counter() - start) * 1000
+            return [r[0] for r in conn.exec_driver_sql(sql, params)]
+
+    def _apply_rowids(self, rowids: list[int]) -> int:
         self.beginResetModel()
         self._rowids = rowids
         self._pages.clear()
         self.endResetModel()
         self.reloaded.emit(len(rowids))
         return len(rowids)
+
+    def reload(self) -> int:
+        """Re-run the id query for the current filter and sort now; returns the row count."""
+        import time
+
+        self._generation += 1  # results of a background refresh started earlier are now stale
+        sql, params = self._id_query()
+        start = time.perf_counter()
+        rowids = self._run_id_query(sql, params)
+        self.last_query_ms = (time.perf_counter() - start) * 1000
+        return self._apply_rowids(rowids)
+
+    def reload_in_background(self):
+        """Refresh after data changed elsewhere (a save, a sync) without blocking the UI thread.
+
+        The id query runs as a read job (desktop.ui.jobs.op); the rows swap in when it is done.
+        A later ``reload``/``reload_in_background`` makes this one's result stale (dropped).
+        """
+        from desktop.ui.jobs import op
+
+        self._generation += 1
+        generation = self._generation
+        sql, params = self._id_query()
+
+        def apply(rowids: list[int]) -> None:
+            if generation == self._generation:
+                self._apply_rowids(rowids)
+
+        return op(lambda job: self._run_id_query(sql, params)).success(apply).run_in_background()
 
     def set_filter(self, flt: RecordFilter) -> int:
         self.filter = flt
