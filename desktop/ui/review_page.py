@@ -299,7 +299,7 @@ class ReviewPage(QWidget):
         if st.submitted_at:
             lines.append(f"提交：{st.submitted_by or ''} {st.submitted_at[:16].replace('T', ' ')}")
         if st.reviewed_at:
-            lines.append(f"乡镇审核：{st.reviewed_by or ''} {st.reviewed_at[:16].replace('T', ' ')}")
+            lines.append(f"审核或退回：{st.reviewed_by or ''} {st.reviewed_at[:16].replace('T', ' ')}")
         if st.reason:
             lines.append("原因：" + P.display_reason(st.reason))
         self.heading.setText("\n".join(lines))

@@ -1,0 +1,112 @@
+"""pytest-qt: 月报与同步 on a village PC (checklist, submit, returned notices, package export and receipt)
+and on a township PC (importing a village's package for review)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from desktop.ui.jobs import runner
+from storage import local
+from storage import periods as P
+from storage.db import open_database
+from storage.repository import Repository
+from sync import package as PK
+from tests.test_periods import TOWNSHIP, VILLAGE, fill_month
+from tests.test_review_ui import SHOTS, county_tree
+
+KEY = PK.package_key("token-from-sign-in")
+
+
+def village_page(qtbot, repo):
+    from desktop.ui.context import AppContext
+    from desktop.ui.periods_page import PeriodsPage, create_page
+
+    local.set_identity(repo, VILLAGE, "幸福村")
+    page = create_page(AppContext(repo))
+    assert isinstance(page, PeriodsPage) and page.is_village
+    page.key_provider = lambda: KEY
+    qtbot.addWidget(page)
+    page.resize(900, 640)
+    page.show()
+    return page
+
+
+def test_checklist_submit_and_returned_notice(qtbot, repo):
+    county_tree(repo)
+    page = village_page(qtbot, repo)
+    month = page.period
+    assert month == P.previous_period()
+    rows = [page.checklist.item(i).text() for i in range(page.checklist.count())]
+    assert any(r.startswith("×") and f"还没有{P.period_label(month)}的服务记录" in r for r in rows)
+    assert not page.submit_btn.isEnabled()
+    assert not page.notices.isVisible()
+
+    fill_month(repo, org=VILLAGE, month=month, services=2)
+    page.reload()
+    assert page.submit_btn.isEnabled()
+    qtbot.mouseClick(page.submit_btn, Qt.MouseButton.LeftButton)
+    assert runner().wait_idle(30)
+    assert P.get_state(repo, VILLAGE, month).status == P.SUBMITTED
+    assert page.status.text() == "状态：已提交" and "已提交" in page.message.text()
+    assert not page.submit_btn.isEnabled()
+
+    # the township's return arrives (as sync would apply it): the notice shows, with the reason
+    svc = repo.list("service", org_code=VILLAGE)[0]
+    P.return_period(repo, VILLAGE, month, "请补充服务对象", actor_org=TOWNSHIP,
+                    notes=[P.RecordNote("service", svc["id"], "服务对象应为残疾人", str(svc["date"]))])
+    page.ctx.records_changed.emit("period")
+    assert page.notices.isVisibleTo(page)
+    text = page.notice_labels[0].text()
+    assert f"{P.period_label(month)}的月报被退回" in text and "请补充服务对象" in text and "服务对象应为残疾人" in text
+    assert "[record:" not in text
+    assert page.submit_btn.text() == "重新提交月报" and page.submit_btn.isEnabled()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    QApplication.processEvents()
+    assert page.grab().save(str(SHOTS / "periods.png"))
+    # it stays after a correction, and goes only when the month is resubmitted
+    repo.update("service", svc["id"], {"target": "残疾人"})
+    page.ctx.records_changed.emit("service")
+    assert page.notices.isVisibleTo(page)
+    qtbot.mouseClick(page.submit_btn, Qt.MouseButton.LeftButton)
+    assert runner().wait_idle(30)
+    assert not page.notices.isVisibleTo(page)
+
+
+def test_package_export_receipt_and_township_import(qtbot, repo, tmp_path):
+    from desktop.ui.context import AppContext
+    from desktop.ui.periods_page import PeriodsPage
+
+    county_tree(repo)
+    page = village_page(qtbot, repo)
+    fill_month(repo, org=VILLAGE, month=page.period, services=2)
+    out = tmp_path / "幸福村.tzpkg"
+    handle = page.export_to(out)
+    qtbot.waitUntil(handle.is_done, timeout=20000)
+    assert out.exists() and "已导出数据包" in page.message.text()
+    pkg = PK.read_package(out.read_bytes())
+    assert pkg.verify(KEY) and pkg.org_code == VILLAGE
+
+    # the township PC imports it for review (no server in this test: local import only)
+    town_repo = Repository(open_database(tmp_path / "town.sqlite3"), actor="收集员")
+    county_tree(town_repo)
+    local.set_identity(town_repo, TOWNSHIP, "永吉街道")
+    town = PeriodsPage(AppContext(town_repo))
+    qtbot.addWidget(town)
+    assert not town.is_village
+    handle = town.import_package(out, upload=False)
+    qtbot.waitUntil(handle.is_done, timeout=20000)
+    assert "本机新写入" in town.message.text()
+    assert town_repo.count("service", org_code=VILLAGE) == 2
+
+    # a receipt the server signed for this PC clears the outbox
+    receipt = PK.Receipt(pkg.package_id, VILLAGE, repo.device_id, [c.change_id for c in pkg.changes], [], [],
+                         "2024-04-02T00:00:00+00:00", "县级服务器").sign(KEY)
+    rpath = Path(tmp_path / "回执.tzrcpt")
+    rpath.write_bytes(receipt.to_bytes())
+    handle = page.import_receipt(rpath)
+    qtbot.waitUntil(handle.is_done, timeout=20000)
+    assert repo.unsent_count() == 0 and "已确认上传" in page.message.text()
+    town_repo.engine.dispose()
