@@ -607,7 +607,12 @@ def check_change(conn: Connection, change, role: str, actor_org: str) -> str | N
         if old and old_status == RETURNED and role == "village" and old.get("reason") != new.get("reason"):
             return "村(社区)账号不能修改退回原因"
         return check_transition(old, new) if old else None
-    return check_transition(old, new, role=role, actor_org=actor_org)
+    refusal = check_transition(old, new, role=role, actor_org=actor_org)
+    if refusal is None and old_status == APPROVED and new_status == ACCEPTED:
+        if state(conn, change.org_code, str(new.get("period"))).needs_rereview:
+            return (f"{period_label(str(new.get('period')))}的台账在乡镇审核后又有修改，"
+                    "需乡镇重新审核后县里才能接收")
+    return refusal
 
 
 __all__ = [

@@ -243,3 +243,19 @@ def test_server_check_change_by_role(repo, village, engine):
         assert "不能修改乡镇或县已处理" in P.check_change(conn, change(P.APPROVED, reason="x"), "village", VILLAGE)
         assert "只有县民政局可以接收" in P.check_change(conn, change(P.ACCEPTED), "township", TOWNSHIP)
         assert P.check_change(conn, change(P.ACCEPTED), "county", COUNTY) is None
+
+
+def test_server_refuses_accept_after_edits_since_review(repo, village, engine):
+    fill_month(repo)
+    P.submit(repo, VILLAGE, MONTH)
+    P.approve(repo, VILLAGE, MONTH, actor_org=TOWNSHIP)
+    accept = Change(change_id="c", record_type="period", record_id=P.period_id(VILLAGE, MONTH), org_code=VILLAGE,
+                    op="update", base_version=2, version=3,
+                    payload={"org_code": VILLAGE, "period": MONTH, "status": P.ACCEPTED, "deleted": False},
+                    actor="县", device_id=None, at="2024-04-09T00:00:00+00:00")
+    with engine.connect() as conn:
+        assert P.check_change(conn, accept, "county", COUNTY) is None
+    svc = repo.list("service", org_code=VILLAGE)[0]
+    repo.update("service", svc["id"], {"persons": 30})
+    with engine.connect() as conn:
+        assert "需乡镇重新审核" in P.check_change(conn, accept, "county", COUNTY)
