@@ -222,10 +222,13 @@ class _Planner:
         self.file_index, self.file_count = file_index, file_count
         self.result = ImportResult(path)
         self.choices = repo.choices()
-        self._memo: dict = {}
+        self._memo: dict[tuple, dict] = {}  # per column: cell value → coerce() result
         self.ops: list[WriteOp] = []
         # record type → id → {name, id_number, org_code}: parents for child rows, from DB and workbook
         self.parents: dict[str, dict[str, dict]] = {}
+        self._by_name: dict[str, dict] = {}
+        self._by_idno: dict[str, dict] = {}
+        self._loaded: dict[str, set] = {}
         self.known_orgs: set[str] | None = None
         self.rows_done = 0
 
@@ -240,21 +243,6 @@ class _Planner:
             raise Cancelled()
         if self.progress:
             self.progress(Progress(self.file_index, self.file_count, self.path, stage, self.rows_done))
-
-    def coerce_cell(self, f: Field, raw: Any) -> tuple[Any, Issue | None]:
-        key = (f.name, f.type, type(raw), raw)
-        try:
-            hit = self._memo.get(key)
-        except TypeError:
-            return coerce(f, raw, self.choices)
-        if hit is None:
-            if len(self._memo) > 200_000:
-                self._memo.clear()
-            hit = self._memo[key] = coerce(f, raw, self.choices)
-        value, issue = hit
-        if isinstance(value, list):
-            value = list(value)
-        return value, issue
 
     # ------------------------------------------------------------------ workbook
 
@@ -408,7 +396,15 @@ class _Planner:
                        "无法确定本表属于哪个村(社区)：工作簿中没有区划代码。请使用本村的填报模板"
                        "（标题下一行写有区划代码），或在表中增加“区划代码”列")
             return
-        formulas, errors = info.formulas, info.errors
+        flagged = {pos: ("formula", text) for pos, text in info.formulas.items()}
+        flagged.update({pos: ("error", text) for pos, text in info.errors.items()})
+        specs = []
+        col_of: dict[str, int] = {}
+        for c, column in cols:
+            key = "org_code" if column.kind == "org" else column.key
+            memo = self._memo.setdefault((rt.name, column.key), {})
+            specs.append((c, column, key, column.field, memo, column.kind in ("ref_id", "record_id")))
+            col_of[key] = c
         sheet_name = info.name
         data_start = header_end + 1
         rows: list[_Row] = []
@@ -421,22 +417,20 @@ class _Planner:
 
         error_rows = 0
         for r0, row in all_rows():
-            excel_row = r0 + 1
-            width = len(row)
-            first = next((v for v in row if v not in (None, "")), None)
-            if first is None and not any((r0, c) in formulas or (r0, c) in errors for c, _ in cols):
+            first = next((v for v in row if v is not None and v != ""), None)
+            if first is None and not (flagged and any((r0, c) in flagged for c, _ in cols)):
                 continue
-            if isinstance(first, str) and first.strip().startswith(FOOTER_WORDS):
-                self.issue(sheet_name, excel_row, None, "", "", f"“{first.strip()[:20]}”行不是数据行，已跳过",
+            if first.__class__ is str and first.lstrip().startswith(FOOTER_WORDS):
+                self.issue(sheet_name, r0 + 1, None, "", "", f"“{first.strip()[:20]}”行不是数据行，已跳过",
                            "warning")
                 continue
-            raw_values, col_of = self._row_values(rt, sheet_name, r0, row, width, cols, formulas, errors)
+            raw_values = self._row_values(sheet_name, r0, row, specs, flagged)
             if raw_values is None:
                 error_rows += 1
                 continue
             if not has_org_col or not raw_values.get("org_code"):
                 raw_values["org_code"] = org
-            rows.append(_Row(excel_row, raw_values, cols=col_of))
+            rows.append(_Row(r0 + 1, raw_values, cols=col_of))
             self.rows_done += 1
             if self.rows_done % 2000 == 0:
                 self.tick("读取")
@@ -444,64 +438,68 @@ class _Planner:
         self._resolve_and_match(rt, sheet_name, rows, counts, mapping)
         counts.rejected += error_rows
 
-    def _row_values(self, rt, sheet_name, r0, row, width, cols, formulas, errors):
+    def _row_values(self, sheet_name, r0, row, specs, flagged):
+        """One row's cells → coerced values by column key, or None when a cell is in error."""
         values: dict = {}
-        col_of: dict = {}
         ok = True
-        for c, column in cols:
-            key = "org_code" if column.kind == "org" else column.key
+        width = len(row)
+        for c, column, key, f, memo, is_id in specs:
             v = row[c] if c < width else None
-            pos = (r0, c)
-            f = column.field
-            if pos in errors:
-                self.issue(sheet_name, r0 + 1, c, column.label, errors[pos],
-                           f"{column.label}：单元格是错误值 {errors[pos]}（公式出错或引用已失效），"
-                           "请改为正确的数值或文字后重新导入")
-                ok = False
-                continue
-            if pos in formulas:
-                self.issue(sheet_name, r0 + 1, c, column.label, "=" + formulas[pos],
-                           f"{column.label}：单元格含有公式（={formulas[pos][:40]}），导入只接受填写的值。"
-                           "请复制该列后“选择性粘贴为数值”再导入")
+            if flagged and (r0, c) in flagged:
+                self._flagged_cell(sheet_name, r0, c, column, flagged[(r0, c)])
                 ok = False
                 continue
             if v is None or v == "":
                 values[key] = None
-                col_of[key] = c
                 continue
-            if isinstance(v, str) and len(v) >= MAX_CELL_CHARS:
-                # calamine cuts longer strings at Excel's limit, so reaching it means "too long"
-                self.issue(sheet_name, r0 + 1, c, column.label, v[:30],
-                           f"{column.label}：单元格内容达到或超过 Excel 单元格上限{MAX_CELL_CHARS}个字符，"
-                           "不是正常填写的内容（可能是误粘贴），请删除后重新填写")
-                ok = False
-                continue
-            v = _cell_to_raw(column, v)
-            if column.kind in ("ref_id", "record_id"):
-                try:
-                    values[key] = str(uuid.UUID(str(v).strip()))
-                except ValueError:
-                    self.issue(sheet_name, r0 + 1, c, column.label, v,
-                               f"{column.label}：隐藏的系统编号被改动，已不是有效编号。请勿修改该列；"
-                               "新增的行请保持该列为空")
+            tv = type(v)
+            mkey = v if tv is str else (tv, v)
+            hit = memo.get(mkey)
+            if hit is None:
+                if tv is str and len(v) >= MAX_CELL_CHARS:
+                    # calamine cuts longer strings at Excel's limit, so reaching it means "too long"
+                    self.issue(sheet_name, r0 + 1, c, column.label, v[:30],
+                               f"{column.label}：单元格内容达到或超过 Excel 单元格上限{MAX_CELL_CHARS}个字符，"
+                               "不是正常填写的内容（可能是误粘贴），请删除后重新填写")
                     ok = False
                     continue
-            else:
-                value, issue = self.coerce_cell(f, v)
-                if issue is not None:
-                    message = issue.message
-                    if column.kind == "ref_key":
-                        message = f"{column.label}：" + message.split("：", 1)[-1]
-                    if "数字格式" in message:
-                        message += NUMBER_AS_TEXT_HELP
-                    self.issue(sheet_name, r0 + 1, c, column.label, v, message,
-                               "error" if issue.is_error else "warning", f.type)
-                    if issue.is_error:
-                        ok = False
-                        continue
-                values[key] = value
-            col_of[key] = c
-        return (values if ok else None), col_of
+                raw = _cell_to_raw(column, v)
+                if is_id:
+                    try:
+                        hit = (str(uuid.UUID(str(raw).strip())), None)
+                    except ValueError:
+                        hit = (None, Issue(key, f"{column.label}：隐藏的系统编号被改动，已不是有效编号。"
+                                                "请勿修改该列；新增的行请保持该列为空"))
+                else:
+                    hit = coerce(f, raw, self.choices)
+                if len(memo) > 50_000:
+                    memo.clear()
+                memo[mkey] = hit
+            value, issue = hit
+            if issue is not None:
+                message = issue.message
+                if column.kind == "ref_key":
+                    message = f"{column.label}：" + message.split("：", 1)[-1]
+                if "数字格式" in message:
+                    message += NUMBER_AS_TEXT_HELP
+                self.issue(sheet_name, r0 + 1, c, column.label, v, message,
+                           "error" if issue.is_error else "warning", f.type)
+                if issue.is_error:
+                    ok = False
+                    continue
+            values[key] = list(value) if value.__class__ is list else value
+        return values if ok else None
+
+    def _flagged_cell(self, sheet_name, r0, c, column, flag) -> None:
+        kind, text = flag
+        if kind == "error":
+            self.issue(sheet_name, r0 + 1, c, column.label, text,
+                       f"{column.label}：单元格是错误值 {text}（公式出错或引用已失效），"
+                       "请改为正确的数值或文字后重新导入")
+        else:
+            self.issue(sheet_name, r0 + 1, c, column.label, "=" + text,
+                       f"{column.label}：单元格含有公式（={text[:40]}），导入只接受填写的值。"
+                       "请复制该列后“选择性粘贴为数值”再导入")
 
     # ------------------------------------------------------------------ refs, matching, ops
 
@@ -542,15 +540,13 @@ class _Planner:
                     idx.setdefault(k, rec["id"])
             key_index.append(idx)
         content_index: dict[tuple, list[str]] = defaultdict(list)
-        if not keysets:
+        if not keysets and existing:
             for rec in existing.values():
                 content_index[_content_key(rt, rec, present_fields)].append(rec["id"])
         seen_ids: dict[str, int] = {}
         seen_keys: list[dict] = [{} for _ in keysets]
-        parents_here = self.parents.setdefault(rt.name, {})
-        for rec in existing.values():
-            parents_here.setdefault(rec["id"], {"name": rec.get("name"), "id_number": rec.get("id_number"),
-                                                "org_code": rec.get("org_code")})
+        if rt.name in self.parent_types:
+            self._ensure_pool(rt.name, orgs)
         for row in rows:
             v = row.values
             bad = False
@@ -617,7 +613,7 @@ class _Planner:
                            field_type=rt.field(dup_of[1][-1]).type)
                 counts.rejected += 1
                 continue
-            if match_id is None and not keysets:
+            if match_id is None and not keysets and content_index:
                 ids = content_index.get(_content_key(rt, values, present_fields))
                 if ids:
                     match_id = ids.pop()
@@ -645,28 +641,52 @@ class _Planner:
                 self.ops.append(WriteOp(rt.name, "insert", values, row.record_id))
                 counts.create += 1
             seen_ids[row.record_id] = row.excel_row
-            parents_here[row.record_id] = {"name": values.get("name"), "id_number": values.get("id_number"),
-                                           "org_code": values.get("org_code")}
+            if rt.name in self.parent_types:
+                self._add_parent(rt.name, row.record_id, values)
+
+    parent_types = {f.ref for rt in RECORD_TYPES.values() for f in rt.fields if f.type == "ref"}
+
+    def _ensure_pool(self, type_name: str, orgs: Iterable[str | None]) -> None:
+        """Parents known so far: records already stored for these orgs (loaded once per org)."""
+        if type_name not in self.parent_types:
+            return
+        self.parents.setdefault(type_name, {})
+        loaded = self._loaded.setdefault(type_name, set())
+        for org in orgs:
+            if org and org not in loaded:
+                loaded.add(org)
+                for rec in self.repo.list(type_name, org_code=org):
+                    if rec["id"] not in self.parents[type_name]:
+                        self._add_parent(type_name, rec["id"], rec)
+
+    def _add_parent(self, type_name: str, record_id: str, values: dict) -> None:
+        pool = self.parents.setdefault(type_name, {})
+        by_name = self._by_name.setdefault(type_name, defaultdict(set))
+        by_idno = self._by_idno.setdefault(type_name, defaultdict(set))
+        old = pool.get(record_id)
+        if old is not None:
+            by_name[(old["org_code"], old["name"])].discard(record_id)
+            by_idno[(old["org_code"], old["id_number"])].discard(record_id)
+        info = {"name": values.get("name"), "id_number": values.get("id_number"), "org_code": values.get("org_code")}
+        pool[record_id] = info
+        by_name[(info["org_code"], info["name"])].add(record_id)
+        if info["id_number"]:
+            by_idno[(info["org_code"], info["id_number"])].add(record_id)
 
     def _resolve_ref(self, rt: RecordType, f: Field, v: dict) -> tuple[str | None, str | None]:
         target = RECORD_TYPES[f.ref]
-        pool = self.parents.get(target.name)
-        if pool is None:  # parent sheet absent from the workbook: records already stored
-            pool = self.parents.setdefault(target.name, {})
-            for o in {v.get("org_code")}:
-                for rec in self.repo.list(target.name, org_code=o):
-                    pool[rec["id"]] = {"name": rec.get("name"), "id_number": rec.get("id_number"),
-                                       "org_code": rec.get("org_code")}
+        org = v.get("org_code")
+        self._ensure_pool(target.name, [org])
+        pool = self.parents[target.name]
         hidden = v.get(f"{f.name}:#")
         name = v.get(f"{f.name}:name")
         idno = v.get(f"{f.name}:id_number")
-        org = v.get("org_code")
         if hidden and hidden in pool and pool[hidden]["org_code"] == org:
             return hidden, None
         if not name and not idno:
             return None, None  # required check reports it when the ref is required
         if idno:
-            hits = [i for i, p in pool.items() if p["id_number"] == idno and p["org_code"] == org]
+            hits = sorted(self._by_idno.get(target.name, {}).get((org, idno), ()))
             if not hits:
                 return None, (f"{_ref_label(f)}：找不到公民身份号码为{mask('id_number', idno)}的{target.label}。"
                               f"请先在“{target.label}”表中登记该人员，或核对号码")
@@ -674,7 +694,7 @@ class _Planner:
                 return None, (f"{_ref_label(f)}：姓名“{name}”与公民身份号码对应的{target.label}"
                               f"“{pool[hits[0]]['name']}”不一致，请核对")
             return hits[0], None
-        hits = [i for i, p in pool.items() if p["name"] == name and p["org_code"] == org]
+        hits = sorted(self._by_name.get(target.name, {}).get((org, name), ()))
         if not hits:
             return None, (f"{_ref_label(f)}：找不到名为“{name}”的{target.label}。"
                           f"请先在“{target.label}”表中登记，或核对名称")

@@ -63,6 +63,7 @@ class RawWorkbook:
         self._zip: zipfile.ZipFile | None = None
         self.sheets: list[SheetInfo] = []
         self._cal = None
+        self._loaded: dict[str, object] = {}
         self._open()
 
     # ------------------------------------------------------------------ opening
@@ -205,8 +206,8 @@ class RawWorkbook:
             m = _ROW_R_RE.match(part, last_row)
             if m:
                 info.max_row = max(info.max_row, int(m.group(1)))
-        wide = _WIDE_RE.search(part)
-        if wide:  # a cell at column AAA (703) or beyond: find the widest
+        # a cell at column AAA (703) or beyond?  translate+find runs at memory speed; the regex only on a hit
+        if b'"AAA' in part.translate(_SHAPE):
             for m in _WIDE_RE.finditer(part):
                 info.max_col = max(info.max_col, _col_index(m.group(1)) + 1)
         if not any(marker in part for marker in _MARKERS):
@@ -241,16 +242,21 @@ class RawWorkbook:
                 "请删除多余的行和列（或把数据复制到新工作表）后重新保存再导入")
         if info.max_row > 1_048_576:
             raise WorkbookError(f"工作表“{info.name}”超过 Excel 的最大行数，文件已损坏")
-        try:
-            sheet = self._cal.get_sheet_by_name(info.name)
-        except Exception as exc:  # noqa: BLE001
-            raise WorkbookError(f"工作表“{info.name}”无法读取（{type(exc).__name__}），"
-                                "请在 Excel 或 WPS 中重新保存为 .xlsx 后再导入") from exc
-        return sheet
+        return self._sheet(info)
+
+    def _sheet(self, info: SheetInfo):
+        """calamine parses a sheet on every get_sheet_by_name: do it once."""
+        if info.name not in self._loaded:
+            try:
+                self._loaded[info.name] = self._cal.get_sheet_by_name(info.name)
+            except Exception as exc:  # noqa: BLE001
+                raise WorkbookError(f"工作表“{info.name}”无法读取（{type(exc).__name__}），"
+                                    "请在 Excel 或 WPS 中重新保存为 .xlsx 后再导入") from exc
+        return self._loaded[info.name]
 
     def merged_ranges(self, info: SheetInfo) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (row0, col0, row1, col1), inclusive."""
-        sheet = self._cal.get_sheet_by_name(info.name)
+        sheet = self._sheet(info)
         out = []
         for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
             out.append((r0, c0, r1, c1))
@@ -259,6 +265,7 @@ class RawWorkbook:
 
 _DIM_RE = re.compile(rb'<(?:\w+:)?dimension\s+ref="([^"]*)"')
 _ROW_R_RE = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_SHAPE = bytes.maketrans(bytes(range(65, 91)), b"A" * 26)
 _WIDE_RE = re.compile(rb'\br="([A-Z]{3,})\d+"')
 _MARKERS = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b't="e"')
 _CELL_RE = re.compile(rb'<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)', re.S)
