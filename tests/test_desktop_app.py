@@ -198,7 +198,7 @@ def test_create_validate_and_edit_staff(qtbot, start_app, village_db):
     tip = staff.model.data(staff.model.index(0, staff.model.column_index("id_number")), Qt.ItemDataRole.ToolTipRole)
     assert tip == masked
     assert staff.selected_id() == record["id"]
-    assert window.status_unsent.text() == f"未上传变更：{unsent + 1} 条"
+    qtbot.waitUntil(lambda: window.status_unsent.text() == f"未上传变更：{unsent + 1} 条")
 
     window.action_edit.trigger()
     form = staff.open_forms[-1]
@@ -209,7 +209,7 @@ def test_create_validate_and_edit_staff(qtbot, start_app, village_db):
     assert form.save() is not None
     qtbot.waitUntil(lambda: "张伟强" in staff.model.display_row(0))
     assert controller.ctx.repo.get("staff", record["id"])["version"] == 2
-    assert window.status_unsent.text() == f"未上传变更：{unsent + 2} 条"
+    qtbot.waitUntil(lambda: window.status_unsent.text() == f"未上传变更：{unsent + 2} 条")
 
 
 # --------------------------------------------------------------------------- delete / restore

@@ -178,3 +178,21 @@ def test_uncaught_exception_tells_the_user_what_to_do(taizhang_home, monkeypatch
         h.flush()
     text = log_file_path().read_text(encoding="utf-8")
     assert "uncaught exception" in text and "13800138000" not in text and "138****8000" in text
+
+
+def test_cached_id_lists_are_dropped_when_data_changes(qtbot, repo, village, monkeypatch):
+    from desktop.ui import record_model
+    from desktop.ui.record_model import RecordFilter, RecordTableModel
+
+    monkeypatch.setattr(record_model, "ID_CACHE_MIN_ROWS", 1)
+    values = {"org_code": village, "date": "2024-03-05", "category": "养老", "mode": "上门", "target": "老年人",
+              "persons": 1}
+    repo.create("service", values)
+    model = RecordTableModel(repo.engine, "service", village)
+    assert model.reload() == 1
+    assert model.set_filter(RecordFilter(search="没有")) == 0
+    repo.create("service", values)
+    handle = model.reload_in_background()  # what a list does after a save / sync
+    qtbot.waitUntil(handle.is_done)
+    assert model.rowCount() == 0  # still the search; now clear it: the cache must not answer
+    assert model.set_filter(RecordFilter()) == 2

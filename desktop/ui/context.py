@@ -108,6 +108,8 @@ class AppContext(QObject):
         self._identity = local.identity(repo)
         self.settings = self._load_settings()
         self._unsent = -1
+        self._unsent_job_running = False
+        self._unsent_dirty = False
         self._sync_state = SyncState(last_success_at=self._stored_last_sync())
         self._sync_state_from_thread.connect(self._apply_sync_state)
         self._callbacks = CoreCallbacks(self)
@@ -149,17 +151,46 @@ class AppContext(QObject):
         return self.repo.get_setting(SERVER_URL_KEY) or ""
 
     # ------------------------------------------------------------------ counts and state
-    def refresh_unsent_count(self) -> int:
-        """Re-read the outbox size (one indexed count) and emit if it changed."""
+    def count_unsent_now(self) -> int:
+        """Count the outbox on this thread (one indexed count) and emit if it changed."""
         count = self.repo.unsent_count()
+        self._set_unsent(count)
+        return count
+
+    def refresh_unsent_count(self) -> None:
+        """Re-count the outbox in a background read job (coalesced); emits ``unsent_count_changed``.
+
+        Counting 100,000 pending changes takes tens of milliseconds: never on the save path.
+        """
+        if self._unsent_job_running:
+            self._unsent_dirty = True
+            return
+        from desktop.ui.jobs import op
+
+        self._unsent_job_running = True
+        self._unsent_dirty = False
+        repo = self.repo
+
+        def done(count: int) -> None:
+            self._unsent_job_running = False
+            self._set_unsent(count)
+            if self._unsent_dirty:
+                self.refresh_unsent_count()
+
+        def failed(exc: BaseException) -> None:
+            self._unsent_job_running = False
+            log.warning("counting unsent changes failed: %s", exc)
+
+        op(lambda job: repo.unsent_count()).success(done).failure(failed).run_in_background()
+
+    def _set_unsent(self, count: int) -> None:
         if count != self._unsent:
             self._unsent = count
             self.unsent_count_changed.emit(count)
-        return count
 
     @property
     def unsent_count(self) -> int:
-        return self._unsent if self._unsent >= 0 else self.refresh_unsent_count()
+        return self._unsent if self._unsent >= 0 else self.count_unsent_now()
 
     def _stored_last_sync(self) -> dt.datetime | None:
         raw = self.repo.get_setting(LAST_SYNC_KEY)

@@ -265,7 +265,7 @@ class MainWindow(QMainWindow):
         self.ctx.sync_state_changed.connect(self._show_sync_state)
         self.ctx.period_changed.connect(lambda _p: self._show_period())
         self.ctx.records_changed.connect(lambda _t: self.ctx.refresh_unsent_count())
-        self._show_unsent(self.ctx.refresh_unsent_count())
+        self._show_unsent(self.ctx.unsent_count)
         self._show_period()
 
     def _show_unsent(self, count: int) -> None:

@@ -192,6 +192,7 @@ class RecordListPage(QWidget):
     def reload(self, keep_id: str | None = None) -> int:
         self._pending_select = keep_id or self.selected_id()
         self.model.filter = self.current_filter()
+        self.model.invalidate()  # F5 / explicit reload: read the database afresh
         return self.model.reload()
 
     def refresh_in_background(self, select_id: str | None = None):
