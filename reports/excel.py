@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -24,6 +25,10 @@ HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 THIN = Side(style="thin", color="999999")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 FONT = "宋体"
+BODY_FONT = Font(name=FONT)
+BOLD_FONT = Font(name=FONT, bold=True)
+WRAP = Alignment(vertical="center", wrap_text=True)
+NOWRAP = Alignment(vertical="center")
 
 
 def _header(ws, row: int, headers: list[str], widths: list[int] | None = None) -> None:
@@ -38,14 +43,26 @@ def _header(ws, row: int, headers: list[str], widths: list[int] | None = None) -
     ws.freeze_panes = ws.cell(row=row + 1, column=1)
 
 
+def _styled(cell, wrap: bool, fill: str | None = None) -> None:
+    """Apply the body style; style arrays are built once per workbook and copied (openpyxl is slow otherwise)."""
+    cache = cell.parent.parent.__dict__.setdefault("_taizhang_styles", {})
+    key = (wrap, fill)
+    if key in cache:
+        cell._style = copy(cache[key])
+        return
+    cell.font = BODY_FONT
+    cell.border = BORDER
+    cell.alignment = WRAP if wrap else NOWRAP
+    if fill:
+        cell.fill = FILLS[fill]
+    cache[key] = copy(cell._style)
+
+
 def _row(ws, row: int, values: list, status: str | None = None, status_col: int | None = None) -> None:
     for i, v in enumerate(values, 1):
         c = ws.cell(row=row, column=i, value=v)
-        c.font = Font(name=FONT)
-        c.border = BORDER
-        c.alignment = Alignment(vertical="center", wrap_text=isinstance(v, str) and len(v) > 12)
-    if status in FILLS and status_col:
-        ws.cell(row=row, column=status_col).fill = FILLS[status]
+        fill = status if (status in FILLS and i == status_col) else None
+        _styled(c, isinstance(v, str) and len(v) > 12, fill)
 
 
 def _title(ws, text: str, span: int) -> None:
@@ -115,7 +132,7 @@ def write_report(report: Report, path: str | Path) -> Path:
             for j, iid in enumerate(ids):
                 st = unit.results[iid].status
                 if st in FILLS:
-                    ws.cell(row=row, column=6 + 2 * j).fill = FILLS[st]
+                    _styled(ws.cell(row=row, column=6 + 2 * j), False, st)
             row += 1
         ws.auto_filter.ref = f"A2:{get_column_letter(len(headers))}{row - 1}"
 
@@ -136,7 +153,7 @@ def write_report(report: Report, path: str | Path) -> Path:
     for i, f in enumerate(report.quality, 3):
         _row(ws, i, [f.severity, f.org_name, f.org_code, f.check, f.message])
         if f.severity == "错误":
-            ws.cell(row=i, column=1).fill = FILLS[NOT_MET]
+            _styled(ws.cell(row=i, column=1), False, NOT_MET)
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
