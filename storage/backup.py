@@ -179,7 +179,13 @@ def _online_copy(src: Path, dest: Path, progress: Progress | None) -> None:
     source = sqlite3.connect(str(src), timeout=30)
     target = sqlite3.connect(str(dest))
     try:
+        # Hold one read transaction on the source for the whole copy: in WAL mode the writer goes on
+        # undisturbed and every step copies from the same snapshot.  Without it SQLite restarts the
+        # copy after each write by another connection, which under steady writing never finishes.
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM sqlite_master").fetchone()
         source.backup(target, pages=PAGES_PER_STEP, progress=step)
+        source.rollback()
         # A single self-contained file (no -wal beside it) that can be carried on a USB stick.
         target.execute("PRAGMA journal_mode=DELETE")
     finally:
@@ -197,8 +203,8 @@ def make_backup(dest: Path | str | None = None, *, db_path: Path | None = None,
     if dest is None:
         dest = backup_dir() / default_backup_name(current)
     dest = Path(dest)
-    if dest.is_dir():
-        dest = dest / default_backup_name(current)
+    if dest.is_dir() or (not dest.exists() and dest.suffix.lower() != BACKUP_SUFFIX):
+        dest = dest / default_backup_name(current)  # a folder (e.g. the USB stick): a dated name in it
     if dest.resolve() == db_path.resolve():
         raise BackupError("备份文件不能和正在使用的数据库是同一个文件，请换一个位置。")
     try:
