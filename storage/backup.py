@@ -237,15 +237,9 @@ def make_backup(dest: Path | str | None = None, *, db_path: Path | None = None,
     return info
 
 
-def list_backups() -> list[BackupInfo]:
-    """Backups in the data directory (newest first); unreadable files are skipped."""
-    found = []
-    for path in sorted(backup_dir().glob(f"*{BACKUP_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True):
-        try:
-            found.append(inspect_backup(path))
-        except BackupError:
-            continue
-    return found
+def list_backups() -> list[Path]:
+    """Backup files in the data directory's backups folder, newest first (not opened: that is cheap)."""
+    return sorted(backup_dir().glob(f"*{BACKUP_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
 
 
 # --------------------------------------------------------------------------- restore
@@ -321,6 +315,7 @@ def restore_backup(backup_path: Path | str, *, db_path: Path | None = None,
     try:
         # Page-by-page into the live file through SQLite (not a file copy): correct with WAL and
         # with other connections open, and possible on Windows where an open file cannot be replaced.
+        # The copy is one write transaction on the target: cancelled or failed, it rolls back whole.
         target.execute("PRAGMA journal_mode=WAL")
         source.backup(target, pages=PAGES_PER_STEP,
                       progress=(lambda _s, rem, tot: progress(tot - rem, tot)) if progress else None)
@@ -334,8 +329,9 @@ def restore_backup(backup_path: Path | str, *, db_path: Path | None = None,
             _put_back(safety, db_path)
         where = f"已用安全副本 {safety} 还原本机原来的数据。" if safety else ""
         raise BackupError(f"恢复失败：{exc}。{where}") from exc
-    target.close()
-    source.close()
+    finally:
+        target.close()  # closing twice is harmless; a cancel (exception from progress) lands here too
+        source.close()
     engine = make_engine(db_path)
     try:
         migration = prepare_database(engine, db_path)  # an older backup is backed up and upgraded here
