@@ -1,0 +1,675 @@
+"""指标 — the plans' main indicators (专栏1), 达标 checks and data-quality findings.
+
+The numbers come from ``reports.report.build_report`` (Qt-free, the same code the CLIs and the
+county server use), computed in a read job off the UI thread.  Status is always shown as colour
+AND a text mark (✓ 达标 / ✗ 未达标 / 无法计算 / 无目标值 / 不适用), never colour alone.  Clicking
+a number opens the records behind it (PII masked).  The bar chart is drawn with QPainter (no
+QtCharts: pyside6-addons is ~400 MB).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+                               QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
+                               QScrollArea, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QVBoxLayout, QWidget)
+
+from desktop.ui.context import AppContext
+from desktop.ui.jobs import describe_error, op
+from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
+from storage.validation import mask
+from reports.profiles import (OP_TEXT, Profile, ProfileError, Target, all_profiles, export_profile, import_profile,
+                              save_custom_profile)
+
+log = logging.getLogger("taizhang.desktop.indicators")
+
+COLORS = {MET: "#C6EFCE", NOT_MET: "#FFC7CE", CANNOT: "#FFEB9C", NO_TARGET: "#FFFFFF", NOT_APPLICABLE: "#F2F2F2"}
+BAR_COLORS = {MET: "#2E7D32", NOT_MET: "#C62828", NO_TARGET: "#1565C0", CANNOT: "#9E9E9E", NOT_APPLICABLE: "#BDBDBD"}
+SHORT_MARK = {MET: "✓ 达标", NOT_MET: "✗ 未达标", NO_TARGET: "", CANNOT: "无法计算", NOT_APPLICABLE: "不适用"}
+SUMMARY_COLUMNS = ["编号", "指标", "分子", "分母", "数值", "目标值", "状态", "说明"]
+DRILL_COLUMNS = (2, 4)  # clicking 分子 or 数值 shows the records counted
+
+
+class SortItem(QTableWidgetItem):
+    """A cell that sorts by a number (or text) kept in UserRole, not by its display text."""
+
+    def __init__(self, text: str, key=None):
+        super().__init__(text)
+        self.setData(Qt.ItemDataRole.UserRole, key if key is not None else text)
+        self.setFlags(self.flags() & ~Qt.ItemFlag.ItemIsEditable)
+
+    def __lt__(self, other):
+        a, b = self.data(Qt.ItemDataRole.UserRole), other.data(Qt.ItemDataRole.UserRole)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return a < b
+        if isinstance(a, (int, float)):
+            return False  # numbers before "—"
+        if isinstance(b, (int, float)):
+            return True
+        return str(a) < str(b)
+
+
+def _num(x) -> str:
+    if x is None:
+        return "—"
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+def _display(rt, name: str, value) -> str:
+    f = rt.field(name)
+    if f.pii:
+        return mask(f.type, value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, list):
+        return "、".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _status_item(text: str, status: str, key=None) -> SortItem:
+    item = SortItem(text, key)
+    item.setBackground(QBrush(QColor(COLORS[status])))
+    item.setForeground(QBrush(QColor("#000000")))
+    return item
+
+
+# --------------------------------------------------------------------------- bar chart
+
+
+class BarChart(QWidget):
+    """Horizontal bars (one per unit) against the target line; value and text mark beside each bar."""
+
+    bar_clicked = Signal(int)
+    BAR_H = 22
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.title = ""
+        self.unit = ""
+        self.target: Target | None = None
+        self.bars: list[tuple[str, float | None, str, str]] = []  # label, value, status, value text
+        self.setMinimumHeight(120)
+
+    def set_data(self, title: str, unit: str, target: Target | None, bars) -> None:
+        self.title, self.unit, self.target, self.bars = title, unit, target, list(bars)
+        self.setMinimumHeight(60 + self.BAR_H * max(1, len(self.bars)))
+        self.updateGeometry()
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(600, 60 + self.BAR_H * max(1, len(self.bars)))
+
+    def _scale_max(self) -> float:
+        values = [b[1] for b in self.bars if b[1] is not None]
+        top = max(values + ([self.target.value] if self.target and self.target.has_target else []) + [0])
+        return top * 1.1 if top > 0 else 1.0
+
+    def mousePressEvent(self, event):
+        row = int((event.position().y() - 40) // self.BAR_H)
+        if 0 <= row < len(self.bars):
+            self.bar_clicked.emit(row)
+
+    def paintEvent(self, _event):
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.fillRect(self.rect(), QColor("#FFFFFF"))
+        fm = p.fontMetrics()
+        p.setPen(QColor("#000000"))
+        bold = QFont(p.font())
+        bold.setBold(True)
+        p.setFont(bold)
+        p.drawText(8, 8 + fm.ascent(), self.title)
+        p.setFont(QFont(self.font()))
+        if not self.bars:
+            p.drawText(8, 40 + fm.ascent(), "没有可显示的数据")
+            return
+        label_w = min(220, max(fm.horizontalAdvance(b[0]) for b in self.bars) + 16)
+        text_w = max(fm.horizontalAdvance(f"{b[3]} {SHORT_MARK[b[2]]}") for b in self.bars) + 16
+        left, top = label_w, 40
+        width = max(60, self.width() - left - text_w - 10)
+        top_value = self._scale_max()
+        for i, (label, value, status, vtext) in enumerate(self.bars):
+            y = top + i * self.BAR_H
+            p.setPen(QColor("#000000"))
+            p.drawText(QRectF(4, y, label_w - 10, self.BAR_H), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                       fm.elidedText(label, Qt.TextElideMode.ElideRight, label_w - 12))
+            w = 0.0 if value is None else width * max(0.0, value) / top_value
+            p.fillRect(QRectF(left, y + 4, w, self.BAR_H - 8), QColor(BAR_COLORS[status]))
+            p.setPen(QColor("#000000"))
+            mark = SHORT_MARK[status]
+            p.drawText(QRectF(left + w + 6, y, text_w + width, self.BAR_H), Qt.AlignmentFlag.AlignVCenter,
+                       f"{vtext} {mark}".strip())
+        p.setPen(QPen(QColor("#37474F"), 1))
+        p.drawLine(left, top - 4, left, top + len(self.bars) * self.BAR_H)
+        if self.target and self.target.has_target:
+            x = left + width * self.target.value / top_value
+            pen = QPen(QColor("#E65100"), 2, Qt.PenStyle.DashLine)
+            p.setPen(pen)
+            p.drawLine(int(x), top - 6, int(x), top + len(self.bars) * self.BAR_H)
+            p.drawText(int(x) + 4, top - 8, f"目标 {self.target.text}")
+        p.end()
+
+
+# --------------------------------------------------------------------------- dialogs
+
+
+class RecordsDialog(QDialog):
+    """The records behind a number (PII masked)."""
+
+    def __init__(self, title: str, headers: list[str], rows: list[list[str]], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(900, 520)
+        layout = QVBoxLayout(self)
+        info = QLabel(f"{title}（共 {len(rows)} 条；身份号码、手机号已隐藏部分数字）")
+        info.setWordWrap(True)
+        layout.addWidget(info)
+        self.table = QTableWidget(len(rows), len(headers))
+        self.table.setHorizontalHeaderLabels(headers)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(value))
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        layout.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+class ProfileEditor(QDialog):
+    """Create a county's own profile from an existing one: name and one target per indicator."""
+
+    def __init__(self, base: Profile, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("新建指标方案")
+        self.resize(760, 560)
+        self.base = base
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"以“{base.name}”为基础。比较方式选“无目标值”表示本方案不考核该指标。"))
+        self.table = QTableWidget(len(INDICATORS), 3)
+        self.table.setHorizontalHeaderLabels(["指标", "比较方式", "目标值"])
+        self.ops: list[QComboBox] = []
+        self.values: list[QDoubleSpinBox] = []
+        for r, d in enumerate(INDICATORS):
+            t = base.target(d.id)
+            item = QTableWidgetItem(f"{d.id} {d.name}（{d.unit}）")
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(r, 0, item)
+            combo = QComboBox()
+            combo.addItems(["无目标值", "≥", ">", "="])
+            combo.setCurrentIndex({None: 0, ">=": 1, ">": 2, "=": 3}[t.op])
+            spin = QDoubleSpinBox()
+            spin.setRange(0, 100000)
+            spin.setDecimals(1)
+            spin.setValue(t.value or 0)
+            self.table.setCellWidget(r, 1, combo)
+            self.table.setCellWidget(r, 2, spin)
+            self.ops.append(combo)
+            self.values.append(spin)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("保存")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def profile(self, name: str) -> Profile:
+        targets = {}
+        for d, combo, spin in zip(INDICATORS, self.ops, self.values):
+            op = {0: None, 1: ">=", 2: ">", 3: "="}[combo.currentIndex()]
+            old = self.base.target(d.id)
+            if op is None:
+                targets[d.id] = Target(None, None, "—", "本方案不考核此指标")
+            else:
+                value = spin.value()
+                unit = "%" if d.unit == "%" else d.unit
+                same = old.op == op and old.value == value
+                targets[d.id] = Target(op, value, old.text if same else f"{OP_TEXT[op]}{value:g}{unit}",
+                                       old.quote if same else f"{name}自定（基于{self.base.name}）",
+                                       dict(old.params) if same else {})
+        return Profile(name=name, source=f"自定义方案（基于{self.base.name}）", targets=targets)
+
+
+# --------------------------------------------------------------------------- the page
+
+
+class IndicatorsPage(QWidget):
+    def __init__(self, ctx: AppContext):
+        super().__init__()
+        self.ctx = ctx
+        self.report = None
+        self.handle = None
+        self.setObjectName("indicatorsPage")
+        layout = QVBoxLayout(self)
+        title = QLabel("指标与达标检查")
+        title.setObjectName("pageTitle")
+        layout.addWidget(title)
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("单位："))
+        self.org_combo = QComboBox()
+        self.org_combo.setMinimumWidth(220)
+        bar.addWidget(self.org_combo)
+        bar.addWidget(QLabel("年度："))
+        self.year_spin = QSpinBox()
+        self.year_spin.setRange(2000, 2100)
+        self.year_spin.setValue(dt.date.today().year)
+        bar.addWidget(self.year_spin)
+        bar.addWidget(QLabel("指标方案："))
+        self.profile_combo = QComboBox()
+        self.profile_combo.setMinimumWidth(140)
+        bar.addWidget(self.profile_combo)
+        self.compute_button = QPushButton("计算(&C)")
+        self.export_button = QPushButton("导出Excel(&E)…")
+        self.profile_button = QPushButton("方案管理…")
+        for b in (self.compute_button, self.export_button, self.profile_button):
+            bar.addWidget(b)
+        bar.addStretch(1)
+        layout.addLayout(bar)
+        self.status = QLabel("选择单位、年度和指标方案后点“计算”。")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+
+        self.tabs = QTabWidget()
+        layout.addWidget(self.tabs, 1)
+        # 指标: summary table + chart of the selected indicator
+        split = QSplitter(Qt.Orientation.Vertical)
+        self.summary = QTableWidget(0, len(SUMMARY_COLUMNS))
+        self.summary.setHorizontalHeaderLabels(SUMMARY_COLUMNS)
+        self._table_setup(self.summary)
+        self.summary.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        split.addWidget(self.summary)
+        self.chart = BarChart()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.chart)
+        split.addWidget(scroll)
+        split.setSizes([330, 300])
+        self.tabs.addTab(split, "指标")
+        self.units = QTableWidget(0, 0)
+        self._table_setup(self.units)
+        self.units.setSortingEnabled(True)
+        self.tabs.addTab(self.units, "各村(社区)")
+        self.standards = QTableWidget(0, 6)
+        self.standards.setHorizontalHeaderLabels(["村(社区)", "检查项", "标准", "本单位数值", "状态", "差距"])
+        self._table_setup(self.standards)
+        self.standards.setSortingEnabled(True)
+        self.standards.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.tabs.addTab(self.standards, "达标检查")
+        self.quality = QTableWidget(0, 4)
+        self.quality.setHorizontalHeaderLabels(["级别", "村(社区)", "问题", "说明"])
+        self._table_setup(self.quality)
+        self.quality.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.tabs.addTab(self.quality, "数据质量")
+
+        self.compute_button.clicked.connect(self.compute)
+        self.export_button.clicked.connect(self.export)
+        self.profile_button.clicked.connect(self.manage_profiles)
+        self.summary.cellClicked.connect(self._summary_clicked)
+        self.summary.currentCellChanged.connect(lambda row, *_: self._show_chart(row))
+        self.units.cellClicked.connect(self._unit_clicked)
+        self.quality.cellDoubleClicked.connect(self._finding_clicked)
+        self.chart.bar_clicked.connect(self._bar_clicked)
+        self.ctx.records_changed.connect(lambda _t: self._mark_stale())
+        self.ctx.identity_changed.connect(self.reload_choices)
+        self.export_button.setEnabled(False)
+        self.reload_choices()
+
+    # ---------------------------------------------------------------- setup
+
+    @staticmethod
+    def _table_setup(table: QTableWidget) -> None:
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        table.verticalHeader().setVisible(False)
+        table.setWordWrap(True)
+
+    def reload_choices(self) -> None:
+        """Units of this PC's scope (its own unit first), profiles, and the latest year with base data."""
+        from sqlalchemy import func, select
+
+        from storage.models import table_for
+        from storage.validation import org_level
+
+        ou, oy = table_for("org_unit"), table_for("org_year")
+        own = self.ctx.org_code
+        with self.ctx.repo.engine.connect() as conn:
+            stmt = select(ou.c.org_code, ou.c.name, ou.c.level).where(ou.c.deleted.is_(False)).order_by(ou.c.org_code)
+            if own:
+                level = org_level(own)
+                prefix = {"county": own[:6], "township": own[:9], "village": own}[level]
+                stmt = stmt.where(ou.c.org_code.like(prefix + "%"))
+            units = conn.execute(stmt).all()
+            latest = conn.execute(select(func.max(oy.c.year)).where(oy.c.deleted.is_(False),
+                                                                   oy.c.year <= dt.date.today().year)).scalar()
+        level_rank = {"县": 0, "乡镇/街道": 1, "村/社区": 2}
+        units = sorted(units, key=lambda u: (u.org_code != own, level_rank.get(u.level, 3), u.org_code))
+        self.org_combo.clear()
+        for u in units:
+            self.org_combo.addItem(f"{u.name}（{u.level}）", u.org_code)
+        if latest:
+            self.year_spin.setValue(int(latest))
+        current = self.profile_combo.currentText()
+        self.profile_combo.clear()
+        self.profiles = {p.name: p for p in all_profiles(self.ctx.repo)}
+        for p in self.profiles.values():
+            self.profile_combo.addItem(p.name if p.builtin else f"{p.name}", p.name)
+            self.profile_combo.setItemData(self.profile_combo.count() - 1, p.source, Qt.ItemDataRole.ToolTipRole)
+        if current in self.profiles:
+            self.profile_combo.setCurrentText(current)
+        if not units:
+            self.status.setText("还没有组织机构数据。请先完成首次设置或导入数据后再计算指标。")
+            self.compute_button.setEnabled(False)
+        else:
+            self.compute_button.setEnabled(True)
+
+    def _mark_stale(self) -> None:
+        if self.report is not None:
+            self.status.setText(self.status.text().split("（数据已变化")[0] + "（数据已变化，请重新计算）")
+
+    # ---------------------------------------------------------------- compute
+
+    def selected_profile(self) -> Profile:
+        return self.profiles[self.profile_combo.currentData()]
+
+    def compute(self):
+        from reports.report import build_report
+
+        code = self.org_combo.currentData()
+        if not code:
+            return None
+        year, profile, engine = self.year_spin.value(), self.selected_profile(), self.ctx.repo.engine
+        self.status.setText("正在计算…")
+        self.compute_button.setEnabled(False)
+
+        def work(job):
+            job.progress(0, 0, "正在汇总各村(社区)数据")
+            return build_report(engine, code, year, profile)
+
+        def failed(exc):
+            self.compute_button.setEnabled(True)
+            self.status.setText("计算失败：" + describe_error(exc))
+
+        self.handle = op(work).with_progress("正在计算指标").success(self.show_report).failure(failed) \
+            .run_in_background(self)
+        return self.handle
+
+    def show_report(self, report) -> None:
+        self.report = report
+        self.compute_button.setEnabled(True)
+        self.export_button.setEnabled(True)
+        s = report.scope
+        met = sum(r.status == MET for r in report.indicators)
+        not_met = sum(r.status == NOT_MET for r in report.indicators)
+        cannot = sum(r.status == CANNOT for r in report.indicators)
+        self.status.setText(
+            f"{s.name} {s.year}年，方案“{report.profile.name}”：✓ 达标 {met} 项，✗ 未达标 {not_met} 项，"
+            f"无法计算 {cannot} 项；数据质量问题 {len(report.quality)} 条。点击分子或数值可查看计入的记录。")
+        self._fill_summary(report)
+        self._fill_units(report)
+        self._fill_standards(report)
+        self._fill_quality(report)
+        self.summary.setCurrentCell(0, 4)
+        self._show_chart(0)
+
+    def _fill_summary(self, report) -> None:
+        t = self.summary
+        t.setRowCount(len(report.indicators))
+        for r, res in enumerate(report.indicators):
+            d = res.definition
+            t.setItem(r, 0, SortItem(d.id))
+            name = SortItem(d.name)
+            name.setToolTip(f"{d.numerator_label} ÷ {d.denominator_label}\n方案原文：{res.target.quote}")
+            t.setItem(r, 1, name)
+            num = SortItem(_num(res.numerator), res.numerator)
+            num.setToolTip(f"{d.numerator_label}（点击查看计入的记录）")
+            t.setItem(r, 2, num)
+            den = SortItem(_num(res.denominator), res.denominator)
+            den.setToolTip(d.denominator_label)
+            t.setItem(r, 3, den)
+            value = SortItem(res.value_text, res.value)
+            t.setItem(r, 4, value)
+            t.setItem(r, 5, SortItem(res.target.describe()))
+            t.setItem(r, 6, _status_item(res.mark, res.status))
+            t.setItem(r, 7, SortItem(res.explain()))
+            if res.drill is not None:
+                for c in DRILL_COLUMNS:
+                    t.item(r, c).setForeground(QBrush(QColor("#0B57D0")))
+        t.resizeColumnsToContents()
+        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+
+    def _fill_units(self, report) -> None:
+        t = self.units
+        t.setSortingEnabled(False)
+        rows = report.townships + report.villages
+        headers = ["名称", "层级", "城乡分类"] + [f"{d.id}\n{d.name}" for d in INDICATORS]
+        t.clear()
+        t.setColumnCount(len(headers))
+        t.setHorizontalHeaderLabels(headers)
+        t.setRowCount(len(rows))
+        self._unit_rows = rows
+        for r, unit in enumerate(rows):
+            name = SortItem(unit.name, unit.org_code)
+            name.setData(Qt.ItemDataRole.UserRole + 1, r)
+            t.setItem(r, 0, name)
+            t.setItem(r, 1, SortItem("乡镇/街道" if unit.level == "township" else "村/社区"))
+            t.setItem(r, 2, SortItem(unit.urban_rural or ""))
+            for c, d in enumerate(INDICATORS, 3):
+                res = unit.results[d.id]
+                text = res.value_text if res.value is not None else ""
+                mark = SHORT_MARK[res.status]
+                item = _status_item(f"{text} {mark}".strip() or "—", res.status,
+                                    res.value if res.value is not None else "—")
+                item.setToolTip(f"{res.mark}：{res.explain()}")
+                t.setItem(r, c, item)
+        t.resizeColumnsToContents()
+        t.setSortingEnabled(True)
+        self.tabs.setTabText(1, f"各村(社区)（{len(report.villages)}）" if report.villages else "各村(社区)")
+
+    def _fill_standards(self, report) -> None:
+        t = self.standards
+        t.setSortingEnabled(False)
+        t.setRowCount(len(report.standards))
+        for r, c in enumerate(report.standards):
+            t.setItem(r, 0, SortItem(c.org_name, c.org_code))
+            t.setItem(r, 1, SortItem(c.check))
+            rule = SortItem(c.rule)
+            rule.setToolTip(c.source)
+            t.setItem(r, 2, rule)
+            t.setItem(r, 3, SortItem(c.figure))
+            t.setItem(r, 4, _status_item(c.mark, c.status))
+            t.setItem(r, 5, SortItem(c.gap))
+        t.resizeColumnsToContents()
+        t.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        t.setSortingEnabled(True)
+        failing = sum(c.status == NOT_MET for c in report.standards)
+        self.tabs.setTabText(2, f"达标检查（未达标 {failing}）")
+
+    def _fill_quality(self, report) -> None:
+        t = self.quality
+        t.setRowCount(max(1, len(report.quality)))
+        if not report.quality:
+            for c, v in enumerate(["", "", "未发现问题", "各项基础数据齐全，未发现明显错误"]):
+                t.setItem(0, c, SortItem(v))
+        for r, f in enumerate(report.quality):
+            sev = SortItem(f.severity)
+            sev.setBackground(QBrush(QColor(COLORS[NOT_MET] if f.severity == "错误" else COLORS[CANNOT])))
+            t.setItem(r, 0, sev)
+            t.setItem(r, 1, SortItem(f.org_name))
+            t.setItem(r, 2, SortItem(f.check))
+            msg = SortItem(f.message)
+            msg.setToolTip("双击查看相关记录")
+            t.setItem(r, 3, msg)
+        t.resizeColumnsToContents()
+        t.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.tabs.setTabText(3, f"数据质量（{len(report.quality)}）")
+
+    # ---------------------------------------------------------------- chart
+
+    def _chart_rows(self, iid: str) -> list[tuple[str, IndicatorResult]]:
+        if self.report.villages:
+            return [(u.name, u.results[iid]) for u in self.report.villages]
+        return [(self.report.scope.name, r) for r in self.report.indicators if r.indicator_id == iid]
+
+    def _show_chart(self, row: int) -> None:
+        if self.report is None or not 0 <= row < len(self.report.indicators):
+            return
+        res = self.report.indicators[row]
+        d = res.definition
+        self._chart_iid = d.id
+        self._chart_results = self._chart_rows(d.id)
+        bars = [(name, r.value, r.status, r.value_text) for name, r in self._chart_results]
+        who = "各村(社区)" if self.report.villages else self.report.scope.name
+        self.chart.set_data(f"{d.id} {d.name}（{who}；虚线为目标值 {res.target.describe()}）", d.unit,
+                            res.target, bars)
+
+    def _bar_clicked(self, index: int) -> None:
+        if self.report is not None and 0 <= index < len(self._chart_results):
+            name, res = self._chart_results[index]
+            self.open_drill(res, name)
+
+    # ---------------------------------------------------------------- drill-down
+
+    def _summary_clicked(self, row: int, column: int) -> None:
+        self._show_chart(row)
+        if column in DRILL_COLUMNS and self.report is not None:
+            self.open_drill(self.report.indicators[row], self.report.scope.name)
+
+    def _unit_clicked(self, row: int, column: int) -> None:
+        if column < 3 or self.report is None:
+            return
+        idx = self.units.item(row, 0).data(Qt.ItemDataRole.UserRole + 1)
+        unit = self._unit_rows[idx]
+        self.open_drill(unit.results[INDICATORS[column - 3].id], unit.name)
+
+    def open_drill(self, res: IndicatorResult, where: str):
+        """Fetch the records behind a result in a read job and show them in a dialog."""
+        from reports.drilldown import drill_rows
+
+        if res.drill is None:
+            QMessageBox.information(self, "查看记录", f"{res.name}（{where}）：{res.explain() or '没有计入的记录'}")
+            return None
+        engine, names = self.ctx.repo.engine, self.report.names
+
+        def work(job):
+            return drill_rows(engine, res, names)
+
+        def show(result):
+            label, headers, rows = result
+            self.drill_dialog = RecordsDialog(f"{res.indicator_id} {res.name} — {where}：计入的{label}记录",
+                                              headers, rows, self)
+            self.drill_dialog.show()
+
+        return op(work).success(show).run_in_background(self)
+
+    def _finding_clicked(self, row: int, _column: int) -> None:
+        if self.report is None or row >= len(self.report.quality):
+            return
+        finding = self.report.quality[row]
+        engine = self.ctx.repo.engine
+
+        def work(job):
+            from sqlalchemy import select
+
+            from storage.models import table_for
+            from storage.schema import record_type
+
+            headers, rows = ["类型", "内容"], []
+            with engine.connect() as conn:
+                for type_name, rid in finding.records:
+                    rt = record_type(type_name)
+                    t = table_for(type_name)
+                    rec = conn.execute(select(t).where(t.c.id == rid)).mappings().first()
+                    if rec:
+                        rows.append([rt.label, "；".join(f"{rt.field(c).label}：{_display(rt, c, rec[c])}"
+                                                         for c in rt.list_columns if rec[c] is not None)])
+            return headers, rows
+
+        def show(result):
+            headers, rows = result
+            self.drill_dialog = RecordsDialog(f"{finding.org_name}：{finding.check}", headers, rows, self)
+            self.drill_dialog.show()
+
+        op(work).success(show).run_in_background(self)
+
+    # ---------------------------------------------------------------- export and profiles
+
+    def export(self, path: str | None = None):
+        from reports.excel import write_report
+
+        if self.report is None:
+            return None
+        s = self.report.scope
+        if path is None:
+            suggested = str(Path.home() / f"{s.name}{s.year}年达标报告（{self.report.profile.name}）.xlsx")
+            path, _ = QFileDialog.getSaveFileName(self, "导出达标报告", suggested, "Excel 工作簿 (*.xlsx)")
+            if not path:
+                return None
+        if not path.lower().endswith(".xlsx"):
+            path += ".xlsx"
+        report = self.report
+
+        def work(job):
+            job.progress(0, 0, "正在写入 Excel")
+            return write_report(report, path)
+
+        def done(written):
+            self.status.setText(f"已导出：{written}")
+
+        return op(work).with_progress("正在导出达标报告").success(done).run_in_background(self)
+
+    def manage_profiles(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("方案管理")
+        box.setText("指标方案是一组目标值。可以在当前方案基础上新建本县方案，或导入、导出方案文件（.json）。")
+        new = box.addButton("新建方案…", QMessageBox.ButtonRole.ActionRole)
+        imp = box.addButton("导入方案文件…", QMessageBox.ButtonRole.ActionRole)
+        exp = box.addButton("导出当前方案…", QMessageBox.ButtonRole.ActionRole)
+        box.addButton("关闭", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        clicked = box.clickedButton()
+        try:
+            if clicked is new:
+                self.new_profile()
+            elif clicked is imp:
+                path, _ = QFileDialog.getOpenFileName(self, "导入指标方案", str(Path.home()), "指标方案 (*.json)")
+                if path:
+                    self.save_profile(import_profile(path))
+            elif clicked is exp:
+                p = self.selected_profile()
+                path, _ = QFileDialog.getSaveFileName(self, "导出指标方案", str(Path.home() / f"{p.name}.json"),
+                                                      "指标方案 (*.json)")
+                if path:
+                    export_profile(p, path)
+                    self.status.setText(f"方案“{p.name}”已导出：{path}")
+        except (ProfileError, OSError) as exc:
+            QMessageBox.warning(self, "方案管理", str(exc))
+
+    def new_profile(self) -> None:
+        editor = ProfileEditor(self.selected_profile(), self)
+        if editor.exec() != QDialog.DialogCode.Accepted:
+            return
+        name, ok = QInputDialog.getText(self, "新建指标方案", "方案名称（例如：本县2025年方案）：")
+        if ok and name.strip():
+            self.save_profile(editor.profile(name.strip()))
+
+    def save_profile(self, profile: Profile) -> None:
+        save_custom_profile(self.ctx.repo, profile)  # one small settings row (documented UI-thread exception)
+        self.reload_choices()
+        self.profile_combo.setCurrentText(profile.name)
+        self.status.setText(f"方案“{profile.name}”已保存，可在“指标方案”中选择。")
+
+
+def create_page(ctx: AppContext) -> QWidget:
+    return IndicatorsPage(ctx)

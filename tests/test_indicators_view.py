@@ -1,0 +1,164 @@
+"""pytest-qt: the 指标 page over the fixture county, real widgets offscreen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from PySide6.QtCore import QPoint, Qt
+
+from desktop.ui.jobs import runner
+from storage import local
+from tests.fixtures.county import CODES, COUNTY, YEAR, build_county, rid
+
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+@pytest.fixture
+def page(qtbot, repo):
+    from desktop.ui.context import AppContext
+    from desktop.ui.indicators_page import IndicatorsPage, create_page
+
+    build_county(repo)
+    local.set_identity(repo, COUNTY, "示范县")
+    widget = create_page(AppContext(repo))
+    assert isinstance(widget, IndicatorsPage)
+    qtbot.addWidget(widget)
+    widget.resize(1280, 820)
+    return widget
+
+
+def _compute(page, profile="沈阳市"):
+    page.profile_combo.setCurrentText(profile)
+    page.compute()
+    assert runner().wait_idle(60)
+    assert page.report is not None
+
+
+def test_page_lists_scope_and_computes(page):
+    assert page.org_combo.itemData(0) == COUNTY  # own unit first
+    assert page.org_combo.count() == 1 + 3 + 22
+    assert page.year_spin.value() == YEAR  # the latest year with base data
+    assert [page.profile_combo.itemText(i) for i in range(5)] == ["国家", "吉林省", "沈阳市", "商丘市", "正宁县"]
+    _compute(page)
+    t = page.summary
+    assert t.rowCount() == 14
+    rows = {t.item(r, 0).text(): r for r in range(14)}
+    r4 = rows["I4"]
+    # I4 = 8830 m² / (18100 / 100) = 48.8 m² ≥ 40 (worked out in test_reports_indicators)
+    assert (t.item(r4, 2).text(), t.item(r4, 3).text(), t.item(r4, 4).text()) == ("8830", "181", "48.8 m²")
+    assert t.item(r4, 6).text() == "✓ 达标"
+    assert t.item(rows["I1"], 6).text() == "✗ 未达标"
+    assert t.item(rows["I8"], 6).text() == "无目标值" and t.item(rows["I8"], 5).text() == "无目标值"
+    # colour AND text: the status cell carries both
+    assert t.item(r4, 6).background().color().name().upper() == "#C6EFCE"
+    assert page.units.rowCount() == 3 + 22
+    assert page.tabs.tabText(3) == "数据质量（8）"
+    assert "未达标" in page.tabs.tabText(2)
+
+
+def test_units_table_sorts_by_value(page):
+    _compute(page)
+    t = page.units
+    col = 3 + 3  # I4
+    t.sortItems(col, Qt.SortOrder.DescendingOrder)
+    names = [t.item(r, 0).text() for r in range(t.rowCount())]
+    # R6: 350 m² / (400 / 100) = 87.5 per 100 households, the highest; then two at 70:
+    # U1 700 / 10 and 山前乡 (5×350 + 280) / (2900 / 100) = 2030 / 29
+    assert names[0] == "R6村" and set(names[1:3]) == {"U1社区", "山前乡"}
+    values = [t.item(r, col).data(Qt.ItemDataRole.UserRole) for r in range(t.rowCount())]
+    numeric = [v for v in values if isinstance(v, float)]
+    assert numeric == sorted(numeric, reverse=True)
+    assert "✓ 达标" in t.item(0, col).text()
+    # U4 has no 户数: the cell says so in words
+    u4 = names.index("U4社区")
+    assert t.item(u4, col).text() == "无法计算" and "缺少户数" in t.item(u4, col).toolTip()
+
+
+def test_drill_down_opens_the_counted_records(page, qtbot):
+    _compute(page)
+    rows = {page.summary.item(r, 0).text(): r for r in range(14)}
+    page._summary_clicked(rows["I5"], 2)  # click 分子 of I5
+    assert runner().wait_idle(30)
+    dialog = page.drill_dialog
+    assert dialog.isVisible()
+    table = dialog.table
+    assert table.rowCount() == 67  # staff in post in urban communities with 城镇常住人口
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    names = {table.item(r, headers.index("姓名")).text() for r in range(table.rowCount())}
+    assert "U3专职7" in names and not {"U3离岗委员", "U3专职8", "U5已删委员"} & names
+    ids = [table.item(r, headers.index("公民身份号码")).text() for r in range(table.rowCount())]
+    assert all(i[6:14] == "********" for i in ids)  # masked
+    dialog.close()
+
+    # from the per-village table: U2's I2 (0 of 1) lists nothing; U10's I2 lists its one 综合 in use
+    t = page.units
+    r = next(r for r in range(t.rowCount()) if t.item(r, 0).text() == "U10社区")
+    page._unit_clicked(r, 3 + 1)
+    assert runner().wait_idle(30)
+    d = page.drill_dialog
+    assert d.table.rowCount() == 1 and d.table.item(0, 1).text() == "U10党群服务中心"
+
+
+def test_chart_and_screenshot(page, qtbot):
+    _compute(page)
+    rows = {page.summary.item(r, 0).text(): r for r in range(14)}
+    page.summary.setCurrentCell(rows["I4"], 4)
+    assert len(page.chart.bars) == 22 and page.chart.target.value == 40
+    assert page.chart.bars[0][0] == "U1社区" and page.chart.bars[0][2] == "met"
+    # clicking a bar drills into that village
+    page.chart._chart_clicked = None
+    page._bar_clicked(0)
+    assert runner().wait_idle(30)
+    assert page.drill_dialog.table.rowCount() == 1
+    page.drill_dialog.close()
+    page.show()
+    qtbot.waitExposed(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert page.grab().save(str(SHOTS / "indicators.png"))
+    page.tabs.setCurrentIndex(2)
+    assert page.grab().save(str(SHOTS / "indicators_standards.png"))
+
+
+def test_export_through_job(page, tmp_path):
+    _compute(page, "正宁县")
+    target = tmp_path / "报告.xlsx"
+    page.export(str(target))
+    assert runner().wait_idle(60)
+    wb = load_workbook(target)
+    assert wb["封面"]["B6"].value == "正宁县"
+    assert page.status.text().startswith("已导出")
+
+
+def test_village_pc_sees_only_its_village(qtbot, repo):
+    from desktop.ui.context import AppContext
+    from desktop.ui.indicators_page import create_page
+
+    build_county(repo)
+    local.set_identity(repo, CODES["R7"], "R7村")
+    page = create_page(AppContext(repo))
+    qtbot.addWidget(page)
+    assert page.org_combo.count() == 1
+    _compute(page, "吉林省")
+    assert page.units.rowCount() == 0
+    assert len(page.chart.bars) == 1
+    checks = {page.standards.item(r, 1).text(): page.standards.item(r, 5).text()
+              for r in range(page.standards.rowCount())}
+    assert checks["综合服务设施建筑面积"] == "综合服务设施建筑面积 280 m²，农村标准 ≥ 350 m²，差 70 m²"
+
+
+def test_custom_profile_saved_and_used(page, monkeypatch):
+    from reports.profiles import find_profile
+
+    base = find_profile("吉林省").to_dict()
+    base["name"] = "示范县方案"
+    base["targets"]["I4"] = {"op": ">=", "value": 60, "text": "≥60 m²", "quote": "县定"}
+    from reports.profiles import profile_from_dict
+
+    page.save_profile(profile_from_dict(base))
+    assert page.profile_combo.currentText() == "示范县方案"
+    _compute(page, "示范县方案")
+    rows = {page.summary.item(r, 0).text(): r for r in range(14)}
+    assert page.summary.item(rows["I4"], 6).text() == "✗ 未达标"  # 48.8 < 60
+    assert rid("U1.zh")  # fixture ids are stable
