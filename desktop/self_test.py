@@ -27,7 +27,7 @@ def requested() -> bool:
 
 
 def _say(text: str) -> None:
-    line = f"{PREFIX} {text}"
+    line = f"{PREFIX} " + " ".join(part.strip() for part in text.splitlines() if part.strip())  # one line
     if sys.stdout is not None:
         print(line, flush=True)
 

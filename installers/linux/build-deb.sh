@@ -107,16 +107,25 @@ if [ "$uos_store" = 0 ]; then
 fi
 
 # Depends: the system libraries the bundle's programs and Qt plugins need but do not carry,
-# found by dpkg-shlibdeps (libraries inside the bundle are resolved there first).
-mkdir -p "$stage/shlibs/debian"
-printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$APPID" "$APPID" >"$stage/shlibs/debian/control"
-mapfile -t elves < <(find "$app/files" -type f \( -name '*.so*' -o -name taizhang \) -exec sh -c \
-  'head -c4 "$1" | grep -q "ELF" && echo "$1"' _ {} \;)
-libdirs=()
-while read -r d; do libdirs+=("-l$d"); done < <(find "$app/files" -type f -name '*.so*' -printf '%h\n' | sort -u)
-depends=$(cd "$stage/shlibs" && dpkg-shlibdeps -O --ignore-missing-info "${libdirs[@]}" "${elves[@]}" 2>/dev/null \
-          | sed -n 's/^shlibs:Depends=//p')
-rm -rf "$stage/shlibs"
+# found by dpkg-shlibdeps (libraries inside the bundle are resolved there first).  It takes a
+# minute or two (one dpkg lookup per library), so the answer is kept per bundle content in $out.
+key=$(cd "$app/files" && find . -type f -printf '%P %s\n' | sort | sha1sum | cut -c1-16)
+cache="$out/.depends-$key"
+if [ -s "$cache" ]; then
+  depends=$(cat "$cache")
+else
+  mkdir -p "$stage/shlibs/debian"
+  printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$APPID" "$APPID" >"$stage/shlibs/debian/control"
+  mapfile -t elves < <(find "$app/files" -type f \( -name '*.so*' -o -name taizhang \) -exec sh -c \
+    'head -c4 "$1" | grep -q "ELF" && echo "$1"' _ {} \;)
+  libdirs=()
+  while read -r d; do libdirs+=("-l$d"); done < <(find "$app/files" -type f -name '*.so*' -printf '%h\n' | sort -u)
+  depends=$(cd "$stage/shlibs" && dpkg-shlibdeps -O --ignore-missing-info "${libdirs[@]}" "${elves[@]}" 2>/dev/null \
+            | sed -n 's/^shlibs:Depends=//p')
+  rm -rf "$stage/shlibs"
+  mkdir -p "$out"
+  [ -n "$depends" ] && printf '%s' "$depends" >"$cache"
+fi
 [ -n "$depends" ] || { echo "dpkg-shlibdeps 未给出依赖，停止" >&2; exit 1; }
 # Qt's xcb platform plugin needs libxcb-cursor (Qt 6.5+); make sure it is named even if the plugin
 # stops linking it directly.
