@@ -222,3 +222,26 @@ def test_tombstoned_village_data_not_counted(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(table.select().where(table.c.id == rid("U1.zh"))).first().deleted is True
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_same_report_on_postgresql(pg_engine, pg_url, shenyang, tmp_path):
+    """The county server on PostgreSQL computes the same figures as SQLite (hand-checked above)."""
+    build_county(Repository(pg_engine, actor="测试员"))
+    pg = build_report(pg_engine, COUNTY, YEAR, find_profile("沈阳市"))
+    assert [(r.indicator_id, r.numerator, r.denominator, r.status, r.reason) for r in pg.indicators] == \
+        [(r.indicator_id, r.numerator, r.denominator, r.status, r.reason) for r in shenyang.indicators]
+    assert [(c.org_code, c.check, c.status, c.gap) for c in pg.standards] == \
+        [(c.org_code, c.check, c.status, c.gap) for c in shenyang.standards]
+    assert sorted((f.org_code, f.check, f.message) for f in pg.quality) == \
+        sorted((f.org_code, f.check, f.message) for f in shenyang.quality)
+    r = by_id(pg.indicators)
+    assert set(r["I2"].record_ids) == {rid(f"U{i}.zh") for i in range(1, 13) if i != 2}
+    assert len(r["I14"].record_ids) == 44
+
+    from county_server.cli import main
+
+    out = tmp_path / "pg.xlsx"
+    assert main(["--db", pg_url, "report", "--year", str(YEAR), "--profile", "沈阳市", "--org", COUNTY,
+                 "-o", str(out)]) == 0
+    assert out.stat().st_size > 0
