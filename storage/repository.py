@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, Date, DateTime, TypeDecorator, select, text
 from sqlalchemy.engine import Engine
 
 from storage.choices import DEFAULT_CHOICES
@@ -131,34 +132,88 @@ class _TableWriter:
         self.update_sql = (f"UPDATE {tname} SET {', '.join(f'{q} = {mark}' for q in non_pk)} "
                            f"WHERE {' AND '.join(f'{q} = {mark}' for q in pk)}")
         self._index = {name: i for i, name in enumerate(self.columns)}
-
-        self._plans: dict[tuple, list] = {}
-        self._memo: dict = {}
+        self._converters = {c.name: _converter(c.type, proc) for c, proc in zip(table.columns, self.processors)}
+        self._rows: dict[tuple, Callable[[dict], tuple]] = {}
+        if all(name in self.columns for name in BASE_COLUMNS):  # a record table
+            self.record_insert = self.compile_record_row(self.columns)
+            self.record_update = self.compile_record_row(self.update_cols)
 
     def row(self, values: dict, order: Sequence[str] | None = None) -> tuple:
-        key = tuple(order) if order else None
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = [(n, self.processors[self._index[n]]) for n in (order or self.columns)]
-        memo = self._memo
-        if len(memo) > 50_000:
-            memo.clear()
-        out = []
-        append = out.append
-        for name, proc in plan:
-            v = values.get(name)
-            if proc is None or v is None:
-                append(v)
-            elif isinstance(v, (dt.date, dt.datetime)):
-                # dates and timestamps repeat a lot in a batch; convert each once
-                k = (name, v)
-                c = memo.get(k)
-                if c is None:
-                    c = memo[k] = proc(v)
-                append(c)
+        """The DB-API parameter tuple for ``values`` (missing keys are NULL) in ``order``."""
+        key = tuple(order) if order else tuple(self.columns)
+        build = self._rows.get(key)
+        if build is None:
+            build = self._rows[key] = self.compile_row(key)
+        return build(values)
+
+    def compile_record_row(self, order: Sequence[str]) -> Callable[[dict, tuple], tuple]:
+        """``(field values, (id, version, created_at, updated_at, updated_by, deleted)) -> tuple``.
+
+        The record's own columns come from the base tuple, so the bulk path
+        never copies the values dict to add them.
+        """
+        namespace: dict[str, Any] = {}
+        parts = []
+        for i, name in enumerate(order):
+            conv = self._converters[name]
+            source = f"base[{BASE_COLUMNS.index(name)}]" if name in BASE_COLUMNS else f"g({name!r})"
+            if conv is None:
+                parts.append(source)
             else:
-                append(proc(v))
-        return tuple(out)
+                namespace[f"c{i}"] = conv
+                parts.append(f"c{i}({source})")
+        code = f"def build(values, base):\n    g = values.get\n    return ({', '.join(parts)},)\n"
+        exec(compile(code, f"<record row {self.table.name}>", "exec"), namespace)  # noqa: S102
+        return namespace["build"]
+
+    def compile_row(self, order: Sequence[str]) -> Callable[[dict], tuple]:
+        """A function ``values -> tuple`` for these columns: one expression, no per-column loop.
+
+        Bulk writes build hundreds of thousands of these tuples; a generated
+        function is ~3x faster than looping over columns and processors.
+        """
+        namespace: dict[str, Any] = {}
+        parts = []
+        for i, name in enumerate(order):
+            conv = self._converters[name]
+            if conv is None:
+                parts.append(f"g({name!r})")
+            else:
+                namespace[f"c{i}"] = conv
+                parts.append(f"c{i}(g({name!r}))")
+        source = f"def build(values):\n    g = values.get\n    return ({', '.join(parts)},)\n"
+        exec(compile(source, f"<row {self.table.name}>", "exec"), namespace)  # noqa: S102 - generated above
+        return namespace["build"]
+
+
+def _converter(col_type, proc) -> Callable[[Any], Any] | None:
+    """None when the DB-API takes the value as is; otherwise a converter that passes NULL through.
+
+    Dates and timestamps repeat a lot in a batch (one ``now`` per batch), so
+    their conversions are memoised.
+    """
+    if proc is None:
+        return None
+    if isinstance(col_type, (Date, DateTime, TypeDecorator)):
+        memo: dict = {}
+
+        def convert(value, proc=proc, memo=memo):
+            if value is None:
+                return None
+            try:
+                return memo[value]
+            except KeyError:
+                if len(memo) > 20_000:
+                    memo.clear()
+                result = memo[value] = proc(value)
+                return result
+            except TypeError:  # unhashable: convert directly
+                return proc(value)
+        return convert
+
+    def convert_plain(value, proc=proc):
+        return None if value is None else proc(value)
+    return convert_plain
 
 
 class _Writers:
@@ -169,12 +224,21 @@ class _Writers:
         self.audit = _TableWriter(AuditLog.__table__, dialect)
         self.change_cols = [c for c in self.change.columns if c != "seq"]
         self.audit_cols = [c for c in self.audit.columns if c != "id"]
+        # _WriteBatch builds these rows as tuples in exactly this order
+        assert self.change_cols == list(CHANGE_COLUMNS), self.change_cols
+        assert self.audit_cols == list(AUDIT_COLUMNS), self.audit_cols
+        self.change_at = self.change._converters["at"] or (lambda v: v)
+        self.audit_at = self.audit._converters["at"] or (lambda v: v)
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self.change_sql = (f"INSERT INTO change_log ({', '.join(self.change_cols)}) "
                            f"VALUES ({', '.join([mark] * len(self.change_cols))})")
         self.audit_sql = (f"INSERT INTO audit_log ({', '.join(self.audit_cols)}) "
                           f"VALUES ({', '.join([mark] * len(self.audit_cols))})")
 
+
+CHANGE_COLUMNS = ("change_id", "record_type", "record_id", "org_code", "op", "base_version", "version", "payload",
+                  "actor", "device_id", "at", "sync_state", "batch_id")
+AUDIT_COLUMNS = ("change_id", "record_type", "record_id", "field", "old_value", "new_value", "actor", "at")
 
 _writers_cache: dict[str, _Writers] = {}
 
@@ -184,6 +248,34 @@ def _writers(dialect) -> _Writers:
     if key not in _writers_cache:
         _writers_cache[key] = _Writers(dialect)
     return _writers_cache[key]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+# One encoder for every change-log payload (json.dumps builds a new one per call).
+_encode_payload = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_id_pool: list[str] = []
+
+
+def _fast_id() -> str:
+    """A random (version 4) UUID string, like ``str(uuid.uuid4())`` but drawn from the OS in
+    blocks of 512: the bulk path needs one per change and uuid4() was a visible share of it."""
+    if not _id_pool:
+        raw = os.urandom(16 * 512).hex()
+        variant = _VARIANT
+        _id_pool.extend(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:]}"
+                        for h in (raw[i:i + 32] for i in range(0, len(raw), 32)))
+    return _id_pool.pop()
+
+
+if hasattr(os, "register_at_fork"):  # a forked child must never reuse its parent's ids
+    os.register_at_fork(after_in_child=_id_pool.clear)
 
 
 def _audit_text(value: Any) -> str | None:
@@ -217,34 +309,30 @@ class _WriteBatch:
         at = at or self.now
         base_version = old["version"] if old else 0
         version = version if version is not None else base_version + 1
-        row = dict(new)
-        row.update(id=record_id, version=version, updated_at=at, updated_by=actor,
-                   created_at=old["created_at"] if old else at,
-                   deleted=bool(new.get("deleted", False)))
+        deleted = bool(new.get("deleted", False))
         writer = self.w.records[rt.name]
+        base = (record_id, version, old["created_at"] if old else at, at, actor, deleted)
         if old is None:
-            self.inserts.setdefault(rt.name, []).append(writer.row(row))
+            self.inserts.setdefault(rt.name, []).append(writer.record_insert(new, base))
         else:
-            self.updates.setdefault(rt.name, []).append(writer.row(row, writer.update_cols))
-        change_id = change_id or new_id()
-        payload = payload_of(rt, new)
-        payload["deleted"] = row["deleted"]
-        change = {
-            "change_id": change_id, "record_type": rt.name, "record_id": record_id,
-            "org_code": new["org_code"], "op": op, "base_version": base_version, "version": version,
-            "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-            "actor": actor, "device_id": device_id or self.device_id, "at": at,
-            "sync_state": self.sync_state, "batch_id": None,
-        }
-        self.changes.append(self.w.change.row(change, self.w.change_cols))
-        self._audit(rt, op, record_id, change_id, new, old, actor, at)
+            self.updates.setdefault(rt.name, []).append(writer.record_update(new, base))
+        change_id = change_id or _fast_id()
+        get = new.get
+        payload = {name: get(name) for name in rt.field_names}
+        payload["deleted"] = deleted
+        w = self.w
+        self.changes.append((change_id, rt.name, record_id, new["org_code"], op, base_version, version,
+                             _encode_payload(payload), actor, device_id or self.device_id, w.change_at(at),
+                             self.sync_state, None))
+        at_value = w.audit_at(at)
+        if op == "insert":
+            self.audits.append((change_id, rt.name, record_id, "*", None, "新建", actor, at_value))
+        else:
+            self._audit(rt, op, record_id, change_id, new, old, actor, at_value)
         return WriteResult(record_id, change_id, version)
 
-    def _audit(self, rt, op, record_id, change_id, new, old, actor, at):
-        cols = self.w.audit_cols
-        if op == "insert":
-            rows = [("*", None, "新建")]
-        elif op in ("delete", "restore"):
+    def _audit(self, rt, op, record_id, change_id, new, old, actor, at_value):
+        if op in ("delete", "restore"):
             rows = [("deleted", _audit_text(op == "restore"), _audit_text(op == "delete"))]
         else:
             rows = [(f.name, _audit_text(old.get(f.name)), _audit_text(new.get(f.name)))
@@ -252,9 +340,7 @@ class _WriteBatch:
             if old.get("deleted") != new.get("deleted"):
                 rows.append(("deleted", _audit_text(old.get("deleted")), _audit_text(new.get("deleted"))))
         for fname, before, after in rows:
-            self.audits.append(self.w.audit.row(
-                {"change_id": change_id, "record_type": rt.name, "record_id": record_id, "field": fname,
-                 "old_value": before, "new_value": after, "actor": actor, "at": at}, cols))
+            self.audits.append((change_id, rt.name, record_id, fname, before, after, actor, at_value))
 
     def flush(self) -> None:
         dbapi = self.conn.connection  # pooled DB-API connection inside this transaction
@@ -276,6 +362,8 @@ class _WriteBatch:
 # --------------------------------------------------------------------------- repository
 
 WriteGuard = Callable[[Connection, RecordType, str, dict, "dict | None"], "str | None"]
+
+_EXISTS: dict = {"exists": True}  # stands for "a record with this id exists" where only that matters
 
 
 class Repository:
@@ -413,9 +501,9 @@ class Repository:
         if op.op == "insert":
             if old is not None:
                 raise WriteRefused(f"{rt.label}记录{op.record_id}已存在，不能重复新建")
-            record_id = op.record_id or new_id()
-            new = {f.name: op.values.get(f.name) for f in rt.fields}
-            new["deleted"] = False
+            record_id = op.record_id or _fast_id()
+            # validation builds a fresh dict from op.values; without it keep only schema fields
+            new = op.values if validate else {f.name: op.values.get(f.name) for f in rt.fields}
         else:
             if old is None:
                 raise WriteRefused(f"找不到要修改的{rt.label}记录（{op.record_id}），可能已被删除或尚未同步")
@@ -427,7 +515,8 @@ class Repository:
             if op.op == "update":
                 if old["deleted"]:
                     raise WriteRefused(f"这条{rt.label}记录已删除，请先在“最近删除”中恢复再修改")
-                new.update({k: v for k, v in op.values.items() if k in rt.field_names})
+                names = rt.field_names
+                new.update({k: v for k, v in op.values.items() if k in names})
             elif op.op == "delete":
                 if old["deleted"]:
                     raise WriteRefused(f"这条{rt.label}记录已经删除")
@@ -438,13 +527,16 @@ class Repository:
                 new["deleted"] = False
         if validate and op.op in ("insert", "update"):
             coerced, issues = coerce_record(rt, new, self.choices())
-            errors = [i for i in issues if i.is_error]
-            if errors:
-                raise ValidationError(errors, rt.label)
-            coerced["deleted"] = new["deleted"]
+            if issues:
+                errors = [i for i in issues if i.is_error]
+                if errors:
+                    raise ValidationError(errors, rt.label)
+            coerced["deleted"] = False  # inserts start alive; updates of tombstones were refused above
             new = coerced
             if rt.name == "org_unit" and op.op == "insert" and record_id != org_unit_id(new["org_code"]):
                 raise WriteRefused("组织机构记录的编号必须由区划代码生成")
+        elif op.op == "insert":
+            new["deleted"] = False
         for guard in self.guards:
             refusal = guard(conn, rt, op.op, new, old)
             if refusal:
@@ -461,14 +553,23 @@ class Repository:
             batch = _WriteBatch(conn, self.actor, self.device_id, "pending")
             for part in _chunks(ops, chunk):
                 olds = self._olds(conn, part)
+                staged: set[tuple[str, str]] = set()  # records written in this chunk, not yet flushed
                 for op in part:
                     if op.op == "insert" and op.record_type == "org_unit" and op.record_id is None:
                         op.record_id = org_unit_id(str(op.values.get("org_code", "")))
-                    old = olds.get((op.record_type, op.record_id)) if op.record_id else None
+                    key = (op.record_type, op.record_id)
+                    if op.record_id and key in staged:
+                        # the same record twice in one chunk (insert then update, or a repeated row):
+                        # write what is staged, then look at the record as it now is
+                        batch.flush()
+                        staged.clear()
+                        olds.update(self._olds(conn, [WriteOp(op.record_type, "update", {}, op.record_id)]))
+                    old = olds.get(key) if op.record_id else None
                     result = self._stage(conn, batch, op, old, validate=validate)
                     results.append(result)
                     if op.record_id is None:
                         op.record_id = result.record_id
+                    staged.add((op.record_type, result.record_id))
                 batch.flush()
                 if progress:
                     progress(len(results))
@@ -476,18 +577,25 @@ class Repository:
 
     def _olds(self, conn: Connection, ops: Sequence[WriteOp]) -> dict[tuple[str, str], dict]:
         wanted: dict[str, list[str]] = {}
+        new_ids: dict[str, list[str]] = {}
         for op in ops:
             rid = op.record_id
             if rid is None and op.record_type == "org_unit":
                 rid = org_unit_id(str(op.values.get("org_code", "")))
             if rid:
-                wanted.setdefault(op.record_type, []).append(rid)
-        found = {}
+                (new_ids if op.op == "insert" else wanted).setdefault(op.record_type, []).append(rid)
+        found: dict[tuple[str, str], dict] = {}
         for type_name, ids in wanted.items():
             table = table_for(type_name)
             for i in range(0, len(ids), 500):
                 for row in conn.execute(select(table).where(table.c.id.in_(ids[i:i + 500]))).mappings():
                     found[(type_name, row["id"])] = dict(row)
+        for type_name, ids in new_ids.items():
+            # inserts with client-generated ids only need to know whether the id is taken
+            table = table_for(type_name)
+            for i in range(0, len(ids), 500):
+                for (rid,) in conn.execute(select(table.c.id).where(table.c.id.in_(ids[i:i + 500]))):
+                    found[(type_name, rid)] = _EXISTS
         return found
 
     # ------------------------------------------------------------------ applying changes from elsewhere (sync)

@@ -10,6 +10,7 @@ edit here plus a migration.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Literal
 
 FieldType = Literal[
@@ -78,7 +79,7 @@ class RecordType:
                 return f
         raise KeyError(f"{self.name}.{name}")
 
-    @property
+    @cached_property  # asked for on every write; the fields never change
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -325,7 +326,7 @@ def coerce(field: Field, raw: Any, choices: dict[str, list[str]] | None = None) 
             except ValueError:
                 return None, Issue(field.name, f"{label}：“{normalize_text(raw)}”不是有效日期，"
                                                "请按 2024-03-05 或 2024年3月5日 的格式填写")
-            if value.year < 1900 or value > dt.date.today() + dt.timedelta(days=366):
+            if value.year < 1900 or value > _latest_date():
                 return None, Issue(field.name, f"{label}：{value.isoformat()}不在合理范围内，请核对年份")
             return value, None
         if t == "period":
@@ -368,19 +369,123 @@ def coerce(field: Field, raw: Any, choices: dict[str, list[str]] | None = None) 
     raise AssertionError(f"unknown field type {t}")
 
 
+_latest = (dt.date.min, 0.0)
+
+
+def _latest_date() -> dt.date:
+    """The latest plausible date (a year from today); recomputed at most once a minute."""
+    global _latest
+    now = time.monotonic()
+    if now > _latest[1]:
+        _latest = (dt.date.today() + dt.timedelta(days=366), now + 60)
+    return _latest[0]
+
+
+# --------------------------------------------------------------------------- fast paths
+#
+# Bulk writes (Excel import, sync batches, 100,000 records) validate every field
+# of every record.  Most values already arrive in their final form (an int for
+# an int field, an exact choice-list item, a clean string), so each field gets a
+# precompiled check that accepts exactly those values and returns what ``coerce``
+# would return; anything else falls through to ``coerce`` and its messages.
+
+_SLOW = object()
+_TEXT_NEEDS_WORK = re.compile(r"^\s|\s$|\s\s|[^\S ]")
+_PHONE_OK = re.compile(r"1[3-9]\d{9}")
+_PERIOD_OK = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_is_nfkc = unicodedata.is_normalized
+_valid_org_codes: set[str] = set()
+
+
+def _fast_coercer(f: Field, choices: dict[str, list[str]] | None):
+    t, lo, hi = f.type, f.min, f.max
+    if t == "text":
+        limit = f.max_length or 10**9
+
+        def fast(v):
+            if type(v) is str and len(v) <= limit and _is_nfkc("NFKC", v) and not _TEXT_NEEDS_WORK.search(v):
+                return v
+            return _SLOW
+    elif t == "ref":
+        def fast(v):
+            return v if type(v) is str and v and not v[0].isspace() and not v[-1].isspace() else _SLOW
+    elif t in ("int", "year"):
+        def fast(v):
+            if type(v) is float and v.is_integer():
+                v = int(v)
+            if type(v) is int and (lo is None or v >= lo) and (hi is None or v <= hi):
+                return v
+            return _SLOW
+    elif t == "decimal":
+        def fast(v):
+            if (type(v) is float or type(v) is int) and (lo is None or v >= lo) and (hi is None or v <= hi) \
+                    and math.isfinite(v):
+                return float(v)
+            return _SLOW
+    elif t == "date":
+        def fast(v):
+            return v if type(v) is dt.date and v.year >= 1900 and v <= _latest_date() else _SLOW
+    elif t == "bool":
+        def fast(v):
+            return v if type(v) is bool else _SLOW
+    elif t in ("choice", "multichoice"):
+        allowed = {i for i in (choices or DEFAULT_CHOICES).get(f.choices or "", []) if normalize_text(i) == i}
+        if t == "choice":
+            def fast(v):
+                return v if type(v) is str and v in allowed else _SLOW
+        else:
+            def fast(v):
+                if type(v) is list and v and all(type(i) is str and i in allowed for i in v):
+                    return list(v)
+                return _SLOW
+    elif t == "period":
+        def fast(v):
+            return v if type(v) is str and _PERIOD_OK.fullmatch(v) else _SLOW
+    elif t == "phone":
+        def fast(v):
+            return v if type(v) is str and _PHONE_OK.fullmatch(v) else _SLOW
+    elif t == "org_code":
+        def fast(v):
+            return v if type(v) is str and v in _valid_org_codes else _SLOW
+    else:
+        def fast(v):
+            return _SLOW
+    return fast
+
+
+_plans: dict[tuple[str, int], tuple] = {}
+
+
+def _plan(rt: RecordType, choices: dict[str, list[str]] | None) -> tuple:
+    """(field, name, fast check) per field of ``rt``, compiled once per choice-list state."""
+    key = (rt.name, id(choices))
+    entry = _plans.get(key)
+    if entry is None or entry[0] is not choices or entry[1] is not rt:
+        if len(_plans) > 200:
+            _plans.clear()
+        entry = _plans[key] = (choices, rt, tuple((f, f.name, _fast_coercer(f, choices)) for f in rt.fields))
+    return entry[2]
+
+
 def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | None = None,
                   ) -> tuple[dict, list[Issue]]:
     """Coerce every field present in ``raw``; then check required fields and cross rules."""
     values: dict[str, Any] = {}
     issues: list[Issue] = []
-    for f in rt.fields:
-        if f.name not in raw:
+    for f, name, fast in _plan(rt, choices):
+        if name not in raw:
             continue
-        given = raw[f.name]
+        given = raw[name]
         if given is None or given == "":
-            values[f.name] = None
+            values[name] = None
+            continue
+        value = fast(given)
+        if value is not _SLOW:
+            values[name] = value
             continue
         value, issue = coerce(f, given, choices)
+        if f.type == "org_code" and issue is None and value == given and len(_valid_org_codes) < 100_000:
+            _valid_org_codes.add(value)
         if issue:
             issues.append(issue)
             if not issue.is_error:
@@ -391,11 +496,20 @@ def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | Non
     return values, issues
 
 
+_required: dict[str, tuple[Field, ...]] = {}
+
+
 def check_record(rt: RecordType, values: dict, skip: Iterable[str] = ()) -> list[Issue]:
     """Required fields and cross-field rules over already-coerced values."""
     skip = set(skip)
-    issues = [Issue(f.name, f"{f.label}：必填，请填写")
-              for f in rt.fields if f.required and f.name not in skip and is_blank(values.get(f.name))]
+    required = _required.get(rt.name)
+    if required is None or (required and required[0] not in rt.fields):
+        required = _required[rt.name] = tuple(f for f in rt.fields if f.required)
+    issues = []
+    for f in required:
+        v = values.get(f.name)
+        if (v is None or v == "" or v == [] or (type(v) is str and not v.strip())) and f.name not in skip:
+            issues.append(Issue(f.name, f"{f.label}：必填，请填写"))
     for rule in rt.cross_rules:
         if skip.intersection(rule.fields):
             continue

@@ -461,3 +461,30 @@ def test_all_field_types_round_trip(brepo):
     year = brepo.create("org_year", {"org_code": VILLAGE, "year": "2024", "households": "820户",
                                      "total_building_area": "5,200㎡"})
     assert (year["year"], year["households"], year["total_building_area"]) == (2024, 820, 5200.0)
+
+
+def test_bulk_write_same_record_twice_in_one_chunk(brepo):
+    rid = str(uuid.uuid4())
+    results = brepo.bulk_write([_service(1), WriteOp("service", "insert", _service(2).values, rid),
+                                WriteOp("service", "update", {"persons": 12}, rid), _service(3)])
+    assert [r.version for r in results] == [1, 1, 2, 1]
+    assert brepo.get("service", rid)["persons"] == 12
+    assert [c.version for c in changes_for(brepo.engine, rid)] == [1, 2]
+    before = snapshot(brepo.engine)
+    dup = str(uuid.uuid4())
+    with pytest.raises(WriteRefused, match=f"服务记录记录{dup}已存在，不能重复新建"):
+        brepo.bulk_write([WriteOp("service", "insert", _service(4).values, dup), _service(5),
+                          WriteOp("service", "insert", _service(6).values, dup)])
+    assert snapshot(brepo.engine) == before
+    with pytest.raises(WriteRefused, match="已存在"):
+        brepo.bulk_write([WriteOp("service", "insert", _service(7).values, rid)])
+    assert snapshot(brepo.engine) == before
+
+
+def test_generated_ids_are_unique_uuid4(brepo):
+    results = brepo.bulk_write([_service(i) for i in range(1500)])
+    ids = [r.record_id for r in results] + [r.change_id for r in results]
+    assert len(set(ids)) == 3000
+    for value in ids[:50] + ids[-50:]:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 4 and str(parsed) == value

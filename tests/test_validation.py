@@ -436,3 +436,38 @@ def test_mask_personal_information():
     assert mask("id_number", "11010519491231002X") == "110105********002X"
     assert mask("phone", "13800138000") == "138****8000"
     assert mask("id_number", None) == "" and mask("text", "幸福村") == "幸福村"
+
+
+# --------------------------------------------------------------------------- fast paths agree with coerce
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(allow_nan=True, allow_infinity=True),
+    st.dates(dt.date(1850, 1, 1), dt.date(2200, 1, 1)), st.text(max_size=12),
+    st.sampled_from(["在用", "养老", " 在用", "村（居）委会主任", "网格员", "13800138000", "220102001001",
+                     "2024-03", "2024-3", "幸福村　党群服务中心", "a\tb", "x  y", "350平方米", "长" * 101]),
+    st.lists(st.sampled_from(["网格员", "医疗", "法律", " 医疗", "无此项", 3]), max_size=3),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(type_name=st.sampled_from(sorted(RECORD_TYPES)), data=st.data())
+def test_fast_paths_match_coerce(type_name, data):
+    """coerce_record's precompiled fast paths return exactly what coerce() returns, field by field."""
+    from storage.choices import DEFAULT_CHOICES
+
+    rt = RECORD_TYPES[type_name]
+    raw = {f.name: data.draw(_VALUES, label=f.name) for f in rt.fields}
+    values, issues = coerce_record(rt, raw, DEFAULT_CHOICES)
+    by_field = {i.field: i for i in issues}
+    for f in rt.fields:
+        given_value = raw[f.name]
+        if given_value is None or given_value == "":
+            assert values[f.name] is None
+            continue
+        expected, issue = coerce(f, given_value, DEFAULT_CHOICES)
+        if issue is not None and issue.is_error:
+            assert f.name not in values and by_field[f.name].message == issue.message
+        else:
+            assert values[f.name] == expected and type(values[f.name]) is type(expected), f.name

@@ -1,0 +1,245 @@
+"""``python -m benchmarks core``: the repository's bulk path against raw sqlite3 executemany.
+
+1. Generates N mixed records (default 100,000: service records, staff with
+   trainings, volunteers with hours, teams, facilities, social organisations,
+   yearly data; Chinese text, valid ID numbers and phones, some values typed the
+   way Excel delivers them: "350平方米", "2024年3月5日", "是").
+2. Writes them through ``Repository.bulk_write`` (validation ON, change log and
+   audit) into a fresh database: ``core.bulk_records_per_s``.
+3. Baseline in the same run: raw ``sqlite3.executemany`` writes exactly the same
+   rows (the records, change-log rows and audit rows the repository wrote, read
+   back as tuples) in one transaction into another fresh database with the
+   same schema and PRAGMAs: ``core.bulk_ratio`` = bulk records/s ÷ raw records/s.
+4. ~200 interactive saves (``create``/``update``, each its own committed
+   transaction: record + change log + audit) on the filled database:
+   ``core.save_ms`` (median).
+5. ``core.peak_mb``: peak resident memory of this process.
+
+Targets (issue 2): bulk_ratio ≥ 0.5, save_ms ≤ 5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import random
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰建国建华志强春梅海燕文"
+ACTIVITIES = ["敬老院慰问", "社区义诊", "环境整治", "防诈骗宣传", "关爱留守儿童", "助残服务", "垃圾分类宣传", "法律咨询"]
+NOTES = [None, None, "电话回访满意", "协助办理医保报销", "送药上门", "调解邻里纠纷", "代办养老保险认证", "组织健康讲座"]
+VILLAGES = [f"220102001{i:03d}" for i in range(1, 6)]
+
+
+def _id_number(rng: random.Random) -> str:
+    from storage.validation import id_check_char
+
+    born = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 50))
+    first17 = f"220102{born:%Y%m%d}{rng.randint(0, 999):03d}"
+    return first17 + id_check_char(first17)
+
+
+def _name(rng: random.Random) -> str:
+    return rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+
+
+def _uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def generate(n: int, seed: int = 7) -> list:
+    """N mixed WriteOps (inserts with client-generated ids), parents before children."""
+    from storage.choices import DEFAULT_CHOICES as C
+    from storage.repository import WriteOp, org_unit_id
+
+    rng = random.Random(seed)
+    ops = [WriteOp("org_unit", "insert", {"org_code": "220102000000", "name": "演示县", "level": "县"},
+                   org_unit_id("220102000000")),
+           WriteOp("org_unit", "insert", {"org_code": "220102001000", "name": "演示镇", "level": "乡镇/街道",
+                                          "parent_code": "220102000000"}, org_unit_id("220102001000"))]
+    for i, code in enumerate(VILLAGES):
+        ops.append(WriteOp("org_unit", "insert", {"org_code": code, "name": f"第{i + 1}村", "level": "村/社区",
+                                                  "parent_code": "220102001000", "urban_rural": "农村社区"},
+                           org_unit_id(code)))
+        ops.append(WriteOp("org_year", "insert", {"org_code": code, "year": 2024, "households": f"{rng.randint(300, 900)}户",
+                                                  "population": rng.randint(1000, 3000), "urban_population": 0,
+                                                  "total_building_area": "5,200㎡"}, _uuid(rng)))
+        for cat in ("综合服务设施/党群服务中心", "养老服务设施", "卫生室/社区卫生服务站", "便民商业网点"):
+            ops.append(WriteOp("facility", "insert", {
+                "org_code": code, "name": f"第{i + 1}村{cat.split('/')[0]}", "category": cat, "status": "在用",
+                "building_area": f"{rng.randint(200, 600)}平方米", "activity_area": rng.randint(50, 200),
+                "daily_open_hours": 8, "open_on_holidays": "是", "kiosks": 1, "ownership": "自有",
+                "built_year": rng.randint(2000, 2022), "barrier_free": True, "address": f"第{i + 1}村{rng.randint(1, 9)}组"},
+                _uuid(rng)))
+        teams = []
+        for t in ("党员志愿服务队", "巾帼志愿服务队"):
+            teams.append(_uuid(rng))
+            ops.append(WriteOp("volunteer_team", "insert", {"org_code": code, "name": f"第{i + 1}村{t}",
+                                                            "leader": _name(rng), "party_backbone": t.startswith("党员")},
+                               teams[-1]))
+        for k in range(4):
+            ops.append(WriteOp("social_org", "insert", {"org_code": code, "name": f"第{i + 1}村协会{k + 1}",
+                                                        "org_type": rng.choice(C["social_org_type"]),
+                                                        "registration": "备案", "members": rng.randint(8, 60)},
+                               _uuid(rng)))
+    day0 = dt.date(2024, 1, 1)
+    while len(ops) < n:
+        code = rng.choice(VILLAGES)
+        kind = rng.random()
+        if kind < 0.02:
+            sid = _uuid(rng)
+            ops.append(WriteOp("staff", "insert", {
+                "org_code": code, "name": _name(rng), "gender": rng.choice(C["gender"]), "id_number": _id_number(rng),
+                "phone": rng.choice(["138", "139", "186"]) + f"{rng.randint(0, 99_999_999):08d}",
+                "political_status": rng.choice(C["political_status"]), "education": rng.choice(C["education"]),
+                "roles": rng.sample(C["staff_role"], 2), "social_work_cert": "无",
+                "joined_on": f"{rng.randint(2010, 2023)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日",
+                "status": "在岗"}, sid))
+            for _ in range(3):
+                ops.append(WriteOp("training", "insert", {
+                    "org_code": code, "staff_id": sid, "date": day0 + dt.timedelta(days=rng.randint(0, 300)),
+                    "course": "社区治理能力提升培训", "days": rng.choice([0.5, 1, 2]), "level": rng.choice(C["training_level"])},
+                    _uuid(rng)))
+        elif kind < 0.08:
+            vid = _uuid(rng)
+            ops.append(WriteOp("volunteer", "insert", {
+                "org_code": code, "name": _name(rng), "gender": rng.choice(C["gender"]), "id_number": _id_number(rng),
+                "phone": "139" + f"{rng.randint(0, 99_999_999):08d}", "party_member": rng.random() < 0.3,
+                "registered": "否", "skills": "医疗、法律" if rng.random() < 0.5 else ["教育"]}, vid))
+            for _ in range(3):
+                ops.append(WriteOp("volunteer_hours", "insert", {
+                    "org_code": code, "volunteer_id": vid, "date": f"2024-{rng.randint(1, 12)}-{rng.randint(1, 28)}",
+                    "activity": rng.choice(ACTIVITIES), "hours": rng.choice([1, 2, 2.5, "3小时"]),
+                    "beneficiary": "老年人"}, _uuid(rng)))
+        else:
+            ops.append(WriteOp("service", "insert", {
+                "org_code": code, "date": day0 + dt.timedelta(days=rng.randint(0, 330)),
+                "category": rng.choice(C["service_category"]), "mode": rng.choice(C["service_mode"]),
+                "target": rng.choice(C["service_target"]), "persons": rng.randint(1, 20),
+                "provider": rng.choice(C["service_provider"]), "duration_hours": rng.choice([0.5, 1, 1.5, 2]),
+                "satisfaction": rng.choice(C["satisfaction"]), "note": rng.choice(NOTES)}, _uuid(rng)))
+    return ops[:n]
+
+
+def _fresh_db(directory: Path, name: str):
+    from storage.db import open_database
+
+    return open_database(directory / name)
+
+
+def _tables():
+    from storage.schema import WRITE_ORDER
+
+    return list(WRITE_ORDER) + ["change_log", "audit_log"]
+
+
+def raw_baseline(src: Path, dest: Path) -> tuple[float, int]:
+    """Raw executemany of exactly the rows the repository wrote, one transaction, same PRAGMAs."""
+    read = sqlite3.connect(src)
+    data = {}
+    for table in _tables():
+        cur = read.execute(f"SELECT * FROM {table}")
+        cols = [d[0] for d in cur.description]
+        data[table] = (cols, cur.fetchall())
+    read.close()
+    conn = sqlite3.connect(dest, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
+        conn.execute(f"PRAGMA {pragma}")
+    rows = sum(len(r) for _, r in data.values())
+    gc.collect()
+    start = time.perf_counter()
+    conn.execute("BEGIN")
+    for table, (cols, table_rows) in data.items():
+        conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", table_rows)
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed, rows
+
+
+def interactive_saves(repo, count: int, seed: int = 3) -> list[float]:
+    rng = random.Random(seed)
+    timings = []
+    made = []
+    for i in range(count):
+        start = time.perf_counter()
+        if i % 2 == 0 or not made:
+            rec = repo.create("service", {"org_code": rng.choice(VILLAGES), "date": "2024-06-01", "category": "养老",
+                                          "mode": "上门", "target": "老年人", "persons": 2, "note": "上门探访"})
+            made.append(rec["id"])
+        else:
+            repo.update("service", rng.choice(made), {"persons": rng.randint(1, 30), "note": "回访后修改人次"})
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks core", description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--saves", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the bulk write")
+    args = parser.parse_args()
+
+    from storage.repository import Repository
+
+    ops = generate(args.records)
+    with tempfile.TemporaryDirectory(prefix="taizhang-bench-") as tmp:
+        tmp = Path(tmp)
+        engine = _fresh_db(tmp, "bulk.sqlite3")
+        repo = Repository(engine, actor="基准测试", device_id="00000000-0000-4000-8000-0000000000be")
+        repo.choices()
+        gc.collect()
+        if args.profile:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
+        start = time.perf_counter()
+        results = repo.bulk_write(ops, validate=True)
+        bulk_s = time.perf_counter() - start
+        if args.profile:
+            prof.disable()
+            pstats.Stats(prof, stream=sys.stderr).sort_stats(sys.argv[-1] if False else "tottime").print_stats(35)
+        assert len(results) == args.records
+        del results, ops
+        with engine.connect() as conn:
+            from sqlalchemy import text
+
+            changes = conn.execute(text("SELECT count(*) FROM change_log")).scalar_one()
+            audits = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+        assert changes == args.records and audits >= args.records
+
+        saves = interactive_saves(repo, args.saves)
+        engine.dispose()
+
+        base_engine = _fresh_db(tmp, "raw.sqlite3")  # same schema (created at head) and PRAGMAs
+        base_engine.dispose()
+        raw_s, raw_rows = raw_baseline(tmp / "bulk.sqlite3", tmp / "raw.sqlite3")
+
+    bulk_rps = args.records / bulk_s
+    raw_rps = args.records / raw_s
+    print(f"core.records: {args.records}")
+    print(f"core.bulk_seconds: {bulk_s:.2f}")
+    print(f"core.raw_seconds: {raw_s:.2f}")
+    print(f"core.raw_rows: {raw_rows}")
+    print(f"core.raw_records_per_s: {raw_rps:.0f}")
+    print(f"core.bulk_records_per_s: {bulk_rps:.0f}")
+    print(f"core.bulk_ratio: {bulk_rps / raw_rps:.2f}")
+    print(f"core.save_ms: {statistics.median(saves):.2f}")
+    print(f"core.save_p95_ms: {sorted(saves)[int(len(saves) * 0.95) - 1]:.2f}")
+    print(f"core.peak_mb: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
