@@ -108,11 +108,14 @@ class ImportResult:
     def grouped_errors(self) -> dict[str, dict[str, list[int | None]]]:
         """error → column → rows (the shape of DHIS2's conflict list)."""
         groups: dict[str, dict[str, list]] = {}
+        messages: dict[str, set[str]] = {}
         for issue in self.errors:
-            kind = _QUOTED.sub("“…”", issue.message)
+            kind = _QUOTED.sub("“…”", issue.message)  # same error, different values: one group
             column = f"{issue.sheet}·{issue.column}" if issue.column else (issue.sheet or "整个工作簿")
             groups.setdefault(kind, {}).setdefault(column, []).append(issue.row)
-        return groups
+            messages.setdefault(kind, set()).add(issue.message)
+        # a group whose rows all share one message is shown with that message (values included)
+        return {(next(iter(messages[k])) if len(messages[k]) == 1 else k): v for k, v in groups.items()}
 
     def summary_line(self) -> str:
         name = self.path.name
