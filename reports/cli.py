@@ -9,14 +9,27 @@ from storage.cli import UserError
 
 
 def add_report_arguments(p: argparse.ArgumentParser, *, org_required: bool) -> None:
-    p.add_argument("--year", type=int, default=dt.date.today().year - 1,
-                   help="年度（默认：上一年）")
+    p.add_argument("--year", type=int, default=None,
+                   help="年度（默认：已填年度基础数据的最近一年）")
     p.add_argument("--profile", default="国家",
                    help="指标方案：国家、吉林省、沈阳市、商丘市、正宁县、本机保存的自定义方案名称，或方案文件(.json)路径")
     p.add_argument("-o", "--output", help="输出的 Excel 文件（.xlsx）")
     p.add_argument("--org", required=org_required,
                    help="区划代码（村/社区、乡镇/街道或县）" + ("" if org_required else "，默认：本机单位"))
     p.add_argument("--list-profiles", action="store_true", help="列出可用的指标方案后退出")
+
+
+def latest_year(engine) -> int:
+    """The latest year (not in the future) with 年度基础数据; last year if there is none."""
+    from sqlalchemy import func, select
+
+    from storage.models import table_for
+
+    oy = table_for("org_year")
+    this_year = dt.date.today().year
+    with engine.connect() as conn:
+        year = conn.execute(select(func.max(oy.c.year)).where(oy.c.deleted.is_(False), oy.c.year <= this_year)).scalar()
+    return int(year) if year else this_year - 1
 
 
 def run_report(engine, repo, args, default_org: str | None) -> int:
@@ -36,6 +49,8 @@ def run_report(engine, repo, args, default_org: str | None) -> int:
     org = args.org or default_org
     if not org:
         raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
+    if args.year is None:
+        args.year = latest_year(engine)
     if not 2000 <= args.year <= 2100:
         raise UserError(f"年度 {args.year} 不对，请填写四位年份，例如 --year 2024")
     try:
