@@ -65,6 +65,21 @@ def _export(args) -> int:
     return 0
 
 
+def _import(args) -> int:
+    from exchange.importer import import_files
+    from storage.cli import open_repository
+
+    repo = open_repository()
+    scope, _ = _scope(repo, None)
+    results = import_files(repo, args.files, scope=scope, dry_run=args.dry_run, report_dir=args.report_dir,
+                           on_result=lambda r: print(r.text(), flush=True))
+    if not results:
+        raise UserError("没有找到要导入的 .xlsx 文件，请检查文件或文件夹路径")
+    ok = sum(1 for r in results if r.ok)
+    print(f"共 {len(results)} 个工作簿：{'可导入' if args.dry_run else '已导入'} {ok} 个，拒绝 {len(results) - ok} 个")
+    return 0 if ok == len(results) else 1
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("template", help="生成 Excel 填报模板（每类记录一张表，带下拉选项和填写说明）")
     p.add_argument("-o", "--output", required=True, help="输出文件，如 模板.xlsx")
@@ -77,3 +92,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--org", help="区划代码（默认：本机所属村(社区)）")
     p.add_argument("--csv", action="store_true", help="导出 CSV（每类记录一个文件，UTF-8 带 BOM）到 -o 指定的文件夹")
     p.set_defaults(func=_export)
+    p = sub.add_parser("import", help="把填好的 Excel 工作簿导入本机台账（只接受本单位的数据；全部导入或全部不导入）")
+    p.add_argument("files", nargs="+", metavar="FILE", help="工作簿（.xlsx）或包含工作簿的文件夹")
+    p.add_argument("--dry-run", action="store_true", help="只检查，不写入")
+    p.add_argument("--report-dir", help="错误报告（标注了错误单元格的副本）保存到这个文件夹")
+    p.set_defaults(func=_import)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from exchange.layout import (HEADER_ROW, MATCH_KEYS, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
+from exchange.layout import (HEADER_ROW, MATCH_KEYS, TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
                              INSTRUCTIONS_SHEET, Column, columns_for, label_index, match_sheet,
                              normalize_label, column_letter, sheet_types)
 from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
@@ -127,6 +127,8 @@ class ImportResult:
             return f"[可导入] {name}：将{counts}（试运行，未写入）"
         if self.status == "nothing":
             return f"[无内容] {name}：没有可导入的数据行"
+        if self.status == "pending":
+            return f"[待导入] {name}：将{counts}"
         if self.status == "cancelled":
             return f"[已取消] {name}：未写入任何数据"
         rejected_rows = self.total("rejected")
@@ -292,6 +294,11 @@ class _Planner:
         self.tick("读取")
         meta = wb.metadata()
         org = (meta.get("org_code") or "").strip() or None
+        version = meta.get("template_version")
+        if version and version.isdigit() and int(version) > int(TEMPLATE_VERSION):
+            self.issue("", None, None, "", "", f"本工作簿由更新版本的台账程序生成（模板版本{version}），"
+                       "本程序无法可靠读取。请升级社区服务台账后再导入")
+            return
         sheets: dict[str, SheetInfo] = {}
         for info in wb.sheets:
             if info.name in (META_SHEET, CHOICES_SHEET, INSTRUCTIONS_SHEET):

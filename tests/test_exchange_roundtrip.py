@@ -229,3 +229,29 @@ def test_taizhang_template_and_export_commands(demo_repo, tmp_path, taizhang_hom
     assert main(["export", "-o", str(tmp_path / "导出.xlsx"), "--period", "2024-13"]) == 1
     assert main(["export", "--csv", "-o", str(tmp_path / "csv")]) == 0
     assert (tmp_path / "csv" / "服务记录.csv").exists()
+
+
+def test_taizhang_import_into_this_pcs_ledger(repo, village, tmp_path, taizhang_home):
+    from desktop.cli import main
+    from storage.local import set_identity
+    from tests.test_exchange_util import FACILITY_HEADER, OTHER_COUNTY_VILLAGE, make_workbook
+
+    set_identity(repo, VILLAGE, "测试村")
+    ours = make_workbook(tmp_path / "本村.xlsx", {"服务设施": [FACILITY_HEADER, ["卫生室", "卫生室/社区卫生服务站", "在用", 90, 50]]})
+    theirs = make_workbook(tmp_path / "别村.xlsx", {"服务设施": [FACILITY_HEADER, ["卫生室", "其他", "在用", 9, 5]]},
+                           unit_line=f"区划代码：{OTHER_COUNTY_VILLAGE}")
+    assert main(["import", str(ours), "--dry-run"]) == 0 and repo.count("facility") == 0
+    assert main(["import", str(ours)]) == 0 and repo.count("facility") == 1
+    assert main(["import", str(theirs)]) == 1 and repo.count("facility") == 1
+
+
+def test_workbook_from_a_newer_template_version_is_refused(repo, village, tmp_path):
+    path = write_template(repo, tmp_path / "t.xlsx", org_code=VILLAGE)
+    wb = load_workbook(path)
+    meta = wb[META_SHEET]
+    for row in meta.iter_rows():
+        if row[0].value == "template_version":
+            row[1].value = "99"
+    wb.save(path)
+    result = import_workbook(repo, path)
+    assert result.status == "rejected" and "请升级社区服务台账" in result.errors[0].message
