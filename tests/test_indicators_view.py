@@ -56,6 +56,13 @@ def test_page_lists_scope_and_computes(page):
     assert page.units.rowCount() == 3 + 22
     assert page.tabs.tabText(3) == "数据质量（8）"
     assert "未达标" in page.tabs.tabText(2)
+    st = page.standards
+    assert st.rowCount() == 22 * 14 and st.item(0, 0).text() == "U1社区"  # sorted by division code
+    page.only_failing.setChecked(True)
+    shown = [r for r in range(st.rowCount()) if not st.isRowHidden(r)]
+    assert shown and all(st.item(r, 4).text() in ("✗ 未达标", "无法计算") for r in shown)
+    assert len(shown) == sum(c.status in ("not_met", "cannot") for c in page.report.standards)
+    page.only_failing.setChecked(False)
 
 
 def test_units_table_sorts_by_value(page):
@@ -64,9 +71,11 @@ def test_units_table_sorts_by_value(page):
     col = 3 + 3  # I4
     t.sortItems(col, Qt.SortOrder.DescendingOrder)
     names = [t.item(r, 0).text() for r in range(t.rowCount())]
-    # R6: 350 m² / (400 / 100) = 87.5 per 100 households, the highest; then two at 70:
-    # U1 700 / 10 and 山前乡 (5×350 + 280) / (2900 / 100) = 2030 / 29
-    assert names[0] == "R6村" and set(names[1:3]) == {"U1社区", "山前乡"}
+    # R6: 350 m² / (400 / 100) = 87.5 per 100 households, the highest; then seven at exactly 70:
+    # U1 700 / 10; standard rural R1 R5 R8 R9 R10 350 / 5; 山前乡 (5×350 + 280) / (2900 / 100) = 2030 / 29
+    assert names[0] == "R6村"
+    assert set(names[1:8]) == {"U1社区", "R1村", "R5村", "R8村", "R9村", "R10村", "山前乡"}
+    assert t.item(8, col).data(Qt.ItemDataRole.UserRole) < 70
     values = [t.item(r, col).data(Qt.ItemDataRole.UserRole) for r in range(t.rowCount())]
     numeric = [v for v in values if isinstance(v, float)]
     assert numeric == sorted(numeric, reverse=True)

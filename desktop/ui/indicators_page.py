@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
                                QScrollArea, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -98,6 +98,7 @@ class BarChart(QWidget):
 
     def set_data(self, title: str, unit: str, target: Target | None, bars) -> None:
         self.title, self.unit, self.target, self.bars = title, unit, target, list(bars)
+        self.BAR_H = max(22, self.fontMetrics().height() + 8)  # large-font mode gets taller bars
         self.setMinimumHeight(60 + self.BAR_H * max(1, len(self.bars)))
         self.updateGeometry()
         self.update()
@@ -304,9 +305,15 @@ class IndicatorsPage(QWidget):
         self.standards = QTableWidget(0, 6)
         self.standards.setHorizontalHeaderLabels(["村(社区)", "检查项", "标准", "本单位数值", "状态", "差距"])
         self._table_setup(self.standards)
-        self.standards.setSortingEnabled(True)
         self.standards.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        self.tabs.addTab(self.standards, "达标检查")
+        standards_box = QWidget()
+        box_layout = QVBoxLayout(standards_box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        self.only_failing = QCheckBox("只显示未达标和无法计算的检查项")
+        self.only_failing.toggled.connect(self._filter_standards)
+        box_layout.addWidget(self.only_failing)
+        box_layout.addWidget(self.standards)
+        self.tabs.addTab(standards_box, "达标检查")
         self.quality = QTableWidget(0, 4)
         self.quality.setHorizontalHeaderLabels(["级别", "村(社区)", "问题", "说明"])
         self._table_setup(self.quality)
@@ -475,6 +482,7 @@ class IndicatorsPage(QWidget):
                 t.setItem(r, c, item)
         t.resizeColumnsToContents()
         t.setSortingEnabled(True)
+        t.sortItems(0, Qt.SortOrder.AscendingOrder)
         self.tabs.setTabText(1, f"各村(社区)（{len(report.villages)}）" if report.villages else "各村(社区)")
 
     def _fill_standards(self, report) -> None:
@@ -490,11 +498,20 @@ class IndicatorsPage(QWidget):
             t.setItem(r, 3, SortItem(c.figure))
             t.setItem(r, 4, _status_item(c.mark, c.status))
             t.setItem(r, 5, SortItem(c.gap))
+        t.setSortingEnabled(True)
+        t.sortItems(0, Qt.SortOrder.AscendingOrder)
         t.resizeColumnsToContents()
         t.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        t.setSortingEnabled(True)
+        self._filter_standards()
         failing = sum(c.status == NOT_MET for c in report.standards)
         self.tabs.setTabText(2, f"达标检查（未达标 {failing}）")
+
+    def _filter_standards(self) -> None:
+        only = self.only_failing.isChecked()
+        for r in range(self.standards.rowCount()):
+            item = self.standards.item(r, 4)
+            hide = only and item is not None and item.text() not in ("✗ 未达标", "无法计算")
+            self.standards.setRowHidden(r, hide)
 
     def _fill_quality(self, report) -> None:
         t = self.quality
