@@ -163,28 +163,32 @@ def latest_change(conn: Connection, record_id: str) -> dict | None:
 
 def _apply_batch(state, p: Principal, batch_id: str, digest: str, changes: list[Change],
                  resolutions: list[dict], *, careful: bool) -> list[dict]:
+    """Apply a batch in ONE transaction; ``careful`` = change by change under savepoints (after an error)."""
     repo = state.repo
     results: list[dict] = []
     now = utcnow()
     with state.engine.begin() as conn:
         _serialize_writers(conn)
-        olds = _olds(conn, changes)
-        for change in changes:
-            old = olds.get((change.record_type, change.record_id))
-            if careful:
+        if careful:
+            olds = _olds(conn, changes)
+            outcomes = []
+            for change in changes:
                 try:
                     with conn.begin_nested():
-                        outcome, message = _apply_one(conn, repo, p, change, old)
+                        outcome = _apply_one(conn, repo, p, change, olds.get((change.record_type, change.record_id)))
                 except Exception as exc:  # noqa: BLE001
                     log.exception("change %s failed", change.change_id)
-                    outcome, message = REJECTED, f"服务器处理这条变更时出错（{type(exc).__name__}），已拒绝并记录，请联系县民政局信息管理员"
-            else:
-                outcome, message = _apply_one(conn, repo, p, change, old)
+                    outcome = (REJECTED, f"服务器处理这条变更时出错（{type(exc).__name__}），已拒绝并记录，"
+                                         "请联系县民政局信息管理员")
+                if outcome[0] == APPLIED:
+                    olds[(change.record_type, change.record_id)] = {"org_code": change.org_code}
+                outcomes.append(outcome)
+        else:
+            outcomes = repo.apply_changes(conn, changes, sync_state="acked",
+                                          precheck=lambda change, old: policy.check_change(conn, p, change, old))
+        for change, (outcome, message) in zip(changes, outcomes):
             result = ChangeResult(change.change_id, outcome, message)
-            if outcome == APPLIED:
-                olds[(change.record_type, change.record_id)] = {"org_code": change.org_code,
-                                                                "version": change.version}
-            elif outcome in (CONFLICT, REJECTED):
+            if outcome in (CONFLICT, REJECTED):
                 result.server_change = latest_change(conn, change.record_id)
                 _keep_other_version(conn, p, batch_id, change, outcome, message, result.server_change, now)
             results.append(result.to_dict())

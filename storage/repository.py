@@ -647,6 +647,100 @@ class Repository:
         batch.flush()
         return "applied", None
 
+    def apply_changes(self, conn: Connection, changes: Sequence[Change], *, sync_state: str = "remote",
+                      validate: bool = True,
+                      precheck: Callable[[Change, "dict | None"], "str | None"] | None = None
+                      ) -> list[tuple[str, str | None]]:
+        """``apply_change`` for a whole sync batch inside the caller's transaction.
+
+        Same outcomes and rules change by change (duplicate, base version, validation,
+        guards), but change ids and current records are looked up set-wise and the
+        writes are flushed together: a batch of thousands costs a few statements, not
+        a few per change.  ``precheck(change, current_row)`` may refuse a change first
+        (the server's scope policy).  Period records are flushed on their own so that
+        the lock guard and the period rules see every earlier change of the batch.
+        """
+        ids = [c.change_id for c in changes]
+        known: dict[str, Any] = {}
+        for i in range(0, len(ids), 500):
+            for row in conn.execute(select(ChangeLog.change_id, ChangeLog.payload, ChangeLog.record_id,
+                                           ChangeLog.version).where(ChangeLog.change_id.in_(ids[i:i + 500]))):
+                known[row.change_id] = (row.record_id, row.version, json.loads(row.payload))
+        wanted: dict[str, list[str]] = {}
+        for c in changes:
+            if c.record_type in RECORD_TYPES:
+                wanted.setdefault(c.record_type, []).append(c.record_id)
+        current: dict[tuple[str, str], dict] = {}
+        for type_name, rids in wanted.items():
+            table = table_for(type_name)
+            rids = list(dict.fromkeys(rids))
+            for i in range(0, len(rids), 500):
+                for row in conn.execute(select(table).where(table.c.id.in_(rids[i:i + 500]))).mappings():
+                    current[(type_name, row["id"])] = dict(row)
+        choices = self.choices()
+        batch = _WriteBatch(conn, self.actor, self.device_id, sync_state)
+        results: list[tuple[str, str | None]] = []
+        for change in changes:
+            rt = RECORD_TYPES.get(change.record_type)
+            if rt is None:
+                results.append(("rejected", f"未知的记录类型“{change.record_type}”"))
+                continue
+            prev = known.get(change.change_id)
+            if prev is not None:
+                same = (prev[0] == change.record_id and prev[1] == change.version
+                        and prev[2] == _normalised_payload(change.payload))
+                results.append(("duplicate", None) if same else (
+                    "rejected", "同一变更编号已用于不同的内容，该变更被拒绝（请联系管理员检查这台电脑的数据）"))
+                continue
+            if rt.name == "period":
+                batch.flush()
+            key = (rt.name, change.record_id)
+            old = current.get(key)
+            if precheck is not None:
+                refusal = precheck(change, old)
+                if refusal:
+                    results.append(("rejected", refusal))
+                    continue
+            version_now = old["version"] if old else 0
+            if version_now != change.base_version:
+                results.append(("conflict", f"这条{rt.label}记录在别处已被修改（对方版本{version_now}，本机基于版本"
+                                            f"{change.base_version}），两个版本都已保留，请选择保留哪一个"))
+                continue
+            deleted = bool(change.payload.get("deleted", False))
+            if validate and not deleted:
+                # coerce_record parses the payload's ISO dates itself; missing fields become None
+                new, issues = coerce_record(rt, change.payload, choices)
+                errors = [i for i in issues if i.is_error]
+                if errors:
+                    results.append(("rejected", f"{rt.label}：" + "；".join(i.message for i in errors)))
+                    continue
+                for name in rt.field_names:
+                    new.setdefault(name, None)
+            else:
+                new = values_from_payload(rt, change.payload)
+            new["deleted"] = deleted
+            refusal = None
+            for guard in self.guards:
+                refusal = guard(conn, rt, change.op, new, old)
+                if refusal:
+                    break
+            if refusal:
+                results.append(("rejected", refusal))
+                continue
+            at = dt.datetime.fromisoformat(change.at)
+            batch.add(rt, change.op, change.record_id, new, old, change_id=change.change_id, at=at,
+                      actor=change.actor, version=change.version, device_id=change.device_id)
+            row = dict(new)
+            row.update(id=change.record_id, version=change.version, updated_at=at, updated_by=change.actor,
+                       created_at=old["created_at"] if old else at, deleted=deleted)
+            current[key] = row
+            known[change.change_id] = (change.record_id, change.version, change.payload)
+            results.append(("applied", None))
+            if rt.name == "period":
+                batch.flush()
+        batch.flush()
+        return results
+
     # ------------------------------------------------------------------ outbox
 
     def pending_changes(self, limit: int = 1000, after_seq: int = 0) -> list[tuple[int, Change]]:

@@ -41,7 +41,7 @@ from storage.schema import RECORD_TYPES
 from sync import credentials
 from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL, E_TOKEN_EXPIRED,
                            MAX_BATCH, MIN_BATCH, PULL_PAGE, REJECTED, START_BATCH, TARGET_SECONDS, ChangeResult,
-                           encode_push, group_checksum, in_prefixes, request_headers)
+                           OutgoingChange, encode_push_rows, group_checksum, in_prefixes, request_headers)
 
 log = logging.getLogger(__name__)
 
@@ -303,13 +303,13 @@ class SyncClient:
             inflight = json.loads(repo.get_setting(S_INFLIGHT) or "null")
             if inflight:
                 batch_id = inflight["batch_id"]
-                changes = self._pending_by_ids(inflight["change_ids"])
+                changes = self._outgoing(ids=inflight["change_ids"])
                 resolutions = inflight.get("resolutions", [])
                 if len(changes) != len(inflight["change_ids"]):
                     # some of the batch were settled meanwhile (e.g. conflict chosen): send the rest anew
                     inflight = None
             if not inflight:
-                changes = [c for _, c in repo.pending_changes(limit=size)]
+                changes = self._outgoing(limit=size)
                 resolutions = json.loads(repo.get_setting(S_RESOLUTIONS) or "[]")
                 if not changes and not resolutions:
                     break
@@ -317,7 +317,7 @@ class SyncClient:
                 repo.set_setting(S_INFLIGHT, json.dumps(
                     {"batch_id": batch_id, "change_ids": [c.change_id for c in changes],
                      "resolutions": resolutions}))
-            body = encode_push(batch_id, changes, resolutions)
+            body = encode_push_rows(batch_id, changes, resolutions)
             started = time.monotonic()
             try:
                 answer = self.transport.request("POST", "/push", data=body, gzip_body=True)
@@ -341,18 +341,25 @@ class SyncClient:
                 self.report.batch_size = max(self.report.batch_size, len(changes))
         repo.set_setting(S_BATCH_SIZE, str(size))
 
-    def _pending_by_ids(self, ids: list[str]) -> list[Change]:
-        wanted = set(ids)
-        out = []
+    def _outgoing(self, *, limit: int | None = None, ids: list[str] | None = None) -> list[OutgoingChange]:
+        """Pending change-log rows in order: the first ``limit``, or those of ``ids`` still pending."""
+        t = ChangeLog.__table__
+        cols = (t.c.seq, t.c.change_id, t.c.record_type, t.c.record_id, t.c.org_code, t.c.op, t.c.base_version,
+                t.c.version, t.c.payload, t.c.actor, t.c.device_id, t.c.at)
+        rows = []
         with self.repo.engine.connect() as conn:
-            for i in range(0, len(ids), 500):
-                rows = conn.execute(select(ChangeLog).where(ChangeLog.change_id.in_(ids[i:i + 500]),
-                                                            ChangeLog.sync_state == "pending"))
-                out.extend(r for r in rows if r.change_id in wanted)
-        out.sort(key=lambda r: r.seq)
-        return [change_from_row(r) for r in out]
+            if ids is None:
+                rows = conn.execute(select(*cols).where(t.c.sync_state == "pending").order_by(t.c.seq)
+                                    .limit(limit)).all()
+            else:
+                for i in range(0, len(ids), 500):
+                    rows.extend(conn.execute(select(*cols).where(t.c.change_id.in_(ids[i:i + 500]),
+                                                                 t.c.sync_state == "pending")).all())
+                rows.sort(key=lambda r: r[0])
+        return [OutgoingChange(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+                               r[11].isoformat() if hasattr(r[11], "isoformat") else str(r[11])) for r in rows]
 
-    def _settle(self, changes: list[Change], results: list[ChangeResult], resolutions: list[dict]) -> None:
+    def _settle(self, changes: list[OutgoingChange], results: list[ChangeResult], resolutions: list[dict]) -> None:
         """Apply the server's answers in ONE local transaction."""
         repo = self.repo
         by_id = {c.change_id: c for c in changes}
@@ -370,7 +377,7 @@ class SyncClient:
             repo.mark_acked(confirmed, conn=conn)
             handled: set[str] = set()
             for r in problems:
-                change = by_id[r.change_id]
+                change = by_id[r.change_id].to_change()
                 if change.record_id in handled:  # a later change of a record already settled in this batch
                     if r.outcome == CONFLICT:
                         repo.mark_acked([change.change_id], state=CONFLICT, conn=conn)

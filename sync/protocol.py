@@ -137,6 +137,43 @@ def encode_push(batch_id: str, changes: Iterable[Change], resolutions: list[dict
     return gzip.compress(raw, compresslevel=1)
 
 
+class OutgoingChange:
+    """A change-log row on its way up, its payload still the stored JSON text.
+
+    Pushing 100,000 changes should not decode and re-encode 100,000 payloads:
+    the body is spliced from the stored text (same JSON a ``Change`` gives).
+    """
+
+    __slots__ = ("change_id", "record_type", "record_id", "org_code", "op", "base_version", "version",
+                 "payload_json", "actor", "device_id", "at")
+
+    def __init__(self, change_id, record_type, record_id, org_code, op, base_version, version, payload_json,
+                 actor, device_id, at):
+        self.change_id, self.record_type, self.record_id, self.org_code = change_id, record_type, record_id, org_code
+        self.op, self.base_version, self.version, self.payload_json = op, base_version, version, payload_json
+        self.actor, self.device_id, self.at = actor, device_id, at
+
+    def to_change(self) -> Change:
+        return Change(self.change_id, self.record_type, self.record_id, self.org_code, self.op, self.base_version,
+                      self.version, json.loads(self.payload_json), self.actor, self.device_id, self.at)
+
+    def to_json(self) -> str:
+        meta = _dumps({"change_id": self.change_id, "record_type": self.record_type, "record_id": self.record_id,
+                       "org_code": self.org_code, "op": self.op, "base_version": self.base_version,
+                       "version": self.version, "actor": self.actor, "device_id": self.device_id, "at": self.at})
+        return meta[:-1] + ',"payload":' + self.payload_json + "}"
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode_push_rows(batch_id: str, rows: list[OutgoingChange], resolutions: list[dict] | None = None) -> bytes:
+    """Same body as ``encode_push`` for stored change-log rows, without decoding their payloads."""
+    raw = ('{"batch_id":' + _dumps(batch_id) + ',"resolutions":' + _dumps(resolutions or []) +
+           ',"changes":[' + ",".join(r.to_json() for r in rows) + "]}")
+    return gzip.compress(raw.encode("utf-8"), compresslevel=1)
+
+
 def decode_body(data: bytes, content_encoding: str | None) -> dict:
     if content_encoding and "gzip" in content_encoding.lower():
         data = gzip.decompress(data)
