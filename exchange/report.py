@@ -21,7 +21,7 @@ from exchange.layout import column_letter
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
 ERROR_SHEET = "错误清单"
-MAX_ANNOTATE_BYTES = 8_000_000  # openpyxl's full mode needs ~9 KB per row; larger files get the list only
+MAX_ANNOTATE_BYTES = 1_500_000  # ~30k rows; openpyxl full mode needs ~9 KB per row, larger files get the list only
 
 
 def report_path(result: ImportResult, report_dir: str | Path) -> Path:

@@ -148,3 +148,20 @@ def test_footer_rows_are_skipped_with_a_warning(repo, village, tmp_path):
     result = _ok(import_workbook(repo, make_workbook(tmp_path / "f.xlsx", {"服务设施": rows}), scope=COUNTY))
     assert result.counts["facility"].create == 1
     assert sum("不是数据行" in w.message for w in result.warnings) == 2
+
+
+def test_export_resaved_by_libreoffice_round_trips(repo, village, tmp_path):
+    """Our own export, opened and saved by LibreOffice (hidden columns, metadata, dropdowns), changes nothing."""
+    from exchange.export import export_workbook
+    from storage.demo import fill_demo
+    from tests.test_exchange_util import change_count
+
+    fill_demo(repo, records=40)
+    (tmp_path / "src").mkdir()
+    path, n = export_workbook(repo, tmp_path / "src" / "导出.xlsx", org_code=VILLAGE)
+    lo = soffice_convert(path, tmp_path / "lo", tmp_path)
+    assert b"LibreOffice" in __import__("zipfile").ZipFile(lo).read("docProps/app.xml")
+    before = change_count(repo)
+    result = _ok(import_workbook(repo, lo, scope=COUNTY))
+    assert result.total("unchanged") == n and result.total("create") == 0 and result.total("update") == 0
+    assert change_count(repo) == before
