@@ -259,6 +259,7 @@ class _Planner:
         self._loaded: dict[str, set] = {}
         self.known_orgs: set[str] | None = None
         self.rows_done = 0
+        self.period: tuple[str, dt.date, dt.date] | None = None  # the workbook's 填报期, if it names one
 
     # ------------------------------------------------------------------ helpers
 
@@ -339,6 +340,11 @@ class _Planner:
             if org is None:
                 org = parsed["title_org"]
         self.result.org_code = org
+        self.period = None
+        if re.fullmatch(r"\d{4}-\d{2}", meta.get("period") or ""):
+            from exchange.export import period_bounds
+
+            self.period = (meta["period"], *period_bounds(meta["period"]))
         if self.result.errors:
             return
         self._check_scope(org, meta)
@@ -583,6 +589,7 @@ class _Planner:
         if is_parent:
             self._ensure_pool(rt.name, orgs)
         names = [f.name for f in present_fields]
+        period_check = bool(self.period and rt.date_field and rt.date_field in names)
         ref_names = [f.name for f in ref_fields]
         for row in rows:
             v = row.values
@@ -612,6 +619,12 @@ class _Planner:
             if bad:
                 counts.rejected += 1
                 continue
+            if period_check:
+                day = values.get(rt.date_field)
+                if day is not None and not self.period[1] <= day < self.period[2]:
+                    self.issue(sheet_name, row.excel_row, row.cols.get(rt.date_field), rt.field(rt.date_field).label,
+                               day, f"日期{day.isoformat()}不在本表的填报期{self.period[0]}内，仍将导入，请核对",
+                               "warning")
             match_id = None
             if record_id:
                 if record_id in deleted:

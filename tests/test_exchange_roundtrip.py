@@ -255,3 +255,14 @@ def test_workbook_from_a_newer_template_version_is_refused(repo, village, tmp_pa
     wb.save(path)
     result = import_workbook(repo, path)
     assert result.status == "rejected" and "请升级社区服务台账" in result.errors[0].message
+
+
+def test_rows_outside_the_templates_period_are_imported_with_a_warning(repo, village, tmp_path):
+    template = write_template(repo, tmp_path / "模板.xlsx", org_code=VILLAGE, period="2024-03")
+    filled = fill_template(template, tmp_path / "f.xlsx", {"服务记录": [
+        {"日期": "2024-03-31", "服务类别": "养老", "服务方式": "上门", "服务对象": "老年人", "人次": 1},
+        {"日期": "2024-04-01", "服务类别": "养老", "服务方式": "上门", "服务对象": "老年人", "人次": 2}]})
+    result = import_workbook(repo, filled)
+    assert result.status == "imported" and repo.count("service") == 2
+    assert [(w.row, w.message) for w in result.warnings] == [
+        (5, "日期2024-04-01不在本表的填报期2024-03内，仍将导入，请核对")]
