@@ -191,8 +191,12 @@ def resolve_scope(conn: Connection, code: str, year: int) -> Scope:
     return Scope(code=code, name=me.name, level=level, year=year, villages=villages, townships=townships)
 
 
-def gather(conn: Connection, code: str, year: int) -> Scope:
-    """Resolve the scope and fill every village's figures for the year."""
+def gather(conn: Connection, code: str, year: int, *, with_visits: bool = True) -> Scope:
+    """Resolve the scope and fill every village's figures for the year.
+
+    ``with_visits=False`` leaves out the one query over the service records (the slow one:
+    a county has a million) so that the caller can run it concurrently (``visit_months``).
+    """
     scope = resolve_scope(conn, code, year)
     by_code = {v.code: v for v in scope.villages}
     first, last = year_bounds(year)
@@ -272,10 +276,23 @@ def gather(conn: Connection, code: str, year: int) -> Scope:
         if org in by_code:
             by_code[org].teams, by_code[org].party_teams = n, int(party or 0)
 
-    for org, m in conn.execute(_visit_months_query(conn, code, level, first, last)):
-        if org in by_code:
-            by_code[org].visit_months.add(int(m))
+    if with_visits:
+        apply_visit_months(scope, visit_months(conn, code, year))
     return scope
+
+
+def visit_months(conn: Connection, code: str, year: int) -> dict[str, set[int]]:
+    """Months of the year in which each village has a 特殊困难老年人探访 service record."""
+    first, last = year_bounds(year)
+    out: dict[str, set[int]] = {}
+    for org, m in conn.execute(_visit_months_query(conn, code, org_level(code), first, last)):
+        out.setdefault(org, set()).add(int(m))
+    return out
+
+
+def apply_visit_months(scope: Scope, months: dict[str, set[int]]) -> None:
+    for v in scope.villages:
+        v.visit_months = set(months.get(v.code, ()))
 
 
 def _visit_months_query(conn: Connection, code: str, level: str, first: dt.date, last: dt.date):

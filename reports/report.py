@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy.engine import Engine
 
 from reports import drilldown
-from reports.facts import Scope, gather
+from reports.facts import Scope, apply_visit_months, gather, visit_months
 from reports.indicators import IndicatorResult, compute_all
 from reports.profiles import Profile
 from reports.quality import Finding, run_checks
@@ -56,9 +57,29 @@ class Report:
 def build_report(engine: Engine, org_code: str, year: int, profile: Profile, *,
                  today: dt.date | None = None) -> Report:
     started = time.perf_counter()
+    # The scan of the service records (monthly visits) is the slow part; it runs on its own
+    # connection in a worker thread while the other queries and the indicator arithmetic proceed
+    # (the database drivers release the GIL while they work).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-visits") as pool:
+        visits = pool.submit(_visit_months, engine, org_code, year)
+        try:
+            with engine.connect() as conn:
+                scope = gather(conn, org_code, year, with_visits=False)
+                quality = run_checks(conn, scope)
+        except BaseException:
+            visits.cancel()
+            raise
+        report = _assemble(engine, scope, quality, profile, year, today, visits)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _visit_months(engine: Engine, org_code: str, year: int) -> dict:
     with engine.connect() as conn:
-        scope = gather(conn, org_code, year)
-        quality = run_checks(conn, scope)
+        return visit_months(conn, org_code, year)
+
+
+def _assemble(engine, scope, quality, profile, year, today, visits) -> Report:
     loader = partial(drilldown.record_ids, engine)
     indicators = compute_all(scope, profile)
     village_rows = []
@@ -75,6 +96,6 @@ def build_report(engine: Engine, org_code: str, year: int, profile: Profile, *,
             township_rows.append(UnitRow(t.code, t.name, "township", t.code, None, {r.indicator_id: r for r in rs}))
     for r in indicators + [r for row in village_rows + township_rows for r in row.results.values()]:
         r._ids_loader = loader
+    apply_visit_months(scope, visits.result())
     standards = all_checks(scope.villages, year, today)
-    return Report(scope, profile, indicators, village_rows, township_rows, standards, quality,
-                  seconds=time.perf_counter() - started)
+    return Report(scope, profile, indicators, village_rows, township_rows, standards, quality)
