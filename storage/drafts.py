@@ -88,6 +88,7 @@ class DraftStore:
             short = busy_timeout_ms is not None and conn.dialect.name == "sqlite"
             if short:
                 conn.exec_driver_sql(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+                conn.commit()  # end the transaction SQLAlchemy 2 auto-began, so begin() below works
             try:
                 with conn.begin():
                     conn.execute(table.delete().where(table.c.id == draft_id))
