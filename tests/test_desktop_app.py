@@ -424,3 +424,97 @@ def test_status_bar_follows_core_callbacks_from_a_worker_thread(qtbot, start_app
     qtbot.waitUntil(lambda: window.status_online.text() == "在线")
     assert window.status_last_sync.text() == "上次同步：" + when.astimezone().strftime("%Y-%m-%d %H:%M")
     assert window.status_period.text() == f"当前填报期：{dt.date.today():%Y-%m}"
+
+
+# --------------------------------------------------------------------------- crash mid-edit
+
+
+CHILD_EDITING = r"""
+import sys, time
+from PySide6.QtGui import QInputMethodEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from desktop.ui.app import AppController, ensure_qapplication, open_context
+from storage.drafts import DraftStore
+app = ensure_qapplication()
+ctx = open_context(sys.argv[1])
+window = AppController(ctx).start()
+window.show_page("staff")
+form = window.current_list().new_record()
+app.processEvents()
+name = form.field_widget("name").edit
+name.setFocus()
+ev = QInputMethodEvent(); ev.setCommitString("李秀英"); QApplication.sendEvent(name, ev)
+QTest.keyClicks(form.field_widget("phone").edit, "13912345678")
+store = DraftStore(ctx.repo.engine)
+deadline = time.time() + 30
+while not store.list() and time.time() < deadline:  # the real autosave timer, not a call
+    app.processEvents(); time.sleep(0.05)
+print("DRAFTED" if store.list() else "NO DRAFT", flush=True)
+while True:  # still editing when the power goes
+    app.processEvents(); time.sleep(0.05)
+"""
+
+
+def test_draft_offered_after_the_app_is_killed_mid_edit(qtbot, start_app, village_db):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from PySide6.QtCore import QTimer
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    child = subprocess.Popen([sys.executable, "-c", CHILD_EDITING, str(village_db)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = child.stdout.readline().strip()
+        assert line == "DRAFTED"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(30)
+    assert child.returncode == -signal.SIGKILL
+
+    seen: dict = {}
+
+    def poll(step):
+        def tick():
+            widget = QApplication.activeModalWidget()
+            if widget is None or not widget.isVisible():
+                QTimer.singleShot(50, tick)
+                return
+            step(widget)
+        QTimer.singleShot(50, tick)
+
+    def in_form(form):
+        from desktop.forms import RecordForm
+
+        if not isinstance(form, RecordForm):
+            poll(in_form)
+            return
+        seen["name"] = form.field_widget("name").raw()
+        seen["phone"] = form.field_widget("phone").raw()
+        form.field_widget("roles").set_raw(["网格员"])
+        form.field_widget("status").set_raw("在岗")
+        form.field_widget("id_number").set_raw(VALID_ID)
+        seen["saved"] = form.save()
+
+    def in_drafts(dialog):
+        if dialog.objectName() != "drafts_dialog":
+            poll(in_drafts)
+            return
+        seen["listed"] = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+        dialog.list.setCurrentRow(0)
+        poll(in_form)  # the form opens modally from the button: answer it from a new timer
+        dialog.restore_button.click()
+
+    poll(in_drafts)
+    controller = start_app(village_db)
+    qtbot.waitUntil(lambda: "saved" in seen, timeout=20_000)
+    assert len(seen["listed"]) == 1 and "社区工作者" in seen["listed"][0]
+    assert "13912345678" not in seen["listed"][0]  # the draft list shows no personal information
+    assert (seen["name"], seen["phone"]) == ("李秀英", "13912345678")
+    assert seen["saved"] is not None
+    staff = controller.window.show_page("staff").current_list()
+    qtbot.waitUntil(lambda: staff.model.rowCount() == 1)
+    assert "李秀英" in staff.model.display_row(0)

@@ -158,9 +158,15 @@ class AppController(QObject):
         if self.window is None:
             return
         try:
-            offer_drafts(self.window, self.ctx.repo)
+            saved = offer_drafts(self.window, self.ctx.repo, org_code=self.ctx.org_code)
         except Exception:  # noqa: BLE001 - drafts are a bonus; never block starting the app
             log.exception("offering drafts failed")
+            return
+        if saved:
+            from storage.schema import RECORD_TYPES
+
+            for name in RECORD_TYPES:  # the restored records may be of any type: let every list refresh
+                self.ctx.records_changed.emit(name)
         self.ctx.refresh_unsent_count()
 
 
