@@ -171,3 +171,22 @@ def test_custom_profile_saved_and_used(page, monkeypatch):
     rows = {page.summary.item(r, 0).text(): r for r in range(14)}
     assert page.summary.item(rows["I4"], 6).text() == "✗ 未达标"  # 48.8 < 60
     assert rid("U1.zh")  # fixture ids are stable
+
+
+def test_profile_editor_builds_a_profile(qtbot):
+    from desktop.ui.indicators_page import ProfileEditor
+    from reports.profiles import find_profile
+
+    editor = ProfileEditor(find_profile("吉林省"))
+    qtbot.addWidget(editor)
+    assert editor.ops[3].currentText() == "≥" and editor.values[3].value() == 30  # I4 ≥ 30 m²
+    editor.values[3].setValue(35)
+    editor.ops[8].setCurrentIndex(1)  # I9: from 无目标值 to ≥ 10
+    editor.values[8].setValue(10)
+    editor.ops[0].setCurrentIndex(0)  # I1: no target any more
+    p = editor.profile("本县方案")
+    assert (p.target("I4").op, p.target("I4").value, p.target("I4").text) == (">=", 35, "≥35 m²")
+    assert (p.target("I9").op, p.target("I9").value) == (">=", 10)
+    assert not p.target("I1").has_target
+    # an unchanged target keeps the plan's text and quote
+    assert p.target("I2").quote == find_profile("吉林省").target("I2").quote

@@ -234,7 +234,7 @@ class ProfileEditor(QDialog):
                 targets[d.id] = Target(None, None, "—", "本方案不考核此指标")
             else:
                 value = spin.value()
-                unit = "%" if d.unit == "%" else d.unit
+                unit = "%" if d.unit == "%" else f" {d.unit}"
                 same = old.op == op and old.value == value
                 targets[d.id] = Target(op, value, old.text if same else f"{OP_TEXT[op]}{value:g}{unit}",
                                        old.quote if same else f"{name}自定（基于{self.base.name}）",
