@@ -53,12 +53,18 @@ def default_db_path() -> Path:
     return data_dir() / DB_FILENAME
 
 
+# Every SQLite connection gets these (the benchmark's raw baseline uses the same tuple).
+# cache_size: 32 MB instead of SQLite's 2 MB default.  A bulk write of 100,000 records
+# inserts random UUIDs into the id and change-id indexes; with 2 MB of cache that turns
+# disk-bound.  The cache is allocated only as pages are used.
+SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=10000",
+                  "cache_size=-32000")
+
+
 def _sqlite_pragmas(dbapi_conn, _record):
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
+    for pragma in SQLITE_PRAGMAS:
+        cur.execute(f"PRAGMA {pragma}")
     cur.close()
 
 

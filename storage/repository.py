@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import Connection, Date, DateTime, TypeDecorator, select, text
+from sqlalchemy import Boolean, Connection, Date, DateTime, TypeDecorator, select, text
 from sqlalchemy.engine import Engine
 
 from storage.choices import DEFAULT_CHOICES
@@ -132,11 +132,13 @@ class _TableWriter:
         self.update_sql = (f"UPDATE {tname} SET {', '.join(f'{q} = {mark}' for q in non_pk)} "
                            f"WHERE {' AND '.join(f'{q} = {mark}' for q in pk)}")
         self._index = {name: i for i, name in enumerate(self.columns)}
-        self._converters = {c.name: _converter(c.type, proc) for c, proc in zip(table.columns, self.processors)}
+        self._converters = {c.name: _converter(c.type, proc, dialect.name)
+                            for c, proc in zip(table.columns, self.processors)}
         self._rows: dict[tuple, Callable[[dict], tuple]] = {}
         if all(name in self.columns for name in BASE_COLUMNS):  # a record table
             self.record_insert = self.compile_record_row(self.columns)
             self.record_update = self.compile_record_row(self.update_cols)
+            self.payload = _compile_payload(RECORD_TYPES[table.name])
 
     def row(self, values: dict, order: Sequence[str] | None = None) -> tuple:
         """The DB-API parameter tuple for ``values`` (missing keys are NULL) in ``order``."""
@@ -186,7 +188,22 @@ class _TableWriter:
         return namespace["build"]
 
 
-def _converter(col_type, proc) -> Callable[[Any], Any] | None:
+def _iso(value):
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def _compile_payload(rt: RecordType) -> Callable[[dict], dict]:
+    """``values -> payload dict`` (``payload_of``'s result) as one generated dict display."""
+    parts = []
+    for f in rt.fields:
+        parts.append(f"{f.name!r}: iso(g({f.name!r}))" if f.type == "date" else f"{f.name!r}: g({f.name!r})")
+    namespace: dict[str, Any] = {"iso": _iso}
+    code = f"def payload(values):\n    g = values.get\n    return {{{', '.join(parts)}}}\n"
+    exec(compile(code, f"<payload {rt.name}>", "exec"), namespace)  # noqa: S102
+    return namespace["payload"]
+
+
+def _converter(col_type, proc, dialect_name: str) -> Callable[[Any], Any] | None:
     """None when the DB-API takes the value as is; otherwise a converter that passes NULL through.
 
     Dates and timestamps repeat a lot in a batch (one ``now`` per batch), so
@@ -194,6 +211,8 @@ def _converter(col_type, proc) -> Callable[[Any], Any] | None:
     """
     if proc is None:
         return None
+    if isinstance(col_type, Boolean) and dialect_name == "sqlite":
+        return None  # sqlite3 stores True/False as 1/0 itself, exactly what the processor returns
     if isinstance(col_type, (Date, DateTime, TypeDecorator)):
         memo: dict = {}
 
@@ -317,8 +336,7 @@ class _WriteBatch:
         else:
             self.updates.setdefault(rt.name, []).append(writer.record_update(new, base))
         change_id = change_id or _fast_id()
-        get = new.get
-        payload = {name: get(name) for name in rt.field_names}
+        payload = writer.payload(new)
         payload["deleted"] = deleted
         w = self.w
         self.changes.append((change_id, rt.name, record_id, new["org_code"], op, base_version, version,
