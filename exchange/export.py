@@ -55,6 +55,8 @@ def records_for_export(repo: Repository, org_code: str, period: str | None = Non
                 continue
             parents = by_id.get(f.ref, {})
             keys = ref_key_fields(RECORD_TYPES[f.ref])
+            if f.required:  # children of a deleted parent are hidden with it (see Repository.delete)
+                out[rt.name] = [r for r in out[rt.name] if r.get(f.name) in parents]
             for row in out[rt.name]:
                 parent_id = row.get(f.name)
                 parent = parents.get(parent_id) if parent_id else None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from exchange.layout import (HEADER_ROW, MATCH_KEYS, TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
+from exchange.layout import (MATCH_KEYS, TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
                              INSTRUCTIONS_SHEET, Column, columns_for, label_index, match_sheet,
                              normalize_label, column_letter, sheet_types)
 from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref

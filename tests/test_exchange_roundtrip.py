@@ -95,7 +95,6 @@ def test_edited_export_updates_instead_of_duplicating(demo_repo, county_repo, tm
     assert result.counts["facility"].update == 1 and result.total("create") == 0
     names = {r["name"] for r in county_repo.list("facility")}
     assert "新名称服务中心" in names and old_name not in names
-    from storage.repository import Repository as _R  # noqa: F401 - change log holds the update
     pending = [c for _, c in county_repo.pending_changes(limit=10_000) if c.op == "update"]
     assert len(pending) == 1 and pending[0].payload["name"] == "新名称服务中心"
 
@@ -266,3 +265,12 @@ def test_rows_outside_the_templates_period_are_imported_with_a_warning(repo, vil
     assert result.status == "imported" and repo.count("service") == 2
     assert [(w.row, w.message) for w in result.warnings] == [
         (5, "日期2024-04-01不在本表的填报期2024-03内，仍将导入，请核对")]
+
+
+def test_children_of_a_deleted_parent_are_not_exported(demo_repo, county_repo, tmp_path):
+    training = demo_repo.list("training")[0]
+    demo_repo.delete("staff", training["staff_id"])
+    path, n = export_workbook(demo_repo, tmp_path / "x.xlsx", org_code=VILLAGE)
+    result = import_workbook(county_repo, path)
+    assert result.status == "imported", result.text()
+    assert training["id"] not in {t["id"] for t in county_repo.list("training")}
