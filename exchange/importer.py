@@ -657,7 +657,9 @@ class _Planner:
                 what = "、".join(_label_of(rt, n) for n in dup_of[1] if n != "org_code")
                 self.issue(sheet_name, row.excel_row, row.cols.get(dup_of[1][-1]), _label_of(rt, dup_of[1][-1]),
                            values.get(dup_of[1][-1]),
-                           f"与第{dup_of[0]}行重复（{what}相同），同一条记录只能填一行，请删除或合并重复行",
+                           f"与第{dup_of[0]}行重复（{what}相同），同一条记录只能填一行，请删除或合并重复行"
+                           + ("；如果是同名的不同人员，请填写公民身份号码以区分"
+                              if "id_number" in rt.field_names and "id_number" not in dup_of[1] else ""),
                            field_type=rt.field(dup_of[1][-1]).type)
                 counts.rejected += 1
                 continue
