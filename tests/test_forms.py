@@ -310,6 +310,11 @@ def test_warning_does_not_block(make_form):
 # --------------------------------------------------------------------------- saving
 
 def test_valid_form_saves_with_change_log_and_audit(qtbot, make_form, repo, village):
+    import threading
+
+    on_main_thread = []
+    repo.guards.append(lambda conn, rt, op, new, old: on_main_thread.append(
+        threading.current_thread() is threading.main_thread()))
     form = make_form("facility")
     fill_facility(form)
     form.field_widget("barrier_free").yes.click()
@@ -326,6 +331,7 @@ def test_valid_form_saves_with_change_log_and_audit(qtbot, make_form, repo, vill
     assert [c.op for c in changes] == ["insert"] and changes[0].sync_state == "pending"
     assert json.loads(changes[0].payload)["name"] == "党群服务中心"
     assert audits
+    assert on_main_thread == [False]  # written on the app's single DB writer thread (desktop.ui.jobs)
 
 
 def test_edit_keeps_version_semantics(qtbot, make_form, repo, village):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QDialog, QDialogButtonBox, QGridLayout,
                                QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
                                QRadioButton, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -73,6 +73,55 @@ def _display(field, value: Any) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10]
     return str(value)
+
+
+def run_write(parent: QWidget, fn, form: "RecordForm | None" = None):
+    """Run ``fn()`` (a repository write) on the app's single DB writer thread and return its result.
+
+    The desktop rule (desktop/ui/jobs.py): every record write runs as a
+    ``write_op`` on the one writer thread, so SQLite never sees two writers
+    from this process.  The form waits in a local event loop — the window keeps
+    painting, and the form is disabled meanwhile so nothing can be typed or
+    pressed twice.  No progress dialog with 取消 is offered: one record saves in
+    milliseconds (it only waits if an import is running), and a cancelled save
+    whose transaction already committed would leave the user unsure.  Errors
+    raised by ``fn`` are re-raised here, on the UI thread.
+    """
+    try:
+        from desktop.ui.jobs import write_op
+    except ImportError:  # the forms used on their own (no app job helper): write directly
+        return fn()
+    outcome: dict = {}
+    loop = QEventLoop()
+
+    def succeeded(result):
+        outcome["result"] = result
+        loop.quit()
+
+    def failed(exc):
+        outcome["error"] = exc
+        loop.quit()
+
+    def cancelled():
+        outcome["error"] = WriteRefused("保存被取消，记录没有保存，表单内容仍保留。")
+        loop.quit()
+
+    target = form or parent
+    target.setEnabled(False)
+    if form is not None:
+        form._saving = True
+    try:
+        (write_op(lambda _job: fn()).success(succeeded).failure(failed).on_cancelled(cancelled)
+         .run_in_background(parent))
+        if not outcome:
+            loop.exec()
+    finally:
+        target.setEnabled(True)
+        if form is not None:
+            form._saving = False
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 class ChildTable(QGroupBox):
@@ -220,7 +269,7 @@ class ChildTable(QGroupBox):
             del self.pending[data["_pending_index"]]
         else:
             try:
-                self.form.repo.delete(self.rt.name, data["id"])
+                run_write(self, lambda: self.form.repo.delete(self.rt.name, data["id"]), self.form)
             except (WriteRefused, ValidationError) as exc:
                 QMessageBox.warning(self, "无法删除", str(exc))
                 return
@@ -259,7 +308,7 @@ class RecordForm(QDialog):
         self._values: dict = {}
         self._loading = True
         self._autosave_pending = False
-        self._children_changed = False
+        self._saving = False
         self.setObjectName(f"form_{type_name}")
         self.setModal(True)
 
@@ -580,8 +629,9 @@ class RecordForm(QDialog):
             return self.result_raw
         values = {name: self._values.get(name) for name in self.widgets}
         values.update(self._context_values())
+        children = self.pending_children()
         try:
-            record = self.write_to_repository(values, self.pending_children())
+            record = run_write(self, lambda: self.write_to_repository(values, children), self)
         except (ValidationError, WriteRefused) as exc:
             box = QMessageBox(QMessageBox.Icon.Warning, "没有保存", f"{exc}\n\n表单内容仍保留，请修改后再保存。",
                               parent=self)
@@ -657,7 +707,7 @@ class RecordForm(QDialog):
 
     def autosave(self) -> bool:
         """Write the draft if anything changed since the last autosave; True if written."""
-        if not self._autosave_pending or self.collect_only:
+        if not self._autosave_pending or self.collect_only or self._saving:
             return False
         if not self.is_dirty():
             # Back to what is saved: nothing to keep.
