@@ -565,7 +565,11 @@ class Repository:
 
     def bulk_write(self, ops: Iterable[WriteOp], *, validate: bool = True,
                    progress: Callable[[int], None] | None = None, chunk: int = 5000) -> list[WriteResult]:
-        """Many writes in ONE transaction (all or nothing); same validation, change log and audit."""
+        """Many writes in ONE transaction (all or nothing); same validation, change log and audit.
+
+        A refused op raises ``ValidationError``/``WriteRefused`` with ``op_index`` set to its
+        position in ``ops`` (0-based); nothing of the batch is written.
+        """
         results: list[WriteResult] = []
         with self.engine.begin() as conn:
             batch = _WriteBatch(conn, self.actor, self.device_id, "pending")
@@ -583,7 +587,11 @@ class Repository:
                         staged.clear()
                         olds.update(self._olds(conn, [WriteOp(op.record_type, "update", {}, op.record_id)]))
                     old = olds.get(key) if op.record_id else None
-                    result = self._stage(conn, batch, op, old, validate=validate)
+                    try:
+                        result = self._stage(conn, batch, op, old, validate=validate)
+                    except (ValidationError, WriteRefused) as exc:
+                        exc.op_index = len(results)  # which op of the batch (0-based), for "第N行" messages
+                        raise
                     results.append(result)
                     if op.record_id is None:
                         op.record_id = result.record_id

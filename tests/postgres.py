@@ -57,7 +57,8 @@ class PostgresCluster:
         cmd = [str(a) for a in args]
         if self.as_root:
             cmd = ["runuser", "-u", "postgres", "--", *cmd]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
+        # cwd: the postgres user may not be allowed into the directory the tests run from
+        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120, cwd=self.root)
 
     def start(self) -> None:
         if self.as_root:

@@ -266,8 +266,9 @@ def _service(i: int, **over) -> WriteOp:
 def test_bulk_write_is_all_or_nothing(brepo):
     before = snapshot(brepo.engine)
     ops = [_service(i) for i in range(50)] + [_service(50, persons=-3)] + [_service(i) for i in range(51, 60)]
-    with pytest.raises(ValidationError, match="人次：不能为负数，请核对后重新填写"):
+    with pytest.raises(ValidationError, match="人次：不能为负数，请核对后重新填写") as info:
         brepo.bulk_write(ops, chunk=20)  # the bad op is in the third chunk: two were already flushed
+    assert info.value.op_index == 50
     assert snapshot(brepo.engine) == before
 
 
