@@ -13,13 +13,14 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
-                               QScrollArea, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget,
+                               QScrollArea, QSpinBox, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from desktop import none_guard
 from desktop.ui.context import AppContext
 from desktop.ui.jobs import describe_error, op
 from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
@@ -28,6 +29,9 @@ from reports.profiles import (OP_TEXT, Profile, ProfileError, Target, all_profil
                               save_custom_profile)
 
 log = logging.getLogger("taizhang.desktop.indicators")
+# A county's tables make tens of thousands of void PySide calls; without the guard PySide6 6.12 on
+# Python 3.11 aborts the process (see desktop/none_guard.py).  Idempotent; the app should call it at start-up.
+none_guard.apply()
 
 COLORS = {MET: "#C6EFCE", NOT_MET: "#FFC7CE", CANNOT: "#FFEB9C", NO_TARGET: "#FFFFFF", NOT_APPLICABLE: "#F2F2F2"}
 BAR_COLORS = {MET: "#2E7D32", NOT_MET: "#C62828", NO_TARGET: "#1565C0", CANNOT: "#9E9E9E", NOT_APPLICABLE: "#BDBDBD"}
@@ -53,6 +57,88 @@ class SortItem(QTableWidgetItem):
         if isinstance(b, (int, float)):
             return True
         return str(a) < str(b)
+
+
+class Cell:
+    """One cell of a :class:`RowsModel`: display text, sort key, status colour, tooltip."""
+
+    __slots__ = ("text", "key", "status", "tip")
+
+    def __init__(self, text: str, key=None, status: str | None = None, tip: str = ""):
+        self.text, self.key, self.status, self.tip = text, (key if key is not None else text), status, tip
+
+
+class RowsModel(QAbstractTableModel):
+    """Read-only rows of Cells.  A county has 400 villages × 14 checks: a model serves them lazily
+    (a QTableWidget would build 30,000+ item objects on the UI thread)."""
+
+    def __init__(self, headers: list[str], parent=None):
+        super().__init__(parent)
+        self.headers = headers
+        self.rows: list[list[Cell]] = []
+        self.payload: list = []  # what each row stands for (a UnitRow, a StandardCheck)
+
+    def set_rows(self, rows: list[list[Cell]], payload: list, headers: list[str] | None = None) -> None:
+        self.beginResetModel()
+        if headers is not None:
+            self.headers = headers
+        self.rows, self.payload = rows, payload
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()):
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.headers[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        cell = self.rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return cell.text
+        if role == Qt.ItemDataRole.UserRole:
+            return cell.key
+        if role == Qt.ItemDataRole.BackgroundRole and cell.status:
+            return QColor(COLORS[cell.status])
+        if role == Qt.ItemDataRole.ForegroundRole and cell.status:
+            return QColor("#000000")
+        if role == Qt.ItemDataRole.ToolTipRole and cell.tip:
+            return cell.tip
+        return None
+
+
+class RowsProxy(QSortFilterProxyModel):
+    """Sorts by the cells' keys (UserRole; numbers or texts, one kind per column, compared in C++),
+    optionally shows only the rows whose status column is failing."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSortRole(Qt.ItemDataRole.UserRole)
+        self.only_status: tuple[str, ...] = ()
+        self.status_column = -1
+
+    def set_only(self, statuses: tuple[str, ...], column: int) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt ≥ 6.9
+            self.beginFilterChange()
+            self.only_status, self.status_column = statuses, column
+            self.endFilterChange()
+        else:  # pragma: no cover - older Qt
+            self.only_status, self.status_column = statuses, column
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, row, parent):
+        if not self.only_status:
+            return True
+        return self.sourceModel().rows[row][self.status_column].status in self.only_status
+
+    def source_payload(self, proxy_row: int):
+        return self.sourceModel().payload[self.mapToSource(self.index(proxy_row, 0)).row()]
 
 
 def _num(x) -> str:
@@ -298,14 +384,12 @@ class IndicatorsPage(QWidget):
         split.addWidget(scroll)
         split.setSizes([330, 300])
         self.tabs.addTab(split, "指标")
-        self.units = QTableWidget(0, 0)
-        self._table_setup(self.units)
-        self.units.setSortingEnabled(True)
+        self.units_model = RowsModel([])
+        self.units = self._view(self.units_model)
         self.tabs.addTab(self.units, "各村(社区)")
-        self.standards = QTableWidget(0, 6)
-        self.standards.setHorizontalHeaderLabels(["村(社区)", "检查项", "标准", "本单位数值", "状态", "差距"])
-        self._table_setup(self.standards)
-        self.standards.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.standards_model = RowsModel(["村(社区)", "检查项", "标准", "本单位数值", "状态", "差距"])
+        self.standards = self._view(self.standards_model)
+        self.standards.horizontalHeader().setStretchLastSection(True)
         standards_box = QWidget()
         box_layout = QVBoxLayout(standards_box)
         box_layout.setContentsMargins(0, 0, 0, 0)
@@ -325,7 +409,7 @@ class IndicatorsPage(QWidget):
         self.profile_button.clicked.connect(self.manage_profiles)
         self.summary.cellClicked.connect(self._summary_clicked)
         self.summary.currentCellChanged.connect(lambda row, *_: self._show_chart(row))
-        self.units.cellClicked.connect(self._unit_clicked)
+        self.units.clicked.connect(lambda index: self._unit_clicked(index.row(), index.column()))
         self.quality.cellDoubleClicked.connect(self._finding_clicked)
         self.chart.bar_clicked.connect(self._bar_clicked)
         self.ctx.records_changed.connect(lambda _t: self._mark_stale())
@@ -334,6 +418,30 @@ class IndicatorsPage(QWidget):
         self.reload_choices()
 
     # ---------------------------------------------------------------- setup
+
+    def _view(self, model: RowsModel) -> QTableView:
+        proxy = RowsProxy(self)
+        proxy.setSourceModel(model)
+        view = QTableView()
+        view.setModel(proxy)
+        view.setSortingEnabled(True)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.verticalHeader().setVisible(False)
+        view.setWordWrap(False)
+        view.horizontalHeader().setDefaultSectionSize(110)
+        return view
+
+    @staticmethod
+    def _load(view: QTableView, rows, payload, headers=None) -> None:
+        """Show rows already in division-code order without a sort pass (5,600 rows: a proxy sort
+        calls the Python model ~140,000 times); clicking a header still sorts."""
+        proxy = view.model()
+        proxy.sort(-1)
+        proxy.sourceModel().set_rows(rows, payload, headers)
+        header = view.horizontalHeader()
+        header.blockSignals(True)
+        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.blockSignals(False)
 
     @staticmethod
     def _table_setup(table: QTableWidget) -> None:
@@ -457,61 +565,37 @@ class IndicatorsPage(QWidget):
         t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
 
     def _fill_units(self, report) -> None:
-        t = self.units
-        t.setSortingEnabled(False)
-        rows = report.townships + report.villages
-        headers = ["名称", "层级", "城乡分类"] + [f"{d.id}\n{d.name}" for d in INDICATORS]
-        t.clear()
-        t.setColumnCount(len(headers))
-        t.setHorizontalHeaderLabels(headers)
-        t.setRowCount(len(rows))
-        self._unit_rows = rows
-        for r, unit in enumerate(rows):
-            name = SortItem(unit.name, unit.org_code)
-            name.setData(Qt.ItemDataRole.UserRole + 1, r)
-            t.setItem(r, 0, name)
-            t.setItem(r, 1, SortItem("乡镇/街道" if unit.level == "township" else "村/社区"))
-            t.setItem(r, 2, SortItem(unit.urban_rural or ""))
-            for c, d in enumerate(INDICATORS, 3):
+        units = report.townships + report.villages
+        headers = ["名称", "层级", "城乡分类"] + [f"{d.id} {d.name}" for d in INDICATORS]
+        rows = []
+        for unit in units:
+            row = [Cell(unit.name, unit.org_code), Cell("乡镇/街道" if unit.level == "township" else "村/社区"),
+                   Cell(unit.urban_rural or "")]
+            for d in INDICATORS:
                 res = unit.results[d.id]
-                text = res.value_text if res.value is not None else ""
-                mark = SHORT_MARK[res.status]
-                item = _status_item(f"{text} {mark}".strip() or "—", res.status,
-                                    res.value if res.value is not None else "—")
-                item.setToolTip(f"{res.mark}：{res.explain()}")
-                t.setItem(r, c, item)
-        t.resizeColumnsToContents()
-        t.setSortingEnabled(True)
-        t.sortItems(0, Qt.SortOrder.AscendingOrder)
+                text = f"{res.value_text if res.value is not None else ''} {SHORT_MARK[res.status]}".strip() or "—"
+                # no value sorts below every number (float keys only in this column: Qt compares them natively)
+                row.append(Cell(text, res.value if res.value is not None else float("-inf"), res.status,
+                                f"{res.mark}：{res.explain()}"))
+            rows.append(row)
+        order = sorted(range(len(units)), key=lambda i: units[i].org_code)
+        self._load(self.units, [rows[i] for i in order], [units[i] for i in order], headers)
+        self.units.resizeColumnToContents(0)
         self.tabs.setTabText(1, f"各村(社区)（{len(report.villages)}）" if report.villages else "各村(社区)")
 
     def _fill_standards(self, report) -> None:
-        t = self.standards
-        t.setSortingEnabled(False)
-        t.setRowCount(len(report.standards))
-        for r, c in enumerate(report.standards):
-            t.setItem(r, 0, SortItem(c.org_name, c.org_code))
-            t.setItem(r, 1, SortItem(c.check))
-            rule = SortItem(c.rule)
-            rule.setToolTip(c.source)
-            t.setItem(r, 2, rule)
-            t.setItem(r, 3, SortItem(c.figure))
-            t.setItem(r, 4, _status_item(c.mark, c.status))
-            t.setItem(r, 5, SortItem(c.gap))
-        t.setSortingEnabled(True)
-        t.sortItems(0, Qt.SortOrder.AscendingOrder)
-        t.resizeColumnsToContents()
-        t.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        rows = [[Cell(c.org_name, c.org_code), Cell(c.check), Cell(c.rule, tip=c.source), Cell(c.figure),
+                 Cell(c.mark, status=c.status), Cell(c.gap, tip=c.gap)] for c in report.standards]
+        self._load(self.standards, rows, report.standards)  # already in division-code order
+        for col, width in ((0, 110), (1, 190), (2, 300), (3, 110), (4, 90)):
+            self.standards.setColumnWidth(col, width)
         self._filter_standards()
         failing = sum(c.status == NOT_MET for c in report.standards)
         self.tabs.setTabText(2, f"达标检查（未达标 {failing}）")
 
     def _filter_standards(self) -> None:
-        only = self.only_failing.isChecked()
-        for r in range(self.standards.rowCount()):
-            item = self.standards.item(r, 4)
-            hide = only and item is not None and item.text() not in ("✗ 未达标", "无法计算")
-            self.standards.setRowHidden(r, hide)
+        only = (NOT_MET, CANNOT) if self.only_failing.isChecked() else ()
+        self.standards.model().set_only(only, 4)
 
     def _fill_quality(self, report) -> None:
         t = self.quality
@@ -566,8 +650,7 @@ class IndicatorsPage(QWidget):
     def _unit_clicked(self, row: int, column: int) -> None:
         if column < 3 or self.report is None:
             return
-        idx = self.units.item(row, 0).data(Qt.ItemDataRole.UserRole + 1)
-        unit = self._unit_rows[idx]
+        unit = self.units.model().source_payload(row)
         self.open_drill(unit.results[INDICATORS[column - 3].id], unit.name)
 
     def open_drill(self, res: IndicatorResult, where: str):
