@@ -156,3 +156,8 @@ echo "deb: $deb"
 echo "deb_size_mb: $(awk -v s="$size" 'BEGIN{printf "%.1f", s/1e6}')"
 echo "installed_size_mb: $(awk -v s="$installed_kb" 'BEGIN{printf "%.1f", s*1024/1e6}')"
 echo "deb_build_seconds: $(( $(date +%s) - started ))"
+glibc=$(printf '%s' "$depends" | sed -n 's/.*libc6 (>= \([0-9.]*\)).*/\1/p')
+if [ -n "$glibc" ]; then
+  echo "min_glibc: $glibc"
+  echo "此安装包只能装在 glibc ≥ $glibc 的系统上（用 ldd --version 查看）。要支持更老的统信UOS/麒麟，请在最老的目标系统上运行本脚本。" >&2
+fi
