@@ -423,7 +423,9 @@ def test_status_bar_follows_core_callbacks_from_a_worker_thread(qtbot, start_app
     worker.join()
     qtbot.waitUntil(lambda: window.status_online.text() == "在线")
     assert window.status_last_sync.text() == "上次同步：" + when.astimezone().strftime("%Y-%m-%d %H:%M")
-    assert window.status_period.text() == f"当前填报期：{dt.date.today():%Y-%m}"
+    from storage.periods import period_label, previous_period
+
+    assert window.status_period.text() == f"当前月报：{period_label(previous_period())}（未提交）"
 
 
 # --------------------------------------------------------------------------- crash mid-edit

@@ -217,8 +217,22 @@ class AppContext(QObject):
         self.sync_state_changed.emit(new)
 
     def current_period(self) -> str:
-        """The month-end period being filled now ("YYYY-MM", local calendar month)."""
-        return dt.date.today().strftime("%Y-%m")
+        """The month-end period being reported now ("YYYY-MM"): last month (storage.periods)."""
+        from storage.periods import previous_period
+
+        return previous_period()
+
+    def current_period_status(self) -> str | None:
+        """Status of the current period for this PC's village (未提交/已提交/…), None if unknown."""
+        if self.org_code is None:
+            return None
+        from storage.periods import get_state
+
+        try:
+            return get_state(self.repo, self.org_code, self.current_period()).status
+        except Exception:  # noqa: BLE001 - the status bar must never break the window
+            log.exception("reading the period status failed")
+            return None
 
     def core_callbacks(self) -> CoreCallbacks:
         return self._callbacks

@@ -264,9 +264,14 @@ class MainWindow(QMainWindow):
         self.ctx.unsent_count_changed.connect(self._show_unsent)
         self.ctx.sync_state_changed.connect(self._show_sync_state)
         self.ctx.period_changed.connect(lambda _p: self._show_period())
-        self.ctx.records_changed.connect(lambda _t: self.ctx.refresh_unsent_count())
+        self.ctx.records_changed.connect(self._records_changed)
         self._show_unsent(self.ctx.unsent_count)
         self._show_period()
+
+    def _records_changed(self, type_name: str) -> None:
+        self.ctx.refresh_unsent_count()
+        if type_name == "period":
+            self._show_period()
 
     def _show_unsent(self, count: int) -> None:
         self.status_unsent.setText(f"未上传变更：{count:,} 条")
@@ -290,7 +295,12 @@ class MainWindow(QMainWindow):
         self.status_last_sync.setText(f"上次同步：{format_local(state.last_success_at)}")
 
     def _show_period(self) -> None:
-        self.status_period.setText(f"当前填报期：{self.ctx.current_period()}")
+        from storage.periods import period_label
+
+        period = self.ctx.current_period()
+        status = self.ctx.current_period_status()
+        self.status_period.setText(f"当前月报：{period_label(period)}" + (f"（{status}）" if status else ""))
+        self.status_period.setToolTip(f"本月底前后要报送的是{period_label(period)}的台账；在“月报与同步”中提交")
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:
