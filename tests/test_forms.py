@@ -548,3 +548,41 @@ def test_restoring_a_draft_with_pending_children(qtbot, make_form, repo):
     staff = form.save()
     assert [t["course"] for t in repo.list("training", where={"staff_id": staff["id"]})] == ["应急管理"]
     assert store.list() == []
+
+
+def test_draft_of_a_record_changed_meanwhile_is_put_over_the_current_version(qtbot, make_form, repo, village):
+    rec = repo.create("facility", {"org_code": village, "name": "卫生室", "category": "卫生室/社区卫生服务站",
+                                   "status": "在用"})
+    store = DraftStore(repo.engine)
+    draft_id = store.save("facility", {"name": "幸福村卫生室", "category": "卫生室/社区卫生服务站", "status": "在用",
+                                       "address": "三组"}, record_id=rec["id"],
+                          context={"org_code": village, "base_version": 1})
+    repo.update("facility", rec["id"], {"daily_open_hours": 8})  # e.g. arrived by sync: version 2
+    form = make_form("facility", rec["id"], draft=store.load(draft_id))
+    assert "第1版" in form.notice.text() and "第2版" in form.notice.text()
+    saved = form.save()
+    assert saved["version"] == 3 and saved["name"] == "幸福村卫生室" and saved["daily_open_hours"] == 8
+    assert store.list() == []
+
+
+def test_opening_a_record_with_a_leftover_draft_offers_it(qtbot, make_form, repo, village):
+    rec = repo.create("social_org", {"org_code": village, "name": "读书协会", "org_type": "文体"})
+    store = DraftStore(repo.engine)
+    store.save("social_org", {"name": "幸福村读书协会", "org_type": "文体", "members": "12"}, record_id=rec["id"],
+               context={"org_code": village, "base_version": 1})
+    answer_box("恢复草稿")
+    form = make_form("social_org", rec["id"])
+    qtbot.waitUntil(lambda: form.field_widget("name").raw() == "幸福村读书协会", timeout=5000)
+    assert form.field_widget("members").raw() == "12"
+    assert form.save()["members"] == 12
+    assert store.list() == []
+
+
+def test_org_unit_form_derives_level_and_parent_from_the_code(make_form, repo):
+    form = make_form("org_unit")
+    assert "层级" not in form.summary.text()
+    type_text(form.field_widget("org_code").edit, "220102001002")
+    type_text(form.field_widget("name").edit, "和平村")
+    form.field_widget("urban_rural").set_raw("农村社区")
+    unit = form.save()
+    assert unit["level"] == "村/社区" and unit["parent_code"] == "220102001000"

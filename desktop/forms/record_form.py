@@ -328,9 +328,11 @@ class RecordForm(QDialog):
         if initial:
             self._apply_raw(initial)
         self._initial_raw = self.raw_values()
-        self._initial_pending: list[dict] = []
+        self._leftover_draft: DraftData | None = None
         if draft is not None:
             self._restore_draft(draft)
+        elif record_id is not None and not collect_only:
+            self._leftover_draft = self.drafts.for_record(type_name, record_id)
         for name, w in self.widgets.items():
             if not is_blank(w.raw()):
                 self._touched.add(name)
@@ -371,6 +373,12 @@ class RecordForm(QDialog):
         self.form_message.setStyleSheet(f"color:{ERROR_COLOR}")
         self.form_message.hide()
         outer.addWidget(self.form_message)
+        self.notice = QLabel(self)
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(f"color:{WARNING_COLOR}")
+        self.notice.hide()
+        outer.addWidget(self.notice)
 
         body = QWidget(self)
         grid = QGridLayout(body)
@@ -537,6 +545,9 @@ class RecordForm(QDialog):
         values, issues = coerce_record(self.rt, raw, self.choices)
         if self.collect_only and self.rt.parent_field:
             issues = [i for i in issues if i.field != self.rt.parent_field]
+        if self.rt.name == "org_unit":
+            # 层级/上级区划代码 follow from the code: the code's own message is the useful one
+            issues = [i for i in issues if i.field not in ("level", "parent_code")]
         self._values = values
         self._issues = issues
         by_field: dict[str, list[Issue]] = {}
@@ -727,10 +738,19 @@ class RecordForm(QDialog):
         return True
 
     def _restore_draft(self, draft: DraftData) -> None:
+        was_loading = self._loading
+        self._loading = True
+        self.draft_id = draft.id
         self._apply_raw(draft.values)
         ctx = draft.context or {}
-        if ctx.get("base_version") is not None:
-            self._base_version = ctx["base_version"]
+        drafted_on = ctx.get("base_version")
+        if self.record_id is not None and drafted_on is not None and drafted_on != self._base_version:
+            # The record changed after the draft was written (e.g. a sync): the draft's values are put
+            # over the CURRENT record and saved against the current version — the user checks first.
+            self.notice.setText(f"注意：这份草稿保存之后，这条{self.rt.label}记录又被修改过"
+                                f"（草稿基于第{drafted_on}版，现在是第{self._base_version}版）。"
+                                "表单中是草稿的内容，请逐项核对后再保存。")
+            self.notice.show()
         if ctx.get("parent_id") and not self.parent_id:
             self.parent_id = ctx["parent_id"]
         for table in self.child_tables:
@@ -742,6 +762,36 @@ class RecordForm(QDialog):
         self._initial_raw = {}  # restored content is unsaved by definition
         for name in self.widgets:
             self._initial_raw[name] = object()
+        for name, w in self.widgets.items():
+            if not is_blank(w.raw()):
+                self._touched.add(name)
+        self._loading = was_loading
+        self._revalidate()
+
+    def _offer_leftover_draft(self) -> None:
+        """Opening a record that still has a draft (the user chose 以后再说 at startup): offer it."""
+        draft, self._leftover_draft = self._leftover_draft, None
+        if draft is None or not self.isVisible():
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "有未保存的草稿",
+                          f"这条{self.rt.label}记录有一份未保存的草稿（{draft.summary()}）。\n要用草稿的内容继续修改吗？",
+                          parent=self)
+        box.setObjectName("offer_leftover_draft")
+        use = box.addButton("恢复草稿", QMessageBox.ButtonRole.AcceptRole)
+        drop = box.addButton("丢弃草稿", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(use)
+        box.setEscapeButton(drop)
+        box.exec()
+        if box.clickedButton() is use:
+            self._restore_draft(draft)
+            self.setWindowTitle(self.windowTitle() + "（从草稿恢复）")
+        else:
+            self.drafts.discard(draft.id)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self._leftover_draft is not None:
+            QTimer.singleShot(0, self._offer_leftover_draft)
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt override
         self.autosave_timer.stop()
