@@ -161,7 +161,8 @@ def default_backup_name(info: BackupInfo | None = None, now: dt.datetime | None 
     now = now or dt.datetime.now()
     who = ""
     if info and info.org_code:
-        who = f"-{info.org_name or ''}{info.org_code}"
+        name = "".join("_" if ch in '\\/:*?"<>|' else ch for ch in (info.org_name or ""))  # Windows/FAT-safe
+        who = f"-{name}{info.org_code}"
     return f"台账备份{who}-{now:%Y%m%d-%H%M%S}{BACKUP_SUFFIX}"
 
 
