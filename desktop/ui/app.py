@@ -192,7 +192,13 @@ def run_app(argv: list[str] | None = None) -> int:
     controller = AppController(ctx)
     controller.start()
     app._taizhang_keepalive = (controller, reporter)  # noqa: SLF001 - keep Python owners alive
-    return app.exec()
+    code = app.exec()
+    from desktop.ui.jobs import runner
+
+    runner().shutdown()
+    ctx.repo.engine.dispose()
+    log.info("app closed")
+    return code
 
 
 __all__ = ["run_app", "AppController", "open_context", "ensure_qapplication", "DEMO_RECORDS"]

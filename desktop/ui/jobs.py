@@ -108,15 +108,22 @@ class _Runnable(QRunnable):
             self._control.raise_if_cancelled()
             result = self._fn(self._control)
         except JobCancelled:
-            self._signals.was_cancelled.emit()
+            self._emit(self._signals.was_cancelled)
         except BaseException as exc:  # noqa: BLE001 - every failure is reported to the UI thread
             log.error("job failed: %s", exc, exc_info=(type(exc), exc, exc.__traceback__))
-            self._signals.failed.emit(exc)
+            self._emit(self._signals.failed, exc)
         else:
             if self._control.cancelled():
-                self._signals.was_cancelled.emit()
+                self._emit(self._signals.was_cancelled)
             else:
-                self._signals.succeeded.emit(result)
+                self._emit(self._signals.succeeded, result)
+
+    @staticmethod
+    def _emit(signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the app is shutting down and the receiver is gone: nobody to tell
+            log.info("job finished after the app closed; result dropped")
 
 
 class JobHandle(QObject):
@@ -331,6 +338,14 @@ class JobRunner(QObject):
     def cancel_all(self) -> None:
         for handle in list(self._active):
             handle.cancel()
+
+    def shutdown(self, timeout_s: float = 30.0) -> None:
+        """At exit: cancel reads, let queued writes finish (a write is never cut off half-way)."""
+        for handle in list(self._active):
+            if not handle.job.writes:
+                handle.cancel()
+        self.write_pool.waitForDone(int(timeout_s * 1000))
+        self.read_pool.waitForDone(int(timeout_s * 1000))
 
     def wait_idle(self, timeout_s: float = 30.0) -> bool:
         """Wait (processing events) until every job finished and its callbacks ran."""
