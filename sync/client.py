@@ -51,7 +51,7 @@ S_REJECTIONS = "sync.rejections"
 S_RESOLUTIONS = "sync.resolutions"
 S_BATCH_SIZE = "sync.batch_size"
 S_CA_FILE = "sync.ca_file"
-S_LAST_SYNC = "sync.last_sync"
+S_LAST_SYNC = "sync.last_success_at"  # read by desktop.ui.context
 
 
 class SyncError(RuntimeError):
