@@ -520,3 +520,28 @@ def test_draft_offered_after_the_app_is_killed_mid_edit(qtbot, start_app, villag
     staff = controller.window.show_page("staff").current_list()
     qtbot.waitUntil(lambda: staff.model.rowCount() == 1)
     assert "李秀英" in staff.model.display_row(0)
+
+
+def test_taizhang_command_opens_the_app(village_db, taizhang_home, tmp_path):
+    """`taizhang` (no subcommand) → run_app(): first-run dialog on a new PC, the main window after."""
+    import os
+    import subprocess
+    import sys
+
+    def run(home):
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TAIZHANG_HOME=str(home), TAIZHANG_SELF_TEST="1")
+        out = subprocess.run([sys.executable, "-m", "desktop.cli"], env=env, capture_output=True, text=True,
+                             timeout=120)
+        return out.returncode, [line for line in out.stdout.splitlines() if line.startswith("TAIZHANG_SELF_TEST")]
+
+    code, lines = run(taizhang_home)
+    assert code == 0, lines
+    from storage import __version__
+
+    assert lines == [f"TAIZHANG_SELF_TEST window: 社区服务台账 {__version__} — 测试村（220102001001）"]
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    code, lines = run(fresh)
+    assert lines and lines[0].startswith("TAIZHANG_SELF_TEST dialog: ") and "首次使用设置" in lines[0]
+    log_text = (fresh / "logs" / "taizhang.log").read_text(encoding="utf-8")
+    assert "log file" in log_text
