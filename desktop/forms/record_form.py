@@ -428,6 +428,8 @@ class RecordForm(QDialog):
                 self.child_tables.append(table)
                 row += 1
 
+        grid.setRowStretch(row, 1)  # spare height goes below the form, not into the rows
+
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -465,7 +467,11 @@ class RecordForm(QDialog):
 
         body.adjustSize()
         hint = body.sizeHint()
-        self.resize(max(620, hint.width() + 60), min(760, hint.height() + 140))
+        line = self.fontMetrics().height()  # scales with the large-font mode
+        screen = self.screen().availableGeometry() if self.screen() else None
+        max_h = int(screen.height() * 0.9) if screen else 760
+        max_w = int(screen.width() * 0.9) if screen else 1200
+        self.resize(min(max_w, max(620, 34 * line, hint.width() + 60)), min(max_h, max(400, hint.height() + 8 * line)))
 
     # ----------------------------------------------------------------- values
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QDate, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QButtonGroup, QCalendarWidget, QComboBox, QFrame,
                                QHBoxLayout, QLabel, QLineEdit, QListView, QListWidget, QListWidgetItem,
                                QPushButton, QRadioButton, QToolButton, QVBoxLayout, QWidget)
@@ -112,7 +112,7 @@ class NumberWidget(TextWidget):
             self._layout.addWidget(self.unit_label)
         if field.type != "year" and not self.edit.placeholderText():
             hint = "数字"
-            if field.min is not None and field.max is not None:
+            if field.min is not None and field.max is not None and field.max < 100_000:
                 hint = f"{field.min:g}–{field.max:g}"
             self.edit.setPlaceholderText(hint)
 
@@ -147,7 +147,7 @@ class DateWidget(FieldWidget):
         super().__init__(field, parent)
         self.edit = QLineEdit(self)
         self.edit.setObjectName(f"edit_{field.name}")
-        self.edit.setPlaceholderText("如 2024-03-05 或 2024年3月5日（F4 打开日历）")
+        self.edit.setPlaceholderText("如 2024-03-05 或 2024年3月5日")
         self.edit.textChanged.connect(self.changed)
         self.edit.installEventFilter(self)
         self.button = QToolButton(self)
@@ -272,10 +272,28 @@ class MultiChoiceWidget(FieldWidget):
         return item
 
     def _fit_height(self) -> None:
-        rows = max(2, (self.list.count() + 3) // 4)
-        row_h = max(self.list.sizeHintForRow(0), self.fontMetrics().height() + 6) + 4
-        self.list.setFixedHeight(rows * row_h + 2 * self.list.frameWidth() + 6)
-        self.list.setMinimumWidth(360)
+        """As tall as the wrapped items need (so none hides behind a scroll bar), at any font size."""
+        self.list.setMinimumWidth(300)
+        row_h = max(self.list.sizeHintForRow(0), self.fontMetrics().height() + 6) + 2 * self.list.spacing()
+        bottom = 0
+        if self.list.isVisible():
+            self.list.doItemsLayout()
+            offset = self.list.verticalScrollBar().value()
+            for i in range(self.list.count()):
+                bottom = max(bottom, self.list.visualItemRect(self.list.item(i)).bottom() + offset)
+        if bottom <= 0:
+            bottom = max(2, (self.list.count() + 3) // 4) * row_h
+        height = bottom + 2 * self.list.frameWidth() + self.list.spacing() + 4
+        if self.list.height() != height:
+            self.list.setFixedHeight(height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._fit_height)  # after the list re-wrapped its items
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        QTimer.singleShot(0, self._fit_height)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         # Space toggles the current item (the delegate does this too, but only if an item is current).
