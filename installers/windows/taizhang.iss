@@ -15,7 +15,8 @@
 #endif
 #define AppName "社区服务台账"
 #define AppExe "taizhang.exe"
-#define Dist AddBackslash(SourcePath) + "..\..\dist"
+#define Here AddBackslash(SourcePath)
+#define Dist Here + "..\..\dist"
 
 [Setup]
 ; AppId identifies the program across versions: never change it, or upgrades install side by side.
@@ -37,7 +38,7 @@ ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
 OutputDir={#Dist}
 OutputBaseFilename=Taizhang-Setup-{#AppVersion}
-SetupIconFile={#SourcePath}..\icons\taizhang.ico
+SetupIconFile={#Here}..\icons\taizhang.ico
 UninstallDisplayIcon={app}\{#AppExe}
 UninstallDisplayName={#AppName}
 Compression=lzma2/max
@@ -49,10 +50,10 @@ CloseApplications=yes
 RestartApplications=no
 
 [Languages]
-#if FileExists(AddBackslash(SourcePath) + "ChineseSimplified.isl")
-Name: "chinesesimplified"; MessagesFile: "{#SourcePath}ChineseSimplified.isl"
+#if FileExists(Here + "ChineseSimplified.isl")
+Name: "chinesesimplified"; MessagesFile: "{#Here}ChineseSimplified.isl"
 #else
-  #pragma warning "ChineseSimplified.isl is missing next to taizhang.iss (see BUILD.md step 4): the installer's own buttons will be in English"
+  #pragma message "WARNING: ChineseSimplified.isl is missing next to taizhang.iss (see BUILD.md step 4): the installer's own buttons will be in English"
 Name: "english"; MessagesFile: "compiler:Default.isl"
 #endif
 
