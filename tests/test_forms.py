@@ -350,7 +350,7 @@ def test_edit_keeps_version_semantics(qtbot, make_form, repo, village):
     repo.update("facility", rec["id"], {"daily_open_hours": 8})
     type_text(form2.field_widget("address").edit, "一组")
     seen = []
-    answer_box("OK", seen)  # the warning box has the default OK button
+    answer_box("知道了", seen)
     assert form2.save() is None
     assert seen and "已被他人修改" in seen[0]
     assert form2.isVisible()
@@ -586,3 +586,36 @@ def test_org_unit_form_derives_level_and_parent_from_the_code(make_form, repo):
     form.field_widget("urban_rural").set_raw("农村社区")
     unit = form.save()
     assert unit["level"] == "村/社区" and unit["parent_code"] == "220102001000"
+
+
+def test_draft_of_a_deleted_record_cannot_be_restored_and_is_dropped(qtbot, repo, village):
+    from desktop.forms.drafts_dialog import DraftsDialog
+
+    rec = repo.create("volunteer_team", {"org_code": village, "name": "青年志愿服务队"})
+    store = DraftStore(repo.engine)
+    store.save("volunteer_team", {"name": "青年突击队"}, record_id=rec["id"],
+               context={"org_code": village, "base_version": 1})
+    repo.delete("volunteer_team", rec["id"])
+    dialog = DraftsDialog(repo)
+    seen = []
+    answer_box("知道了", seen)
+    assert dialog.restore_selected() is None
+    assert seen and "已被删除" in seen[0]
+    assert store.list() == [] and dialog.list.count() == 0
+    dialog.deleteLater()
+
+
+def test_database_failure_on_save_keeps_the_form(qtbot, make_form, repo, village):
+    def broken(conn, rt, op, new, old):
+        raise OSError("disk full")
+
+    repo.guards.append(broken)
+    form = make_form("volunteer_team")
+    type_text(form.field_widget("name").edit, "巾帼志愿服务队")
+    seen = []
+    answer_box("知道了", seen)
+    assert form.save() is None
+    assert seen and "没有保存" in seen[0] and form.isVisible()
+    assert form.field_widget("name").raw() == "巾帼志愿服务队"
+    repo.guards.remove(broken)
+    assert form.save()["name"] == "巾帼志愿服务队"

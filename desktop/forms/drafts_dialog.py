@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QListWidget, QListW
 from storage.drafts import DraftData, DraftStore
 from storage.repository import Repository
 
-from desktop.forms.record_form import RecordForm, RecordNotFound
+from desktop.forms.record_form import RecordForm, RecordNotFound, warn
 
 
 class DraftsDialog(QDialog):
@@ -86,9 +86,9 @@ class DraftsDialog(QDialog):
         try:
             form = self.form_for(draft)
         except RecordNotFound:
-            QMessageBox.warning(self, "无法恢复",
+            warn(self, "无法恢复",
                                 f"这份草稿修改的{draft.type_label}记录已被删除，草稿无法恢复，已将其丢弃。"
-                                "如需恢复该记录，请到“最近删除”中操作。")
+                                "如需恢复该记录，请到“最近删除”中操作。", "restore_failed")
             self.store.discard(draft.id)
             self.reload()
             return None

@@ -75,6 +75,14 @@ def _display(field, value: Any) -> str:
     return str(value)
 
 
+def warn(parent: QWidget | None, title: str, text: str, name: str = "form_warning") -> None:
+    """A warning box with a Chinese button (a bare QMessageBox would say “OK”)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
+    box.setObjectName(name)
+    box.addButton("知道了", QMessageBox.ButtonRole.AcceptRole)
+    box.exec()
+
+
 def run_write(parent: QWidget, fn, form: "RecordForm | None" = None):
     """Run ``fn()`` (a repository write) on the app's single DB writer thread and return its result.
 
@@ -271,7 +279,7 @@ class ChildTable(QGroupBox):
             try:
                 run_write(self, lambda: self.form.repo.delete(self.rt.name, data["id"]), self.form)
             except (WriteRefused, ValidationError) as exc:
-                QMessageBox.warning(self, "无法删除", str(exc))
+                warn(self, "无法删除", str(exc), "delete_failed")
                 return
         self.reload()
         self.changed.emit()
@@ -650,10 +658,14 @@ class RecordForm(QDialog):
         try:
             record = run_write(self, lambda: self.write_to_repository(values, children), self)
         except (ValidationError, WriteRefused) as exc:
-            box = QMessageBox(QMessageBox.Icon.Warning, "没有保存", f"{exc}\n\n表单内容仍保留，请修改后再保存。",
-                              parent=self)
-            box.setObjectName("save_failed")
-            box.exec()
+            warn(self, "没有保存", f"{exc}\n\n表单内容仍保留，请修改后再保存。", "save_failed")
+            return None
+        except Exception as exc:  # noqa: BLE001 - e.g. the disk is full or the database file is locked
+            # Only the kind of error is logged: database errors carry the row's values (personal information).
+            log.error("saving a %s record failed: %s", self.rt.name, type(exc).__name__)
+            warn(self, "没有保存", "记录没有保存：数据库暂时无法写入（可能是磁盘已满或数据文件被其他程序占用）。\n"
+                 "表单内容仍保留（草稿会继续自动保存），请稍后再按“保存”。如果一直失败，请联系县民政局信息管理员。",
+                 "save_failed")
             return None
         self.result_record = record
         self.record_id = record["id"]
@@ -811,7 +823,7 @@ def open_record_form(parent: QWidget | None, repo: Repository, type_name: str, o
     try:
         form = RecordForm(repo, type_name, org_code, record_id, parent, parent_id=parent_id, draft=draft)
     except RecordNotFound as exc:
-        QMessageBox.warning(parent, "无法打开", str(exc))
+        warn(parent, "无法打开", str(exc), "open_failed")
         return None
     form.exec()
     return form.result_record
