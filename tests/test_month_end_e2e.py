@@ -38,9 +38,9 @@ def _no_os_keyring(monkeypatch):
     keyring.core._keyring_backend = None
 
 
-@pytest.fixture
-def county(tmp_path):
-    url = f"sqlite:///{tmp_path / 'county.sqlite3'}"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def county(request, tmp_path):
+    url = f"sqlite:///{tmp_path / 'county.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
     server = ServerProcess(url, home=tmp_path / "server")
     server.start()
     try:
