@@ -29,7 +29,7 @@ def village_page(qtbot, repo):
     assert isinstance(page, PeriodsPage) and page.is_village
     page.key_provider = lambda: KEY
     qtbot.addWidget(page)
-    page.resize(900, 640)
+    page.resize(900, 760)
     page.show()
     return page
 
@@ -39,6 +39,9 @@ def test_checklist_submit_and_returned_notice(qtbot, repo):
     page = village_page(qtbot, repo)
     month = page.period
     assert month == P.previous_period()
+    from desktop.ui.sync_widgets import SyncPanel
+
+    assert page.findChild(SyncPanel) is not None  # the sync box sits on this page
     rows = [page.checklist.item(i).text() for i in range(page.checklist.count())]
     assert any(r.startswith("×") and f"还没有{P.period_label(month)}的服务记录" in r for r in rows)
     assert not page.submit_btn.isEnabled()

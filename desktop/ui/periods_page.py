@@ -121,6 +121,7 @@ class PeriodsPage(QWidget):
             self.import_btn.clicked.connect(self.choose_package)
             pl.addWidget(self.import_btn)
         self.unsent = QLabel("")
+        self.unsent.setVisible(sync_widget is None)  # the sync box shows the count itself
         pl.addWidget(self.unsent, 1)
         layout.addWidget(pkg)
         self.message = QLabel("")
