@@ -397,121 +397,125 @@ _is_nfkc = unicodedata.is_normalized
 _valid_org_codes: set[str] = set()
 
 
-def _fast_coercer(f: Field, choices: dict[str, list[str]] | None):
-    t, lo, hi = f.type, f.min, f.max
+def _fast_test(f: Field, i: int, ns: dict) -> tuple[str, str] | None:
+    """(condition on ``v``, value expression) accepting exactly the values ``coerce`` keeps as they are.
+
+    None: this field type has no fast path (always ``coerce``).
+    """
+    t = f.type
+    bounds = "".join([f" and v >= {f.min!r}" if f.min is not None else "",
+                      f" and v <= {f.max!r}" if f.max is not None else ""])
     if t == "text":
         limit = f.max_length or 10**9
-
-        def fast(v):
-            if type(v) is str and len(v) <= limit and _is_nfkc("NFKC", v) and not _TEXT_NEEDS_WORK.search(v):
-                return v
-            return _SLOW
-    elif t == "ref":
-        def fast(v):
-            return v if type(v) is str and v and not v[0].isspace() and not v[-1].isspace() else _SLOW
-    elif t in ("int", "year"):
-        def fast(v):
-            if type(v) is float and v.is_integer():
-                v = int(v)
-            if type(v) is int and (lo is None or v >= lo) and (hi is None or v <= hi):
-                return v
-            return _SLOW
-    elif t == "decimal":
-        def fast(v):
-            if (type(v) is float or type(v) is int) and (lo is None or v >= lo) and (hi is None or v <= hi) \
-                    and math.isfinite(v):
-                return float(v)
-            return _SLOW
-    elif t == "date":
-        def fast(v):
-            return v if type(v) is dt.date and v.year >= 1900 and v <= _latest_date() else _SLOW
-    elif t == "bool":
-        def fast(v):
-            return v if type(v) is bool else _SLOW
-    elif t in ("choice", "multichoice"):
-        allowed = {i for i in (choices or DEFAULT_CHOICES).get(f.choices or "", []) if normalize_text(i) == i}
-        if t == "choice":
-            def fast(v):
-                return v if type(v) is str and v in allowed else _SLOW
-        else:
-            def fast(v):
-                if type(v) is list and v and all(type(i) is str and i in allowed for i in v):
-                    return list(v)
-                return _SLOW
-    elif t == "period":
-        def fast(v):
-            return v if type(v) is str and _PERIOD_OK.fullmatch(v) else _SLOW
-    elif t == "phone":
-        def fast(v):
-            return v if type(v) is str and _PHONE_OK.fullmatch(v) else _SLOW
-    elif t == "org_code":
-        def fast(v):
-            return v if type(v) is str and v in _valid_org_codes else _SLOW
-    else:
-        def fast(v):
-            return _SLOW
-    return fast
+        return f"type(v) is str and len(v) <= {limit} and nfkc('NFKC', v) and not needs_work(v)", "v"
+    if t == "ref":
+        return "type(v) is str and v != '' and not v[0].isspace() and not v[-1].isspace()", "v"
+    if t in ("int", "year"):
+        return f"type(v) is int{bounds}", "v"
+    if t == "decimal":
+        return f"(type(v) is float or type(v) is int){bounds} and isfinite(v)", "float(v)"
+    if t == "date":
+        return "type(v) is date and v.year >= 1900 and v <= latest", "v"
+    if t == "bool":
+        return "type(v) is bool", "v"
+    if t == "choice":
+        return f"type(v) is str and v in allowed{i}", "v"
+    if t == "multichoice":
+        return (f"type(v) is list and v != [] and all(type(x) is str and x in allowed{i} for x in v)",
+                "list(v)")
+    if t == "period":
+        return "type(v) is str and period_ok(v)", "v"
+    if t == "phone":
+        return "type(v) is str and phone_ok(v)", "v"
+    if t == "org_code":
+        return "type(v) is str and v in org_codes", "v"
+    return None
 
 
-_plans: dict[tuple[str, int], tuple] = {}
+def _compile_record_coercer(rt: RecordType, choices: dict[str, list[str]] | None):
+    """``raw -> (values, fields needing coerce)``: the fast paths of every field in one generated function.
+
+    A field left to ``coerce`` gets a placeholder so ``values`` keeps the schema's field order.
+    """
+    ns: dict[str, Any] = {"nfkc": _is_nfkc, "needs_work": _TEXT_NEEDS_WORK.search, "isfinite": math.isfinite,
+                          "date": dt.date, "period_ok": _PERIOD_OK.fullmatch, "phone_ok": _PHONE_OK.fullmatch,
+                          "org_codes": _valid_org_codes, "latest_date": _latest_date, "SLOW": _SLOW}
+    lines = ["def run(raw):", "    values = {}", "    slow = []"]
+    if any(f.type == "date" for f in rt.fields):
+        lines.append("    latest = latest_date()")
+    for i, f in enumerate(rt.fields):
+        ns[f"F{i}"] = f
+        if f.type in ("choice", "multichoice"):
+            ns[f"allowed{i}"] = {x for x in (choices or DEFAULT_CHOICES).get(f.choices or "", [])
+                                 if normalize_text(x) == x}
+        test = _fast_test(f, i, ns)
+        name = repr(f.name)
+        lines += [f"    if {name} in raw:",
+                  f"        v = raw[{name}]",
+                  "        if v is None or v == '':",
+                  f"            values[{name}] = None"]
+        if test:
+            lines += [f"        elif {test[0]}:",
+                      f"            values[{name}] = {test[1]}"]
+        lines += ["        else:",
+                  f"            values[{name}] = SLOW",
+                  f"            slow.append(F{i})"]
+    lines.append("    return values, slow")
+    exec(compile("\n".join(lines) + "\n", f"<coerce {rt.name}>", "exec"), ns)  # noqa: S102 - generated above
+    return ns["run"]
 
 
-def _plan(rt: RecordType, choices: dict[str, list[str]] | None) -> tuple:
-    """(field, name, fast check) per field of ``rt``, compiled once per choice-list state."""
+_coercers: dict[tuple[str, int], tuple] = {}
+
+
+def _record_coercer(rt: RecordType, choices: dict[str, list[str]] | None):
+    """The compiled coercer of ``rt`` for this state of the choice lists (compiled once, then cached)."""
     key = (rt.name, id(choices))
-    entry = _plans.get(key)
+    entry = _coercers.get(key)
     if entry is None or entry[0] is not choices or entry[1] is not rt:
-        if len(_plans) > 200:
-            _plans.clear()
-        entry = _plans[key] = (choices, rt, tuple((f, f.name, _fast_coercer(f, choices)) for f in rt.fields))
+        if len(_coercers) > 200:
+            _coercers.clear()
+        entry = _coercers[key] = (choices, rt, _compile_record_coercer(rt, choices))
     return entry[2]
 
 
 def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | None = None,
                   ) -> tuple[dict, list[Issue]]:
     """Coerce every field present in ``raw``; then check required fields and cross rules."""
-    values: dict[str, Any] = {}
+    values, slow = _record_coercer(rt, choices)(raw)
     issues: list[Issue] = []
-    for f, name, fast in _plan(rt, choices):
-        if name not in raw:
-            continue
-        given = raw[name]
-        if given is None or given == "":
-            values[name] = None
-            continue
-        value = fast(given)
-        if value is not _SLOW:
-            values[name] = value
-            continue
+    for f in slow:
+        given = raw[f.name]
         value, issue = coerce(f, given, choices)
         if f.type == "org_code" and issue is None and value == given and len(_valid_org_codes) < 100_000:
             _valid_org_codes.add(value)
         if issue:
             issues.append(issue)
-            if not issue.is_error:
-                values[f.name] = value
-        else:
-            values[f.name] = value
-    issues.extend(check_record(rt, values, skip={i.field for i in issues}))
+            if issue.is_error:
+                del values[f.name]
+                continue
+        values[f.name] = value
+    issues.extend(check_record(rt, values, skip={i.field for i in issues} if issues else ()))
     return values, issues
 
 
-_required: dict[str, tuple[Field, ...]] = {}
+_required: dict[str, tuple[RecordType, tuple[tuple[str, str], ...]]] = {}
 
 
 def check_record(rt: RecordType, values: dict, skip: Iterable[str] = ()) -> list[Issue]:
     """Required fields and cross-field rules over already-coerced values."""
-    skip = set(skip)
-    required = _required.get(rt.name)
-    if required is None or (required and required[0] not in rt.fields):
-        required = _required[rt.name] = tuple(f for f in rt.fields if f.required)
+    skip = set(skip) if skip else ()
+    entry = _required.get(rt.name)
+    if entry is None or entry[0] is not rt:
+        entry = _required[rt.name] = (rt, tuple((f.name, f.label) for f in rt.fields if f.required))
     issues = []
-    for f in required:
-        v = values.get(f.name)
-        if (v is None or v == "" or v == [] or (type(v) is str and not v.strip())) and f.name not in skip:
-            issues.append(Issue(f.name, f"{f.label}：必填，请填写"))
+    get = values.get
+    for name, label in entry[1]:
+        v = get(name)
+        if (v is None or v == "" or v == [] or (type(v) is str and not v.strip())) and name not in skip:
+            issues.append(Issue(name, f"{label}：必填，请填写"))
     for rule in rt.cross_rules:
-        if skip.intersection(rule.fields):
+        if skip and skip.intersection(rule.fields):
             continue
         message = rule.check(values)
         if message:
