@@ -285,12 +285,14 @@ _id_pool: list[str] = []
 def _fast_id() -> str:
     """A random (version 4) UUID string, like ``str(uuid.uuid4())`` but drawn from the OS in
     blocks of 512: the bulk path needs one per change and uuid4() was a visible share of it."""
-    if not _id_pool:
-        raw = os.urandom(16 * 512).hex()
-        variant = _VARIANT
-        _id_pool.extend(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:]}"
-                        for h in (raw[i:i + 32] for i in range(0, len(raw), 32)))
-    return _id_pool.pop()
+    while True:
+        try:
+            return _id_pool.pop()  # atomic: threads never get the same id
+        except IndexError:
+            raw = os.urandom(16 * 512).hex()
+            variant = _VARIANT
+            _id_pool.extend([f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:]}"
+                             for h in (raw[i:i + 32] for i in range(0, len(raw), 32))])
 
 
 if hasattr(os, "register_at_fork"):  # a forked child must never reuse its parent's ids
