@@ -135,8 +135,38 @@ def _import_package(args) -> int:
     return 0 if result.receipt.held or not result.receipt.rejected else 1
 
 
+def _board(args) -> int:
+    from reports import completeness as C
+    from storage import periods as P
+    from storage.cli import UserError
+    from storage.db import open_server_database
+    from storage.validation import check_org_code
+
+    if check_org_code(args.scope):
+        raise UserError(f"--scope：{args.scope}不是有效的12位区划代码（县或乡镇/街道的代码，如220102000000）")
+    engine = open_server_database(args.db)
+    try:
+        state = server_state(engine)
+        months = list(reversed(P.recent_periods(args.months)))
+        board = C.build_board(state.repo, args.scope, months)
+    finally:
+        engine.dispose()
+    if not board.rows:
+        raise UserError(f"{args.scope}下没有村(社区)。请先用 admin load-orgs 导入组织机构")
+    out = C.export_xlsx(board, args.output)
+    latest = board.total[months[-1]]
+    print(f"{board.scope_name}{P.period_label(months[-1])}：{latest.villages} 个村(社区)，报送率 "
+          f"{C.percent(latest.reporting_rate)}，按时报送率 {C.percent(latest.on_time_rate)}；已写入 {out}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import-package", help="导入村(社区)的离线数据包，并生成回执")
     p.add_argument("file", help="数据包文件（.tzpkg）")
     p.add_argument("-r", "--receipt", help="回执写到哪里（默认：数据包旁边的 “…-回执.tzrcpt”）")
     p.set_defaults(func=_import_package)
+    p = sub.add_parser("board", help="月报报送情况（按时/逾期/未报/退回，报送率）导出为Excel")
+    p.add_argument("--scope", required=True, help="县或乡镇/街道的12位区划代码")
+    p.add_argument("--months", type=int, default=6, help="最近几个月（默认6）")
+    p.add_argument("-o", "--output", required=True, help="输出的 .xlsx 文件")
+    p.set_defaults(func=_board)
