@@ -92,11 +92,26 @@ def upload_package(server_url: str, token: str, data: bytes, *, ca_file: str | N
     return body
 
 
-def _upload_as_this_pc(repo, data: bytes) -> dict:
+def _upload_as_this_pc(repo, data: bytes, password_source=None) -> dict:
+    """Upload with the token in the OS keyring; without one, sign in with a password (as ``taizhang sync`` does)."""
     from sync import credentials
 
     server, user, _role = _session_info(repo)
-    token = credentials.load_token(server, user) if server and user else None
+    if not server or not user:
+        raise UserError("本机还没有登录过县级服务器，数据包已在本机导入，但未上传。"
+                        "请先登录（taizhang login），再运行一次本命令（重复导入不会重复写入）")
+    token = credentials.load_token(server, user)
+    if not token and password_source is not None:
+        from sync.client import SyncClient, SyncError
+
+        client = SyncClient(repo, server, user)
+        try:
+            client.login(password_source())
+        except SyncError as exc:
+            raise UserError(f"{exc}。数据包已在本机导入，但未上传") from None
+        finally:
+            client.transport.close()
+        token = client.transport.token
     if not token:
         raise UserError("本机没有县级服务器的登录凭据，数据包已在本机导入，但未上传。请登录后再运行一次本命令")
     return upload_package(server, token, data, ca_file=repo.get_setting("sync.ca_file"))
@@ -120,7 +135,9 @@ def _import(args) -> int:
     print(f"本机已导入 {result.summary()}")
     if args.local_only:
         return 0
-    answer = _upload_as_this_pc(repo, data)
+    from sync.cli import _read_password
+
+    answer = _upload_as_this_pc(repo, data, lambda: _read_password(f"{repo.get_setting('user')} 的密码："))
     out = Path(args.receipt) if args.receipt else path.with_name(path.stem + "-回执.tzrcpt")
     out.write_bytes(base64.b64decode(answer["receipt"]))
     print(f"已上传县级服务器：{answer['summary']}")

@@ -305,3 +305,53 @@ def test_package_into_locked_month_and_package_plus_online_sync(county, pcs, tmp
     receipt = PK.read_receipt(base64.b64decode(answer["receipt"]))
     assert "已由县民政局接收并锁定" in receipt.rejected[0]["message"]
     assert next(s for s in server_services(county, VILLAGE) if s["id"] == extra["id"])["persons"] == 4
+
+
+def _taizhang(home, *args, password: str | None = PASSWORD):
+    import os
+    import sys
+
+    env = dict(os.environ)
+    env["TAIZHANG_HOME"] = str(home)
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    return subprocess.run([sys.executable, "-c", "import sys; from desktop.cli import main; sys.exit(main())", *args],
+                          input=(password + "\n") if password else None, text=True, capture_output=True, env=env,
+                          timeout=180)
+
+
+def test_township_collector_cli_round_trip(county, pcs, tmp_path):
+    """The collector's own program: taizhang login, taizhang import-package (password asked, as without a
+    secure keyring), receipt back to the village."""
+    cun = pcs("cun", "cun")
+    sign_in(cun)
+    fill_month(cun.repo, org=VILLAGE, month=MONTH, services=3)
+    P.submit(cun.repo, VILLAGE, MONTH)
+    data, pkg = PK.build_package(cun.repo, PK.package_key(cun.token), org_code=VILLAGE, org_name="幸福村")
+    stick = tmp_path / "U盘"
+    stick.mkdir()
+    path = stick / "幸福村-月报.tzpkg"
+    path.write_bytes(data)
+
+    town_home = tmp_path / "township-pc"
+    town_home.mkdir()
+    login = _taizhang(town_home, "login", "--server", county.url, "--user", "zhen")
+    assert login.returncode == 0, login.stderr
+    first = _taizhang(town_home, "import-package", str(path))
+    assert first.returncode == 0, first.stderr
+    assert "本机已导入" in first.stdout and "已上传县级服务器" in first.stdout
+    receipt_path = stick / "幸福村-月报-回执.tzrcpt"
+    assert receipt_path.exists()
+    assert len(server_services(county, VILLAGE)) == 3 and server_state(county, VILLAGE).status == P.SUBMITTED
+    again = _taizhang(town_home, "import-package", str(path))
+    assert again.returncode == 0 and "以前已导入过" in again.stdout
+    assert len(server_services(county, VILLAGE)) == 3
+    # a damaged copy is refused before anything is written
+    bad = stick / "坏.tzpkg"
+    bad.write_bytes(_flip(data, len(data) - 20))
+    refused = _taizhang(town_home, "import-package", str(bad))
+    assert refused.returncode == 1 and ("已损坏" in refused.stderr or "校验" in refused.stderr)
+
+    assert cun.repo.unsent_count() == len(pkg.changes)
+    PK.apply_receipt(cun.repo, PK.read_receipt(receipt_path.read_bytes()), PK.package_key(cun.token))
+    assert cun.repo.unsent_count() == 0
+    assert sync(cun).pushed == 0
