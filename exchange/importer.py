@@ -258,6 +258,7 @@ class _Planner:
         self._by_idno: dict[str, dict] = {}
         self._loaded: dict[str, set] = {}
         self.known_orgs: set[str] | None = None
+        self._unknown_orgs: set[str] = set()
         self.rows_done = 0
         self.period: tuple[str, dt.date, dt.date] | None = None  # the workbook's 填报期, if it names one
 
@@ -555,9 +556,11 @@ class _Planner:
                 return
             registry = self._org_registry() if registry is None else registry
             if registry and o not in registry and any(_within(k, county_of(o)) for k in registry):
-                self.issue(sheet_name, None, None, "区划代码", o,
-                           f"区划代码{o}不在本县的组织机构名录中。请先在组织机构中添加该村(社区)，"
-                           "或核对工作簿的区划代码")
+                if o not in self._unknown_orgs:  # said once per workbook, not once per sheet
+                    self._unknown_orgs.add(o)
+                    self.issue("", None, None, "区划代码", o,
+                               f"区划代码{o}不在本县的组织机构名录中。请先在组织机构中添加该村(社区)"
+                               "（taizhang-server admin load-orgs），或核对工作簿的区划代码")
                 return
         existing: dict[str, dict] = {}
         deleted: set[str] = set()

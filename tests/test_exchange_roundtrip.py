@@ -274,3 +274,35 @@ def test_children_of_a_deleted_parent_are_not_exported(demo_repo, county_repo, t
     result = import_workbook(county_repo, path)
     assert result.status == "imported", result.text()
     assert training["id"] not in {t["id"] for t in county_repo.list("training")}
+
+
+def test_server_import_on_postgresql(demo_repo, pg_engine, pg_url, tmp_path):
+    """The county server in production runs PostgreSQL: the same CLI, all or nothing, idempotent."""
+    good, n = export_workbook(demo_repo, tmp_path / "好.xlsx", org_code=VILLAGE)
+    pg = Repository(pg_engine, actor="县")
+    from storage.repository import WriteOp
+
+    pg.bulk_write([WriteOp("org_unit", "insert", {"org_code": COUNTY, "name": "测试县", "level": "县"})])
+
+    def server(*args):
+        return subprocess.run([sys.executable, "-m", "county_server.cli", "--db", pg_url, "import", *map(str, args)],
+                              capture_output=True, text=True, timeout=180)
+
+    unknown = server(good)  # the village is not in the county's registry yet
+    assert unknown.returncode == 1 and unknown.stdout.count("不在本县的组织机构名录中") == 1
+    assert change_count(pg) == 1
+    pg.bulk_write([WriteOp("org_unit", "insert", {"org_code": VILLAGE, "name": "幸福村", "level": "村/社区",
+                                                  "parent_code": "220102001000", "urban_rural": "农村社区"})])
+
+    first = server(good)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert pg.count("service") == demo_repo.count("service") and f"新建 {n}" in first.stdout
+    changes = change_count(pg)
+    again = server(good)
+    assert again.returncode == 0 and f"未变 {n}" in again.stdout and change_count(pg) == changes
+    wb = load_workbook(good)
+    ws = wb["服务记录"]
+    ws.cell(row=4, column=[c.value for c in ws[3]].index("人次(人次)*") + 1).value = -5
+    wb.save(tmp_path / "坏.xlsx")
+    bad = server(tmp_path / "坏.xlsx")
+    assert bad.returncode == 1 and "人次：不能为负数" in bad.stdout and change_count(pg) == changes
