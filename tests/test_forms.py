@@ -69,8 +69,11 @@ def answer_box(button_text: str, seen: list | None = None, timeout_ms: int = 500
 answer_box.timers = []
 
 
-def when_modal(action, cls=RecordForm, timeout_ms: int = 5000) -> None:
-    """Run ``action(dialog)`` once a modal dialog of ``cls`` is open (for forms opened with exec())."""
+def when_modal(action, cls=RecordForm, timeout_ms: int = 5000, record_type: str | None = None) -> None:
+    """Run ``action(dialog)`` once a modal dialog of ``cls`` is open (for forms opened with exec()).
+
+    ``record_type``: for RecordForm, wait for a form of that type (the parent form is modal too).
+    """
     timer = QTimer()
     timer.setInterval(20)
     waited = [0]
@@ -78,7 +81,7 @@ def when_modal(action, cls=RecordForm, timeout_ms: int = 5000) -> None:
     def poll():
         waited[0] += 20
         w = QApplication.activeModalWidget()
-        if isinstance(w, cls) and w.isVisible():
+        if isinstance(w, cls) and w.isVisible() and (record_type is None or w.rt.name == record_type):
             timer.stop()
             action(w)
         elif waited[0] > timeout_ms:
@@ -420,7 +423,7 @@ def test_training_added_inside_new_staff_form_is_saved_with_parent_id(qtbot, mak
         child.field_widget("level").set_raw("县")
         child.save()
 
-    when_modal(fill_training)
+    when_modal(fill_training, record_type="training")
     table.add_button.click()
     assert table.table.rowCount() == 1 and repo.count("training") == 0  # kept until the parent is saved
     assert table.table.item(0, 1).text() == "社会工作实务"
@@ -443,7 +446,7 @@ def test_training_for_existing_staff_written_immediately_and_deleted_as_tombston
         type_text(child.field_widget("days").edit, "1")
         child.save()
 
-    when_modal(fill_training)
+    when_modal(fill_training, record_type="training")
     table.add_button.click()
     rows = repo.list("training", where={"staff_id": staff["id"]})
     assert len(rows) == 1 and table.table.rowCount() == 1
@@ -471,7 +474,7 @@ def test_volunteer_team_combo_and_hours(qtbot, make_form, repo, village):
         type_text(child.field_widget("hours").edit, "3小时")
         child.save()
 
-    when_modal(fill_hours)
+    when_modal(fill_hours, record_type="volunteer_hours")
     form.child_tables[0].add_button.click()
     volunteer = form.save()
     assert volunteer["team_id"] == team["id"] and volunteer["skills"] == ["医疗", "应急"]
@@ -619,3 +622,39 @@ def test_database_failure_on_save_keeps_the_form(qtbot, make_form, repo, village
     assert form.field_widget("name").raw() == "巾帼志愿服务队"
     repo.guards.remove(broken)
     assert form.save()["name"] == "巾帼志愿服务队"
+
+
+def test_open_child_form_is_part_of_the_parents_draft(qtbot, make_form, repo):
+    store = DraftStore(repo.engine)
+    form = make_form("staff")
+    fill_staff(form)
+    seen = {}
+
+    def type_training_then_crash(child):
+        type_text(child.field_widget("course").edit, "老年人关爱服务")
+        type_text(child.field_widget("days").edit, "3")
+        assert form.autosave()  # the parent's timer fires while the child form is open
+        seen["draft"] = store.list()[0]
+        child.done(QDialog.DialogCode.Rejected)  # "power cut": the child form just vanishes
+
+    when_modal(type_training_then_crash, record_type="training")
+    form.child_tables[0].add_button.click()
+    open_child = seen["draft"].context["open_child"]
+    assert open_child["type"] == "training" and open_child["index"] is None
+    assert open_child["values"]["course"] == "老年人关爱服务" and open_child["values"]["days"] == "3"
+    form.done(QDialog.DialogCode.Rejected)
+
+    def finish_training(child):
+        seen["reopened"] = child.windowTitle()
+        seen["course"] = child.field_widget("course").raw()
+        type_text(child.field_widget("date").edit, "2024-09-09")
+        child.save()
+
+    when_modal(finish_training, record_type="training")
+    restored = make_form("staff", draft=seen["draft"])
+    qtbot.waitUntil(lambda: "course" in seen, timeout=5000)
+    assert "从草稿恢复" in seen["reopened"] and seen["course"] == "老年人关爱服务"
+    qtbot.waitUntil(lambda: restored.child_tables[0].table.rowCount() == 1, timeout=5000)
+    staff = restored.save()
+    trainings = repo.list("training", where={"staff_id": staff["id"]})
+    assert [(t["course"], t["days"]) for t in trainings] == [("老年人关爱服务", 3.0)]

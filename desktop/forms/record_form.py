@@ -143,6 +143,7 @@ class ChildTable(QGroupBox):
         self.rt = child_rt
         self.setObjectName(f"children_{child_rt.name}")
         self.pending: list[dict] = []  # raw values of children of a parent that is not saved yet
+        self.open_child: tuple | None = None  # (form, pending index or None) while a child form is open
         layout = QVBoxLayout(self)
         self.table = QTableWidget(0, len(child_rt.list_columns), self)
         self.table.setObjectName(f"table_{child_rt.name}")
@@ -166,7 +167,7 @@ class ChildTable(QGroupBox):
             buttons.addWidget(b)
         buttons.addStretch(1)
         layout.addLayout(buttons)
-        self.add_button.clicked.connect(self.add)
+        self.add_button.clicked.connect(lambda: self.add())
         self.edit_button.clicked.connect(self.edit_selected)
         self.delete_button.clicked.connect(self.delete_selected)
         self.table.itemSelectionChanged.connect(self._update_buttons)
@@ -231,14 +232,44 @@ class ChildTable(QGroupBox):
                           parent_id=self.form.record_id, collect_only=self.deferred, initial=initial,
                           autosave_ms=self.form.autosave_ms)
 
-    def add(self) -> None:
-        dialog = self._child_form()
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            if self.deferred:
+    def _run_pending_child(self, index: int | None, initial: dict | None, restored: bool = False) -> bool:
+        """A child of an unsaved parent: while its form is open, the parent's draft carries what is typed."""
+        dialog = self._child_form(initial=initial)
+        if restored:
+            dialog._initial_raw = {name: object() for name in dialog.widgets}  # unsaved by definition
+            dialog.setWindowTitle(dialog.windowTitle() + "（从草稿恢复）")
+        self.open_child = (dialog, index)
+        for w in dialog.widgets.values():
+            w.changed.connect(self.form._mark_for_autosave)
+        try:
+            accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        finally:
+            self.open_child = None
+            self.form._mark_for_autosave()
+        if accepted:
+            if index is None:
                 self.pending.append(dialog.result_raw)
-            self.reload()
-            self.table.selectRow(self.table.rowCount() - 1 if self.deferred else 0)
-            self.changed.emit()
+            else:
+                self.pending[index] = dialog.result_raw
+        return accepted
+
+    def open_child_state(self) -> dict | None:
+        if self.open_child is None:
+            return None
+        dialog, index = self.open_child
+        return {"type": self.rt.name, "index": index, "values": dialog.raw_values()}
+
+    def add(self, initial: dict | None = None, restored: bool = False) -> None:
+        if self.deferred:
+            if not self._run_pending_child(None, initial, restored):
+                return
+        else:
+            dialog = self._child_form()
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return
+        self.reload()
+        self.table.selectRow(self.table.rowCount() - 1 if self.deferred else 0)
+        self.changed.emit()
 
     def edit_selected(self) -> None:
         row = self.table.currentRow()
@@ -247,15 +278,18 @@ class ChildTable(QGroupBox):
         data = self._rows[row]
         if self.deferred:
             index = data["_pending_index"]
-            dialog = self._child_form(initial=self.pending[index])
-            if dialog.exec() == QDialog.DialogCode.Accepted:
-                self.pending[index] = dialog.result_raw
+            self._run_pending_child(index, self.pending[index])
         else:
             dialog = self._child_form(record_id=data["id"])
             dialog.exec()
         self.reload()
         self.table.selectRow(min(row, self.table.rowCount() - 1))
         self.changed.emit()
+
+    def edit_pending(self, index: int, initial: dict, restored: bool = False) -> None:
+        if self._run_pending_child(index, initial, restored):
+            self.reload()
+            self.changed.emit()
 
     def delete_selected(self) -> None:
         row = self.table.currentRow()
@@ -337,6 +371,7 @@ class RecordForm(QDialog):
             self._apply_raw(initial)
         self._initial_raw = self.raw_values()
         self._leftover_draft: DraftData | None = None
+        self._reopen_child: dict | None = None
         if draft is not None:
             self._restore_draft(draft)
         elif record_id is not None and not collect_only:
@@ -731,8 +766,15 @@ class RecordForm(QDialog):
     # ----------------------------------------------------------------- drafts
 
     def draft_context(self) -> dict[str, Any]:
-        return {"org_code": self.org_code, "parent_id": self.parent_id, "base_version": self._base_version,
-                "children": self.pending_children()}
+        ctx = {"org_code": self.org_code, "parent_id": self.parent_id, "base_version": self._base_version,
+               "children": self.pending_children()}
+        open_child = next((t.open_child_state() for t in self.child_tables if t.open_child is not None), None)
+        if open_child:
+            ctx["open_child"] = open_child
+        return ctx
+
+    def _mark_for_autosave(self) -> None:
+        self._autosave_pending = True
 
     def autosave(self) -> bool:
         """Write the draft if anything changed since the last autosave; True if written."""
@@ -776,6 +818,7 @@ class RecordForm(QDialog):
             if rows and table.deferred:
                 table.pending = [dict(r) for r in rows]
                 table.reload()
+        self._reopen_child = ctx.get("open_child") if self.record_id is None else None
         self._autosave_pending = True
         self._initial_raw = {}  # restored content is unsaved by definition
         for name in self.widgets:
@@ -810,6 +853,20 @@ class RecordForm(QDialog):
         super().showEvent(event)
         if self._leftover_draft is not None:
             QTimer.singleShot(0, self._offer_leftover_draft)
+        if self._reopen_child:
+            QTimer.singleShot(0, self._reopen_open_child)
+
+    def _reopen_open_child(self) -> None:
+        """The draft was written while a child's form was open: open it again where the user was."""
+        state, self._reopen_child = self._reopen_child, None
+        table = next((t for t in self.child_tables if t.rt.name == state.get("type")), None)
+        if table is None or not self.isVisible():
+            return
+        index = state.get("index")
+        if isinstance(index, int) and 0 <= index < len(table.pending):
+            table.edit_pending(index, state.get("values") or {}, restored=True)
+        else:
+            table.add(state.get("values") or {}, restored=True)
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt override
         self.autosave_timer.stop()
