@@ -16,9 +16,14 @@ Public API for the rest of the desktop app (desktop/ui):
     ``saved`` (Signal(dict), emitted after a successful save), ``save()``
     (validate and write; returns the record dict or None), ``field_widget(name)``,
     ``message_for(name)`` (the Chinese message shown beside a field),
-    ``has_errors()``, ``raw_values()``.  All writes happen in
-    ``RecordForm.write_to_repository`` — the one place a form touches the
-    database, so it can be routed through the UI's DB-writer rule.
+    ``has_errors()``, ``raw_values()``.  All record writes happen in
+    ``RecordForm.write_to_repository`` — the one place a form writes records —
+    and run on the app's single DB writer thread (``desktop.ui.jobs.write_op``)
+    through ``record_form.run_write``, while the form waits (disabled, still
+    painting) in a local event loop; ``save()`` therefore still returns the
+    saved record.  Drafts are the documented exception: a one-row write on the
+    UI thread with a 250 ms busy timeout (retried at the next tick if an
+    import holds the write lock).
 
 ``offer_drafts(parent, repo) -> list[dict]``
     Call once at startup, after the main window is shown.  If forms were left
