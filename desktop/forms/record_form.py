@@ -443,6 +443,12 @@ class RecordForm(QDialog):
             if f.help:
                 w.setToolTip(f.help)
             label.setBuddy(w.focus_widgets()[0])
+            for target in w.focus_widgets():
+                if not target.accessibleName():
+                    target.setAccessibleName(f.label if target is w.focus_widgets()[0]
+                                             else f"{f.label}：{getattr(target, 'text', lambda: '')()}")
+                if f.help and not target.accessibleDescription():
+                    target.setAccessibleDescription(f.help)
             message = QLabel(body)
             message.setObjectName(f"message_{f.name}")
             message.setWordWrap(True)
