@@ -396,9 +396,12 @@ class RecordForm(QDialog):
         self.autosave_timer.timeout.connect(self.autosave)
         if not collect_only:
             self.autosave_timer.start()
+        QTimer.singleShot(0, self, self._focus_first)
+
+    def _focus_first(self) -> None:
         first = next(iter(self.widgets.values()), None)
         if first is not None:
-            QTimer.singleShot(0, first.setFocus)
+            first.setFocus()
 
     # ----------------------------------------------------------------- building
 
@@ -858,9 +861,9 @@ class RecordForm(QDialog):
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if self._leftover_draft is not None:
-            QTimer.singleShot(0, self._offer_leftover_draft)
+            QTimer.singleShot(0, self, self._offer_leftover_draft)
         if self._reopen_child:
-            QTimer.singleShot(0, self._reopen_open_child)
+            QTimer.singleShot(0, self, self._reopen_open_child)
 
     def _reopen_open_child(self) -> None:
         """The draft was written while a child's form was open: open it again where the user was."""

@@ -289,11 +289,11 @@ class MultiChoiceWidget(FieldWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
-        QTimer.singleShot(0, self._fit_height)  # after the list re-wrapped its items
+        QTimer.singleShot(0, self, self._fit_height)  # after the list re-wrapped its items
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        QTimer.singleShot(0, self._fit_height)
+        QTimer.singleShot(0, self, self._fit_height)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
         # Space toggles the current item (the delegate does this too, but only if an item is current).
