@@ -93,10 +93,23 @@ def import_package(state, data: bytes, *, via: Principal | None = None) -> Serve
             rejected.append({"change_id": r["change_id"], "message": r.get("message") or ""})
     by = via.name if via is not None else "县级服务器"
     receipt = PK.Receipt(package.package_id, package.org_code, package.device_id, held, rejected, conflicts,
-                         utcnow().isoformat(timespec="seconds"), by).sign(key)
+                         utcnow().isoformat(timespec="seconds"), by,
+                         periods=period_changes(state.engine, package.org_code)).sign(key)
     log.info("package %s from %s: %d held, %d rejected, %d conflicts%s", package.package_id, package.org_code,
              len(held), len(rejected), len(conflicts), " (replayed)" if answer.get("replayed") else "")
     return ServerImport(receipt, bool(answer.get("replayed")), counts[APPLIED], counts[DUPLICATE])
+
+
+def period_changes(engine, org_code: str) -> list[dict]:
+    """Every change of this village's ``period`` records, in order (a few per month): what the receipt carries."""
+    from storage.models import ChangeLog
+    from storage.repository import change_from_row
+
+    with engine.connect() as conn:
+        t = ChangeLog.__table__
+        rows = conn.execute(select(t).where(t.c.org_code == org_code, t.c.record_type == "period")
+                            .order_by(t.c.seq)).all()
+    return [change_from_row(r).to_dict() for r in rows]
 
 
 def server_state(engine):

@@ -198,6 +198,9 @@ class Receipt:
     at: str
     by: str
     signature: str = ""
+    # the server's changes of this village's month-end states (returns, approvals, locks, reopenings), in
+    # order: a village without network learns from the receipt what the township and county decided
+    periods: list[dict] = field(default_factory=list)
 
     def body(self) -> bytes:
         d = self.__dict__.copy()
@@ -221,7 +224,7 @@ class Receipt:
 
     @classmethod
     def from_dict(cls, d: dict) -> "Receipt":
-        return cls(**{k: d[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
     def summary(self) -> str:
         parts = [f"县级服务器已收到 {len(self.held)} 条"]
@@ -252,7 +255,13 @@ def apply_receipt(repo: Repository, receipt: Receipt, key: bytes) -> int:
         raise PackageError("回执的签名不对：它不是县级服务器为本机开具的，或已被改动。本机不会据此把数据标为已上传")
     pending = {c.change_id for _s, c in repo.pending_changes(limit=10_000_000)}
     held = [cid for cid in receipt.held if cid in pending]
-    repo.mark_acked(held)
+    with repo.engine.begin() as conn:
+        repo.mark_acked(held, conn=conn)
+        for d in receipt.periods:
+            change = Change.from_dict(d)
+            if change.record_type == "period" and change.org_code == repo.get_setting("org_code"):
+                # already known (duplicate) or changed here since (conflict: the next sync settles it)
+                repo.apply_change(conn, change, sync_state="remote")
     return len(held)
 
 

@@ -355,3 +355,31 @@ def test_township_collector_cli_round_trip(county, pcs, tmp_path):
     PK.apply_receipt(cun.repo, PK.read_receipt(receipt_path.read_bytes()), PK.package_key(cun.token))
     assert cun.repo.unsent_count() == 0
     assert sync(cun).pushed == 0
+
+
+def test_offline_village_learns_a_return_from_the_receipt(county, pcs, tmp_path):
+    """No network at the village all month: the township's return reaches it on the receipt."""
+    cun, zhen = pcs("cun", "cun"), pcs("zhen", "zhen")
+    sign_in(cun), sign_in(zhen)
+    key = PK.package_key(cun.token)
+    fill_month(cun.repo, org=VILLAGE, month=MONTH, services=2)
+    P.submit(cun.repo, VILLAGE, MONTH)
+    data, _ = PK.build_package(cun.repo, key, org_code=VILLAGE)
+    upload_package(county.url, zhen.token, data)
+    sync(zhen)
+    P.return_period(zhen.repo, VILLAGE, MONTH, "缺少服务时长", role="township", actor_org=TOWNSHIP)
+    sync(zhen)
+    # next trip: the village corrects something else and sends a package; the receipt brings the return back
+    svc = cun.repo.list("service", org_code=VILLAGE)[0]
+    cun.repo.update("service", svc["id"], {"duration_hours": 2})
+    data2, _ = PK.build_package(cun.repo, key, org_code=VILLAGE)
+    answer = upload_package(county.url, zhen.token, data2)
+    receipt = PK.read_receipt(base64.b64decode(answer["receipt"]))
+    assert [c["payload"]["status"] for c in receipt.periods] == [P.SUBMITTED, P.RETURNED]
+    PK.apply_receipt(cun.repo, receipt, key)
+    assert cun.repo.unsent_count() == 0
+    notices = P.returned_notices(cun.repo, VILLAGE)
+    assert [n.period for n in notices] == [MONTH] and "缺少服务时长" in notices[0].reason
+    # and the village's next online sync agrees with the server
+    report = sync(cun)
+    assert report.pushed == 0 and report.mismatches == []
