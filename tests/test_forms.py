@@ -212,6 +212,30 @@ def test_multichoice_by_keyboard(qtbot, repo):
     assert coerce(f, w.raw(), repo.choices()) == (["党组织书记"], None)
 
 
+def test_text_widgets_period_and_codes(qtbot):
+    period = record_type("period").field("period")
+    w = widget_for(period, {})
+    qtbot.addWidget(w)
+    type_text(w.edit, "2024年3月")
+    assert coerce(period, w.raw()) == ("2024-03", None)
+    code = record_type("social_org").field("credit_code")
+    c = widget_for(code, {})
+    qtbot.addWidget(c)
+    type_text(c.edit, "91110108ma01abcd2x")
+    value, issue = coerce(code, c.raw())
+    assert value is None and issue.message.startswith("统一社会信用代码：校验位不正确")
+    c.set_raw("")
+    type_text(c.edit, "91220102ma0y3k8n2n")  # lower case is accepted
+    assert coerce(code, c.raw()) == ("91220102MA0Y3K8N2N", None)
+    # the example shown in the empty box is itself a valid code
+    assert coerce(code, c.edit.placeholderText().split("如 ")[1]) == ("91220102MA0Y3K8N2N", None)
+    name = record_type("facility").field("name")
+    t = widget_for(name, {})
+    qtbot.addWidget(t)
+    type_text(t.edit, "幸福村　党群服务中心 ")  # full-width space, trailing space
+    assert coerce(name, t.raw()) == ("幸福村 党群服务中心", None)
+
+
 def test_bool_widget(qtbot):
     f = record_type("facility").field("barrier_free")
     w = widget_for(f, {})

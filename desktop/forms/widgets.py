@@ -75,7 +75,7 @@ def _text_of(value: Any) -> str:
 class TextWidget(FieldWidget):
     """Free text, codes (统一社会信用代码, 区划代码), periods: a line edit."""
 
-    PLACEHOLDERS = {"period": "如 2024-03", "credit_code": "18位，如 91110108MA01ABCD2X",
+    PLACEHOLDERS = {"period": "如 2024-03", "credit_code": "18位，如 91220102MA0Y3K8N2N",
                     "org_code": "12位数字，如 220102001001", "year": "如 2020"}
 
     def __init__(self, field: Field, parent: QWidget | None = None):
