@@ -38,9 +38,15 @@ def _no_os_keyring(monkeypatch):
     keyring.core._keyring_backend = None
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+BOTH_DATABASES = pytest.mark.parametrize(
+    "county", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+
+
+@pytest.fixture
 def county(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'county.sqlite3'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    """A county server process on SQLite (or, for tests marked BOTH_DATABASES, also on PostgreSQL)."""
+    kind = getattr(request, "param", "sqlite")
+    url = f"sqlite:///{tmp_path / 'county.sqlite3'}" if kind == "sqlite" else request.getfixturevalue("pg_url")
     server = ServerProcess(url, home=tmp_path / "server")
     server.start()
     try:
@@ -97,6 +103,7 @@ def server_services(county, org: str) -> list[dict]:
                 .mappings()]
 
 
+@BOTH_DATABASES
 def test_submit_return_resubmit_approve_accept_lock_reopen(county, pcs):
     cun, zhen, xian = pcs("cun", "cun"), pcs("zhen", "zhen"), pcs("xian", "xian")
     for pc in (cun, zhen, xian):
@@ -265,6 +272,7 @@ def test_packages_through_a_township_collector(county, pcs, tmp_path):
     assert len(server_services(county, VILLAGE)) == 6
 
 
+@BOTH_DATABASES
 def test_package_into_locked_month_and_package_plus_online_sync(county, pcs, tmp_path):
     cun, zhen, xian = pcs("cun", "cun"), pcs("zhen", "zhen"), pcs("xian", "xian")
     for pc in (cun, zhen, xian):
