@@ -488,4 +488,4 @@ def test_generated_ids_are_unique_uuid4(brepo):
     assert len(set(ids)) == 3000
     for value in ids[:50] + ids[-50:]:
         parsed = uuid.UUID(value)
-        assert parsed.version == 4 and str(parsed) == value
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == value
