@@ -329,6 +329,10 @@ class SyncClient:
             if [r.change_id for r in results] != [c.change_id for c in changes]:
                 raise SyncError("服务器的答复与上传的批次不符，已停止同步；本机数据都已保留，请联系县民政局信息管理员")
             self._settle(changes, results, resolutions)
+            if self._outgoing(ids=[c.change_id for c in changes]):
+                # every answer settles its change; a change still pending here would be sent forever
+                raise SyncError("同步出现内部错误：服务器的答复未能在本机记下，已停止同步以免反复上传。"
+                                "本机数据都已保留，请联系县民政局信息管理员")
             done += len(changes)
             self.report.pushed += len(changes)
             self.progress("上传", done, max(total, done))
@@ -391,6 +395,8 @@ class SyncClient:
                     self.report.conflicts += 1
                     self._keep_local_as_conflict(conn, change.record_type, change.record_id, change.change_id,
                                                  r.server_change)
+                    # settled even when both versions turned out equal (no row for the user then)
+                    repo.mark_acked([change.change_id], state=CONFLICT, conn=conn)
                 else:
                     self.report.rejected += 1
                     self._keep_rejection(conn, change, r)
@@ -427,11 +433,10 @@ class SyncClient:
             return
         local_payload = payload_of(rt, current)
         local_payload["deleted"] = bool(current["deleted"])
-        if server_change and server_change["version"] == current["version"] and \
-                server_change["payload"] == json.loads(json.dumps(local_payload, ensure_ascii=False)):
-            return  # same content on both sides: nothing to choose
         # pending edits of this record wait for the user's choice instead of being pushed blindly
         self.repo.mark_acked(self._pending_for_record(conn, record_id), state="conflict", conn=conn)
+        if server_change and server_change["payload"] == json.loads(json.dumps(local_payload, ensure_ascii=False)):
+            return  # the same content on both sides: nothing to choose
         t = Conflict.__table__
         open_row = conn.execute(select(t.c.id).where(t.c.record_id == record_id, t.c.resolved_at.is_(None))).scalar()
         values = dict(local_payload=json.dumps(local_payload, ensure_ascii=False),
