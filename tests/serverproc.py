@@ -62,7 +62,7 @@ class ServerProcess:
             raise RuntimeError(f"admin {' '.join(args)} failed ({result.returncode}): {result.stderr}")
         return result
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float = 120.0) -> "ServerProcess":
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [*SERVER_CMD, "--db", self.db_url, "serve", "--host", "127.0.0.1", "--port", str(self.port),
