@@ -171,7 +171,7 @@ def test_response_lost_after_server_committed(county, clients):
 def test_client_killed_mid_batch(county, clients):
     a = clients("a")
     a.sync()
-    a.repo.bulk_write(ledger_ops(VILLAGE, 6000, seed=4))
+    a.repo.bulk_write(ledger_ops(VILLAGE, 3000, seed=4))
     written = a.repo.unsent_count()
     proc = a.sync_subprocess()
     deadline = time.monotonic() + 60
@@ -193,7 +193,7 @@ def test_server_killed_mid_batch(county, clients):
 
     a = clients("a")
     a.sync()
-    a.repo.bulk_write(ledger_ops(VILLAGE, 6000, seed=5))
+    a.repo.bulk_write(ledger_ops(VILLAGE, 3000, seed=5))
     written = a.repo.unsent_count()
     outcome = {}
 
