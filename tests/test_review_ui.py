@@ -117,6 +117,11 @@ def test_review_view_county_accepts_and_reopens(qtbot, repo):
     qtbot.addWidget(page)
     page.show()
     assert page.units.rowCount() == 4 and page.summary.text() == "共 4 个村(社区)，待接收 1 个"
+    # one township at a time
+    page.township_box.setCurrentIndex(page.township_box.findData(TOWN))
+    assert page.units.rowCount() == 3 and page.summary.text() == "共 3 个村(社区)，待接收 0 个"
+    page.township_box.setCurrentIndex(page.township_box.findData(WEST))
+    assert page.units.rowCount() == 1 and page.units.item(0, 0).text() == "前进村（220102002001）"
     assert not page.approve_btn.isVisible()
     page.select_org("220102002001")
     assert page.accept_btn.isEnabled() and not page.reopen_btn.isEnabled()

@@ -133,6 +133,17 @@ class ReviewPage(QWidget):
             self.period_box.addItem(P.period_label(p), p)
         self.period_box.currentIndexChanged.connect(lambda _i: self.reload())
         bar.addWidget(self.period_box)
+        self.township_box = QComboBox()  # county mode: one township at a time, or all
+        self.township_box.setObjectName("township")
+        self.township_box.addItem("全部乡镇/街道", "")
+        for u in sorted(ctx.repo.list("org_unit"), key=lambda u: u["org_code"]):
+            if u["org_code"].startswith(self.prefix) and org_level(u["org_code"]) == "township":
+                self.township_box.addItem(u["name"], u["org_code"])
+        self.township_box.currentIndexChanged.connect(lambda _i: self.reload())
+        self.township_box.setVisible(role == "county")
+        if role == "county":
+            bar.addWidget(QLabel("乡镇/街道："))
+            bar.addWidget(self.township_box)
         self.summary = QLabel("")
         bar.addWidget(self.summary, 1)
         refresh = QPushButton("刷新")
@@ -223,7 +234,9 @@ class ReviewPage(QWidget):
         repo = self.ctx.repo
         units = [u for u in repo.list("org_unit") if u["org_code"].startswith(self.prefix)]
         names = {u["org_code"]: u["name"] for u in units}
-        villages = sorted((u for u in units if org_level(u["org_code"]) == "village"), key=lambda u: u["org_code"])
+        only = self.township_box.currentData() if self.role == "county" else ""
+        villages = sorted((u for u in units if org_level(u["org_code"]) == "village"
+                           and (not only or u["org_code"][:9] == only[:9])), key=lambda u: u["org_code"])
         states = P.list_states(repo, [v["org_code"] for v in villages], [self.period])
         counts = self._month_counts([v["org_code"] for v in villages])
         selected = self.selected_org()
