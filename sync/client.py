@@ -36,10 +36,10 @@ from sqlalchemy import select
 
 from storage import local
 from storage.models import ChangeLog, Conflict, Setting, table_for, utcnow
-from storage.repository import Change, Repository, change_from_row, payload_of, values_from_payload
+from storage.repository import Change, Repository, payload_of, values_from_payload
 from storage.schema import RECORD_TYPES
 from sync import credentials
-from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL, E_TOKEN_EXPIRED,
+from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL,
                            MAX_BATCH, MIN_BATCH, PULL_PAGE, REJECTED, START_BATCH, TARGET_SECONDS, ChangeResult,
                            OutgoingChange, encode_push_rows, group_checksum, in_prefixes, request_headers)
 

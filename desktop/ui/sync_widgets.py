@@ -8,7 +8,6 @@ keyring is insecure the panel says so and shows a password box for each sync ins
 
 from __future__ import annotations
 
-import json
 import logging
 
 from PySide6.QtCore import Qt
