@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
@@ -21,6 +21,8 @@ from storage.schema import RECORD_TYPES
 from sync import credentials
 
 log = logging.getLogger("taizhang.desktop.sync")
+
+AUTO_SYNC_MINUTES = 15
 
 
 def _field_label(record_type: str, name: str) -> str:
@@ -248,6 +250,12 @@ class SyncPanel(QGroupBox):
         layout.addWidget(self.message)
         ctx.unsent_count_changed.connect(lambda _n: self.refresh())
         ctx.identity_changed.connect(self.refresh)
+        # background sync: every 15 minutes when the server answers, the token is in the OS keyring
+        # and something is unsent (never with a password box, never on demo data)
+        self.auto_timer = QTimer(self)
+        self.auto_timer.setInterval(AUTO_SYNC_MINUTES * 60_000)
+        self.auto_timer.timeout.connect(self.try_background_sync)
+        self.auto_timer.start()
         self.refresh()
 
     # ------------------------------------------------------------------ state
@@ -287,7 +295,38 @@ class SyncPanel(QGroupBox):
 
     # ------------------------------------------------------------------ the 同步 action
 
-    def start_sync(self) -> None:
+    def try_background_sync(self) -> None:
+        """Probe the server off the writer thread (3 s); sync quietly only if it answers."""
+        from desktop.ui.jobs import op
+
+        url, user = self.ctx.repo.get_setting("server_url"), self.ctx.repo.get_setting("user")
+        busy = self.handle is not None and not self.handle.is_done()
+        if busy or self.ctx.is_demo or not url or not user or not credentials.keyring_is_secure():
+            return
+        if self.ctx.unsent_count == 0:
+            return
+
+        def probe(job):
+            import requests
+
+            from sync.protocol import API_PREFIX
+
+            if not credentials.load_token(url, user):
+                return False
+            try:
+                return requests.get(url.rstrip("/") + API_PREFIX + "/status", timeout=3).ok
+            except requests.RequestException:
+                return False
+
+        def reachable(ok: bool) -> None:
+            if ok:
+                self.start_sync(background=True)
+            else:
+                self.ctx.core_callbacks().sync_state(online=False, message="无法连接县服务器")
+
+        op(probe).success(reachable).failure(lambda exc: None).run_in_background(self)
+
+    def start_sync(self, background: bool = False) -> None:
         if self.handle is not None and not self.handle.is_done():
             return
         if self.ctx.is_demo:
@@ -305,11 +344,13 @@ class SyncPanel(QGroupBox):
         repo = self.ctx.repo
         callbacks = self.ctx.core_callbacks()
 
+        retries = 1 if background else 5  # a background sync must not hold the writer thread long
+
         def work(job):
             from sync.client import SyncClient
 
             client = SyncClient(repo, progress=lambda stage, done, total: job.progress(done, total, f"{stage}…"),
-                                cancel=job.cancelled)
+                                cancel=job.cancelled, retries=retries, timeout=30 if background else 60)
             try:
                 return client.sync(password=password or None)
             finally:
@@ -318,8 +359,10 @@ class SyncPanel(QGroupBox):
         self.sync_button.setEnabled(False)
         self.message.setText("正在同步…")
         callbacks.sync_state(running=True, message="正在同步…")
-        self.handle = (write_op(work).with_progress("正在与县级服务器同步")
-                       .affects(*RECORD_TYPES)
+        job = write_op(work)
+        if not background:
+            job = job.with_progress("正在与县级服务器同步")
+        self.handle = (job.affects(*RECORD_TYPES)
                        .success(self._sync_done).failure(self._sync_failed).on_cancelled(self._sync_cancelled)
                        .run_in_background(self))
 
