@@ -123,7 +123,8 @@ def fmt(x: float | None, decimals: int = 2) -> str:
         return "—"
     if float(x).is_integer():
         return str(int(x))
-    return f"{x:.{decimals}f}".rstrip("0").rstrip(".")
+    text = f"{x:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_number(value: float, decimals: int, unit: str) -> str:
