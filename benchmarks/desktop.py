@@ -48,7 +48,7 @@ CHILD_WORK = r"""
 import json, resource, statistics, sys, time
 from desktop.ui.app import ensure_qapplication, open_context, AppController
 from desktop.ui.jobs import runner
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, QEvent
 from PySide6.QtWidgets import QApplication
 app = ensure_qapplication()
 ctx = open_context()
@@ -117,6 +117,8 @@ for i in range(15):
     assert record is not None, form.issues()
     runner().wait_idle(30)
     form.deleteLater()
+    # what the running event loop does after each closed form (processEvents alone never deletes)
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 app.processEvents()
 rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"search_ms": times, "counts": counts, "save_ms": saves, "rss_mb": rss_mb,

@@ -303,7 +303,7 @@ class RecordListPage(QWidget):
     # ------------------------------------------------------------------ new / edit (FORMS helper's dialog)
     def _open_form(self, record_id: str | None, parent_id: str | None = None) -> QWidget | None:
         try:
-            from desktop.forms import RecordForm
+            from desktop.forms import RecordForm  # saves through write_op itself (record_form.run_write)
         except (ImportError, AttributeError) as exc:
             log.exception("record form not available")
             show_error(self, RuntimeError(f"表单模块不可用（{exc}）"), "无法打开表单")

@@ -35,7 +35,7 @@ log = logging.getLogger("taizhang.desktop.model")
 PAGE_SIZE = 200
 ID_CACHE_MIN_ROWS = 20_000  # smaller results are cheaper to re-query than to keep
 ID_CACHE_ENTRIES = 3
-MAX_CACHED_PAGES = 60
+MAX_CACHED_PAGES = 30
 _DIGITS = re.compile(r"^\d+[Xx]?$")
 
 
@@ -192,7 +192,7 @@ class RecordTableModel(QAbstractTableModel):
             cur = conn.connection.cursor()
             try:
                 cur.execute(sql, params)
-                return [r[0] for r in cur.fetchall()]
+                return [r[0] for r in cur]  # streamed: never 100,000 tuples at once
             finally:
                 cur.close()
 
