@@ -162,6 +162,7 @@ class RecordListPage(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.horizontalHeader().setSortIndicatorShown(True)
         self.table.horizontalHeader().setSectionsClickable(True)
+        self._show_default_sort()
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_changed)
         self.table.verticalHeader().setVisible(False)
         self.table.activated.connect(lambda _i: self.edit_or_restore())
@@ -206,6 +207,17 @@ class RecordListPage(QWidget):
         self.date_from.setEnabled(on)
         self.date_to.setEnabled(on)
         self.apply_filter()
+
+    def _show_default_sort(self) -> None:
+        """The header arrow shows the model's default order (newest first, or by name)."""
+        header = self.table.horizontalHeader()
+        keys = [c.key for c in self.model.columns]
+        if self.rt.date_field in keys:
+            header.setSortIndicator(keys.index(self.rt.date_field), Qt.SortOrder.DescendingOrder)
+        elif "name" in keys:
+            header.setSortIndicator(keys.index("name"), Qt.SortOrder.AscendingOrder)
+        else:
+            header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
 
     def _sort_changed(self, column: int, order) -> None:
         self.model.sort(column, order)
