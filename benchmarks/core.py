@@ -16,6 +16,10 @@
 5. ``core.peak_mb``: peak resident memory of this process during steps 1-4 (the
    generated records, the bulk write and the saves; before the baseline loads its rows).
 
+Steps 2-3 run ``--rounds`` times (default 3) and the median ratio is reported,
+with every round's ratio beside it: on a shared machine one pair of timings
+can be off by a factor of two either way.
+
 Targets (issue 2): bulk_ratio ≥ 0.5, save_ms ≤ 5.
 """
 
@@ -192,69 +196,80 @@ def interactive_saves(repo, count: int, seed: int = 3) -> list[float]:
     return timings
 
 
+def one_round(tmp: Path, n: int, saves: int, profile: bool) -> dict:
+    """Bulk write into a fresh DB, optionally the interactive saves, then the raw baseline of the same rows."""
+    from sqlalchemy import text
+
+    from storage.repository import Repository
+
+    ops = generate(n)
+    engine = _fresh_db(tmp, "bulk.sqlite3")
+    repo = Repository(engine, actor="基准测试", device_id="00000000-0000-4000-8000-0000000000be")
+    repo.choices()
+    gc.collect()
+    if profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+    start = time.perf_counter()
+    cpu = time.process_time()
+    results = repo.bulk_write(ops, validate=True)
+    out = {"bulk_s": time.perf_counter() - start, "bulk_cpu": time.process_time() - cpu}
+    if profile:
+        prof.disable()
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(35)
+    assert len(results) == n
+    del results, ops
+    with engine.connect() as conn:
+        changes = conn.execute(text("SELECT count(*) FROM change_log")).scalar_one()
+        audits = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
+    assert changes == n and audits >= n
+    out["saves"] = interactive_saves(repo, saves) if saves else []
+    engine.dispose()
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the baseline's rows
+
+    _fresh_db(tmp, "raw.sqlite3").dispose()  # same schema (created at head); same PRAGMAs in raw_baseline
+    out["raw_s"], out["raw_cpu"], out["raw_rows"] = raw_baseline(tmp / "bulk.sqlite3", tmp / "raw.sqlite3")
+    for name in ("bulk.sqlite3", "raw.sqlite3"):
+        for suffix in ("", "-wal", "-shm"):
+            (tmp / (name + suffix)).unlink(missing_ok=True)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks core", description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--saves", type=int, default=200)
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the bulk write")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="bulk + baseline pairs; the median ratio is reported (shared machines are noisy)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the first bulk write")
     args = parser.parse_args()
 
-    from storage.repository import Repository
-
-    ops = generate(args.records)
+    rounds = []
     with tempfile.TemporaryDirectory(prefix="taizhang-bench-") as tmp:
-        tmp = Path(tmp)
-        engine = _fresh_db(tmp, "bulk.sqlite3")
-        repo = Repository(engine, actor="基准测试", device_id="00000000-0000-4000-8000-0000000000be")
-        repo.choices()
-        gc.collect()
-        if args.profile:
-            import cProfile
-            import pstats
-
-            prof = cProfile.Profile()
-            prof.enable()
-        start = time.perf_counter()
-        cpu = time.process_time()
-        results = repo.bulk_write(ops, validate=True)
-        bulk_s = time.perf_counter() - start
-        bulk_cpu = time.process_time() - cpu
-        if args.profile:
-            prof.disable()
-            pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(35)
-        assert len(results) == args.records
-        del results, ops
-        with engine.connect() as conn:
-            from sqlalchemy import text
-
-            changes = conn.execute(text("SELECT count(*) FROM change_log")).scalar_one()
-            audits = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
-        assert changes == args.records and audits >= args.records
-
-        saves = interactive_saves(repo, args.saves)
-        engine.dispose()
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the baseline loads its rows
-
-        base_engine = _fresh_db(tmp, "raw.sqlite3")  # same schema (created at head) and PRAGMAs
-        base_engine.dispose()
-        raw_s, raw_cpu, raw_rows = raw_baseline(tmp / "bulk.sqlite3", tmp / "raw.sqlite3")
-
-    bulk_rps = args.records / bulk_s
-    raw_rps = args.records / raw_s
-    print(f"core.records: {args.records}")
-    print(f"core.bulk_seconds: {bulk_s:.2f}")
-    print(f"core.raw_seconds: {raw_s:.2f}")
-    print(f"core.raw_rows: {raw_rows}")
-    print(f"core.raw_records_per_s: {raw_rps:.0f}")
-    print(f"core.bulk_records_per_s: {bulk_rps:.0f}")
-    print(f"core.bulk_ratio: {bulk_rps / raw_rps:.2f}")
+        for i in range(max(1, args.rounds)):
+            rounds.append(one_round(Path(tmp), args.records, args.saves if i == 0 else 0, args.profile and i == 0))
+    n = args.records
+    ratios = [r["raw_s"] / r["bulk_s"] for r in rounds]
+    mid = rounds[ratios.index(statistics.median_low(ratios))]  # the round with the median ratio
+    saves = rounds[0]["saves"]
+    print(f"core.records: {n}")
+    print(f"core.rounds: {len(rounds)}")
+    print(f"core.bulk_ratio_each: {' '.join(f'{x:.2f}' for x in ratios)}")
+    print(f"core.raw_rows: {mid['raw_rows']}")
+    print(f"core.bulk_seconds: {mid['bulk_s']:.2f}")
+    print(f"core.raw_seconds: {mid['raw_s']:.2f}")
+    print(f"core.raw_records_per_s: {n / mid['raw_s']:.0f}")
+    print(f"core.bulk_records_per_s: {n / mid['bulk_s']:.0f}")
+    print(f"core.bulk_ratio: {statistics.median_low(ratios):.2f}")
     # CPU seconds of this process: steadier than wall time when other jobs share the machine
-    print(f"core.bulk_cpu_seconds: {bulk_cpu:.2f}")
-    print(f"core.raw_cpu_seconds: {raw_cpu:.2f}")
-    print(f"core.bulk_cpu_ratio: {raw_cpu / bulk_cpu:.2f}")
+    cpu_ratios = [r["raw_cpu"] / r["bulk_cpu"] for r in rounds]
+    print(f"core.bulk_cpu_ratio: {statistics.median(cpu_ratios):.2f}")
     print(f"core.save_ms: {statistics.median(saves):.2f}")
     print(f"core.save_p95_ms: {sorted(saves)[int(len(saves) * 0.95) - 1]:.2f}")
-    print(f"core.peak_mb: {peak_mb:.0f}")
+    print(f"core.peak_mb: {rounds[0]['peak_mb']:.0f}")
     return 0
 
 
