@@ -22,7 +22,7 @@ import pytest
 
 from storage import __version__
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 ROOT = Path(__file__).resolve().parents[1]
 APPID = "org.taizhang.ledger"
@@ -47,7 +47,20 @@ def _need_dpkg_root():
 
 
 @pytest.fixture(scope="module")
-def debs(tmp_path_factory):
+def machine_lock():
+    """One installer test run per machine at a time: the tests install into /opt and /usr, and a
+    second run (another checkout's suite on a shared build machine) would swap the package under the
+    first one's running program."""
+    import fcntl
+
+    with open("/tmp/taizhang-installer-test.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+        fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="module")
+def debs(tmp_path_factory, machine_lock):
     """Build the bundle once, package it as 0.1.0.0 and 0.1.0.1 (the second for the upgrade test)."""
     _need_dpkg_root()
     out = tmp_path_factory.mktemp("dist")
@@ -139,6 +152,10 @@ def test_deb_follows_the_uos_layout_and_bundles_only_what_the_app_needs(debs):
     bundle = debs["bundle"]
     internal = bundle / "_internal"
     assert (internal / "fonts" / "wqy-microhei.ttc").is_file()  # Chinese never renders as boxes
+    if shutil.which("fc-list"):  # the bundled fontconfig file really adds the bundled font
+        listed = subprocess.run(["fc-list", ":lang=zh-cn", "file"], capture_output=True, text=True, check=True,
+                                env=dict(os.environ, FONTCONFIG_FILE=str(internal / "fonts" / "fonts.conf")))
+        assert str(internal / "fonts" / "wqy-microhei.ttc") in listed.stdout
     assert (internal / "storage" / "migrations" / "versions" / "0002_lookup_indexes.py").is_file()
     qt_libs = {p.name.split(".so")[0] for p in (internal / "PySide6" / "Qt" / "lib").glob("libQt6*")}
     assert {"libQt6Core", "libQt6Gui", "libQt6Widgets"} <= qt_libs
@@ -158,6 +175,8 @@ def test_installed_app_opens_and_user_data_survives_removal(debs, tmp_path):
     assert "Name=社区服务台账" in entry and f"Exec={INSTALLED}" in entry
 
     home = tmp_path / "fresh-home"  # a fresh data directory, as on a newly set-up PC
+    version = _run_installed(home, "--version", program=Path("/usr/bin/taizhang"))
+    assert version.stdout.strip() == f"社区服务台账 {__version__}", version.stderr
     first = _run_installed(home, self_test=True)
     lines = _self_test_lines(first)
     assert len(lines) == 1 and lines[0].startswith(f"dialog: 社区服务台账 {__version__}"), first.stdout + first.stderr
