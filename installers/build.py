@@ -73,7 +73,8 @@ def build(dist: Path, work: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="output folder (default: dist/)")
-    parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller", help="PyInstaller work folder")
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TAIZHANG_BUILD_WORK") or ROOT / "build" / "pyinstaller"),
+                        help="PyInstaller work folder (default build/pyinstaller, or $TAIZHANG_BUILD_WORK)")
     args = parser.parse_args(argv)
     if shutil.which("pyinstaller") is None and not _has_pyinstaller():
         print("PyInstaller is missing: pip install pyinstaller", file=sys.stderr)

@@ -65,7 +65,8 @@ def debs(tmp_path_factory, machine_lock):
     _need_dpkg_root()
     out = tmp_path_factory.mktemp("dist")
     script = ROOT / "installers" / "linux" / "build-deb.sh"
-    env = dict(os.environ, PYTHON=str(ROOT / ".venv" / "bin" / "python"))
+    env = dict(os.environ, PYTHON=str(ROOT / ".venv" / "bin" / "python"),
+               TAIZHANG_BUILD_WORK=str(tmp_path_factory.mktemp("pyinstaller-work")))
     if not Path(env["PYTHON"]).exists():
         env["PYTHON"] = shutil.which("python3")
     first = subprocess.run(["bash", str(script), "--fast", "--out", str(out), "--version", "0.1.0.0"],
