@@ -297,6 +297,7 @@ class SyncClient:
         size = int(repo.get_setting(S_BATCH_SIZE) or START_BATCH)
         total = repo.unsent_count()
         done = 0
+        last_first = None
         self.progress("上传", 0, total)
         while True:
             self._check_cancel()
@@ -329,10 +330,11 @@ class SyncClient:
             if [r.change_id for r in results] != [c.change_id for c in changes]:
                 raise SyncError("服务器的答复与上传的批次不符，已停止同步；本机数据都已保留，请联系县民政局信息管理员")
             self._settle(changes, results, resolutions)
-            if self._outgoing(ids=[c.change_id for c in changes]):
-                # every answer settles its change; a change still pending here would be sent forever
+            if changes and changes[0].change_id == last_first:
+                # every answer settles its change; the same batch again would be sent forever
                 raise SyncError("同步出现内部错误：服务器的答复未能在本机记下，已停止同步以免反复上传。"
                                 "本机数据都已保留，请联系县民政局信息管理员")
+            last_first = changes[0].change_id if changes else None
             done += len(changes)
             self.report.pushed += len(changes)
             self.progress("上传", done, max(total, done))

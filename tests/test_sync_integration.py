@@ -32,6 +32,8 @@ def _no_os_keyring(monkeypatch):
     import keyring.core
 
     keyring.core._keyring_backend = None
+    yield
+    keyring.core._keyring_backend = None  # later tests choose their backend afresh
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

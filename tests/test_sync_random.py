@@ -28,6 +28,8 @@ def _no_os_keyring(monkeypatch):
     import keyring.core
 
     keyring.core._keyring_backend = None
+    yield
+    keyring.core._keyring_backend = None  # later tests choose their backend afresh
 
 
 def _service(rng: random.Random, org: str) -> dict:

@@ -15,6 +15,8 @@ def insecure_keyring(monkeypatch):
     import keyring.core
 
     keyring.core._keyring_backend = None
+    yield
+    keyring.core._keyring_backend = None  # later tests choose their backend afresh
 
 
 @pytest.fixture
