@@ -225,3 +225,16 @@ def test_none_guard_survives_many_void_calls(qtbot):
     for i in range(20_000):  # four times what a fresh process survives without the guard
         label.setText(str(i))
     assert label.text() == "19999"
+
+
+def test_unit_removed_meanwhile_shows_chinese_error(page, repo):
+    from storage.repository import org_unit_id
+
+    index = page.org_combo.findData(CODES["R3"])
+    page.org_combo.setCurrentIndex(index)
+    repo.delete("org_unit", org_unit_id(CODES["R3"]))
+    page.compute()
+    assert runner().wait_idle(30)
+    assert page.report is None
+    assert page.status.text() == f"计算失败：数据库中没有区划代码为 {CODES['R3']} 的组织机构，请先在“组织机构”中添加，或核对代码"
+    assert page.compute_button.isEnabled()

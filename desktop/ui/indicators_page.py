@@ -513,8 +513,11 @@ class IndicatorsPage(QWidget):
             return build_report(engine, code, year, profile)
 
         def failed(exc):
+            from reports.facts import ScopeError
+
             self.compute_button.setEnabled(True)
-            self.status.setText("计算失败：" + describe_error(exc))
+            message = str(exc) if isinstance(exc, (ScopeError, ProfileError)) else describe_error(exc)
+            self.status.setText("计算失败：" + message)
 
         self.handle = op(work).with_progress("正在计算指标").success(self.show_report).failure(failed) \
             .run_in_background(self)
