@@ -1,8 +1,8 @@
 """``python -m benchmarks desktop``: the desktop app with 100,000 demo service records.
 
 Prints:
-  desktop.cold_start_s  process start → main window shown, painted and idle (median of 3 fresh
-                        processes; the first list page is loaded)                     target ≤ 2 s
+  desktop.cold_start_s  process start → main window shown, painted, its first list loaded
+                        (median of 3 fresh processes)                                 target ≤ 2 s
   desktop.search_ms     search box / filter / date range on the 100,000-row service list, from
                         setting the filter to the repainted table (median)               target ≤ 100 ms
   desktop.save_ms       one save round trip from the record form: validate, write (change log +
@@ -36,6 +36,9 @@ ctx = open_context()
 controller = AppController(ctx)
 window = controller.start()
 def done():
+    if not window.current_list().loaded:  # the first list fills in from its read job
+        QTimer.singleShot(5, done)
+        return
     window.grab()  # really painted
     print(json.dumps({"ready": time.time(), "title": window.windowTitle(),
                       "rows": window.current_list().model.rowCount()}), flush=True)
@@ -56,6 +59,7 @@ window = AppController(ctx).start()
 window.resize(1200, 760)
 window.show_page("service")
 lst = window.current_list()
+runner().wait_idle(60)
 assert lst.model.rowCount() >= 100_000 or "--small" in sys.argv, lst.model.rowCount()
 table = lst.table
 # scroll the whole list (every page fetched once; the cache stays bounded)
@@ -93,6 +97,7 @@ lst.date_check.setChecked(False)
 # staff: last digits of a phone
 window.show_page("staff")
 staff = window.current_list()
+runner().wait_idle(60)
 phone = ctx.repo.list("staff")[0]["phone"]
 t = time.perf_counter(); staff.search.setText(phone[-4:]); staff.apply_filter(); staff.table.viewport().repaint()
 app.processEvents(); times.append((time.perf_counter() - t) * 1000)

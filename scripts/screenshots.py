@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     settle()
     for spec in window.specs:
         window.show_page(spec.key)
+        runner().wait_idle(60)
         lst = window.current_list()
         if lst is not None and lst.model.rowCount():
             lst.select_row(0)
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, tab in (("staff", 1), ("volunteer", 1), ("volunteer", 2)):
         page = window.show_page(key)
         page.tabs.setCurrentIndex(tab)
+        runner().wait_idle(60)
         save(window, f"{key}-{page.current_list().rt.name}")
         page.tabs.setCurrentIndex(0)
     # a search, the record form, 最近删除, large font

@@ -107,6 +107,12 @@ def window_of(qtbot, controller):
     return controller.window
 
 
+def loaded(qtbot, lst):
+    """Lists load in a background read job: wait until the rows are there."""
+    qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+    return lst
+
+
 # --------------------------------------------------------------------------- first run
 
 
@@ -156,7 +162,7 @@ def test_first_run_demo_village_is_marked(qtbot, start_app, taizhang_home):
     assert "演示数据" in window.windowTitle()
     assert window.demo_banner.isVisible() and "不会上传" in window.demo_banner.text()
     assert window.status_online.text() == "演示数据（不同步）"
-    facility = window.current_list()
+    facility = loaded(qtbot, window.current_list())
     assert facility.rt.name == "facility" and facility.model.rowCount() == 6
     assert facility.count_label.text() == "共 6 条"
 
@@ -168,7 +174,7 @@ def test_create_validate_and_edit_staff(qtbot, start_app, village_db):
     controller = start_app(village_db)
     window = window_of(qtbot, controller)
     window.show_page("staff")
-    staff = window.current_list()
+    staff = loaded(qtbot, window.current_list())
     assert staff.rt.name == "staff" and staff.model.rowCount() == 0
     unsent = controller.ctx.repo.unsent_count()
     assert window.status_unsent.text() == f"未上传变更：{unsent} 条"
@@ -225,7 +231,7 @@ def test_delete_asks_then_tombstones_and_restore_brings_back(qtbot, start_app, v
     repo.engine.dispose()
     controller = start_app(village_db)
     window = window_of(qtbot, controller)
-    facility = window.current_list()
+    facility = loaded(qtbot, window.current_list())
     assert facility.model.rowCount() == 3
     facility.select_row(0)
     target = facility.selected_id()
@@ -263,7 +269,7 @@ def test_search_filter_sort_on_100k_demo_records(qtbot, start_app, big_db):
     controller = start_app(big_db)
     window = window_of(qtbot, controller)
     window.show_page("service")
-    service = window.current_list()
+    service = loaded(qtbot, window.current_list())
     assert service.model.rowCount() == 100_000
     assert service.count_label.text() == "共 100,000 条"
 
@@ -326,7 +332,7 @@ def test_search_filter_sort_on_100k_demo_records(qtbot, start_app, big_db):
     # staff: search by the last digits of a phone number; the list shows it masked
     staff_row = controller.ctx.repo.list("staff")[0]
     window.show_page("staff")
-    staff = window.current_list()
+    staff = loaded(qtbot, window.current_list())
     type_text(staff.search, staff_row["phone"][-4:])
     qtbot.waitUntil(lambda: staff.count_label.text().startswith("找到"), timeout=5000)
     rows = [staff.model.display_row(r) for r in range(staff.model.rowCount())]
@@ -345,7 +351,7 @@ def test_large_font_toggle_scales_and_persists(qtbot, start_app, village_db, app
 
     controller = start_app(village_db)
     window = window_of(qtbot, controller)
-    lst = window.current_list()
+    lst = loaded(qtbot, window.current_list())
     assert QApplication.font().pixelSize() == NORMAL_PX
     normal_row = lst.table.verticalHeader().defaultSectionSize()
     window.action_large.trigger()  # Ctrl+Shift+L
@@ -517,7 +523,7 @@ def test_draft_offered_after_the_app_is_killed_mid_edit(qtbot, start_app, villag
     assert "13912345678" not in seen["listed"][0]  # the draft list shows no personal information
     assert (seen["name"], seen["phone"]) == ("李秀英", "13912345678")
     assert seen["saved"] is not None
-    staff = controller.window.show_page("staff").current_list()
+    staff = loaded(qtbot, controller.window.show_page("staff").current_list())
     qtbot.waitUntil(lambda: staff.model.rowCount() == 1)
     assert "李秀英" in staff.model.display_row(0)
 

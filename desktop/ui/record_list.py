@@ -173,8 +173,11 @@ class RecordListPage(QWidget):
         self.model.reloaded.connect(self._after_reload)
         ctx.records_changed.connect(self._records_changed)
         ctx.settings_changed.connect(lambda _k: self._fit_rows())
-        self.reload()
+        # The first load runs as a read job: opening a 100,000-row list never blocks the window.
+        self.loaded = False
+        self.count_label.setText("正在读取…")
         self._fit_rows()
+        self.refresh_in_background()
 
     # ------------------------------------------------------------------ filter / reload
     def current_filter(self) -> RecordFilter:
@@ -223,6 +226,7 @@ class RecordListPage(QWidget):
         self.model.sort(column, order)
 
     def _after_reload(self, count: int) -> None:
+        self.loaded = True
         keep, self._pending_select = getattr(self, "_pending_select", None), None
         row, self._pending_row = getattr(self, "_pending_row", -1), -1
         if keep and not self.select_id(keep) and row >= 0 and count:
