@@ -242,7 +242,13 @@ def test_delete_asks_then_tombstones_and_restore_brings_back(qtbot, start_app, v
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.No), Qt.MouseButton.LeftButton)
     assert controller.ctx.repo.count("facility") == 3
 
-    box = facility.delete_record()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    facility.table.setFocus()
+    QTest.keyClick(facility.table, Qt.Key.Key_Delete)  # the keyboard way: Delete on the list
+    box = facility._confirm_box
+    qtbot.waitUntil(box.isVisible)
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)  # Enter does not delete
     qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: facility.model.rowCount() == 2)
     assert facility.selected_id() not in (None, target)  # the neighbour is selected, keyboard work goes on
