@@ -557,3 +557,28 @@ def test_taizhang_command_opens_the_app(village_db, taizhang_home, tmp_path):
     assert lines and lines[0].startswith("TAIZHANG_SELF_TEST dialog: ") and "首次使用设置" in lines[0]
     log_text = (fresh / "logs" / "taizhang.log").read_text(encoding="utf-8")
     assert "log file" in log_text
+
+
+def test_uncaught_exception_in_a_thread_shows_a_chinese_message(qtbot, taizhang_home, monkeypatch):
+    import sys
+    import threading
+
+    from desktop.logging_setup import install_excepthook, log_file_path, setup_logging, teardown_logging
+    from desktop.ui.app import _CrashReporter
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    setup_logging()
+    reporter = _CrashReporter()
+    install_excepthook(reporter.message.emit)
+    try:
+        worker = threading.Thread(target=lambda: 1 / 0)
+        worker.start()
+        worker.join()
+        qtbot.waitUntil(lambda: len(reporter.boxes) == 1)
+        box = reporter.boxes[0]
+        assert box.windowTitle() == "程序出错" and str(log_file_path()) in box.text()
+        assert "不会丢失" in box.text()
+        box.done(0)
+    finally:
+        teardown_logging()
