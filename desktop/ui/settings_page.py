@@ -45,7 +45,6 @@ class SettingsPage(QWidget):
 
         place = QGroupBox("本机单位")
         pl = QFormLayout(place)
-        ident = ctx.identity
         self.place_label = QLabel()
         self.place_label.setObjectName("place")
         pl.addRow("村(社区)：", self.place_label)
@@ -68,7 +67,6 @@ class SettingsPage(QWidget):
         layout.addWidget(place)
         ctx.identity_changed.connect(self._show_place)
         self._show_place()
-        del ident
 
         for spec in page_registry.SETTINGS_SECTIONS:
             box = QGroupBox(spec.title)
