@@ -582,3 +582,19 @@ def test_uncaught_exception_in_a_thread_shows_a_chinese_message(qtbot, taizhang_
         box.done(0)
     finally:
         teardown_logging()
+
+
+def test_settings_server_address_checked_and_saved(qtbot, start_app, village_db):
+    controller = start_app(village_db)
+    window = window_of(qtbot, controller)
+    assert window.status_online.text() == "离线（未设置县服务器）"
+    settings = window.show_page("settings")
+    assert "测试村（220102001001）" in settings.place_label.text()
+    settings.server.setText("192.168.1.10:8000")
+    assert settings.save_server() is False
+    assert "http://" in settings.server_message.text()
+    assert controller.ctx.server_url() == ""
+    settings.server.setText("http://192.168.1.10:8000/")
+    assert settings.save_server() is True
+    assert controller.ctx.server_url() == "http://192.168.1.10:8000"
+    qtbot.waitUntil(lambda: window.status_online.text() == "离线（尚未连接）")
