@@ -410,8 +410,8 @@ def _fast_test(f: Field, i: int, ns: dict) -> tuple[str, str] | None:
         return f"type(v) is str and len(v) <= {limit} and nfkc('NFKC', v) and not needs_work(v)", "v"
     if t == "ref":
         return "type(v) is str and v != '' and not v[0].isspace() and not v[-1].isspace()", "v"
-    if t in ("int", "year"):
-        return f"type(v) is int{bounds}", "v"
+    if t in ("int", "year"):  # Excel hands whole numbers over as floats (3.0)
+        return f"(type(v) is int or (type(v) is float and v.is_integer())){bounds}", "int(v)"
     if t == "decimal":
         return f"(type(v) is float or type(v) is int){bounds} and isfinite(v)", "float(v)"
     if t == "date":
