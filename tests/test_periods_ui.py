@@ -86,6 +86,11 @@ def test_package_export_receipt_and_township_import(qtbot, repo, tmp_path):
     page = village_page(qtbot, repo)
     fill_month(repo, org=VILLAGE, month=page.period, services=2)
     out = tmp_path / "幸福村.tzpkg"
+    # not signed in on this PC: the user is told what to do, nothing is written
+    page.key_provider = page._device_key
+    assert page.export_to(out) is None
+    assert "还没有登录过县级服务器" in page.message.text() and not out.exists()
+    page.key_provider = lambda: KEY
     handle = page.export_to(out)
     qtbot.waitUntil(handle.is_done, timeout=20000)
     assert out.exists() and "已导出数据包" in page.message.text()

@@ -98,6 +98,17 @@ def test_review_view_township_returns_and_approves(qtbot, repo, tmp_path):
     assert page.units.item(1, 2).text() == "乡镇已审核"
     assert page.summary.text() == "共 3 个村(社区)，待审核 0 个"
 
+    # the state changed elsewhere since the list was loaded: the action is refused, in Chinese, without blocking
+    fill_month(repo, org="220102001003", month=month, services=1)
+    P.submit(repo, "220102001003", month)
+    page.reload()
+    page.select_org("220102001003")
+    P.return_period(repo, "220102001003", month, "县里直接退回", role="county", actor_org=COUNTY)
+    qtbot.mouseClick(page.approve_btn, Qt.MouseButton.LeftButton)
+    _wait(qtbot)
+    assert "审核通过没有完成" in page.message.text() and "当前状态为“已退回”，不能审核通过" in page.message.text()
+    assert P.get_state(repo, "220102001003", month).status == P.RETURNED
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.select_org("220102001001")
     QApplication.processEvents()

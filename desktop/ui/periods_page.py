@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QMessageBox, QPushButton, QVBoxLayout, QWidget)
+                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
 from desktop.ui.jobs import describe_error, op, write_op
@@ -210,8 +210,10 @@ class PeriodsPage(QWidget):
                 .affects("period").success(done).failure(self._failed).run_in_background(self))
 
     def _failed(self, exc: BaseException) -> None:
+        from desktop.ui.jobs import show_error
+
         self.message.setText(describe_error(exc))
-        QMessageBox.warning(self, "操作没有完成", describe_error(exc))
+        show_error(self, exc)  # window-modal, never blocks the event loop
 
     def _device_key(self) -> bytes:
         from sync.package_cli import device_key

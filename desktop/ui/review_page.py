@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QMessageBox, QPlainTextEdit, QPushButton, QSplitter,
+                               QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
@@ -359,8 +359,10 @@ class ReviewPage(QWidget):
     def _failed(self, label: str, exc: BaseException) -> None:
         from desktop.ui.jobs import describe_error
 
+        from desktop.ui.jobs import show_error
+
         self.message.setText(f"{label}没有完成：{describe_error(exc)}")
-        QMessageBox.warning(self, f"{label}没有完成", describe_error(exc))
+        show_error(self, exc, title=f"{label}没有完成")  # window-modal, never blocks the event loop
 
     def approve(self) -> None:
         self._run("审核通过", lambda org, p, me: P.approve(self.ctx.repo, org, p, role=self.role, actor_org=me))
