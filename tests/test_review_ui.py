@@ -108,6 +108,7 @@ def test_review_view_township_returns_and_approves(qtbot, repo, tmp_path):
     _wait(qtbot)
     assert "审核通过没有完成" in page.message.text() and "当前状态为“已退回”，不能审核通过" in page.message.text()
     assert P.get_state(repo, "220102001003", month).status == P.RETURNED
+    assert page.units.item(2, 2).text() == "已退回"  # the list shows the state as it is now
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.select_org("220102001001")

@@ -361,6 +361,7 @@ class ReviewPage(QWidget):
 
         from desktop.ui.jobs import show_error
 
+        self.reload()  # the state may have changed elsewhere (a sync): show what it is now
         self.message.setText(f"{label}没有完成：{describe_error(exc)}")
         show_error(self, exc, title=f"{label}没有完成")  # window-modal, never blocks the event loop
 
