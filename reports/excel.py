@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from reports.indicators import CANNOT, INDICATORS, MET, NOT_MET, fmt
+from reports.indicators import CANNOT, INDICATORS, MET, NOT_MET
 from reports.report import Report
 
 FILLS = {MET: PatternFill("solid", fgColor="C6EFCE"), NOT_MET: PatternFill("solid", fgColor="FFC7CE"),
@@ -167,4 +167,4 @@ def write_report(report: Report, path: str | Path) -> Path:
     return path
 
 
-__all__ = ["write_report", "fmt"]
+__all__ = ["write_report"]
