@@ -221,6 +221,14 @@ def test_tombstoned_village_data_not_counted(tmp_path):
     table = table_for("facility")
     with engine.connect() as conn:
         assert conn.execute(table.select().where(table.c.id == rid("U1.zh"))).first().deleted is True
+    # a tombstoned village drops out of every sum: R3 (the rural village without 综合) → I1 9 of 9
+    from storage.repository import org_unit_id
+
+    repo.delete("org_unit", org_unit_id(CODES["R3"]))
+    again = build_report(engine, COUNTY, YEAR, find_profile("沈阳市"))
+    r = by_id(again.indicators)
+    assert (r["I1"].numerator, r["I1"].denominator, r["I1"].status) == (9, 9, MET)
+    assert len(again.villages) == 21 and CODES["R3"] not in {c.org_code for c in again.standards}
     engine.dispose()
 
 
