@@ -238,3 +238,11 @@ def test_unit_removed_meanwhile_shows_chinese_error(page, repo):
     assert page.report is None
     assert page.status.text() == f"计算失败：数据库中没有区划代码为 {CODES['R3']} 的组织机构，请先在“组织机构”中添加，或核对代码"
     assert page.compute_button.isEnabled()
+
+
+def test_first_show_computes_with_defaults(page, qtbot):
+    page.show()
+    qtbot.waitExposed(page)
+    assert runner().wait_idle(60)
+    assert page.report is not None and page.report.scope.code == COUNTY and page.report.scope.year == YEAR
+    assert page.summary.rowCount() == 14

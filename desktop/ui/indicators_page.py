@@ -489,6 +489,12 @@ class IndicatorsPage(QWidget):
         else:
             self.compute_button.setEnabled(True)
 
+    def showEvent(self, event) -> None:
+        """The first time the page is opened, compute with the defaults (users expect figures, not a form)."""
+        super().showEvent(event)
+        if self.report is None and self.handle is None and self.compute_button.isEnabled():
+            self.compute()
+
     def _mark_stale(self) -> None:
         if self.report is not None:
             self.status.setText(self.status.text().split("（数据已变化")[0] + "（数据已变化，请重新计算）")
