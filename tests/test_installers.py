@@ -158,6 +158,7 @@ def test_deb_follows_the_uos_layout_and_bundles_only_what_the_app_needs(debs):
                                 env=dict(os.environ, FONTCONFIG_FILE=str(internal / "fonts" / "fonts.conf")))
         assert str(internal / "fonts" / "wqy-microhei.ttc") in listed.stdout
     assert (internal / "storage" / "migrations" / "versions" / "0002_lookup_indexes.py").is_file()
+    assert (internal / "desktop" / "resources" / "taizhang-48.png").is_file()  # the window icon
     qt_libs = {p.name.split(".so")[0] for p in (internal / "PySide6" / "Qt" / "lib").glob("libQt6*")}
     assert {"libQt6Core", "libQt6Gui", "libQt6Widgets"} <= qt_libs
     assert not qt_libs & {"libQt6Qml", "libQt6Quick", "libQt6Pdf", "libQt6WebEngineCore", "libQt6Designer"}

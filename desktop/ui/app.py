@@ -50,6 +50,16 @@ def ensure_qapplication(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("社区服务台账")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("Taizhang")
+    # The app icon (installers/icons, copied to desktop/resources) and the desktop entry's id, so the
+    # taskbar/dock shows the 社区服务台账 icon for the window too (not a generic one).
+    from PySide6.QtGui import QIcon
+
+    icon = QIcon()
+    for png in sorted((Path(__file__).resolve().parents[1] / "resources").glob("taizhang-*.png")):
+        icon.addFile(str(png))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+    app.setDesktopFileName("org.taizhang.ledger")
     return app
 
 

@@ -1,4 +1,5 @@
-"""Render the app icon (taizhang.svg) to the PNG sizes the Linux menu uses and a Windows .ico.
+"""Render the app icon (taizhang.svg) to the PNG sizes the Linux menu uses (also copied to
+desktop/resources/ for the window icon) and a Windows .ico.
 
 Run with the project's venv:  QT_QPA_PLATFORM=offscreen .venv/bin/python installers/icons/make_icons.py
 The outputs are committed, so a normal build does not need to run this.
@@ -33,11 +34,13 @@ def main() -> int:
     if not renderer.isValid():
         print("taizhang.svg is not a valid SVG", file=sys.stderr)
         return 1
+    resources = HERE.parents[1] / "desktop" / "resources"  # the running app's window icon
+    resources.mkdir(exist_ok=True)
     for size in SIZES:
-        out = HERE / f"taizhang-{size}.png"
-        if not render(renderer, size).save(str(out)):
-            print(f"cannot write {out}", file=sys.stderr)
-            return 1
+        for out in (HERE / f"taizhang-{size}.png", resources / f"taizhang-{size}.png"):
+            if not render(renderer, size).save(str(out)):
+                print(f"cannot write {out}", file=sys.stderr)
+                return 1
     # Qt's ICO writer stores one image; Windows scales it.  256 px keeps it sharp on high-DPI screens.
     if not render(renderer, 256).save(str(HERE / "taizhang.ico"), "ICO"):
         print("cannot write taizhang.ico (Qt imageformats plugin qico missing?)", file=sys.stderr)
