@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from posixpath import join as pjoin, normpath
@@ -151,7 +152,11 @@ class RawWorkbook:
         if not any(s.name == META_SHEET for s in self.sheets):
             return {}
         out = {}
-        for row in self._cal.get_sheet_by_name(META_SHEET).iter_rows():
+        try:
+            rows = list(self._cal.get_sheet_by_name(META_SHEET).iter_rows())
+        except Exception as exc:  # noqa: BLE001 - calamine's own error types
+            raise WorkbookError("工作簿的隐藏元数据表已损坏，请用原模板重新填写或重新导出后再导入") from exc
+        for row in rows:
             if len(row) >= 2 and row[0]:
                 value = row[1]
                 if isinstance(value, float) and value.is_integer():
@@ -174,7 +179,7 @@ class RawWorkbook:
                 while True:
                     try:
                         chunk = fh.read(CHUNK)
-                    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+                    except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
                         raise WorkbookError(f"工作表“{info.name}”的数据已损坏（压缩数据不完整），"
                                             "请让报送单位重新发送该文件") from exc
                     if first:

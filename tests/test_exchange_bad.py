@@ -227,3 +227,15 @@ def test_zip_without_workbook_part(repo, village, tmp_path, broken_part):
             if item.filename != broken_part:
                 zout.writestr(item, zin.read(item.filename))
     rejected(repo, tmp_path / "b.xlsx", "不是 Excel 工作簿")
+
+
+def test_corrupted_sheet_data_inside_a_valid_zip(repo, village, tmp_path):
+    good = make_workbook(tmp_path / "g.xlsx", {"服务设施": [FACILITY_HEADER, GOOD_FACILITY]})
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(tmp_path / "c.xlsx", "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]  # sheet XML cut off in the middle
+            zout.writestr(item, data)
+    result = rejected(repo, tmp_path / "c.xlsx", "工作")
+    assert any("损坏" in e.message or "无法读取" in e.message for e in result.errors), result.text()
