@@ -145,7 +145,9 @@ class Transport:
             except requests.exceptions.SSLError as exc:
                 raise SyncError(f"无法验证服务器的安全证书（{_short(exc)}）。请确认服务器地址正确，"
                                 "或在设置中选择县民政局提供的证书文件（CA 文件）") from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                    requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+                # a server killed mid-answer leaves a truncated body: the same as a dropped connection
                 error = exc
                 status = None
             else:
