@@ -138,7 +138,8 @@ def _child(path: str, db: str) -> None:
     result = import_workbook(repo, path)
     seconds = time.perf_counter() - t
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_mb": peak_kb / 1024, "status": result.status,
+    print(json.dumps({"seconds": seconds, "write_seconds": result.write_seconds,
+                      "peak_mb": peak_kb / 1024, "status": result.status,
                       "created": result.total("create"), "errors": [e.message for e in result.errors[:3]]}))
 
 
@@ -166,6 +167,8 @@ def main() -> None:
         opx = openpyxl_iterate(path)
         imp = child["seconds"]
         print(f"excel.import_s: {imp:.2f}")
+        print(f"excel.plan_s: {imp - child['write_seconds']:.2f}")
+        print(f"excel.bulk_write_s: {child['write_seconds']:.2f}")
         print(f"excel.calamine_read_s: {cal:.2f}")
         print(f"excel.openpyxl_iterate_s: {opx:.2f}")
         print(f"excel.rows_per_s: {rows / imp:.0f}")

@@ -87,6 +87,7 @@ class ImportResult:
     counts: dict[str, TypeCounts] = field(default_factory=dict)
     issues: list[CellIssue] = field(default_factory=list)
     seconds: float = 0.0
+    write_seconds: float = 0.0  # of which in Repository.bulk_write
     report: Path | None = None
     rows_read: int = 0
 
@@ -931,6 +932,7 @@ def import_workbook(repo: Repository, path: str | Path, *, scope: str | None = N
         if _cancelled(cancel):
             raise Cancelled()  # raised inside bulk_write's transaction: everything rolls back
 
+    write_started = time.perf_counter()
     try:
         if total:
             # every cell was validated with the schema's validators while planning
@@ -941,6 +943,7 @@ def import_workbook(repo: Repository, path: str | Path, *, scope: str | None = N
     except (WriteRefused, ValidationError) as exc:
         result.status = "rejected"
         result.issues.append(CellIssue("", None, None, "", "", f"写入被拒绝，整个工作簿未导入：{exc}"))
+    result.write_seconds = time.perf_counter() - write_started
     result.seconds = time.perf_counter() - started
     return result
 
