@@ -181,8 +181,10 @@ def prepare_database(engine: Engine, db_path: Path | None = None) -> str:
             os.replace(restoring, db_path)
         log.exception("migration failed")
         where = f"已从备份 {backup} 恢复原数据库，" if backup else ""
+        # the technical error (English, SQL) goes to the log only; the user gets Chinese
+        reason = str(exc).rstrip("。") if isinstance(exc, MigrationFailed) else "升级步骤执行出错（技术细节已写入日志）"
         raise MigrationFailed(
-            f"数据库升级失败：{exc}。{where}原有数据没有丢失。请联系县民政局信息管理员，"
+            f"数据库升级失败：{reason}。{where}原有数据没有丢失。请联系县民政局信息管理员，"
             "并把数据目录中的日志文件发给他。") from exc
     return "upgraded"
 
