@@ -11,10 +11,12 @@ saves it: the record carries exactly what was typed before the autosave.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -87,14 +89,20 @@ CHILD = textwrap.dedent("""
 
 def _run_child_until_draft(home: Path, org_code: str) -> tuple[str, float]:
     env = dict(os.environ, TAIZHANG_HOME=str(home), QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    err_path = home / "child-stderr.txt"
+    err = open(err_path, "w", encoding="utf-8")  # a file, not a pipe: a full pipe would block the child
     proc = subprocess.Popen([sys.executable, "-c", CHILD, org_code, ID_NUMBER], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=err, text=True)
     try:
         typed_at = None
         deadline = time.monotonic() + 60
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in iter(proc.stdout.readline, "")] and None,
+                         daemon=True).start()
         while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
+            try:  # a hung child must not hang the test run
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
                 break
             if line.startswith("TYPED"):
                 typed_at = time.monotonic()
@@ -106,13 +114,14 @@ def _run_child_until_draft(home: Path, org_code: str) -> tuple[str, float]:
                 assert proc.returncode == -signal.SIGKILL
                 return line.split()[1], waited
         proc.kill()
-        raise AssertionError(f"the child never autosaved a draft: {proc.stderr.read()[-3000:]}")
+        err.flush()
+        raise AssertionError(f"the child never autosaved a draft: {err_path.read_text(encoding='utf-8')[-3000:]}")
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         proc.stdout.close()
-        proc.stderr.close()
+        err.close()
 
 
 def test_draft_recovered_after_sigkill_mid_edit(qtbot, taizhang_home, village, repo):
