@@ -103,10 +103,14 @@ def _like_escape(text: str) -> str:
 
 def build_where(rt: RecordType, flt: RecordFilter, org_code: str | None) -> tuple[str, list]:
     """SQL WHERE clause (table alias ``t``) and parameters for a filter."""
-    clauses = ["t.deleted = ?"]
+    # With a date range the date index is the selective one: a unary + keeps SQLite from choosing the
+    # (org_code, deleted) index, which matches every row of the village and needs a sort (33 → 19 ms).
+    ranged = bool(rt.date_field and (flt.date_from or flt.date_to))
+    plus = "+" if ranged else ""
+    clauses = [f"{plus}t.deleted = ?"]
     params: list[Any] = [1 if flt.deleted else 0]
     if org_code:
-        clauses.append("t.org_code = ?")
+        clauses.append(f"{plus}t.org_code = ?")
         params.append(org_code)
     for name, value in flt.equals.items():
         if value in (None, ""):
@@ -249,6 +253,10 @@ class RecordTableModel(QAbstractTableModel):
 
         def apply(rowids: list[int]) -> None:
             if generation == self._generation:
+                if len(rowids) >= ID_CACHE_MIN_ROWS:  # on the UI thread: the cache is not thread-safe
+                    self._id_cache[(sql, params)] = rowids
+                    while len(self._id_cache) > ID_CACHE_ENTRIES:
+                        self._id_cache.popitem(last=False)
                 self._apply_rowids(rowids)
 
         return op(lambda job: self._run_id_query(sql, params)).success(apply).run_in_background()
