@@ -27,10 +27,13 @@ PY=${TAIZHANG_PYTHON:-/opt/taizhang-server/venv/bin/python}
 mkdir -p "$out"
 chmod 700 "$out"   # dumps hold personal information (ID numbers, phones)
 stamp=$(date +%Y%m%d-%H%M%S)
+# never overwrite an earlier backup: restore-county-db.sh makes a safety backup right before
+# restoring, often within the same second as the backup being restored
+unique() { local d="$1$2" n=1; while [ -e "$d" ]; do n=$((n + 1)); d="$1-$n$2"; done; echo "$d"; }
 case "$url" in
   postgresql*|postgres://*)
     uri="postgresql://${url#*://}"       # drop a SQLAlchemy driver suffix (postgresql+psycopg://)
-    dest="$out/county-$stamp.dump"
+    dest=$(unique "$out/county-$stamp" .dump)
     pg_dump --format=custom --no-owner --no-privileges --file "$dest.part" "$uri"
     pg_restore --list "$dest.part" >/dev/null || { rm -f "$dest.part"; echo "备份文件无法读取，已删除" >&2; exit 1; }
     mv "$dest.part" "$dest"
@@ -38,7 +41,7 @@ case "$url" in
   sqlite:///*)
     src=${url#sqlite:///}
     [ -f "$src" ] || { echo "找不到 SQLite 数据库 $src" >&2; exit 1; }
-    dest="$out/county-$stamp.sqlite3"
+    dest=$(unique "$out/county-$stamp" .sqlite3)
     "$PY" - "$src" "$dest.part" <<'PYEOF'
 import sqlite3, sys
 src, dest = sys.argv[1], sys.argv[2]
