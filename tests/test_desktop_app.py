@@ -384,7 +384,14 @@ def test_keyboard_navigation_and_shortcuts(qtbot, start_app, village_db):
     QTest.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     assert window.current_list().rt.name == "service"
     QTest.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    assert QApplication.focusWidget() is window.current_list().search
+    search = window.current_list().search
+    assert QApplication.focusWidget() is search
+    QTest.keyClicks(search, "abc")
+    search.setCursorPosition(0)
+    QTest.keyClick(search, Qt.Key.Key_Delete)  # Delete edits the search text, it does not delete a record
+    assert search.text() == "bc"
+    assert getattr(window.current_list(), "_confirm_box", None) is None
+    search.clear()
     QTest.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert window.current_list().rt.name == "volunteer"
     assert QApplication.focusWidget() is window.current_list().table

@@ -32,7 +32,8 @@ Rules (binding for every helper's desktop code):
   app makes (form save, delete, restore, import, sync apply, demo fill, backup restore, settings
   that come with record writes) runs as ``write_op(fn)`` — a job on a QThreadPool with exactly one
   thread, so writes are serialised in submission order and never run on the UI thread, and SQLite
-  never sees two writers from this process.  Read-only work uses ``op(fn)`` (a small read pool; WAL
+  never sees two writers from this process (the record form, ``desktop/forms/record_form.py``
+  ``run_write``, saves this way too and waits in a local event loop).  Read-only work uses ``op(fn)`` (a small read pool; WAL
   lets readers run beside the writer).  Small UI preference writes (``Repository.set_setting`` for
   large-font mode and similar, a few hundred microseconds) are the one documented exception and may
   run on the UI thread.
