@@ -736,8 +736,9 @@ class Repository:
                 continue
             deleted = bool(change.payload.get("deleted", False))
             if validate and not deleted:
-                # coerce_record parses the payload's ISO dates itself; missing fields become None
-                new, issues = coerce_record(rt, change.payload, choices)
+                # strict ISO dates become date objects first (the coercer's fast path); anything
+                # else is parsed by coerce_record as before; missing fields become None
+                new, issues = coerce_record(rt, _with_iso_dates(rt, change.payload), choices)
                 errors = [i for i in issues if i.is_error]
                 if errors:
                     results.append(("rejected", f"{rt.label}：" + "；".join(i.message for i in errors)))
@@ -793,6 +794,34 @@ class Repository:
         for i in range(0, len(ids), 500):
             conn.execute(table.update().where(table.c.change_id.in_(ids[i:i + 500]))
                          .values(sync_state=state))
+
+
+_DATE_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def _with_iso_dates(rt: RecordType, payload: dict) -> dict:
+    """``payload`` with its strict ``YYYY-MM-DD`` date strings as ``date`` objects (a copy if any).
+
+    ``coerce`` would parse exactly these strings to the same dates (then range-check them, as the
+    coercer's fast path does for date objects); any other text (2024/3/5, an invalid day) stays a
+    string and gets ``coerce``'s own parsing and Chinese message.  Saves the slow path per change.
+    """
+    names = _DATE_FIELDS.get(rt.name)
+    if names is None:
+        names = _DATE_FIELDS[rt.name] = tuple(f.name for f in rt.fields if f.type == "date")
+    raw = None
+    for name in names:
+        v = payload.get(name)
+        if (type(v) is str and len(v) == 10 and v.isascii() and v[4] == "-" and v[7] == "-"
+                and v[:4].isdigit() and v[5:7].isdigit() and v[8:].isdigit()):
+            try:
+                day = dt.date.fromisoformat(v)
+            except ValueError:
+                continue
+            if raw is None:
+                raw = dict(payload)
+            raw[name] = day
+    return payload if raw is None else raw
 
 
 def _normalised_payload(payload: dict) -> dict:
