@@ -130,23 +130,24 @@ def main() -> int:
         client = SyncClient(repo, url, "bench", retries=3, backoff=0.5, timeout=120)
         client.login(PASSWORD)
 
-        # record the batches the client sends, to send the very same ones to the no-op endpoint
-        import sync.client as client_module
+        # record the batches the client sent (each is settled once its answer is in), to send the
+        # very same ones to the no-op endpoint; batches read ahead but never sent are not counted
+        from sync.protocol import encode_push_rows as real_encode
 
         sent_batches: list[list] = []
-        real_encode = client_module.encode_push_rows
+        real_settle = client._settle
 
-        def capture(batch_id, rows, resolutions=None):
-            sent_batches.append(list(rows))
-            return real_encode(batch_id, rows, resolutions)
+        def capture(changes, results, resolutions):
+            sent_batches.append(list(changes))
+            return real_settle(changes, results, resolutions)
 
-        client_module.encode_push_rows = capture
+        client._settle = capture
         rss = _PeakRss(server.pid)
         started = time.perf_counter()
         client.push()
         push_seconds = time.perf_counter() - started
         peak = rss.stop()
-        client_module.encode_push_rows = real_encode
+        del client._settle
         pushed = client.report.pushed
         assert repo.unsent_count() == 0, "push left changes unsent"
         assert client.report.applied == args.changes, client.report

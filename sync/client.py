@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -295,77 +296,117 @@ class SyncClient:
     # ------------------------------------------------------------------ push
 
     def push(self) -> None:
+        """Send the outbox in batches, one request at a time, each settled before the next is sent.
+
+        Pipelined: while the server applies a batch, a helper thread already reads and
+        encodes the next one (the rows after it in ``change_log.seq`` order).  That
+        prepared batch is used only when the batch in flight came back fully confirmed
+        (applied/duplicate), no conflict choices wait to be sent and the batch size did
+        not change; otherwise it is dropped and the next batch is read afresh after
+        settling, exactly as before.
+        """
         repo = self.repo
         size = int(repo.get_setting(S_BATCH_SIZE) or START_BATCH)
         total = repo.unsent_count()
         done = 0
         last_first = None
+        ahead = None  # Future -> (size, changes, last_seq, batch_id, body): the batch after the one in flight
         self.progress("上传", 0, total)
-        while True:
-            self._check_cancel()
-            inflight = json.loads(repo.get_setting(S_INFLIGHT) or "null")
-            if inflight:
-                batch_id = inflight["batch_id"]
-                changes = self._outgoing(ids=inflight["change_ids"])
-                resolutions = inflight.get("resolutions", [])
-                if len(changes) != len(inflight["change_ids"]):
-                    # some of the batch were settled meanwhile (e.g. conflict chosen): send the rest anew
-                    inflight = None
-            if not inflight:
-                changes = self._outgoing(limit=size)
-                resolutions = json.loads(repo.get_setting(S_RESOLUTIONS) or "[]")
-                if not changes and not resolutions:
-                    break
-                batch_id = str(uuid.uuid4())
-                repo.set_setting(S_INFLIGHT, json.dumps(
-                    {"batch_id": batch_id, "change_ids": [c.change_id for c in changes],
-                     "resolutions": resolutions}))
-            body = encode_push_rows(batch_id, changes, resolutions)
-            started = time.monotonic()
-            try:
-                answer = self.transport.request("POST", "/push", data=body, gzip_body=True)
-            except _BatchMismatch:
-                repo.set_setting(S_INFLIGHT, "null")
-                continue
-            elapsed = time.monotonic() - started
-            results = [ChangeResult.from_dict(r) for r in answer["results"]]
-            if [r.change_id for r in results] != [c.change_id for c in changes]:
-                raise SyncError("服务器的答复与上传的批次不符，已停止同步；本机数据都已保留，请联系县民政局信息管理员")
-            self._settle(changes, results, resolutions)
-            if changes and changes[0].change_id == last_first:
-                # every answer settles its change; the same batch again would be sent forever
-                raise SyncError("同步出现内部错误：服务器的答复未能在本机记下，已停止同步以免反复上传。"
-                                "本机数据都已保留，请联系县民政局信息管理员")
-            last_first = changes[0].change_id if changes else None
-            done += len(changes)
-            self.report.pushed += len(changes)
-            self.progress("上传", done, max(total, done))
-            # adaptive batch size: aim at about TARGET_SECONDS per request
-            if changes:
-                if elapsed < TARGET_SECONDS / 2 and len(changes) >= size:
-                    size = min(MAX_BATCH, size * 2)
-                elif elapsed > TARGET_SECONDS * 2:
-                    size = max(MIN_BATCH, size // 2)
-                self.report.batch_size = max(self.report.batch_size, len(changes))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taizhang-push") as pool:
+            while True:
+                self._check_cancel()
+                body = None
+                last_seq = None
+                inflight = json.loads(repo.get_setting(S_INFLIGHT) or "null")
+                if inflight:
+                    ahead = None
+                    batch_id = inflight["batch_id"]
+                    changes, _ = self._outgoing_rows(ids=inflight["change_ids"])  # a resend: nothing read ahead
+                    resolutions = inflight.get("resolutions", [])
+                    if len(changes) != len(inflight["change_ids"]):
+                        # some of the batch were settled meanwhile (e.g. conflict chosen): send the rest anew
+                        inflight = None
+                if not inflight:
+                    resolutions = json.loads(repo.get_setting(S_RESOLUTIONS) or "[]")
+                    ready = ahead.result() if ahead is not None else None
+                    ahead = None
+                    if ready is not None and not resolutions and ready[0] == size:
+                        _, changes, last_seq, batch_id, body = ready
+                    else:
+                        changes, last_seq = self._outgoing_rows(limit=size)
+                        batch_id = str(uuid.uuid4())
+                    if not changes and not resolutions:
+                        break
+                    repo.set_setting(S_INFLIGHT, json.dumps(
+                        {"batch_id": batch_id, "change_ids": [c.change_id for c in changes],
+                         "resolutions": resolutions}))
+                if body is None:
+                    body = encode_push_rows(batch_id, changes, resolutions)
+                if changes and not resolutions and last_seq is not None:
+                    ahead = pool.submit(self._prepare_batch, size, last_seq)
+                started = time.monotonic()
+                try:
+                    answer = self.transport.request("POST", "/push", data=body, gzip_body=True)
+                except _BatchMismatch:
+                    repo.set_setting(S_INFLIGHT, "null")
+                    ahead = None
+                    continue
+                except BaseException:
+                    ahead = None
+                    raise
+                elapsed = time.monotonic() - started
+                results = [ChangeResult.from_dict(r) for r in answer["results"]]
+                if [r.change_id for r in results] != [c.change_id for c in changes]:
+                    raise SyncError("服务器的答复与上传的批次不符，已停止同步；本机数据都已保留，请联系县民政局信息管理员")
+                if any(r.outcome not in CONFIRMED for r in results):
+                    ahead = None  # conflicts/rejections change what is pending: read the next batch afresh
+                self._settle(changes, results, resolutions)
+                if changes and changes[0].change_id == last_first:
+                    # every answer settles its change; the same batch again would be sent forever
+                    raise SyncError("同步出现内部错误：服务器的答复未能在本机记下，已停止同步以免反复上传。"
+                                    "本机数据都已保留，请联系县民政局信息管理员")
+                last_first = changes[0].change_id if changes else None
+                done += len(changes)
+                self.report.pushed += len(changes)
+                self.progress("上传", done, max(total, done))
+                # adaptive batch size: aim at about TARGET_SECONDS per request
+                if changes:
+                    if elapsed < TARGET_SECONDS / 2 and len(changes) >= size:
+                        size = min(MAX_BATCH, size * 2)
+                    elif elapsed > TARGET_SECONDS * 2:
+                        size = max(MIN_BATCH, size // 2)
+                    self.report.batch_size = max(self.report.batch_size, len(changes))
         repo.set_setting(S_BATCH_SIZE, str(size))
+
+    def _prepare_batch(self, size: int, after_seq: int) -> tuple[int, list[OutgoingChange], int | None, str, bytes]:
+        """(helper thread) The next batch after ``after_seq``, read and encoded while the server works."""
+        changes, last_seq = self._outgoing_rows(limit=size, after_seq=after_seq)
+        batch_id = str(uuid.uuid4())
+        return size, changes, last_seq, batch_id, encode_push_rows(batch_id, changes, [])
 
     def _outgoing(self, *, limit: int | None = None, ids: list[str] | None = None) -> list[OutgoingChange]:
         """Pending change-log rows in order: the first ``limit``, or those of ``ids`` still pending."""
+        return self._outgoing_rows(limit=limit, ids=ids)[0]
+
+    def _outgoing_rows(self, *, limit: int | None = None, ids: list[str] | None = None,
+                       after_seq: int = 0) -> tuple[list[OutgoingChange], int | None]:
+        """``_outgoing`` and the last row's ``seq`` (None when there is none)."""
         t = ChangeLog.__table__
         cols = (t.c.seq, t.c.change_id, t.c.record_type, t.c.record_id, t.c.org_code, t.c.op, t.c.base_version,
                 t.c.version, t.c.payload, t.c.actor, t.c.device_id, t.c.at)
         rows = []
         with self.repo.engine.connect() as conn:
             if ids is None:
-                rows = conn.execute(select(*cols).where(t.c.sync_state == "pending").order_by(t.c.seq)
-                                    .limit(limit)).all()
+                rows = conn.execute(select(*cols).where(t.c.sync_state == "pending", t.c.seq > after_seq)
+                                    .order_by(t.c.seq).limit(limit)).all()
             else:
                 for i in range(0, len(ids), 500):
                     rows.extend(conn.execute(select(*cols).where(t.c.change_id.in_(ids[i:i + 500]),
                                                                  t.c.sync_state == "pending")).all())
                 rows.sort(key=lambda r: r[0])
-        return [OutgoingChange(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-                               r[11].isoformat() if hasattr(r[11], "isoformat") else str(r[11])) for r in rows]
+        changes = [OutgoingChange(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
+                                  r[11].isoformat() if hasattr(r[11], "isoformat") else str(r[11])) for r in rows]
+        return changes, (rows[-1][0] if rows else None)
 
     def _settle(self, changes: list[OutgoingChange], results: list[ChangeResult], resolutions: list[dict]) -> None:
         """Apply the server's answers in ONE local transaction."""
