@@ -605,3 +605,33 @@ def test_settings_server_address_checked_and_saved(qtbot, start_app, village_db)
     assert settings.save_server() is True
     assert controller.ctx.server_url() == "http://192.168.1.10:8000"
     qtbot.waitUntil(lambda: window.status_online.text() == "离线（尚未连接）")
+
+
+def test_leaving_the_demo_keeps_its_data_and_returns_to_setup(qtbot, start_app, taizhang_home):
+    from desktop.ui.first_run import FirstRunDialog
+
+    controller = start_app(taizhang_home / "taizhang.sqlite3")
+    qtbot.mouseClick(controller.first_run.demo_button, Qt.MouseButton.LeftButton)
+    window = window_of(qtbot, controller)
+    settings = window.show_page("settings")
+    box = settings.leave_demo()
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)
+    qtbot.mouseClick(box.button(QMessageBox.StandardButton.Yes), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.window is None and isinstance(controller.first_run, FirstRunDialog)
+                    and controller.first_run.isVisible())
+    assert controller.ctx.identity is None and controller.ctx.repo.count("service") == 0
+    kept = list((taizhang_home / "backups").glob("演示数据-*.sqlite3"))
+    assert len(kept) == 1
+    from storage.db import make_engine
+    from storage.repository import Repository
+
+    old = Repository(make_engine(kept[0]))
+    assert old.count("service") == 2000 and old.get_setting("demo") == "1"
+    old.engine.dispose()
+
+    dialog = controller.first_run
+    type_text(dialog.code, "220102001001")
+    type_text(dialog.name, "幸福村")
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    window = window_of(qtbot, controller)
+    assert "演示" not in window.windowTitle() and "幸福村（220102001001）" in window.windowTitle()

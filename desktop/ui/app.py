@@ -106,6 +106,7 @@ class AppController(QObject):
         self.window = None
         self.first_run = None
         self.demo_job = None
+        self._connect(ctx)
 
     def start(self):
         from desktop.ui.theme import apply_theme
@@ -165,6 +166,43 @@ class AppController(QObject):
 
         QMessageBox.critical(None, "无法生成演示数据", describe_error(exc))
         QApplication.instance().quit()
+
+    def leave_demo(self) -> Path | None:
+        """Move the demo database aside (kept in backups/, never deleted) and start the first-run setup."""
+        import datetime as dt
+
+        from desktop.ui.jobs import runner
+
+        if not self.ctx.is_demo or self.ctx.db_path is None:
+            return None
+        runner().wait_idle(60)
+        app = QApplication.instance()
+        quit_on_close = app.quitOnLastWindowClosed()
+        app.setQuitOnLastWindowClosed(False)  # closing the main window here must not end the app
+        if self.window is not None:
+            self.window.close()
+            self.window.deleteLater()
+            self.window = None
+        path = Path(self.ctx.db_path)
+        self.ctx.repo.engine.dispose()
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        target = path.parent / "backups" / f"演示数据-{stamp}.sqlite3"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(path) + suffix)
+            if src.exists():
+                src.replace(Path(str(target) + suffix))
+        log.info("demo database moved to the backups folder; starting first-run setup")
+        try:
+            self.ctx = open_context(path)
+            self._connect(self.ctx)
+            self.start()
+        finally:
+            app.setQuitOnLastWindowClosed(quit_on_close)
+        return target
+
+    def _connect(self, ctx) -> None:
+        ctx.setup_requested.connect(self.leave_demo)
 
     def show_main_window(self):
         from desktop.ui.main_window import MainWindow

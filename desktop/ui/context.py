@@ -16,6 +16,7 @@ Qt signals (always delivered on the UI thread):
 ``settings_changed(str)``       a UiSettings key changed (e.g. "large_font").
 ``identity_changed()``          the village/community of this PC changed.
 ``period_changed(str)``         the current month-end period ("YYYY-MM") or its status changed.
+``setup_requested()``           leave the demo village: back to first-run setup (handled by app.py).
 
 Electrum-style adapter: core code (sync/, exchange/, reports/ — no Qt there) reports through plain
 callables.  ``ctx.core_callbacks()`` returns a :class:`CoreCallbacks` whose methods may be called
@@ -96,6 +97,9 @@ class AppContext(QObject):
     settings_changed = Signal(str)
     identity_changed = Signal()
     period_changed = Signal(str)
+    # The user asked to set this PC up afresh (e.g. leave the demo village): the app controller
+    # closes the window, moves the database aside and shows the first-run setup again.
+    setup_requested = Signal()
     _sync_state_from_thread = Signal(object, object)
 
     def __init__(self, repo: Repository, db_path: Path | None = None):

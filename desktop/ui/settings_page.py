@@ -6,8 +6,8 @@ The backup/restore box comes from ``desktop/ui/backup_widget.py`` (helper INSTAL
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
-                               QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from desktop.ui import pages as page_registry
 from desktop.ui.context import SERVER_URL_KEY, AppContext
@@ -64,6 +64,12 @@ class SettingsPage(QWidget):
         self.server_message.setObjectName("fieldError")
         self.server_message.setWordWrap(True)
         pl.addRow("", self.server_message)
+        if ctx.is_demo:
+            self.leave_demo_button = QPushButton("结束演示，设置本村(社区)的正式台账…")
+            self.leave_demo_button.setObjectName("leave_demo")
+            self.leave_demo_button.setToolTip("演示数据会移到备份文件夹保存（不会删除），然后回到首次使用设置")
+            self.leave_demo_button.clicked.connect(lambda: self.leave_demo())
+            pl.addRow("", self.leave_demo_button)
         layout.addWidget(place)
         ctx.identity_changed.connect(self._show_place)
         self._show_place()
@@ -103,6 +109,25 @@ class SettingsPage(QWidget):
             self.large_font.blockSignals(True)
             self.large_font.setChecked(self.ctx.settings.large_font)
             self.large_font.blockSignals(False)
+
+    def leave_demo(self, confirm: bool = True):
+        """Ask, then let the app move the demo database aside and show the first-run setup."""
+        if not confirm:
+            self.ctx.setup_requested.emit()
+            return None
+        box = QMessageBox(QMessageBox.Icon.Question, "结束演示",
+                          "结束演示后，演示数据会移到数据目录的 backups 文件夹里保存（不会删除），"
+                          "程序回到首次使用设置，请填写本村(社区)的区划代码和名称。\n\n确定结束演示吗？",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.button(QMessageBox.StandardButton.Yes).setText("结束演示")
+        box.button(QMessageBox.StandardButton.No).setText("继续演示")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setObjectName("confirm_leave_demo")
+        box.finished.connect(lambda _r: self.ctx.setup_requested.emit()
+                             if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes) else None)
+        self._leave_box = box
+        box.open()
+        return box
 
     def save_server(self) -> bool:
         url = self.server.text().strip().rstrip("/")
