@@ -66,6 +66,29 @@ def test_cancel_stops_worker_and_rolls_back_bulk_write(qtbot, repo, village):
     assert repo.count("service") == 0  # one transaction: nothing half-written
 
 
+def test_cancel_after_the_write_committed_reports_success(qtbot, repo, village):
+    """取消 pressed after the last progress call: the record IS saved, so the user must hear so."""
+    committed = threading.Event()
+    release = threading.Event()
+
+    def work(job):
+        job.progress(0, 1, "保存中")
+        saved = repo.create("social_org", {"org_code": village, "name": "读书会", "org_type": "文体"})
+        committed.set()
+        release.wait(5)  # 取消 arrives now, after the commit
+        return saved
+
+    results, cancelled = [], []
+    handle = jobs.write_op(work).success(results.append).on_cancelled(lambda: cancelled.append(True)) \
+        .run_in_background()
+    assert committed.wait(5)
+    handle.cancel()
+    release.set()
+    qtbot.waitUntil(handle.is_done, timeout=5000)
+    assert handle.outcome == "success" and cancelled == []
+    assert results[0]["name"] == "读书会" and repo.count("social_org") == 1
+
+
 def test_progress_dialog_appears_for_slow_jobs_and_cancel_button_works(qtbot):
     from PySide6.QtWidgets import QWidget
 

@@ -114,10 +114,9 @@ class _Runnable(QRunnable):
             log.error("job failed: %s", exc, exc_info=(type(exc), exc, exc.__traceback__))
             self._emit(self._signals.failed, exc)
         else:
-            if self._control.cancelled():
-                self._emit(self._signals.was_cancelled)
-            else:
-                self._emit(self._signals.succeeded, result)
+            # The function returned, so its work is done (a write is committed): report that, even if
+            # 取消 was pressed at the last moment — telling the user "not saved" would be false.
+            self._emit(self._signals.succeeded, result)
 
     @staticmethod
     def _emit(signal, *args) -> None:
