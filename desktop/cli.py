@@ -31,9 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _gui(args) -> int:
-    from desktop import none_guard
-
-    none_guard.apply()  # PySide6 6.12 on Python 3.11 aborts after ~5,000 void calls otherwise (see module)
     from desktop import self_test
     from desktop.ui.app import run_app
 

@@ -8,10 +8,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
-from desktop import none_guard  # noqa: E402
-
-none_guard.apply()  # PySide6 6.12 on Python 3.11 leaks a reference to None per void call (see module)
-
 # Real PostgreSQL fixtures: postgres_url (session), pg_url / pg_engine (per test).
 pytest_plugins = ["tests.postgres"]
 

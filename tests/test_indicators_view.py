@@ -203,30 +203,6 @@ def test_profile_editor_builds_a_profile(qtbot):
     assert p.target("I2").quote == find_profile("吉林省").target("I2").quote
 
 
-def test_none_guard_survives_many_void_calls(qtbot):
-    """PySide6 6.12 on Python 3.11 drops a reference to None per void call; the guard keeps the process alive."""
-    import subprocess
-    import sys
-
-    code = ("import sys; from PySide6.QtCore import QObject; o = QObject(); b = sys.getrefcount(None); "
-            "[o.parent() for _ in range(1000)]; print(sys.getrefcount(None) - b, flush=True); "
-            "import os; os._exit(0)")  # a normal exit would abort in the bug's presence
-    leak = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-    from desktop import none_guard
-
-    if none_guard.needed():
-        assert leak <= 0  # the bug is still there (if this fails, PySide fixed it: the guard can go)
-    assert none_guard.apply() is False  # already applied by conftest / the page module
-    assert sys.getrefcount(None) > none_guard.BOOST or not none_guard.needed()
-    from PySide6.QtWidgets import QLabel
-
-    label = QLabel()
-    qtbot.addWidget(label)
-    for i in range(20_000):  # four times what a fresh process survives without the guard
-        label.setText(str(i))
-    assert label.text() == "19999"
-
-
 def test_unit_removed_meanwhile_shows_chinese_error(page, repo):
     from storage.repository import org_unit_id
 

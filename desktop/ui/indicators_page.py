@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QScrollArea, QSpinBox, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
-from desktop import none_guard
 from desktop.ui.context import AppContext
 from desktop.ui.jobs import describe_error, op
 from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
@@ -29,9 +28,6 @@ from reports.profiles import (OP_TEXT, Profile, ProfileError, Target, all_profil
                               save_custom_profile)
 
 log = logging.getLogger("taizhang.desktop.indicators")
-# A county's tables make tens of thousands of void PySide calls; without the guard PySide6 6.12 on
-# Python 3.11 aborts the process (see desktop/none_guard.py).  Idempotent; the app should call it at start-up.
-none_guard.apply()
 
 COLORS = {MET: "#C6EFCE", NOT_MET: "#FFC7CE", CANNOT: "#FFEB9C", NO_TARGET: "#FFFFFF", NOT_APPLICABLE: "#F2F2F2"}
 BAR_COLORS = {MET: "#2E7D32", NOT_MET: "#C62828", NO_TARGET: "#1565C0", CANNOT: "#9E9E9E", NOT_APPLICABLE: "#BDBDBD"}
