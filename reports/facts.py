@@ -307,7 +307,8 @@ def _visit_months_query(conn: Connection, code: str, level: str, first: dt.date,
     if conn.dialect.name == "sqlite":
         where = "org_code = :scope" if level == "village" else "org_code LIKE :scope"
         scope = code if level == "village" else (code[:6] if level == "county" else code[:9]) + "%"
-        return text(f"SELECT org_code, CAST(strftime('%m', date) AS INTEGER) AS m FROM service NOT INDEXED "
+        return text(f"SELECT org_code, CAST(strftime('%m', date) AS INTEGER) AS m FROM service "
+                    "INDEXED BY ix_service_visit_scan "
                     f"WHERE deleted = 0 AND category = :cat AND date >= :first AND date <= :last AND {where} "
                     "GROUP BY org_code, m").bindparams(cat=VISIT_CATEGORY, first=first.isoformat(),
                                                        last=last.isoformat(), scope=scope)

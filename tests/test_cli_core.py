@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from storage.db import head_revision  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 
@@ -53,7 +55,7 @@ def test_demo_then_info(taizhang_home):
     info = run("taizhang", "info", home=taizhang_home)
     assert info.returncode == 0, info.stderr
     assert f"数据库: {db}" in info.stdout
-    assert "数据库版本: 0002 (程序支持 0002)" in info.stdout
+    assert f"数据库版本: {head_revision()} (程序支持 {head_revision()})" in info.stdout
     assert "本机单位: 幸福村（演示数据） 220102001001" in info.stdout
     assert "演示数据: 是" in info.stdout
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from storage import __version__
+from storage.db import head_revision
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -157,7 +158,7 @@ def test_deb_follows_the_uos_layout_and_bundles_only_what_the_app_needs(debs):
         listed = subprocess.run(["fc-list", ":lang=zh-cn", "file"], capture_output=True, text=True, check=True,
                                 env=dict(os.environ, FONTCONFIG_FILE=str(internal / "fonts" / "fonts.conf")))
         assert str(internal / "fonts" / "wqy-microhei.ttc") in listed.stdout
-    assert (internal / "storage" / "migrations" / "versions" / "0002_lookup_indexes.py").is_file()
+    assert (internal / "storage" / "migrations" / "versions" / f"{head_revision()}_visit_scan_index.py").is_file()
     assert (internal / "desktop" / "resources" / "taizhang-48.png").is_file()  # the window icon
     qt_libs = {p.name.split(".so")[0] for p in (internal / "PySide6" / "Qt" / "lib").glob("libQt6*")}
     assert {"libQt6Core", "libQt6Gui", "libQt6Widgets"} <= qt_libs
@@ -220,13 +221,13 @@ def test_upgrade_over_older_package_migrates_the_previous_release_database(debs,
     shown = _run_installed(home, self_test=True)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert _self_test_lines(shown)[0].startswith(f"window: 社区服务台账 {__version__}"), shown.stdout
-    assert _revision(db) == "0002"  # migrated by the installed program
+    assert _revision(db) == head_revision()  # migrated by the installed program
     assert _records(db) == expected  # not a record lost
     saved = list((home / "backups").glob("升级前备份-*-0001.sqlite3"))
     assert len(saved) == 1 and _revision(saved[0]) == "0001"  # backed up before migrating
     assert _records(saved[0]) == expected
     info = _run_installed(home, "info")
-    assert "数据库版本: 0002" in info.stdout, info.stdout + info.stderr
+    assert f"数据库版本: {head_revision()}" in info.stdout, info.stdout + info.stderr
 
 
 def test_installed_app_explains_a_failed_migration_and_a_too_new_database_in_chinese(debs, tmp_path):

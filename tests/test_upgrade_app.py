@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from storage import __version__
+from storage.db import head_revision
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "release-0.1.0.sqlite3"
 PREFIX = "TAIZHANG_SELF_TEST "
@@ -53,7 +54,7 @@ def test_app_opens_the_previous_release_database_after_backing_it_up(tmp_path):
     assert code == 0, output
     assert len(lines) == 1 and lines[0].startswith(f"window: 社区服务台账 {__version__}"), output
     assert "幸福村（演示数据）（220102001001）" in lines[0]
-    assert _query(db, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert _query(db, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
     assert _counts(db) == before
     saved = list((home / "backups").glob("升级前备份-*-0001.sqlite3"))
     assert len(saved) == 1 and _counts(saved[0]) == before
