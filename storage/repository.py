@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -743,8 +744,10 @@ class Repository:
                 if errors:
                     results.append(("rejected", f"{rt.label}：" + "；".join(i.message for i in errors)))
                     continue
-                for name in rt.field_names:
-                    new.setdefault(name, None)
+                names = rt.field_names
+                if len(new) != len(names):  # coerce_record returns only the schema's fields
+                    for name in names:
+                        new.setdefault(name, None)
             else:
                 new = values_from_payload(rt, change.payload)
             new["deleted"] = deleted
@@ -797,6 +800,7 @@ class Repository:
 
 
 _DATE_FIELDS: dict[str, tuple[str, ...]] = {}
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
 
 
 def _with_iso_dates(rt: RecordType, payload: dict) -> dict:
@@ -812,8 +816,7 @@ def _with_iso_dates(rt: RecordType, payload: dict) -> dict:
     raw = None
     for name in names:
         v = payload.get(name)
-        if (type(v) is str and len(v) == 10 and v.isascii() and v[4] == "-" and v[7] == "-"
-                and v[:4].isdigit() and v[5:7].isdigit() and v[8:].isdigit()):
+        if type(v) is str and _ISO_DATE(v):
             try:
                 day = dt.date.fromisoformat(v)
             except ValueError:
