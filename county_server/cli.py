@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from storage.cli import UserError
+from storage.cli import run_command
 
 COMMAND_MODULES: list[str] = ["county_server.cmd_serve", "county_server.cmd_admin", "county_server.cmd_packages", "county_server.cmd_import", "county_server.cmd_report"]
 
@@ -43,21 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.db = args.db or default_db_url()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # noqa: BLE001
-        from storage.db import DatabaseError
-        from storage.repository import WriteRefused
-        from storage.validation import ValidationError
-
-        if isinstance(exc, (UserError, DatabaseError, WriteRefused, ValidationError)):
-            print(f"错误：{exc}", file=sys.stderr)
-            return 1
-        logging.getLogger("taizhang-server").exception("unexpected error")
-        print(f"服务器出错：{type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    return run_command(args.func, args, logger="taizhang-server",
+                       unexpected="服务器出错，详细信息已写入日志，请联系县民政局信息管理员")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 
-from storage.cli import UserError
+from storage.cli import run_command
 
 COMMAND_MODULES = ["storage.cli", "storage.backup", "sync.cli", "sync.package_cli", "exchange.cli", "reports.cli"]
 
@@ -43,23 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    func = getattr(args, "func", _gui)
-    try:
-        return int(func(args) or 0)
-    except KeyboardInterrupt:
-        print("已取消。", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a Chinese message and exit 1
-        from storage.db import DatabaseError
-        from storage.repository import WriteRefused
-        from storage.validation import ValidationError
-
-        if isinstance(exc, (UserError, DatabaseError, WriteRefused, ValidationError)):
-            print(f"错误：{exc}", file=sys.stderr)
-            return 1
-        logging.getLogger("taizhang").exception("unexpected error")
-        print(f"程序出错：{type(exc).__name__}: {exc}。请把以上信息发给县民政局信息管理员。", file=sys.stderr)
-        return 1
+    return run_command(getattr(args, "func", _gui), args, logger="taizhang",
+                       unexpected="程序出错，请把这段信息发给县民政局信息管理员")
 
 
 if __name__ == "__main__":

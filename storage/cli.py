@@ -13,6 +13,32 @@ class UserError(RuntimeError):
     """An error the user can fix; its message is Chinese and is printed without a traceback."""
 
 
+def run_command(func, args, *, logger: str, unexpected: str) -> int:
+    """Run a subcommand for either CLI: exit 0 on success; on failure a Chinese message and exit 1.
+
+    Errors that already carry a Chinese message for the user are printed as they are; anything else
+    is logged with its traceback and reported as ``unexpected`` (what to do next).
+    """
+    from storage.db import DatabaseError
+    from storage.repository import WriteRefused
+    from storage.validation import ValidationError
+
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        print("已取消。", file=sys.stderr)
+        return 130
+    except (UserError, DatabaseError, WriteRefused, ValidationError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a Chinese message and exit 1
+        import logging
+
+        logging.getLogger(logger).exception("unexpected error")
+        print(f"{unexpected}（{type(exc).__name__}: {exc}）", file=sys.stderr)
+        return 1
+
+
 def open_repository(actor: str | None = None):
     """The local repository for the current data directory (creating or upgrading the DB)."""
     from storage.repository import Repository
