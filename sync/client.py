@@ -330,7 +330,8 @@ class SyncClient:
                     resolutions = json.loads(repo.get_setting(S_RESOLUTIONS) or "[]")
                     ready = ahead.result() if ahead is not None else None
                     ahead = None
-                    if ready is not None and not resolutions and ready[0] == size:
+                    # an empty read-ahead is read again: something may have been saved meanwhile
+                    if ready is not None and not resolutions and ready[0] == size and ready[1]:
                         _, changes, last_seq, batch_id, body = ready
                     else:
                         changes, last_seq = self._outgoing_rows(limit=size)
