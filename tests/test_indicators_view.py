@@ -122,6 +122,21 @@ def test_drill_down_opens_the_counted_records(page, qtbot):
     assert d.table.rowCount() == 1 and d.table.item(0, 1).text() == "U10党群服务中心"
 
 
+def test_drill_down_by_keyboard(page, qtbot):
+    """Enter on a number opens its records, as a click does (full keyboard operation)."""
+    from PySide6.QtCore import Qt
+
+    _compute(page)
+    rows = {page.summary.item(r, 0).text(): r for r in range(14)}
+    page.summary.setCurrentCell(rows["I5"], 2)
+    page.summary.setFocus()
+    qtbot.keyClick(page.summary, Qt.Key.Key_Return)
+    assert runner().wait_idle(30)
+    dialog = page.drill_dialog
+    assert dialog.isVisible() and dialog.table.rowCount() == 67  # the same 67 staff as by mouse
+    dialog.close()
+
+
 def test_chart_and_screenshot(page, qtbot):
     _compute(page)
     rows = {page.summary.item(r, 0).text(): r for r in range(14)}

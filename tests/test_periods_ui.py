@@ -61,7 +61,7 @@ def test_checklist_submit_and_returned_notice(qtbot, repo):
     P.return_period(repo, VILLAGE, month, "请补充服务对象", actor_org=TOWNSHIP,
                     notes=[P.RecordNote("service", svc["id"], "服务对象应为残疾人", str(svc["date"]))])
     page.ctx.records_changed.emit("period")
-    assert page.notices.isVisibleTo(page)
+    qtbot.waitUntil(lambda: page.notices.isVisibleTo(page), timeout=3000)  # coalesced reload
     text = page.notice_labels[0].text()
     assert f"{P.period_label(month)}的月报被退回" in text and "请补充服务对象" in text and "服务对象应为残疾人" in text
     assert "[record:" not in text

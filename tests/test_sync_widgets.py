@@ -98,3 +98,28 @@ def test_demo_database_panel_refuses(qtbot, repo):
     qtbot.addWidget(panel)
     assert not panel.sync_button.isEnabled()
     assert "演示数据" in panel.message.text()
+
+
+def test_conflicts_dialog_masks_id_numbers_and_phones(qtbot, repo):
+    """Both versions of a person's record are listed, but ID numbers and phones stay masked."""
+    import json
+
+    from desktop.ui.context import AppContext
+    from desktop.ui.sync_widgets import ConflictsDialog
+    from storage.models import Conflict, new_id, utcnow
+
+    mine = {"org_code": VILLAGE, "name": "王芳", "id_number": "110105194912310029", "phone": "13800138000",
+            "roles": ["网格员"], "status": "在岗", "deleted": False}
+    theirs = dict(mine, id_number="110105194912310037", phone="13900139000", name="王芳芳")
+    with repo.engine.begin() as conn:  # sync bookkeeping row, as the client stores a conflict
+        conn.execute(Conflict.__table__.insert().values(
+            id=new_id(), record_type="staff", record_id=new_id(), org_code=VILLAGE, change_id=new_id(),
+            local_payload=json.dumps(mine, ensure_ascii=False), server_payload=json.dumps(theirs, ensure_ascii=False),
+            server_version=2, created_at=utcnow()))
+    dialog = ConflictsDialog(AppContext(repo))
+    qtbot.addWidget(dialog)
+    text = dialog.list.item(0).text()
+    assert "姓名：本机“王芳”，服务器“王芳芳”" in text
+    assert "公民身份号码：本机“110105********0029”，服务器“110105********0037”" in text
+    assert "手机号：本机“138****8000”，服务器“139****9000”" in text
+    assert "194912310029" not in text and "13800138000" not in text

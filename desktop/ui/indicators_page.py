@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
@@ -407,6 +407,14 @@ class IndicatorsPage(QWidget):
         self.summary.currentCellChanged.connect(lambda row, *_: self._show_chart(row))
         self.units.clicked.connect(lambda index: self._unit_clicked(index.row(), index.column()))
         self.quality.cellDoubleClicked.connect(self._finding_clicked)
+        # the same drill-downs from the keyboard: Enter on the current cell
+        self._enter_opens = {
+            self.summary: lambda: self._summary_clicked(self.summary.currentRow(), self.summary.currentColumn()),
+            self.units: lambda: self._unit_clicked(self.units.currentIndex().row(), self.units.currentIndex().column()),
+            self.quality: lambda: self._finding_clicked(self.quality.currentRow(), self.quality.currentColumn()),
+        }
+        for table in self._enter_opens:
+            table.installEventFilter(self)
         self.chart.bar_clicked.connect(self._bar_clicked)
         self.ctx.records_changed.connect(lambda _t: self._mark_stale())
         self.ctx.identity_changed.connect(self.reload_choices)
@@ -646,6 +654,13 @@ class IndicatorsPage(QWidget):
             self.open_drill(res, name)
 
     # ---------------------------------------------------------------- drill-down
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's naming
+        if (event.type() == QEvent.Type.KeyPress and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and watched in getattr(self, "_enter_opens", {})):
+            self._enter_opens[watched]()
+            return True
+        return super().eventFilter(watched, event)
 
     def _summary_clicked(self, row: int, column: int) -> None:
         self._show_chart(row)

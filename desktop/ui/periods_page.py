@@ -14,6 +14,7 @@ import importlib
 import logging
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
@@ -130,9 +131,28 @@ class PeriodsPage(QWidget):
         layout.addWidget(self.message)
         if not self.is_village:
             layout.addStretch(1)
-        ctx.records_changed.connect(lambda _name: self.reload())
+        # The checklist reads the whole month: a sync or restore emits records_changed once per record
+        # type, and each save once or twice. Coalesce them, and skip the work while the page is hidden.
+        self._stale = False
+        self._reload_timer = QTimer(self)
+        self._reload_timer.setSingleShot(True)
+        self._reload_timer.setInterval(300)
+        self._reload_timer.timeout.connect(self.reload)
+        ctx.records_changed.connect(lambda _name: self._records_changed())
         ctx.unsent_count_changed.connect(lambda n: self.unsent.setText(f"本机未上传的变更：{n} 条"))
         self.reload()
+
+    def _records_changed(self) -> None:
+        if self.isVisible():
+            self._reload_timer.start()
+        else:
+            self._stale = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's naming
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
+            self.reload()
 
     # ------------------------------------------------------------------ state
     @property

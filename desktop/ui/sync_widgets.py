@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayo
 from desktop.ui.context import AppContext
 from desktop.ui.jobs import write_op
 from storage.schema import RECORD_TYPES
+from storage.validation import mask
 from sync import credentials
 
 log = logging.getLogger("taizhang.desktop.sync")
@@ -141,7 +142,9 @@ class ConflictsDialog(QDialog):
             for name, mine in c["local"].items():
                 theirs = (c["server"] or {}).get(name)
                 if mine != theirs:
-                    diffs.append(f"{_field_label(c['record_type'], name)}：本机“{_shown(mine)}”，服务器“{_shown(theirs)}”")
+                    rtype = c["record_type"]
+                    diffs.append(f"{_field_label(rtype, name)}：本机“{_shown(mine, rtype, name)}”，"
+                                 f"服务器“{_shown(theirs, rtype, name)}”")
             item = QListWidgetItem(f"{c['label']}（{c['org_code']}）  " + "；".join(diffs or ["内容相同"]))
             item.setData(Qt.ItemDataRole.UserRole, c["id"])
             self.list.addItem(item)
@@ -186,9 +189,13 @@ class ConflictsDialog(QDialog):
         self.handle = (write_op(work).affects(*RECORD_TYPES).success(done).run_in_background(self))
 
 
-def _shown(value) -> str:
+def _shown(value, record_type: str = "", name: str = "") -> str:
     if value is None or value == "":
         return "空"
+    rt = RECORD_TYPES.get(record_type)
+    field = next((f for f in rt.fields if f.name == name), None) if rt else None
+    if field is not None and field.pii:  # ID numbers and phones stay masked here as everywhere else
+        return mask(field.type, value)
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, list):
