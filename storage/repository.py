@@ -654,7 +654,9 @@ class Repository:
             # Adopt the server's version over a differing local one (sync keeps the local one in
             # a Conflict row first); the server already validated and checked the rules.
             validate = False
-        elif current != change.base_version:
+        elif old is not None and current != change.base_version:
+            # (a record this side never held is taken as new whatever its base version: e.g. one the
+            # server refused earlier and the village restored — a conflict there could never settle)
             return "conflict", (f"这条{rt.label}记录在别处已被修改（对方版本{current}，本机基于版本"
                                 f"{change.base_version}），两个版本都已保留，请选择保留哪一个")
         new = values_from_payload(rt, change.payload)
@@ -665,12 +667,13 @@ class Repository:
             if errors:
                 return "rejected", f"{rt.label}：" + "；".join(i.message for i in errors)
         new["deleted"] = deleted
+        op = change.op if old is not None else "insert"
         for guard in ([] if force else self.guards):
-            refusal = guard(conn, rt, change.op, new, old)
+            refusal = guard(conn, rt, op, new, old)
             if refusal:
                 return "rejected", refusal
         batch = _WriteBatch(conn, change.actor, change.device_id, sync_state)
-        batch.add(rt, change.op, change.record_id, new, old, change_id=change.change_id,
+        batch.add(rt, op, change.record_id, new, old, change_id=change.change_id,
                   at=dt.datetime.fromisoformat(change.at), actor=change.actor, version=change.version,
                   device_id=change.device_id)
         batch.flush()
@@ -731,7 +734,7 @@ class Repository:
                     results.append(("rejected", refusal))
                     continue
             version_now = old["version"] if old else 0
-            if version_now != change.base_version:
+            if old is not None and version_now != change.base_version:  # never held here: new (see apply_change)
                 results.append(("conflict", f"这条{rt.label}记录在别处已被修改（对方版本{version_now}，本机基于版本"
                                             f"{change.base_version}），两个版本都已保留，请选择保留哪一个"))
                 continue
@@ -751,16 +754,17 @@ class Repository:
             else:
                 new = values_from_payload(rt, change.payload)
             new["deleted"] = deleted
+            op = change.op if old is not None else "insert"
             refusal = None
             for guard in self.guards:
-                refusal = guard(conn, rt, change.op, new, old)
+                refusal = guard(conn, rt, op, new, old)
                 if refusal:
                     break
             if refusal:
                 results.append(("rejected", refusal))
                 continue
             at = dt.datetime.fromisoformat(change.at)
-            batch.add(rt, change.op, change.record_id, new, old, change_id=change.change_id, at=at,
+            batch.add(rt, op, change.record_id, new, old, change_id=change.change_id, at=at,
                       actor=change.actor, version=change.version, device_id=change.device_id)
             row = dict(new)
             row.update(id=change.record_id, version=change.version, updated_at=at, updated_by=change.actor,

@@ -154,7 +154,12 @@ class Transport:
             else:
                 status = resp.status_code
                 if status < 400:
-                    return resp.json()
+                    try:
+                        return resp.json()
+                    except ValueError:  # e.g. a Wi-Fi login page or a wrong address answering with HTML
+                        log.warning("answer to %s %s is not JSON (HTTP %s)", method, path, status)
+                        raise SyncError("服务器地址可能填错了：对方的应答不是台账服务器的格式。"
+                                        "请在“设置”中核对县级服务器地址，或确认本机已连上外网") from None
                 if status < 500:
                     raise _error_from(resp)
                 error = None
@@ -162,7 +167,8 @@ class Transport:
             if not retry or attempt > self.retries:
                 if status is not None:
                     raise ServerUnreachable(f"县级服务器出错（HTTP {status}），请稍后再同步；本机数据都已保留")
-                raise ServerUnreachable(f"无法连接县级服务器 {self.base[:-len(API_PREFIX)]}（{_short(error)}）。"
+                log.warning("server unreachable: %s", _short(error))  # the technical text goes to the log only
+                raise ServerUnreachable(f"无法连接县级服务器 {self.base[:-len(API_PREFIX)]}（{_network_reason(error)}）。"
                                         "请检查网络后再同步；未上传的修改都保留在本机，不会丢失")
             delay = min(30.0, self.backoff * (2 ** (attempt - 1)))
             log.info("request %s %s failed (%s); retry %d in %.1fs", method, path, status or type(error).__name__,
@@ -179,12 +185,29 @@ def _short(exc) -> str:
     return text if len(text) < 160 else text[:160] + "…"
 
 
+def _network_reason(exc) -> str:
+    """What went wrong with the connection, in words a village clerk can act on."""
+    import requests
+
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "等待服务器应答超时，网络可能太慢"
+    if any(k in text for k in ("NameResolutionError", "Name or service not known", "getaddrinfo",
+                               "Temporary failure in name resolution", "nodename nor servname")):
+        return "找不到这个服务器地址，请核对地址是否填错"
+    if "refused" in text.lower():
+        return "服务器没有响应（连接被拒绝），可能服务器未开机或地址端口填错"
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return "连接在传输途中断开"
+    return "网络连接失败"
+
+
 def _error_from(resp) -> SyncError:
     try:
         body = resp.json()
         code, message = body.get("error"), body.get("message") or str(body)
-    except ValueError:
-        code, message = None, resp.text[:200]
+    except ValueError:  # not our server's JSON (an HTML error page): no raw text in front of the user
+        code, message = None, f"服务器返回错误（HTTP {resp.status_code}），请核对服务器地址或稍后再试"
     if resp.status_code == 401 and code not in ("auth_failed",):
         return LoginRequired(message)
     if resp.status_code == 401:
@@ -428,13 +451,12 @@ class SyncClient:
             handled: set[str] = set()
             for r in problems:
                 change = by_id[r.change_id].to_change()
-                if change.record_id in handled:  # a later change of a record already settled in this batch
-                    if r.outcome == CONFLICT:
-                        repo.mark_acked([change.change_id], state=CONFLICT, conn=conn)
-                        self.report.conflicts += 1
-                    else:
-                        self._keep_rejection(conn, change, r)
-                        self.report.rejected += 1
+                if change.record_id in handled:
+                    # A later change of a record already settled in this batch: the entry kept for the
+                    # first one holds the record as it is on this PC now (every local edit included),
+                    # so this one is settled with it and not counted again (no second, empty entry).
+                    repo.mark_acked([change.change_id], state=CONFLICT if r.outcome == CONFLICT else "rejected",
+                                    conn=conn)
                     continue
                 handled.add(change.record_id)
                 if r.outcome == CONFLICT:
@@ -500,10 +522,14 @@ class SyncClient:
         self.repo.mark_acked(self._pending_for_record(conn, change.record_id), state="rejected", conn=conn)
         self.repo.mark_acked([change.change_id], state="rejected", conn=conn)
         entries = json.loads(self._setting(conn, S_REJECTIONS) or "[]")
+        # keep the record as it is on this PC now — later local edits of it are in it too — not only
+        # the refused change's content, since the server's version is adopted next
+        current = self.repo.get(change.record_type, change.record_id, include_deleted=True, conn=conn)
+        kept = dict(payload_of(rt, current), deleted=bool(current["deleted"])) if rt and current else change.payload
         entries.append({"change_id": change.change_id, "record_type": change.record_type,
                         "label": rt.label if rt else change.record_type, "record_id": change.record_id,
                         "org_code": change.org_code, "op": change.op, "reason": result.message or "",
-                        "payload": change.payload, "at": utcnow().isoformat()})
+                        "payload": kept, "at": utcnow().isoformat()})
         self._put_setting(conn, S_REJECTIONS, json.dumps(entries[-500:], ensure_ascii=False))
         self.report.messages.append(f"{rt.label if rt else change.record_type}：{result.message}")
 

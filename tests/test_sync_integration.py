@@ -387,3 +387,33 @@ def test_pull_brings_county_corrections_and_choice_lists(county, clients):
     assert "流动服务车" in a.repo.choices()["service_mode"]
     assert a.repo.unsent_count() == 0  # pulled changes are never pushed back
     assert_same(county, a, x)
+
+
+def test_record_refused_then_restored_reaches_the_server(county, clients):
+    """A record the server refused (its month was accepted) is withdrawn on the PC.  Restored after
+    the county reopens the month, it must reach the server — not come back as a conflict the server
+    can never settle (it never held the record, so there is no base version to match)."""
+    from storage import periods as P
+    from storage.repository import Repository
+
+    a = clients("a")
+    a.sync()
+    county_repo = Repository(county.engine, actor="县管理员")
+    county_repo.guards = []  # the county sets the month's state directly for this scenario
+    month = P.period_id(VILLAGE, "2026-10")
+    county_repo.create("period", {"org_code": VILLAGE, "period": "2026-10", "status": P.ACCEPTED},
+                       record_id=month)
+    record = a.repo.create("service", service())
+    a.sync()
+    assert a.repo.get("service", record["id"]) is None  # refused by the server, withdrawn here
+    assert county_repo.get("service", record["id"], include_deleted=True) is None
+
+    county_repo.update("period", month, {"status": P.RETURNED, "reason": "县里重新打开，请补录"})
+    a.sync()  # the PC learns that the month is open again
+    a.repo.restore("service", record["id"])
+    a.sync()
+
+    held = county_repo.get("service", record["id"])
+    assert held is not None and held["persons"] == 3 and held["version"] == a.repo.get("service", record["id"])["version"]
+    assert open_conflicts(a.repo) == []
+    assert_same(county, a)
