@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Render screenshots of every main view of the desktop app with the demo village.
 
-    .venv/bin/python scripts/screenshots.py                 # → docs/screenshots/desktop-*.png
-    .venv/bin/python scripts/screenshots.py --out /tmp/shots --records 5000
+    .venv/bin/python -m desktop.screenshots                 # → docs/screenshots/desktop-*.png
+    .venv/bin/python -m desktop.screenshots --out /tmp/shots --records 5000
 
 Runs offscreen (no display needed) in a throw-away data directory, so it never touches real data.
 Chinese renders with the CJK font the app picks (fonts-wqy-microhei on Linux, see system-deps.sh);
