@@ -16,10 +16,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
+from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import describe_error, op, write_op
 from storage import periods as P
 from storage.validation import org_level
@@ -68,10 +69,7 @@ class PeriodsPage(QWidget):
             bl = QVBoxLayout(box)
             bar = QHBoxLayout()
             bar.addWidget(QLabel("月份："))
-            self.period_box = QComboBox()
-            self.period_box.setObjectName("period")
-            for p in P.recent_periods(12):
-                self.period_box.addItem(P.period_label(p), p)
+            self.period_box = MonthBox()
             self.period_box.currentIndexChanged.connect(lambda _i: self.reload())
             bar.addWidget(self.period_box)
             self.status = QLabel("")
@@ -157,14 +155,10 @@ class PeriodsPage(QWidget):
     # ------------------------------------------------------------------ state
     @property
     def period(self) -> str:
-        return self.period_box.currentData()
+        return self.period_box.period
 
     def set_period(self, period: str) -> None:
-        i = self.period_box.findData(period)
-        if i < 0:
-            self.period_box.addItem(P.period_label(period), period)
-            i = self.period_box.count() - 1
-        self.period_box.setCurrentIndex(i)
+        self.period_box.set_period(period)
         self.reload()
 
     def reload(self) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
+from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import write_op
 from storage import periods as P
 from storage.models import table_for
@@ -127,10 +128,7 @@ class ReviewPage(QWidget):
         layout.addWidget(title)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("月份："))
-        self.period_box = QComboBox()
-        self.period_box.setObjectName("period")
-        for p in P.recent_periods(12):
-            self.period_box.addItem(P.period_label(p), p)
+        self.period_box = MonthBox()
         self.period_box.currentIndexChanged.connect(lambda _i: self.reload())
         bar.addWidget(self.period_box)
         self.township_box = QComboBox()  # county mode: one township at a time, or all
@@ -220,14 +218,10 @@ class ReviewPage(QWidget):
     # ------------------------------------------------------------------ data
     @property
     def period(self) -> str:
-        return self.period_box.currentData()
+        return self.period_box.period
 
     def set_period(self, period: str) -> None:
-        i = self.period_box.findData(period)
-        if i < 0:
-            self.period_box.addItem(P.period_label(period), period)
-            i = self.period_box.count() - 1
-        self.period_box.setCurrentIndex(i)
+        self.period_box.set_period(period)
         self.reload()
 
     def reload(self) -> None:
