@@ -8,29 +8,13 @@ import threading
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from storage.validation import id_check_char
-
-VALID_ID = "22010219800101" + "123"
-VALID_ID += id_check_char(VALID_ID)
-BAD_ID = VALID_ID[:17] + ("0" if VALID_ID[17] != "0" else "1")
+from tests.qt_typing import BAD_ID, VALID_ID, type_text
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def type_text(widget, text: str) -> None:
-    """Type like a user; Chinese through an input-method commit (keyClicks aborts on non-ASCII)."""
-    widget.setFocus()
-    if text.isascii():
-        QTest.keyClicks(widget, text)
-    else:
-        event = QInputMethodEvent()
-        event.setCommitString(text)
-        QApplication.sendEvent(widget, event)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from sqlalchemy import select
 
@@ -20,26 +19,10 @@ from desktop.forms.record_form import RecordForm, open_record_form
 from desktop.forms.widgets import (BoolWidget, ChoiceWidget, DateWidget, MaskedWidget, MultiChoiceWidget,
                                    NumberWidget, widget_for)
 
-VALID_ID = "22010219800101" + "123"
-VALID_ID += id_check_char(VALID_ID)
-BAD_ID = VALID_ID[:17] + ("0" if VALID_ID[17] != "0" else "1")
+from tests.qt_typing import BAD_ID, VALID_ID, type_text
 
 
 # --------------------------------------------------------------------------- helpers
-
-def type_text(widget, text: str) -> None:
-    """Type like a user: Chinese through an input-method commit (keyClicks aborts on non-ASCII)."""
-    widget.setFocus()
-    if text.isascii():
-        from pytestqt.qtbot import QtBot  # noqa: F401  (keyClicks via QTest below)
-        from PySide6.QtTest import QTest
-
-        QTest.keyClicks(widget, text)
-    else:
-        event = QInputMethodEvent()
-        event.setCommitString(text)
-        QApplication.sendEvent(widget, event)
-
 
 def answer_box(button_text: str, seen: list | None = None, timeout_ms: int = 5000) -> None:
     """Press a button of the next modal message box / dialog once it is open."""
