@@ -45,6 +45,14 @@ SOURCES = {
 }
 
 
+def _everyone(c, total: int, done: int, figure: str, who: str, all_done: str, missing_text: str) -> None:
+    """A rule every one of ``total`` people must meet: met only when ``done == total``."""
+    c.figure = figure
+    missing = total - done
+    c.status = MET if not missing else NOT_MET
+    c.gap = f"{who}{all_done}" if not missing else f"{who}中有 {missing} {missing_text}"
+
+
 def _check(v: Village, check: str, rule: str, source: str) -> StandardCheck:
     return StandardCheck(v.code, v.name, check, rule, "—", CANNOT, "", SOURCES[source])
 
@@ -157,33 +165,25 @@ def village_checks(v: Village, year: int, today: dt.date | None = None) -> list[
     if not v.leaders:
         c.status, c.gap = NOT_APPLICABLE, "没有在岗的党组织书记或村(居)委会主任"
     else:
-        c.figure = f"{v.leaders_trained}/{v.leaders} 人"
-        missing = v.leaders - v.leaders_trained
-        c.status = MET if not missing else NOT_MET
-        c.gap = (f"书记、主任 {v.leaders} 人本年均参加了培训，达标" if not missing
-                 else f"书记、主任 {v.leaders} 人中有 {missing} 人本年未参加培训")
+        _everyone(c, v.leaders, v.leaders_trained, f"{v.leaders_trained}/{v.leaders} 人",
+                  f"书记、主任 {v.leaders} 人", "本年均参加了培训，达标", "人本年未参加培训")
     out.append(c)
 
     c = _check(v, "其他人员两年内培训（吉林）", "其他成员及专职工作人员每 2 年至少培训一次", "leaders")
     if not v.others:
         c.status, c.gap = NOT_APPLICABLE, "没有书记、主任以外的在岗人员"
     else:
-        c.figure = f"{v.others_trained_2y}/{v.others} 人"
-        missing = v.others - v.others_trained_2y
-        c.status = MET if not missing else NOT_MET
-        c.gap = (f"其他在岗人员 {v.others} 人近两年均参加了培训，达标" if not missing
-                 else f"其他在岗人员 {v.others} 人中有 {missing} 人近两年（{year - 1}—{year}年）未参加培训")
+        _everyone(c, v.others, v.others_trained_2y, f"{v.others_trained_2y}/{v.others} 人",
+                  f"其他在岗人员 {v.others} 人", "近两年均参加了培训，达标",
+                  f"人近两年（{year - 1}—{year}年）未参加培训")
     out.append(c)
 
     c = _check(v, "年度培训天数（沈阳）", "每名社区工作者每年培训 ≥ 3 天", "days")
     if not v.staff:
         c.status, c.gap = NOT_APPLICABLE, "没有在岗社区工作者"
     else:
-        c.figure = f"{v.staff_3days}/{v.staff} 人满3天"
-        missing = v.staff - v.staff_3days
-        c.status = MET if not missing else NOT_MET
-        c.gap = (f"在岗社区工作者 {v.staff} 人本年培训均满 3 天，达标" if not missing
-                 else f"在岗社区工作者 {v.staff} 人中有 {missing} 人本年培训不足 3 天")
+        _everyone(c, v.staff, v.staff_3days, f"{v.staff_3days}/{v.staff} 人满3天",
+                  f"在岗社区工作者 {v.staff} 人", "本年培训均满 3 天，达标", "人本年培训不足 3 天")
     out.append(c)
 
     c = _check(v, "特殊困难老年人月探访", "每月都有特殊困难老年人探访服务记录（月探访率 100%）", "visits")
