@@ -10,9 +10,7 @@ the others.  All of it is Qt-free: the CLI and the desktop page share it.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import threading
 import time
 import uuid
 from collections import defaultdict
@@ -24,6 +22,7 @@ from exchange.layout import (MATCH_KEYS, TEMPLATE_VERSION, MAX_CELL_CHARS, META_
                              INSTRUCTIONS_SHEET, Column, columns_for, label_index, match_sheet,
                              normalize_label, column_letter, sheet_types)
 from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
+from storage.models import new_id
 from storage.repository import Repository, WriteOp, WriteRefused
 from storage.schema import RECORD_TYPES, Field, RecordType
 from storage.validation import Issue, ValidationError, check_record, coerce, county_of, mask, township_of
@@ -160,27 +159,6 @@ class ImportResult:
 
 
 _QUOTED = re.compile(r"“[^”]*”")
-
-
-def _uuid4_strings():
-    """Random (version 4) UUID strings, generated in blocks: uuid.uuid4() per row is measurable at 100k rows."""
-    while True:
-        block = os.urandom(16 * 4096)
-        for i in range(0, len(block), 16):
-            b = bytearray(block[i:i + 16])
-            b[6] = (b[6] & 0x0F) | 0x40
-            b[8] = (b[8] & 0x3F) | 0x80
-            h = b.hex()
-            yield f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-_NEW_IDS = _uuid4_strings()
-_NEW_IDS_LOCK = threading.Lock()
-
-
-def new_record_id() -> str:
-    with _NEW_IDS_LOCK:  # the app may import on a worker thread while the CLI code runs elsewhere
-        return next(_NEW_IDS)
 
 
 def _rows_text(rows: list[int | None]) -> str:
@@ -691,7 +669,7 @@ class _Planner:
                     counts.unchanged += 1
                 row.record_id = match_id
             else:
-                row.record_id = match_id or new_record_id()
+                row.record_id = match_id or new_id()
                 self.ops.append(WriteOp(rt.name, "insert", values, row.record_id))
                 counts.create += 1
             seen_ids[row.record_id] = row.excel_row

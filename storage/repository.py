@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -279,27 +278,6 @@ def _json_default(value: Any) -> Any:
 # One encoder for every change-log payload (json.dumps builds a new one per call).
 _encode_payload = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default).encode
 
-_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
-_id_pool: list[str] = []
-
-
-def _fast_id() -> str:
-    """A random (version 4) UUID string, like ``str(uuid.uuid4())`` but drawn from the OS in
-    blocks of 512: the bulk path needs one per change and uuid4() was a visible share of it."""
-    while True:
-        try:
-            return _id_pool.pop()  # atomic: threads never get the same id
-        except IndexError:
-            raw = os.urandom(16 * 512).hex()
-            variant = _VARIANT
-            _id_pool.extend([f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:]}"
-                             for h in (raw[i:i + 32] for i in range(0, len(raw), 32))])
-
-
-if hasattr(os, "register_at_fork"):  # a forked child must never reuse its parent's ids
-    os.register_at_fork(after_in_child=_id_pool.clear)
-
-
 def _audit_text(value: Any) -> str | None:
     if value is None:
         return None
@@ -338,18 +316,15 @@ class _WriteBatch:
             self.inserts.setdefault(rt.name, []).append(writer.record_insert(new, base))
         else:
             self.updates.setdefault(rt.name, []).append(writer.record_update(new, base))
-        change_id = change_id or _fast_id()
+        change_id = change_id or new_id()
         payload = writer.payload(new)
         payload["deleted"] = deleted
         w = self.w
         self.changes.append((change_id, rt.name, record_id, new["org_code"], op, base_version, version,
                              _encode_payload(payload), actor, device_id or self.device_id, w.change_at(at),
                              self.sync_state, None))
-        at_value = w.audit_at(at)
-        if op == "insert":
-            self.audits.append((change_id, rt.name, record_id, "*", None, "新建", actor, at_value))
-        else:
-            self._audit(rt, op, record_id, change_id, new, old, actor, at_value)
+        if op != "insert":  # a create's audit is its change-log row (who, when, full content)
+            self._audit(rt, op, record_id, change_id, new, old, actor, w.audit_at(at))
         return WriteResult(record_id, change_id, version)
 
     def _audit(self, rt, op, record_id, change_id, new, old, actor, at_value):
@@ -522,7 +497,7 @@ class Repository:
         if op.op == "insert":
             if old is not None:
                 raise WriteRefused(f"{rt.label}记录{op.record_id}已存在，不能重复新建")
-            record_id = op.record_id or _fast_id()
+            record_id = op.record_id or new_id()
             # validation builds a fresh dict from op.values; without it keep only schema fields
             new = op.values if validate else {f.name: op.values.get(f.name) for f in rt.fields}
         else:

@@ -36,7 +36,7 @@ from typing import Callable
 from sqlalchemy import select
 
 from storage import local
-from storage.models import ChangeLog, Conflict, Setting, table_for, utcnow
+from storage.models import ChangeLog, Conflict, Setting, new_id, table_for, utcnow
 from storage.repository import Change, Repository, payload_of, values_from_payload
 from storage.schema import RECORD_TYPES
 from sync import credentials
@@ -544,7 +544,7 @@ class SyncClient:
                 return
             if conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
                 # the server's latest change is known here but the record moved on locally: re-adopt it
-                change = Change(**{**change.to_dict(), "change_id": str(uuid.uuid4())})
+                change = Change(**{**change.to_dict(), "change_id": new_id()})
             repo.apply_change(conn, change, sync_state="remote", force=True)
         elif current is not None and not current["deleted"]:
             # the server never had this record: withdraw it locally (it is kept in the rejection list)
@@ -552,7 +552,7 @@ class SyncClient:
             payload = payload_of(rt, current)
             payload["deleted"] = True
             repo.apply_change(conn, Change(
-                change_id=str(uuid.uuid4()), record_type=record_type, record_id=record_id,
+                change_id=new_id(), record_type=record_type, record_id=record_id,
                 org_code=current["org_code"], op="delete", base_version=current["version"],
                 version=current["version"] + 1, payload=payload, actor="同步（服务器拒绝后撤回）",
                 device_id=repo.device_id, at=utcnow().isoformat()), sync_state="remote", force=True)
@@ -691,7 +691,7 @@ class SyncClient:
                             self._keep_local_as_conflict(conn, change.record_type, change.record_id,
                                                          change.change_id, d)
                         if conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
-                            change = Change(**{**d, "change_id": str(uuid.uuid4())})
+                            change = Change(**{**d, "change_id": new_id()})
                         repo.apply_change(conn, change, sync_state="remote", force=True)
                         repaired += 1
         if requeue:
