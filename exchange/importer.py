@@ -306,12 +306,32 @@ class _Planner:
                     self.issue("", None, None, "", "",
                                f"缺少工作表“{RECORD_TYPES[name].label}”：本工作簿由台账模板生成，"
                                "请勿删除或重命名工作表。请用原模板重新填写，或把该表从原模板复制回来")
-        # title lines may carry the org code of hand-made workbooks (填报单位：… 区划代码：…)
+        ordered = [(rt, sheets[rt.name]) for rt in sheet_types() if rt.name in sheets]
+        wb.read_ahead([info for _, info in ordered])  # sheet N+1 loads on the side while N is checked
+        self.result.org_code = org
+        self.period = None
+        if re.fullmatch(r"\d{4}-\d{2}", meta.get("period") or ""):
+            from exchange.export import period_bounds
+
+            self.period = (meta["period"], *period_bounds(meta["period"]))
+        if org is not None:
+            # our templates and exports name the org in their metadata: check each sheet as it arrives
+            self._check_scope(org, meta)
+            if self.result.errors:
+                return
+            header_failed = False
+            for rt, info in ordered:
+                before = len(self.result.errors)
+                wb.scan(info)
+                parsed = self._read_sheet(wb, info, rt)
+                header_failed = header_failed or parsed is None or len(self.result.errors) > before
+                if not header_failed:  # a broken header anywhere: report headers only, as below
+                    self._plan_sheet(rt, info, parsed, org)
+                    self.tick("校验")
+            return
+        # hand-made workbooks may carry the org code in a title line of any sheet (填报单位：… 区划代码：…)
         parsed_sheets = []
-        for rt in sheet_types():
-            info = sheets.get(rt.name)
-            if info is None:
-                continue
+        for rt, info in ordered:
             wb.scan(info)
             parsed = self._read_sheet(wb, info, rt)
             if parsed is None:
@@ -320,11 +340,6 @@ class _Planner:
             if org is None:
                 org = parsed["title_org"]
         self.result.org_code = org
-        self.period = None
-        if re.fullmatch(r"\d{4}-\d{2}", meta.get("period") or ""):
-            from exchange.export import period_bounds
-
-            self.period = (meta["period"], *period_bounds(meta["period"]))
         if self.result.errors:
             return
         self._check_scope(org, meta)

@@ -13,8 +13,10 @@ The declared ``<dimension>`` is never trusted (WPS writes A1:A1).
 from __future__ import annotations
 
 import re
+import threading
 import zipfile
 import zlib
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from posixpath import join as pjoin, normpath
@@ -65,6 +67,9 @@ class RawWorkbook:
         self.sheets: list[SheetInfo] = []
         self._cal = None
         self._loaded: dict[str, object] = {}
+        self._ahead: dict[str, Future] = {}  # sheet name → its scan + calamine load, done on the side
+        self._ahead_thread: threading.Thread | None = None
+        self._ahead_stop = threading.Event()
         self._open()
 
     # ------------------------------------------------------------------ opening
@@ -128,6 +133,9 @@ class RawWorkbook:
         return sheets
 
     def close(self) -> None:
+        self._ahead_stop.set()
+        if self._ahead_thread is not None:
+            self._ahead_thread.join()  # calamine must not be closed under a load in progress
         if self._cal is not None:
             try:
                 self._cal.close()
@@ -164,8 +172,49 @@ class RawWorkbook:
                 out[str(row[0])] = "" if value is None else str(value)
         return out
 
+    def read_ahead(self, infos: list[SheetInfo]) -> None:
+        """Scan and load these sheets in order on a side thread while the caller works on earlier ones.
+
+        calamine parses a sheet in Rust with the GIL released, so the next sheet loads on the
+        second core while Python checks the current one.  After this call the workbook belongs
+        to that thread (calamine's workbook object is not shared across threads); ``scan`` and
+        ``rows`` for these sheets wait for its result, and re-raise its WorkbookError.
+        """
+        if self._ahead_thread is not None:
+            raise RuntimeError("read_ahead may be called once")
+        for info in infos:
+            self._ahead[info.name] = Future()
+
+        def work():
+            for info in infos:
+                future = self._ahead[info.name]
+                if self._ahead_stop.is_set():
+                    future.cancel()
+                    continue
+                try:
+                    self._scan(info)
+                    self._rows(info)
+                    future.set_result(None)
+                except BaseException as exc:  # noqa: BLE001 - handed to the reader of this sheet
+                    future.set_exception(exc)
+
+        self._ahead_thread = threading.Thread(target=work, name="读取工作表", daemon=True)
+        self._ahead_thread.start()
+
+    def _wait_ahead(self, info: SheetInfo) -> bool:
+        future = self._ahead.get(info.name)
+        if future is None:
+            return False
+        future.result()  # re-raises the side thread's WorkbookError for this sheet
+        return True
+
     def scan(self, info: SheetInfo) -> SheetInfo:
         """One streaming pass over the sheet XML: formulas, error cells, real extent."""
+        if self._wait_ahead(info):
+            return info
+        return self._scan(info)
+
+    def _scan(self, info: SheetInfo) -> SheetInfo:
         if info.part is None or self._zip is None:
             return info
         try:
@@ -237,6 +286,11 @@ class RawWorkbook:
 
     def rows(self, info: SheetInfo):
         """Rows of cell values (lists), from row 1; refuses sheets whose real extent is absurd."""
+        if self._wait_ahead(info):
+            return self._loaded[info.name]
+        return self._rows(info)
+
+    def _rows(self, info: SheetInfo):
         # columns beyond Z are measured exactly by the scan; narrower sheets count as 26 wide
         cells = max(info.max_row, 1) * max(info.max_col, 26)
         if cells > MAX_CELLS:
@@ -261,7 +315,7 @@ class RawWorkbook:
 
     def merged_ranges(self, info: SheetInfo) -> list[tuple[int, int, int, int]]:
         """Merged ranges as (row0, col0, row1, col1), inclusive."""
-        sheet = self._sheet(info)
+        sheet = self.rows(info) if info.name in self._ahead else self._sheet(info)
         out = []
         for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
             out.append((r0, c0, r1, c1))
