@@ -125,3 +125,34 @@ def test_make_workbook_puts_header_below_title_and_unit_line(tmp_path):
     ws = load_workbook(path)["社区工作者"]
     assert ws["A1"].value == "幸福村台账" and "A1:G1" in ws.merged_cells
     assert ws["A3"].value == "姓名*" and ws["C4"].number_format == "@"
+
+
+def test_read_ahead_loads_sheets_on_a_side_thread_and_hands_each_error_to_its_sheet(tmp_path):
+    from exchange.reader import RawWorkbook, WorkbookError
+
+    path = tmp_path / "three.xlsx"
+    wb = Workbook()
+    first = wb.active
+    first.title = "甲"
+    first.append(["日期", "人次"])
+    first.append(["2024-03-05", 3])
+    wb.create_sheet("乙")["XFD1048576"] = "远处的单元格"
+    wb.create_sheet("丙").append(["在", "这里"])
+    wb.save(path)
+
+    raw = RawWorkbook(path)
+    infos = list(raw.sheets)
+    raw.read_ahead(infos)
+    assert raw._ahead_thread is not None and raw._ahead_thread.name == "读取工作表"
+    assert list(raw.rows(infos[0]).iter_rows()) == [["日期", "人次"], ["2024-03-05", 3.0]]
+    with pytest.raises(WorkbookError, match="第1048576行"):
+        raw.rows(infos[1])  # the side thread's refusal, raised where the sheet is asked for
+    assert list(raw.rows(infos[2]).iter_rows()) == [["在", "这里"]]
+    assert raw.scan(infos[2]).max_row == 1
+    raw.close()
+    assert not raw._ahead_thread.is_alive()
+
+    closing_early = RawWorkbook(path)  # cancelled import: closing while sheets are still queued
+    closing_early.read_ahead(list(closing_early.sheets))
+    closing_early.close()
+    assert not closing_early._ahead_thread.is_alive()
