@@ -269,6 +269,9 @@ class ExchangePage(QWidget):
 
         def show(cancelled: bool = False):
             self._busy(False)
+            # 取消 may land while the job runs: the importer then returns normally with the workbook
+            # in progress marked cancelled (rolled back) — the user must still read "已取消"
+            cancelled = cancelled or any(r.status == "cancelled" for r in self.results)
             text = "\n\n".join(r.text() for r in self.results)
             ok = sum(1 for r in self.results if r.ok)
             rejected = sum(1 for r in self.results if r.status == "rejected")
