@@ -255,4 +255,25 @@ class Conflict(Base):
     resolution: Mapped[str | None] = mapped_column(String(20))
 
 
+class SyncRejection(Base):
+    """A change the county server refused, with the record's content as this PC had it.
+
+    Kept until the user dismisses it: the refused record is withdrawn locally (the server's
+    version is adopted), so this row is where its content stays visible.  A table, not a
+    settings blob: a batch of thousands of refusals appends rows instead of rewriting a list.
+    """
+
+    __tablename__ = "sync_rejection"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    change_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    record_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    org_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    op: Mapped[str] = mapped_column(String(10), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)  # JSON of the record as kept on this PC
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    dismissed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 metadata = Base.metadata

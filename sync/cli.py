@@ -94,7 +94,7 @@ def _sync(args) -> int:
 
 def _conflicts(args) -> int:
     from storage.cli import open_repository
-    from sync.client import SyncError, open_conflicts, rejections, resolve_conflict
+    from sync.client import SyncError, open_conflicts, rejection_summary, rejections, resolve_conflict
 
     repo = open_repository()
     if args.keep:
@@ -116,9 +116,12 @@ def _conflicts(args) -> int:
         print(f"  {c['id'][:8]}  {c['label']}  {c['org_code']}  不同的字段：{'、'.join(diff) or '无'}")
     rej = rejections(repo)
     if rej:
-        print(f"被服务器拒绝的修改：{len(rej)} 条")
+        print(f"被服务器拒绝的修改：{len(rej)} 条（内容已保留在本机，可在程序的“冲突与被拒绝的修改”中查看）")
         for r in rej[-20:]:
-            print(f"  {r['at'][:16]}  {r['label']}  {r['org_code']}  {r['reason']}")
+            print(f"  {r['at'][:16].replace('T', ' ')}  {r['label']}  {r['org_code']}  "
+                  f"{rejection_summary(r)}  {r['reason']}")
+        if len(rej) > 20:
+            print(f"  ……以上是最近的 20 条")
     return 0
 
 

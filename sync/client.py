@@ -14,7 +14,7 @@ Nothing is lost at any step:
   local transaction, as ``remote`` changes that are never pushed back.
 - A conflict keeps both versions (``conflict`` table) and adopts the
   server's version until the user chooses; a rejected change is kept with
-  its reason (``sync.rejections``) and the server's version is adopted.
+  its reason and content (``sync_rejection`` table) and the server's version is adopted.
 - The sanity check compares counts and checksums per record type and org
   unit; a mismatch is repaired (missing server versions fetched, local
   changes the server lacks queued again) and reported.
@@ -36,9 +36,10 @@ from typing import Callable
 from sqlalchemy import select
 
 from storage import local
-from storage.models import ChangeLog, Conflict, Setting, new_id, table_for, utcnow
+from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, table_for, utcnow
 from storage.repository import Change, Repository, payload_of, values_from_payload
 from storage.schema import RECORD_TYPES
+from storage.validation import mask
 from sync import credentials
 from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL,
                            MAX_BATCH, MIN_BATCH, PULL_PAGE, REJECTED, START_BATCH, TARGET_SECONDS, ChangeResult,
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 
 S_INFLIGHT = "sync.inflight"
 S_CURSOR = "sync.cursor"
-S_REJECTIONS = "sync.rejections"
 S_RESOLUTIONS = "sync.resolutions"
 S_BATCH_SIZE = "sync.batch_size"
 S_CA_FILE = "sync.ca_file"
@@ -521,16 +521,14 @@ class SyncClient:
         rt = RECORD_TYPES.get(change.record_type)
         self.repo.mark_acked(self._pending_for_record(conn, change.record_id), state="rejected", conn=conn)
         self.repo.mark_acked([change.change_id], state="rejected", conn=conn)
-        entries = json.loads(self._setting(conn, S_REJECTIONS) or "[]")
         # keep the record as it is on this PC now — later local edits of it are in it too — not only
         # the refused change's content, since the server's version is adopted next
         current = self.repo.get(change.record_type, change.record_id, include_deleted=True, conn=conn)
         kept = dict(payload_of(rt, current), deleted=bool(current["deleted"])) if rt and current else change.payload
-        entries.append({"change_id": change.change_id, "record_type": change.record_type,
-                        "label": rt.label if rt else change.record_type, "record_id": change.record_id,
-                        "org_code": change.org_code, "op": change.op, "reason": result.message or "",
-                        "payload": kept, "at": utcnow().isoformat()})
-        self._put_setting(conn, S_REJECTIONS, json.dumps(entries[-500:], ensure_ascii=False))
+        conn.execute(SyncRejection.__table__.insert().values(
+            id=new_id(), change_id=change.change_id, record_type=change.record_type, record_id=change.record_id,
+            org_code=change.org_code, op=change.op, reason=result.message or "",
+            payload=json.dumps(kept, ensure_ascii=False, default=str), at=utcnow()))
         self.report.messages.append(f"{rt.label if rt else change.record_type}：{result.message}")
 
     def _adopt_server_version(self, conn, record_type: str, record_id: str, server_change: dict | None) -> None:
@@ -752,9 +750,56 @@ def resolve_conflict(repo: Repository, conflict_id: str, keep: str) -> None:
         SyncClient._put_setting(conn, S_RESOLUTIONS, json.dumps(pending))
 
 
-def rejections(repo: Repository) -> list[dict]:
-    return json.loads(repo.get_setting(S_REJECTIONS) or "[]")
+def rejections(repo: Repository, *, include_dismissed: bool = False) -> list[dict]:
+    """Changes the server refused, oldest first, each with the record's content as kept on this PC."""
+    t = SyncRejection.__table__
+    stmt = select(t).order_by(t.c.at, t.c.id)
+    if not include_dismissed:
+        stmt = stmt.where(t.c.dismissed_at.is_(None))
+    with repo.engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["payload"] = json.loads(d["payload"])
+        d["at"] = d["at"].isoformat()
+        d["label"] = RECORD_TYPES[d["record_type"]].label if d["record_type"] in RECORD_TYPES else d["record_type"]
+        out.append(d)
+    return out
+
+
+def rejection_summary(rejection: dict, limit: int = 3) -> str:
+    """The refused record in a few words (its first list columns), ID numbers and phones masked."""
+    rt = RECORD_TYPES.get(rejection["record_type"])
+    payload = rejection.get("payload") or {}
+    if rt is None:
+        return ""
+    parts = []
+    for name in rt.list_columns[:limit]:
+        value = payload.get(name)
+        if value in (None, "", []):
+            continue
+        f = rt.field(name)
+        if f.pii:
+            value = mask(f.type, value)
+        elif isinstance(value, list):
+            value = "、".join(map(str, value))
+        elif isinstance(value, bool):
+            value = "是" if value else "否"
+        parts.append(f"{f.label}：{value}")
+    return "，".join(parts)
+
+
+def dismiss_rejection(repo: Repository, rejection_id: str) -> None:
+    """The user has dealt with a refused change: it leaves the list (the row stays, marked)."""
+    t = SyncRejection.__table__
+    with repo.engine.begin() as conn:
+        done = conn.execute(t.update().where(t.c.id == rejection_id, t.c.dismissed_at.is_(None))
+                            .values(dismissed_at=utcnow())).rowcount
+    if not done:
+        raise SyncError("这条被拒绝的修改已经处理过了")
 
 
 __all__ = ["SyncClient", "SyncReport", "SyncError", "LoginRequired", "SyncCancelled", "ServerUnreachable",
-           "Transport", "open_conflicts", "resolve_conflict", "rejections"]
+           "Transport", "open_conflicts", "resolve_conflict", "rejections", "rejection_summary",
+           "dismiss_rejection"]

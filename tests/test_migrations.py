@@ -42,8 +42,8 @@ def sqlite_revision(path: Path) -> str:
 
 
 def test_head_is_after_the_baseline():
-    assert head_revision() == "0003"
-    assert known_revisions() == {"0001", "0002", "0003"}
+    assert head_revision() == "0004"
+    assert known_revisions() == {"0001", "0002", "0003", "0004"}
 
 
 def test_new_database_is_created_at_head(tmp_path):
@@ -203,3 +203,32 @@ def test_fixture_script_reproduces_the_release_schema(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "schema matches" in result.stdout
+
+
+@pytest.mark.parametrize("fixture", RELEASES, ids=lambda p: p.stem)
+def test_refused_sync_changes_move_from_the_old_settings_list_to_their_table(fixture, tmp_path):
+    """0004: the 0.1.0 client kept refusals as one JSON setting; each becomes a row, nothing dropped."""
+    import json
+
+    from sync.client import rejections
+
+    db = tmp_path / "taizhang.sqlite3"
+    shutil.copyfile(fixture, db)
+    old = [{"change_id": f"c{i}", "record_type": "service", "label": "服务记录", "record_id": f"r{i}",
+            "org_code": "220102001002", "op": "insert", "reason": f"不在本账号的范围内（{i}）",
+            "payload": {"persons": i, "note": "入户走访"}, "at": f"2026-10-0{i + 1}T08:00:00+00:00"}
+           for i in range(3)]
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO setting (key, value) VALUES ('sync.rejections', ?)", (json.dumps(old),))
+    conn.commit()
+    conn.close()
+    engine = open_database(db)
+    try:
+        repo = Repository(engine)
+        moved = rejections(repo)
+        assert [r["reason"] for r in moved] == [e["reason"] for e in old]
+        assert [r["payload"] for r in moved] == [e["payload"] for e in old]
+        assert moved[0]["at"].startswith("2026-10-01T08:00:00") and moved[0]["label"] == "服务记录"
+        assert repo.get_setting("sync.rejections") is None
+    finally:
+        engine.dispose()

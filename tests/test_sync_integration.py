@@ -263,8 +263,12 @@ def test_out_of_scope_writes_are_rejected_and_recorded(county, clients):
     a.repo.update("org_unit", org_unit_id(VILLAGE), {"name": "幸福村（改名）"})
     report = a.sync()
     assert report.rejected == 2 and report.applied == 1
-    reasons = [r["reason"] for r in rejections(a.repo)]
+    kept = rejections(a.repo)
+    reasons = [r["reason"] for r in kept]
     assert any("不在" in r and VILLAGE2 in r for r in reasons)
+    # the refused record's content stays on this PC with its reason
+    [refused] = [r for r in kept if r["record_id"] == other["id"]]
+    assert refused["payload"]["persons"] == 5 and refused["org_code"] == VILLAGE2 and refused["op"] == "insert"
     assert any("县民政局统一维护" in r for r in reasons)
     with county.engine.connect() as conn:
         recorded = conn.execute(select(Rejection.record_id, Rejection.reason)).all()

@@ -123,3 +123,52 @@ def test_conflicts_dialog_masks_id_numbers_and_phones(qtbot, repo):
     assert "公民身份号码：本机“110105********0029”，服务器“110105********0037”" in text
     assert "手机号：本机“138****8000”，服务器“139****9000”" in text
     assert "194912310029" not in text and "13800138000" not in text
+
+
+def test_refused_changes_show_their_content_masked_and_can_be_dismissed(qtbot, repo):
+    """Every refused change is listed with what it held (masked), its full content opens, and 已处理 removes it."""
+    import json
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from desktop.ui.context import AppContext
+    from desktop.ui.sync_widgets import ConflictsDialog
+    from storage.models import SyncRejection, new_id, utcnow
+    from sync.client import rejections
+
+    person = {"org_code": "220102001002", "name": "李桂兰", "gender": "女", "id_number": "110105194912310029",
+              "phone": "13800138000", "roles": ["网格员"], "status": "在岗", "deleted": False}
+    with repo.engine.begin() as conn:  # as the client keeps a refusal (sync.client._keep_rejection)
+        for i in range(600):  # more than the old list kept: none may fall off
+            conn.execute(SyncRejection.__table__.insert().values(
+                id=new_id(), change_id=new_id(), record_type="staff", record_id=new_id(),
+                org_code="220102001002", op="insert", reason=f"区划代码220102001002不在本账号的范围内（第{i}条）",
+                payload=json.dumps(dict(person, name=f"李桂兰{i}"), ensure_ascii=False), at=utcnow()))
+    dialog = ConflictsDialog(AppContext(repo))
+    qtbot.addWidget(dialog)
+    assert dialog.rejected.count() == 600
+    assert "600 条" in dialog.rejected_title.text()
+    text = "\n".join(dialog.rejected.item(i).text() for i in range(dialog.rejected.count()))
+    assert "姓名：李桂兰599" in text and "拒绝原因：区划代码220102001002不在本账号的范围内（第599条）" in text
+    assert "194912310029" not in text and "13800138000" not in text
+
+    dialog.rejected.setCurrentRow(0)
+    shown: list[str] = []
+
+    def read_and_close():
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox) and box.objectName() == "rejectedContent"
+        shown.append(box.text())
+        box.done(0)
+    QTimer.singleShot(0, read_and_close)
+    dialog.show_rejected.click()
+    assert shown and "公民身份号码：110105********0029" in shown[0] and "手机号：138****8000" in shown[0]
+    assert "性别：女" in shown[0] and "194912310029" not in shown[0]
+
+    first = dialog.rejected.item(0).data(0x0100)["id"]
+    dialog.dismiss_rejected.click()
+    qtbot.waitUntil(lambda: dialog.rejected.count() == 599, timeout=5000)
+    assert "599 条" in dialog.rejected_title.text()
+    assert first not in {r["id"] for r in rejections(repo)}
+    assert first in {r["id"] for r in rejections(repo, include_dismissed=True)}

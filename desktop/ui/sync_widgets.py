@@ -128,7 +128,7 @@ class ConflictsDialog(QDialog):
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None):
         super().__init__(parent)
-        from sync.client import open_conflicts, rejections
+        from sync.client import open_conflicts, rejection_summary, rejections
 
         self.ctx = ctx
         self.setWindowTitle("同步冲突与被拒绝的修改")
@@ -158,11 +158,29 @@ class ConflictsDialog(QDialog):
         row.addWidget(self.keep_local)
         layout.addLayout(row)
         rej = rejections(ctx.repo)
-        layout.addWidget(QLabel(f"被服务器拒绝的修改（{len(rej)} 条，本机的内容已保留在这里）："))
+        self.rejected_title = QLabel()
+        layout.addWidget(self.rejected_title)
         self.rejected = QListWidget()
-        for r in reversed(rej[-200:]):
-            self.rejected.addItem(f"{r['at'][:16].replace('T', ' ')}  {r['label']}（{r['org_code']}）：{r['reason']}")
+        self.rejected.setObjectName("rejectedList")
+        for r in reversed(rej):  # newest first; all of them, none dropped
+            item = QListWidgetItem(f"{r['at'][:16].replace('T', ' ')}  {r['label']}（{r['org_code']}）"
+                                   f"  {rejection_summary(r) or '（无内容）'}\n    拒绝原因：{r['reason']}")
+            item.setData(Qt.ItemDataRole.UserRole, r)
+            self.rejected.addItem(item)
+        self.rejected.itemActivated.connect(lambda _item: self._show_rejected())
         layout.addWidget(self.rejected)
+        self._update_rejected_title()
+        row = QHBoxLayout()
+        self.show_rejected = QPushButton("查看内容(&V)")
+        self.show_rejected.setToolTip("查看被拒绝记录在本机保留的全部内容（回车键同样可以打开）")
+        self.dismiss_rejected = QPushButton("已处理，不再显示(&D)")
+        self.dismiss_rejected.setToolTip("按拒绝原因改正并重新录入后，把这一条从列表中移走（内容仍保存在本机数据库中）")
+        self.show_rejected.clicked.connect(self._show_rejected)
+        self.dismiss_rejected.clicked.connect(self._dismiss_rejected)
+        row.addWidget(self.show_rejected)
+        row.addWidget(self.dismiss_rejected)
+        row.addStretch(1)
+        layout.addLayout(row)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
         close.rejected.connect(self.reject)
@@ -187,6 +205,55 @@ class ConflictsDialog(QDialog):
             self.ctx.refresh_unsent_count()
 
         self.handle = (write_op(work).affects(*RECORD_TYPES).success(done).run_in_background(self))
+
+
+    # ----------------------------------------------------------------- refused changes
+
+    def _update_rejected_title(self) -> None:
+        n = self.rejected.count()
+        self.rejected_title.setText(f"被服务器拒绝的修改（{n} 条）。这些记录已从本机台账中撤回，内容保留在这里；"
+                                    "请按拒绝原因改正后重新录入：" if n else "没有被服务器拒绝的修改。")
+
+    def _current_rejection(self) -> tuple[QListWidgetItem | None, dict | None]:
+        item = self.rejected.currentItem()
+        if item is None:
+            QMessageBox.information(self, "被拒绝的修改", "请先在列表中选择一条被拒绝的修改")
+            return None, None
+        return item, item.data(Qt.ItemDataRole.UserRole)
+
+    def _show_rejected(self) -> None:
+        item, r = self._current_rejection()
+        if r is None:
+            return
+        rt = RECORD_TYPES.get(r["record_type"])
+        lines = [f"{r['label']}（区划代码 {r['org_code']}）", f"拒绝原因：{r['reason']}", ""]
+        for f in (rt.fields if rt else ()):
+            value = r["payload"].get(f.name)
+            if value not in (None, "", []):
+                lines.append(f"{f.label}：{_shown(value, r['record_type'], f.name)}")
+        box = QMessageBox(QMessageBox.Icon.Information, "被拒绝记录的内容", "\n".join(lines), parent=self)
+        box.setObjectName("rejectedContent")
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.addButton(QMessageBox.StandardButton.Close).setText("关闭")
+        box.exec()
+
+    def _dismiss_rejected(self) -> None:
+        item, r = self._current_rejection()
+        if r is None:
+            return
+        repo = self.ctx.repo
+        rejection_id = r["id"]
+
+        def work(job):
+            from sync.client import dismiss_rejection
+
+            dismiss_rejection(repo, rejection_id)
+
+        def done(_):
+            self.rejected.takeItem(self.rejected.row(item))
+            self._update_rejected_title()
+
+        self.handle = write_op(work).success(done).run_in_background(self)
 
 
 def _shown(value, record_type: str = "", name: str = "") -> str:
