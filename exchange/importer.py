@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from sqlalchemy import select
+
 from exchange.layout import (MATCH_KEYS, TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
                              INSTRUCTIONS_SHEET, Column, columns_for, label_index, match_sheet,
                              normalize_label, column_letter, sheet_types)
 from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
-from storage.models import new_id
+from storage.models import new_id, table_for
 from storage.repository import Repository, WriteOp, WriteRefused
 from storage.schema import RECORD_TYPES, Field, RecordType
 from storage.validation import Issue, ValidationError, check_record, coerce, county_of, mask, township_of
@@ -563,6 +565,10 @@ class _Planner:
                 existing[rec["id"]] = rec
             for rec in self.repo.list(rt.name, org_code=o, deleted=True):
                 deleted.add(rec["id"])
+        # hidden record ids that are not this unit's: taken by another unit's record (live or deleted)?
+        # One query per 500 ids — a village's export imported at the county carries 100,000 of them.
+        elsewhere = self._ids_stored(rt.name, {r.values["#"] for r in rows if r.values.get("#")}
+                                     - existing.keys() - deleted)
         present_fields = [f for f in rt.fields
                           if f.name == "org_code" or f.name in {c.key for c in mapping.values()}
                           or (f.type == "ref" and any(c.ref_field is f for c in mapping.values()))]
@@ -630,7 +636,7 @@ class _Planner:
                                "如是新记录，请清空该行隐藏的“记录编号”列")
                     counts.rejected += 1
                     continue
-                if record_id in existing or self.repo.get(rt.name, record_id) is None:
+                if record_id in existing or record_id not in elsewhere:
                     match_id = record_id
                 else:
                     self.issue(sheet_name, row.excel_row, None, "记录编号", "",
@@ -692,6 +698,18 @@ class _Planner:
                 self._add_parent(rt.name, row.record_id, values)
 
     parent_types = {f.ref for rt in RECORD_TYPES.values() for f in rt.fields if f.type == "ref"}
+
+    def _ids_stored(self, type_name: str, ids: set[str]) -> set[str]:
+        """Which of these record ids exist in the database at all (any unit, deleted or not)."""
+        if not ids:
+            return set()
+        table = table_for(type_name)
+        wanted = sorted(ids)
+        found: set[str] = set()
+        with self.repo.engine.connect() as conn:
+            for i in range(0, len(wanted), 500):
+                found.update(conn.execute(select(table.c.id).where(table.c.id.in_(wanted[i:i + 500]))).scalars())
+        return found
 
     def _ensure_pool(self, type_name: str, orgs: Iterable[str | None]) -> None:
         """Parents known so far: records already stored for these orgs (loaded once per org)."""

@@ -306,3 +306,33 @@ def test_server_import_on_postgresql(demo_repo, pg_engine, pg_url, tmp_path):
     wb.save(tmp_path / "坏.xlsx")
     bad = server(tmp_path / "坏.xlsx")
     assert bad.returncode == 1 and "人次：不能为负数" in bad.stdout and change_count(pg) == changes
+
+
+def test_hidden_ids_of_another_villages_records_are_refused_live_or_deleted(demo_repo, county_repo, tmp_path):
+    """A village's export copied and relabelled as another village: its hidden ids belong to the first
+    village's records at the county (one of them deleted there) — every such row is refused, nothing written."""
+    from storage.repository import org_unit_id
+
+    path, n = export_workbook(demo_repo, tmp_path / "导出.xlsx", org_code=VILLAGE)
+    assert import_workbook(county_repo, path, scope=COUNTY).status == "imported"
+    other = "220102001002"
+    county_repo.create("org_unit", {"org_code": other, "name": "邻村", "level": "村/社区", "urban_rural": "农村社区",
+                                    "relocation": False, "parent_code": "220102001000"},
+                       record_id=org_unit_id(other))
+    gone = county_repo.list("facility")[0]
+    county_repo.delete("facility", gone["id"])
+    wb = load_workbook(path)
+    meta = wb[META_SHEET]
+    for row in meta.iter_rows():
+        if row[0].value == "org_code":
+            row[1].value = other
+    copied = tmp_path / "邻村.xlsx"
+    wb.save(copied)
+    changes = change_count(county_repo)
+    result = import_workbook(county_repo, copied, scope=COUNTY)
+    assert result.status == "rejected"
+    refused = [e for e in result.errors if "属于另一个单位的记录" in e.message]
+    assert len(refused) >= len(demo_repo.list("facility"))  # the deleted one included
+    facility_rows = {e.row for e in refused if e.sheet == "服务设施"}
+    assert len(facility_rows) == len(demo_repo.list("facility"))
+    assert change_count(county_repo) == changes
