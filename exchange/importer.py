@@ -490,6 +490,9 @@ class _Planner:
                 values[key] = None
                 continue
             tv = type(v)
+            if is_id and tv is str and _CANONICAL_UUID(v):
+                values[key] = v  # the hidden ids our exports write; each is unique, so not memoised
+                continue
             mkey = v if tv is str else (tv, v)
             hit = memo.get(mkey)
             if hit is None:
@@ -582,10 +585,7 @@ class _Planner:
                 if all(x is not None for x in k):
                     idx.setdefault(k, rec["id"])
             key_index.append(idx)
-        content_index: dict[tuple, list[str]] = defaultdict(list)
-        if not keysets and existing:
-            for rec in existing.values():
-                content_index[_content_key(rt, rec, present_fields)].append(rec["id"])
+        content_index: dict[tuple, list[str]] | None = None  # built when a row first needs it
         seen_ids: dict[str, int] = {}
         seen_keys: list[dict] = [{} for _ in keysets]
         is_parent = rt.name in self.parent_types
@@ -666,7 +666,11 @@ class _Planner:
                            field_type=rt.field(dup_of[1][-1]).type)
                 counts.rejected += 1
                 continue
-            if match_id is None and not keysets and content_index:
+            if match_id is None and not keysets and existing:
+                if content_index is None:  # keyless records match by identical content
+                    content_index = defaultdict(list)
+                    for rec in existing.values():
+                        content_index[_content_key(rt, rec, present_fields)].append(rec["id"])
                 ids = content_index.get(_content_key(rt, values, present_fields))
                 if ids:
                     match_id = ids.pop()
@@ -682,7 +686,8 @@ class _Planner:
                                f"这条{rt.label}记录属于区划代码{old.get('org_code')}，不能改到另一个单位")
                     counts.rejected += 1
                     continue
-                changed = {n: val for n, val in values.items() if _cmp(old.get(n)) != _cmp(val)}
+                changed = [n for n, val in values.items()
+                           if (was := old.get(n)) != val and _cmp(was) != _cmp(val)]  # equal → same _cmp
                 if changed:
                     self.ops.append(WriteOp(rt.name, "update", values, match_id))
                     counts.update += 1
@@ -788,6 +793,9 @@ def _within(code: str, scope: str) -> bool:
     if scope.endswith("000"):
         return township_of(code) == scope
     return code == scope
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
 
 
 def _cmp(value):
