@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from storage import __version__
-from storage.db import head_revision
+from storage.db import head_revision, known_revisions
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
@@ -158,7 +158,9 @@ def test_deb_follows_the_uos_layout_and_bundles_only_what_the_app_needs(debs):
         listed = subprocess.run(["fc-list", ":lang=zh-cn", "file"], capture_output=True, text=True, check=True,
                                 env=dict(os.environ, FONTCONFIG_FILE=str(internal / "fonts" / "fonts.conf")))
         assert str(internal / "fonts" / "wqy-microhei.ttc") in listed.stdout
-    assert (internal / "storage" / "migrations" / "versions" / f"{head_revision()}_visit_scan_index.py").is_file()
+    # every migration ships, up to the head (an installed app must upgrade older databases)
+    bundled = {p.name[:4] for p in (internal / "storage" / "migrations" / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")}
+    assert head_revision() in bundled and bundled == known_revisions()
     assert (internal / "desktop" / "resources" / "taizhang-48.png").is_file()  # the window icon
     qt_libs = {p.name.split(".so")[0] for p in (internal / "PySide6" / "Qt" / "lib").glob("libQt6*")}
     assert {"libQt6Core", "libQt6Gui", "libQt6Widgets"} <= qt_libs
