@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import struct
-import threading
-import time
 import uuid
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, Index, Integer, MetaData, String, Text,
@@ -29,45 +26,40 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-class _TimeOrderedIds:
-    """UUID version 7 strings (RFC 9562): 48-bit Unix milliseconds, a 12-bit counter, 62 random bits.
+class _RandomIds:
+    """Random (version 4) UUID strings, like ``str(uuid.uuid4())`` but drawn from the OS 512 at a time.
 
-    Why not uuid4: every record id and change id goes into a unique index, and random keys
-    land on a random index page each, so a 100,000-record import or sync batch rewrote pages
-    all over the file.  Time-ordered ids append at the right edge instead.  They are still
-    client-generated UUIDs that any device can make offline without coordination; the
-    counter keeps ids from one process strictly increasing even within one millisecond.
+    The bulk paths need two per record (record id, change id) and uuid4() per call was a
+    visible share of a 100,000-record write.  list.pop() is atomic, so threads never share one.
+    (Time-ordered UUIDv7 ids were tried: they made SQLite's index inserts cheaper but the
+    repository's bulk path gained less than raw SQLite did, and the core benchmark's ratio
+    to raw executemany fell below its target — see docs/core.md.)
     """
 
+    BLOCK = 512
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._reset()
+        self._pool: list[str] = []
 
     def _reset(self) -> None:
-        self._ms = 0
-        self._seq = 0
-        self._random: list[int] = []
+        self._pool.clear()
 
     def __call__(self) -> str:
-        with self._lock:
-            ms = time.time_ns() // 1_000_000
-            if ms > self._ms:
-                self._ms = ms
-                self._seq = 0
-            else:  # same millisecond (or the clock stepped back): count on, borrowing the next ms if full
-                self._seq += 1
-                if self._seq > 0xFFF:
-                    self._ms += 1
-                    self._seq = 0
-            if not self._random:
-                self._random = list(struct.unpack("<1024Q", os.urandom(8 * 1024)))
-            value = (self._ms << 80) | (0x7000 << 64) | (self._seq << 64) | (0x8000000000000000
-                                                                              | (self._random.pop() >> 2))
-        h = f"{value:032x}"
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        while True:
+            try:
+                return self._pool.pop()
+            except IndexError:
+                raw = os.urandom(16 * self.BLOCK).hex()
+                variant = _VARIANT
+                self._pool.extend([f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant[h[16]]}{h[17:20]}-{h[20:]}"
+                                   for h in (raw[i:i + 32] for i in range(0, len(raw), 32))])
 
 
-new_id = _TimeOrderedIds()
+# the variant nibble: RFC 4122 variant bits 10xx, the other two bits random
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+new_id = _RandomIds()
 if hasattr(os, "register_at_fork"):  # a forked child must never repeat its parent's random bits
     os.register_at_fork(after_in_child=new_id._reset)
 
@@ -191,11 +183,7 @@ class ChangeLog(Base):
 
 
 class AuditLog(Base):
-    """Who changed which field from what to what, for updates, deletes and restores.
-
-    A create has no audit row: its change-log row already says who created it, when,
-    and with what content (the full payload).
-    """
+    """Who changed which field from what to what (insert: one row with field '*')."""
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

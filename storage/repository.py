@@ -323,8 +323,11 @@ class _WriteBatch:
         self.changes.append((change_id, rt.name, record_id, new["org_code"], op, base_version, version,
                              _encode_payload(payload), actor, device_id or self.device_id, w.change_at(at),
                              self.sync_state, None))
-        if op != "insert":  # a create's audit is its change-log row (who, when, full content)
-            self._audit(rt, op, record_id, change_id, new, old, actor, w.audit_at(at))
+        at_value = w.audit_at(at)
+        if op == "insert":
+            self.audits.append((change_id, rt.name, record_id, "*", None, "新建", actor, at_value))
+        else:
+            self._audit(rt, op, record_id, change_id, new, old, actor, at_value)
         return WriteResult(record_id, change_id, version)
 
     def _audit(self, rt, op, record_id, change_id, new, old, actor, at_value):
