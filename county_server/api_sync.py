@@ -36,7 +36,7 @@ log = logging.getLogger("taizhang-server.sync")
 router = APIRouter(tags=["同步"])
 public_router = APIRouter(tags=["状态"])
 
-_PG_LOCK = 4_240_001  # advisory lock: pushes commit in change_log.seq order on PostgreSQL
+from storage.db import PG_WRITER_LOCK as _PG_LOCK  # noqa: E402 - every ledger writer takes it (storage.db)
 
 
 def _serialize_writers(conn: Connection) -> None:
