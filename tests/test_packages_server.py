@@ -271,3 +271,77 @@ def test_device_signed_in_with_an_old_program_gets_a_precise_refusal(server, tmp
     with pytest.raises(auth.AuthError, match="签名公钥格式不正确"):
         auth.login(server.engine, "cun", "mima-123456", repo.device_id, "电脑", "not-a-key")
     repo.engine.dispose()
+
+
+def test_receipt_key_file_made_once_private_and_configurable(tmp_path, monkeypatch):
+    import os
+    import threading
+
+    from county_server import signing
+
+    path = tmp_path / "keys" / "receipt.pem"
+    keys = []
+    threads = [threading.Thread(target=lambda: keys.append(PK.public_key_text(signing.load_or_create(path))))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(keys)) == 1 and path.stat().st_mode & 0o777 == 0o600  # one key, only the owner reads it
+    assert not [p for p in path.parent.iterdir() if p.name != path.name]  # no temporary file left
+    assert PK.public_key_text(signing.load_or_create(path)) == keys[0]  # a restart keeps it
+    os.chmod(path, 0o644)
+    signing.load_or_create(path)
+    assert path.stat().st_mode & 0o777 == 0o600  # tightened
+    # where it lives: --receipt-key, else TAIZHANG_RECEIPT_KEY, else the data directory
+    monkeypatch.setenv(signing.ENV, str(tmp_path / "env.pem"))
+    assert signing.key_path(path) == path and signing.key_path() == tmp_path / "env.pem"
+    monkeypatch.delenv(signing.ENV)
+    from storage.db import data_dir
+
+    assert signing.key_path() == data_dir() / "receipt-signing-key.pem"
+    path.write_text("not a key")
+    with pytest.raises(signing.SigningKeyError, match="已损坏.*从备份恢复"):
+        signing.load_or_create(path)
+
+
+def test_server_command_signs_with_the_configured_key_file(server, tmp_path, capsys):
+    """``taizhang-server --receipt-key FILE import-package``: the receipt verifies with that file's key only."""
+    from county_server import signing
+    from county_server.cli import main
+
+    repo, key = village_pc(tmp_path, "cun", VILLAGE, server)
+    fill_month(repo)
+    data, pkg = PK.build_package(repo, key, org_code=VILLAGE)
+    (tmp_path / "p.tzpkg").write_bytes(data)
+    other = tmp_path / "county-key.pem"
+    url = f"sqlite:///{server.engine.url.database}"
+    assert main(["--db", url, "--receipt-key", str(other), "import-package", str(tmp_path / "p.tzpkg")]) == 0
+    receipt = PK.read_receipt((tmp_path / "p-回执.tzrcpt").read_bytes())
+    assert receipt.verify(signing.load_or_create(other).public_key())
+    with pytest.raises(PK.PackageError, match="签名不对"):  # the PC signed in when the server had its default key
+        PK.apply_receipt(repo, receipt, receipt_key(repo))
+    repo.engine.dispose()
+
+
+def test_old_server_database_gets_the_public_key_column(tmp_path):
+    """A server database from the previous release (server_device without package_public_key) is upgraded."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from county_server.models import create_server_tables
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE server_device (id VARCHAR(36) PRIMARY KEY, account_id INTEGER NOT NULL, "
+                          "client_device_id VARCHAR(36) NOT NULL, device_name VARCHAR(200) NOT NULL, "
+                          "token_hash VARCHAR(64) NOT NULL UNIQUE, created_at VARCHAR NOT NULL, "
+                          "expires_at VARCHAR NOT NULL, last_seen VARCHAR, revoked_at VARCHAR)"))
+        conn.execute(text("INSERT INTO server_device VALUES ('d1', 1, 'pc', '旧电脑', 'h', '2026-01-01', "
+                          "'2026-06-01', NULL, NULL)"))
+    create_server_tables(engine)
+    create_server_tables(engine)  # idempotent
+    assert "package_public_key" in {c["name"] for c in inspect(engine).get_columns("server_device")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT device_name, package_public_key FROM server_device")).one() == ("旧电脑", None)
+    engine.dispose()
