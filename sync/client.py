@@ -305,6 +305,11 @@ class SyncClient:
         token = credentials.load_token(self.server_url, self.user)
         if token:
             self.transport.token = token
+            if not credentials.load_package_key(self.server_url, self.user):
+                # signed in by a release before package format 2: sync works, packages need a new sign-in
+                self.report.messages.append(
+                    "本机是用旧版本台账程序登录的，还没有数据包签名密钥。如需导出离线数据包，请重新登录一次"
+                    f"（taizhang login --server {self.server_url} --user {self.user}）")
             return
         if password is not None:
             self.login(password)

@@ -101,6 +101,7 @@ export TAIZHANG_HOME={village}
 # a PC signed in by the previous release has a token but no signing key: it is told to sign in again
 {sys.executable} -c 'import keyring; keyring.delete_password("taizhang-sync", "{server.url}|cun|package-signing-key")'
 {CLI} export-package -o {stick / 'old.tzpkg'} 2> {tmp_path / 'old.err'} && exit 9 || true
+{CLI} sync < /dev/null
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DBUS_", "PYTHON_KEYRING", "XDG_RUNTIME"))}
     env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local" / "share"))
@@ -114,6 +115,7 @@ export TAIZHANG_HOME={village}
     old_login = (tmp_path / "old.err").read_text(encoding="utf-8")
     assert "旧版本台账程序登录的" in old_login and f"taizhang login --server {server.url} --user cun" in old_login
     assert not (stick / "old.tzpkg").exists()
+    assert "同步完成" in out and "如需导出离线数据包，请重新登录一次" in out  # its sync works, with a hint
     private = next(line.split()[1] for line in out.splitlines() if line.startswith("KEY"))
     assert private != "None"
     from sync import package as PK
