@@ -107,8 +107,10 @@ def _add_missing_columns(engine: Engine) -> None:
 
     have = {c["name"] for c in inspect(engine).get_columns("server_device")}
     if "package_public_key" not in have:
+        # IF NOT EXISTS (PostgreSQL): two server processes starting at once both get here
+        maybe = " IF NOT EXISTS" if engine.dialect.name == "postgresql" else ""
         with engine.begin() as conn:
-            conn.execute(text("ALTER TABLE server_device ADD COLUMN package_public_key VARCHAR(64)"))
+            conn.execute(text(f"ALTER TABLE server_device ADD COLUMN{maybe} package_public_key VARCHAR(64)"))
 
 
 def server_id(engine: Engine) -> str:
