@@ -36,7 +36,7 @@ log = logging.getLogger("taizhang-server.sync")
 router = APIRouter(tags=["同步"])
 public_router = APIRouter(tags=["状态"])
 
-_PG_LOCK = 4_240_001  # advisory lock: pushes commit in change_log.seq order on PostgreSQL
+from storage.db import PG_WRITER_LOCK as _PG_LOCK  # noqa: E402 - every ledger writer takes it (storage.db)
 
 
 def _serialize_writers(conn: Connection) -> None:
@@ -62,6 +62,7 @@ class LoginRequest(BaseModel):
     password: str = Field(description="密码")
     device_id: str = Field(description="本机设备编号（客户端生成的UUID）")
     device_name: str = Field("", description="电脑名称，便于管理员识别")
+    package_public_key: str | None = Field(None, description="本机为离线数据包新生成的 Ed25519 签名公钥（base64）")
 
 
 class LoginResponse(BaseModel):
@@ -73,19 +74,24 @@ class LoginResponse(BaseModel):
     org_name: str
     server_id: str
     device: str
+    receipt_public_key: str = Field(description="县级服务器的回执签名公钥（Ed25519，base64），本机据此验证回执")
 
 
 @router.post("/login", response_model=LoginResponse, summary="登录：用户名+密码换取设备令牌")
 def do_login(body: LoginRequest, request: Request) -> LoginResponse:
     engine = request.app.state.engine
     try:
-        token, expires, p = login(engine, body.user, body.password, body.device_id, body.device_name)
+        token, expires, p = login(engine, body.user, body.password, body.device_id, body.device_name,
+                                  body.package_public_key)
     except AuthError as exc:
-        raise ApiError(401, exc.code, str(exc)) from None
+        raise ApiError(400 if exc.code == E_BAD_REQUEST else 401, exc.code, str(exc)) from None
+    from county_server.signing import server_key
+    from sync.package import public_key_text
+
     org = request.app.state.repo.get("org_unit", _org_id(p.org_code))
     return LoginResponse(token=token, expires_at=expires.isoformat(), user=p.name, role=p.role, org_code=p.org_code,
                          org_name=(org or {}).get("name") or "", server_id=request.app.state.server_id,
-                         device=p.device_id)
+                         device=p.device_id, receipt_public_key=public_key_text(server_key(request.app.state)))
 
 
 def _org_id(code: str) -> str:

@@ -26,7 +26,9 @@ ROUTER_MODULES: list[str] = [
 ]
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, receipt_key_path: str | None = None) -> FastAPI:
+    """``receipt_key_path``: the receipt signing key file (``county_server.signing.key_path``)."""
+    from county_server import signing
     from county_server.models import create_server_tables, server_id
     from storage import __version__
     from storage.repository import Repository
@@ -38,6 +40,8 @@ def create_app(engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.repo = Repository(engine, actor="县级服务器", device_id=None)
     app.state.server_id = server_id(engine)
+    app.state.receipt_key_path = signing.key_path(receipt_key_path)
+    signing.server_key(app.state)  # made now if new: a key file problem stops the start, not a sign-in
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError):

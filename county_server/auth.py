@@ -99,10 +99,21 @@ def add_account(engine: Engine, name: str, password: str, role: str, org_code: s
         return int(result.inserted_primary_key[0])
 
 
-def login(engine: Engine, name: str, password: str, client_device_id: str, device_name: str
-          ) -> tuple[str, dt.datetime, Principal]:
-    """Check the password and issue a new device token (one device row per PC and account)."""
+def login(engine: Engine, name: str, password: str, client_device_id: str, device_name: str,
+          package_public_key: str | None = None) -> tuple[str, dt.datetime, Principal]:
+    """Check the password and issue a new device token (one device row per PC and account).
+
+    ``package_public_key``: the Ed25519 public key (base64) the PC made for this sign-in; it replaces
+    the device's previous one (older programs send none: their packages are refused).
+    """
     global _DUMMY_HASH
+    if package_public_key is not None:
+        from sync.package import public_key_from_text
+
+        try:
+            public_key_from_text(package_public_key)
+        except ValueError as exc:
+            raise AuthError("bad_request", f"登录请求中的{exc}，请升级台账程序后重新登录") from None
     accounts = Account.__table__
     with engine.connect() as conn:
         acc = conn.execute(select(accounts).where(accounts.c.name == name.strip())).mappings().first()
@@ -126,13 +137,14 @@ def login(engine: Engine, name: str, password: str, client_device_id: str, devic
         if existing:
             device_id = existing
             conn.execute(update(devices).where(devices.c.id == existing).values(
-                token_hash=token_hash(token), expires_at=expires, last_seen=now, device_name=device_name[:200]))
+                token_hash=token_hash(token), expires_at=expires, last_seen=now, device_name=device_name[:200],
+                package_public_key=package_public_key))
         else:
             device_id = str(uuid.uuid4())
             conn.execute(devices.insert().values(
                 id=device_id, account_id=acc["id"], client_device_id=client_device_id,
                 device_name=device_name[:200], token_hash=token_hash(token), created_at=now, expires_at=expires,
-                last_seen=now, revoked_at=None))
+                last_seen=now, revoked_at=None, package_public_key=package_public_key))
     return token, expires, Principal(acc["id"], acc["name"], acc["role"], acc["org_code"], device_id)
 
 

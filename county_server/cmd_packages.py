@@ -4,8 +4,13 @@ A package is applied exactly like an online push from the village device
 that signed it: the same ``process_push`` (county_server.api_sync) with that
 device's account as the principal, so scope rules, period rules and locks
 are the online ones, and the package id is the batch id — importing the same
-package again replays the stored answers and writes nothing.  The answer is
-a receipt signed with the device's key for the village PC.
+package again replays the stored answers and writes nothing.
+
+The package must carry a valid Ed25519 signature by the public key the device
+registered at its latest sign-in (``server_device.package_public_key``); the
+database holds no private key, so reading it is not enough to forge one.  The
+answer is a receipt signed with the server's receipt key, a file outside the
+database (``county_server.signing``).
 """
 
 from __future__ import annotations
@@ -45,26 +50,31 @@ class ServerImport:
         return text
 
 
-def signing_device(engine, package: PK.Package) -> tuple[Principal, bytes]:
+def signing_device(engine, package: PK.Package) -> Principal:
     """The registered, unrevoked device whose key signed this package, as a principal; else PackageError."""
     devices, accounts = Device.__table__, Account.__table__
     with engine.connect() as conn:
         rows = conn.execute(
-            select(devices.c.id, devices.c.token_hash, devices.c.revoked_at, accounts.c.id.label("account_id"),
-                   accounts.c.name, accounts.c.role, accounts.c.org_code, accounts.c.disabled)
+            select(devices.c.id, devices.c.package_public_key, devices.c.revoked_at,
+                   accounts.c.id.label("account_id"), accounts.c.name, accounts.c.role, accounts.c.org_code,
+                   accounts.c.disabled)
             .join(accounts, accounts.c.id == devices.c.account_id)
             .where(devices.c.client_device_id == package.device_id)).mappings().all()
+    who = package.manifest.get("org_name") or package.org_code
     for row in rows:
-        key = PK.key_from_token_hash(row["token_hash"])
-        if not package.verify(key):
+        if not row["package_public_key"] or not package.verify(row["package_public_key"]):
             continue
         if row["revoked_at"] is not None:
             raise PK.PackageError("导出这个数据包的电脑已被县民政局撤销登录，数据包不能导入。请该村重新登录后再导出")
         if row["disabled"]:
             raise PK.PackageError(f"导出这个数据包的账号“{row['name']}”已停用，数据包不能导入")
-        return Principal(row["account_id"], row["name"], row["role"], row["org_code"], row["id"]), key
+        return Principal(row["account_id"], row["name"], row["role"], row["org_code"], row["id"])
+    if rows and not any(row["package_public_key"] for row in rows):
+        raise PK.PackageError(
+            f"导出这个数据包的电脑（{who}）是用旧版本程序登录的，县级服务器上没有它的数据包签名公钥，无法确认数据包的真伪，"
+            "已拒绝导入。请该村联网重新登录一次（taizhang login），再重新导出数据包")
     raise PK.PackageError(
-        f"数据包的签名不对：它不是由{package.manifest.get('org_name') or package.org_code}已登录的电脑导出的，"
+        f"数据包的签名不对：它不是由{who}已登录的电脑导出的，"
         "或在导出后被改动过（也可能该电脑导出后又重新登录过）。已拒绝导入，请该村用本机重新导出")
 
 
@@ -73,8 +83,11 @@ def import_package(state, data: bytes, *, via: Principal | None = None) -> Serve
     from county_server import policy
     from county_server.api_sync import process_push
 
+    from county_server.signing import server_key
+
     package = PK.read_package(data)
-    principal, key = signing_device(state.engine, package)
+    principal = signing_device(state.engine, package)
+    signer = server_key(state)  # before anything is applied: no import without its receipt
     if principal.org_code != package.org_code:
         raise PK.PackageError(f"数据包自称属于{package.org_code}，但导出它的电脑登录的是{principal.org_code}，已拒绝导入")
     if via is not None and not policy.in_scope(via, package.org_code):
@@ -94,7 +107,7 @@ def import_package(state, data: bytes, *, via: Principal | None = None) -> Serve
     by = via.name if via is not None else "县级服务器"
     receipt = PK.Receipt(package.package_id, package.org_code, package.device_id, held, rejected, conflicts,
                          utcnow().isoformat(timespec="seconds"), by,
-                         periods=period_changes(state.engine, package.org_code)).sign(key)
+                         periods=period_changes(state.engine, package.org_code)).sign(signer)
     log.info("package %s from %s: %d held, %d rejected, %d conflicts%s", package.package_id, package.org_code,
              len(held), len(rejected), len(conflicts), " (replayed)" if answer.get("replayed") else "")
     return ServerImport(receipt, bool(answer.get("replayed")), counts[APPLIED], counts[DUPLICATE])
@@ -112,13 +125,15 @@ def period_changes(engine, org_code: str) -> list[dict]:
     return [change_from_row(r).to_dict() for r in rows]
 
 
-def server_state(engine):
-    """What ``process_push`` needs, outside the web app (the CLI)."""
+def server_state(engine, receipt_key_path: str | None = None):
+    """What ``process_push`` and receipts need, outside the web app (the CLI); the receipt key is read on first use."""
     from county_server.models import create_server_tables
+    from county_server.signing import key_path
     from storage.repository import Repository
 
     create_server_tables(engine)
-    return SimpleNamespace(engine=engine, repo=Repository(engine, actor="县级服务器", device_id=None))
+    return SimpleNamespace(engine=engine, repo=Repository(engine, actor="县级服务器", device_id=None),
+                           receipt_key_path=key_path(receipt_key_path), receipt_key=None)
 
 
 def receipt_path_for(package_path: Path) -> Path:
@@ -134,10 +149,12 @@ def _import_package(args) -> int:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"无法读取数据包文件“{path}”：{exc.strerror or exc}") from None
+    from county_server.signing import SigningKeyError
+
     engine = open_server_database(args.db)
     try:
-        result = import_package(server_state(engine), data)
-    except PK.PackageError as exc:
+        result = import_package(server_state(engine, getattr(args, "receipt_key", None)), data)
+    except (PK.PackageError, SigningKeyError) as exc:
         raise UserError(str(exc)) from None
     finally:
         engine.dispose()

@@ -17,8 +17,13 @@ def _serve(args) -> int:
 
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         raise UserError("启用 HTTPS 需要同时指定 --ssl-certfile 和 --ssl-keyfile")
+    from county_server.signing import SigningKeyError
+
     engine = open_server_database(args.db)
-    app = create_app(engine)
+    try:
+        app = create_app(engine, getattr(args, "receipt_key", None))
+    except SigningKeyError as exc:
+        raise UserError(str(exc)) from None
     scheme = "https" if args.ssl_certfile else "http"
     print(f"县级服务器已启动：{scheme}://{args.host}:{args.port}/api/v1/ （数据库 {engine.url.render_as_string()}）",
           flush=True)

@@ -35,7 +35,8 @@ class Account(ServerBase):
 
 
 class Device(ServerBase):
-    """A signed-in PC: the token's hash (never the token), its account, and whether it is revoked."""
+    """A signed-in PC: the token's hash (never the token), its package public key (never a private key),
+    its account, and whether it is revoked."""
 
     __tablename__ = "server_device"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -43,6 +44,9 @@ class Device(ServerBase):
     client_device_id: Mapped[str] = mapped_column(String(36), nullable=False)
     device_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    # Ed25519 public key (base64) the PC made at its latest sign-in; it verifies the PC's offline
+    # packages.  NULL: signed in with a program older than package format 2 (its packages are refused).
+    package_public_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -93,7 +97,20 @@ server_metadata = ServerBase.metadata
 
 def create_server_tables(engine: Engine) -> None:
     server_metadata.create_all(engine)
+    _add_missing_columns(engine)
     server_id(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Server tables from an earlier release get the nullable columns added since (create_all adds none)."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(engine).get_columns("server_device")}
+    if "package_public_key" not in have:
+        # IF NOT EXISTS (PostgreSQL): two server processes starting at once both get here
+        maybe = " IF NOT EXISTS" if engine.dialect.name == "postgresql" else ""
+        with engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE server_device ADD COLUMN{maybe} package_public_key VARCHAR(64)"))
 
 
 def server_id(engine: Engine) -> str:

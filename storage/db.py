@@ -205,4 +205,46 @@ def open_server_database(url: str) -> Engine:
         db_path = Path(engine.url.database)
         db_path.parent.mkdir(parents=True, exist_ok=True)
     prepare_database(engine, db_path)
+    install_writer_lock(engine)
     return engine
+
+
+# The county server's pull cursor is change_log.seq.  On PostgreSQL seq comes from a sequence, handed
+# out at INSERT time but visible only at COMMIT: if a transaction holding seq 10 commits after one
+# holding seq 11, a pull in between moves its cursor past 10 for ever.  So every transaction that
+# writes to a ledger table takes ONE transaction-scoped advisory lock first (a statement-level
+# BEFORE trigger on each table: it fires before the statement touches a row or draws a seq), and
+# the pull takes the same lock before reading max(seq).  Writers therefore commit in seq order,
+# whoever they are (push, Excel import, load-orgs, period reviews, conflict resolution, raw SQL).
+# SQLite needs nothing: it has one writer at a time, and a seq is drawn under that write lock.
+PG_WRITER_LOCK = 4_240_001  # county_server.api_sync takes the same key (push: at BEGIN; pull: before reading)
+_LOCK_FUNCTION = "taizhang_serialize_writers"
+
+
+def install_writer_lock(engine: Engine) -> None:
+    """(PostgreSQL) The statement triggers that make every ledger writer take ``PG_WRITER_LOCK``.
+
+    Idempotent; run at every server start, so a table added by a later migration is covered too.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    from storage.models import metadata
+
+    with engine.begin() as conn:
+        conn.execute(text(f"""
+            CREATE OR REPLACE FUNCTION {_LOCK_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock({PG_WRITER_LOCK});
+                RETURN NULL;
+            END $$"""))
+        existing = set(inspect(conn).get_table_names())
+        # only missing triggers are created: CREATE TRIGGER locks the table against writers
+        have = set(conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+        for name in sorted(metadata.tables):
+            trigger = f"{name}_serialize_writers"
+            if name not in existing or trigger in have:
+                continue
+            conn.execute(text(f'CREATE TRIGGER "{trigger}" BEFORE INSERT OR UPDATE OR DELETE ON "{name}" '
+                              f"FOR EACH STATEMENT EXECUTE FUNCTION {_LOCK_FUNCTION}()"))

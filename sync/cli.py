@@ -57,7 +57,7 @@ def _login(args) -> int:
     if info["stored"]:
         print("登录凭据已保存在本机的系统密钥环中，以后同步无需再输入密码。")
     else:
-        print(credentials.INSECURE_NOTICE)
+        print(credentials.INSECURE_NOTICE + credentials.PACKAGES_NEED_KEYRING)
     return 0
 
 

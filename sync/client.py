@@ -248,6 +248,7 @@ class SyncClient:
         self.transport = Transport(self.server_url, ca_file=self.ca_file, timeout=timeout, retries=retries,
                                    backoff=backoff, cancelled=self._cancelled)
         self.report = SyncReport()
+        self.package_key = None  # this sign-in's package signing key (Ed25519), when login() ran
 
     # ------------------------------------------------------------------ sign-in
 
@@ -257,12 +258,22 @@ class SyncClient:
                             "请在正式的数据目录中录入本村数据后再同步")
 
     def login(self, password: str, *, device_name: str | None = None) -> dict:
-        """Sign in; the token goes to the OS keyring (or stays in memory if the keyring is insecure)."""
+        """Sign in; the token goes to the OS keyring (or stays in memory if the keyring is insecure).
+
+        Every sign-in also makes a new Ed25519 key pair for offline packages: the public key goes
+        to the server (kept with this device), the private key only to the OS keyring next to the
+        token (in memory only, ``self.package_key``, if the keyring is insecure).  The server's
+        answer carries its receipt public key, kept in the settings (it is not a secret).
+        """
+        from sync import package as PK
+
         self._refuse_demo()
         if not self.user:
             raise SyncError("请填写用户名")
+        signing_key = PK.new_signing_key()
         body = {"user": self.user, "password": password, "device_id": local.device_id(self.repo),
-                "device_name": device_name or platform.node() or "台账电脑"}
+                "device_name": device_name or platform.node() or "台账电脑",
+                "package_public_key": PK.public_key_text(signing_key)}
         info = self.transport.request("POST", "/login", json_body=body, retry=True)
         ident = local.identity(self.repo)
         if ident is None:
@@ -275,9 +286,17 @@ class SyncClient:
         self.repo.set_setting("user", self.user)
         if self.ca_file:
             self.repo.set_setting(S_CA_FILE, self.ca_file)
+        receipt_key = info.get("receipt_public_key")
+        if receipt_key:
+            self.repo.set_setting(PK.S_RECEIPT_KEY, receipt_key)
         self.transport.token = info["token"]
+        self.package_key = signing_key
         info = dict(info)
+        # the key first: a stored token without its key would look like an old-style sign-in
+        key_stored = credentials.store_package_key(self.server_url, self.user, PK.private_key_text(signing_key))
         info["stored"] = credentials.store_token(self.server_url, self.user, info["token"])
+        if info["stored"] and not key_stored:
+            log.warning("package signing key not stored; packages need a new sign-in")
         return info
 
     def _ensure_token(self, password: str | None) -> None:
@@ -286,6 +305,11 @@ class SyncClient:
         token = credentials.load_token(self.server_url, self.user)
         if token:
             self.transport.token = token
+            if not credentials.load_package_key(self.server_url, self.user):
+                # signed in by a release before package format 2: sync works, packages need a new sign-in
+                self.report.messages.append(
+                    "本机是用旧版本台账程序登录的，还没有数据包签名密钥。如需导出离线数据包，请重新登录一次"
+                    f"（taizhang login --server {self.server_url} --user {self.user}）")
             return
         if password is not None:
             self.login(password)
@@ -305,6 +329,7 @@ class SyncClient:
             self.sanity_check()
         except LoginRequired:
             credentials.delete_token(self.server_url, self.user)
+            credentials.delete_package_key(self.server_url, self.user)
             self.transport.token = None
             raise
         finally:

@@ -1,8 +1,11 @@
-"""The device token lives in the OS keyring — never in SQLite, config files or logs.
+"""The device token and the PC's package signing key live in the OS keyring — never in SQLite,
+config files or logs.
 
 If the only keyring backend is insecure (keyrings.alt's plaintext/obfuscated
 files, or keyring's ``fail``/``null`` backends), nothing is stored: the user
-is told so and signs in with the password at each sync.
+is told so and signs in with the password at each sync.  Such a PC cannot
+export offline packages (``PACKAGES_NEED_KEYRING``): a signing key that is not
+kept safely would let anyone who copies the file sign packages as this PC.
 """
 
 from __future__ import annotations
@@ -17,8 +20,17 @@ INSECURE_NOTICE = ("本电脑没有安全的密码保管库（系统密钥环）
                    "每次同步时都需要重新输入密码。")
 
 
+PACKAGES_NEED_KEYRING = ("离线数据包要用本机的签名密钥签名，而签名密钥只能保存在安全的系统密钥环中，"
+                         "所以这台电脑不能导出离线数据包。请联网同步（每次输入密码），"
+                         "或请县民政局信息管理员为本机安装系统密钥环后重新登录（taizhang login）")
+
+
 def _key(server_url: str, user: str) -> str:
     return f"{server_url.rstrip('/')}|{user}"
+
+
+def _package_key_name(server_url: str, user: str) -> str:
+    return _key(server_url, user) + "|package-signing-key"
 
 
 def _is_insecure_backend(backend) -> bool:
@@ -86,5 +98,42 @@ def delete_token(server_url: str, user: str) -> None:
 
     try:
         keyring.delete_password(SERVICE, _key(server_url, user))
+    except Exception:  # noqa: BLE001 - nothing stored
+        pass
+
+
+def store_package_key(server_url: str, user: str, private_key_text: str) -> bool:
+    """Keep the PC's package signing key (base64 Ed25519 private key) next to the token; False if not stored."""
+    if not keyring_is_secure():
+        return False
+    import keyring
+
+    try:
+        keyring.set_password(SERVICE, _package_key_name(server_url, user), private_key_text)
+        return True
+    except Exception as exc:  # noqa: BLE001
+        log.warning("keyring refused the package signing key: %s", type(exc).__name__)
+        return False
+
+
+def load_package_key(server_url: str, user: str) -> str | None:
+    if not keyring_is_secure():
+        return None
+    import keyring
+
+    try:
+        return keyring.get_password(SERVICE, _package_key_name(server_url, user))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("keyring could not be read: %s", type(exc).__name__)
+        return None
+
+
+def delete_package_key(server_url: str, user: str) -> None:
+    if not keyring_is_secure():
+        return
+    import keyring
+
+    try:
+        keyring.delete_password(SERVICE, _package_key_name(server_url, user))
     except Exception:  # noqa: BLE001 - nothing stored
         pass

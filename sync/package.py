@@ -8,26 +8,33 @@ which it refused and why) that goes back to the village on the same stick.
 Only a receipt — or the next online sync — makes the village PC stop counting
 those changes as unsent.
 
-File format (``.tzpkg``): the magic line ``TZPKG1`` then gzip'd UTF-8 JSON::
+File format (``.tzpkg``): the magic line ``TZPKG1`` (the container) then gzip'd UTF-8 JSON::
 
-    {"manifest": {format, version, package_id, created_at, org_code, org_name, device_id, user,
-                  server_id, count, periods},
+    {"manifest": {format, version (2), package_id, created_at, org_code, org_name, device_id, user,
+                  server_id, count, periods, key_id},
      "changes": [Change...],
-     "sha256": hex digest of the canonical JSON of manifest+changes,
-     "hmac":   HMAC-SHA256 of the same bytes with the device's package key}
+     "sha256":    hex digest of the canonical JSON of manifest+changes,
+     "signature": Ed25519 signature of the same bytes by the device's signing key (base64)}
 
 Integrity: gzip's CRC and the SHA-256 catch a damaged or edited file.
-Authentication: the package key is the SHA-256 of the device token this PC got
-at sign-in (kept only in the OS keyring); the county server stores exactly that
-hash for each device (``county_server.auth.token_hash``), so it can check the
-HMAC without ever holding the token, and a package edited by hand, or claiming
-another village's device, is refused.  A revoked device's packages are refused
-too.  Receipts are signed with the same key, so a village only trusts a receipt
-its own county server made for its own device.
+Authentication (format 2): at sign-in the PC makes an Ed25519 key pair; the private
+key stays in the OS keyring next to the device token and never leaves the PC, the
+public key goes to the county server, which keeps it with the device.  The server
+verifies a package with that public key, so neither a hand-edited package nor one
+claiming another village's device, nor one made by someone who has read the server's
+database (it holds only public keys and token hashes), is accepted.  Receipts go the
+other way: the server signs them with its own key (a file in its data directory, never
+in the database, ``county_server.signing``), whose public key the PC got at sign-in.
+
+Format 1 (HMAC keyed with the SHA-256 of the device token — exactly what the server
+stores, so a copy of the server database could forge packages and receipts) is
+refused with a message saying to upgrade and sign in again.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import gzip
 import hashlib
@@ -38,36 +45,100 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
 from storage import periods as P
 from storage.repository import Change, Repository
 
-MAGIC = b"TZPKG1\n"
+MAGIC = b"TZPKG1\n"  # the container's magic line; the format version is in the manifest
 RECEIPT_MAGIC = b"TZRCPT1\n"
 FORMAT = "taizhang-package"
 RECEIPT_FORMAT = "taizhang-receipt"
-VERSION = 1
+VERSION = 2  # 2: Ed25519 signatures (1: HMAC with the token hash, refused)
+LEGACY_VERSION = 1
+SIGNATURE = "ed25519"
+
+S_RECEIPT_KEY = "sync.receipt_key"  # setting: the county server's receipt public key, from sign-in (not a secret)
+
+LEGACY_PACKAGE_MESSAGE = (
+    "这个数据包是旧版本台账程序导出的（格式版本1，签名用的是登录凭据，县级服务器数据库的副本就足以伪造），"
+    "现已不再接受，未导入任何数据。请该村把台账程序升级到最新版本，联网重新登录一次（taizhang login），再重新导出数据包")
+LEGACY_RECEIPT_MESSAGE = (
+    "这份回执是旧版本县级服务器开具的（格式版本1，签名不够安全），本机不据此把数据标为已上传。"
+    "请在本机重新导出数据包交给乡镇（如提示需要重新登录，请先联网登录一次：taizhang login），"
+    "由升级后的县级服务器开具新回执（重复导入不会重复写入）")
 
 
 class PackageError(RuntimeError):
     """A package or receipt that cannot be used; the message says why, in Chinese."""
 
 
-def package_key(token: str) -> bytes:
-    """The HMAC key of a device: SHA-256 of its sign-in token (what the server stores)."""
-    return hashlib.sha256(token.encode("utf-8")).digest()
+# --------------------------------------------------------------------------- keys
 
 
-def key_from_token_hash(token_hash_hex: str) -> bytes:
-    """The same key on the server side, from the stored token hash."""
-    return bytes.fromhex(token_hash_hex)
+def new_signing_key() -> Ed25519PrivateKey:
+    """A fresh Ed25519 key pair (a PC's at sign-in, or the county server's receipt key)."""
+    return Ed25519PrivateKey.generate()
+
+
+def private_key_text(key: Ed25519PrivateKey) -> str:
+    """The 32-byte private key, base64 — for the OS keyring only."""
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+    return base64.b64encode(raw).decode("ascii")
+
+
+def private_key_from_text(text: str) -> Ed25519PrivateKey:
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+        return Ed25519PrivateKey.from_private_bytes(raw)
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        raise PackageError("系统密钥环中本机的数据包签名密钥已损坏，请联网重新登录一次（taizhang login）") from None
+
+
+def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """The 32-byte public key, base64: what the other side keeps."""
+    if isinstance(key, Ed25519PrivateKey):
+        key = key.public_key()
+    return base64.b64encode(key.public_bytes(serialization.Encoding.Raw,
+                                             serialization.PublicFormat.Raw)).decode("ascii")
+
+
+def public_key_from_text(text: str) -> Ed25519PublicKey:
+    """Parse a base64 public key; ValueError (Chinese) if it is not one."""
+    try:
+        raw = base64.b64decode(str(text).encode("ascii"), validate=True)
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        raise ValueError("签名公钥格式不正确（应为 Ed25519 公钥，32字节，base64）") from None
+
+
+def key_id(key: Ed25519PrivateKey | Ed25519PublicKey | str) -> str:
+    """A short fingerprint of a public key (names the key in a package; not a secret)."""
+    text = key if isinstance(key, str) else public_key_text(key)
+    return hashlib.sha256(base64.b64decode(text)).hexdigest()[:16]
+
+
+def _public(key: Ed25519PublicKey | str) -> Ed25519PublicKey:
+    return public_key_from_text(key) if isinstance(key, str) else key
 
 
 def _canonical(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _sign(key: bytes, body: bytes) -> str:
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
+def _sign(key: Ed25519PrivateKey, body: bytes) -> str:
+    return base64.b64encode(key.sign(body)).decode("ascii")
+
+
+def _verify(key: Ed25519PublicKey | str, body: bytes, signature: str) -> bool:
+    try:
+        _public(key).verify(base64.b64decode(str(signature).encode("ascii"), validate=True), body)
+        return True
+    except (InvalidSignature, ValueError, binascii.Error, UnicodeEncodeError):
+        return False
 
 
 # --------------------------------------------------------------------------- packages
@@ -93,8 +164,13 @@ class Package:
     def device_id(self) -> str:
         return self.manifest["device_id"]
 
-    def verify(self, key: bytes) -> bool:
-        return hmac.compare_digest(_sign(key, self.body), self.signature)
+    @property
+    def key_id(self) -> str:
+        return str(self.manifest.get("key_id") or "")
+
+    def verify(self, public_key: Ed25519PublicKey | str) -> bool:
+        """Was this package signed by the private key of ``public_key`` (the device's, as the server keeps it)?"""
+        return _verify(public_key, self.body, self.signature)
 
     def describe(self) -> str:
         m = self.manifest
@@ -102,7 +178,7 @@ class Package:
                 f" 导出的 {m['count']} 条变更")
 
 
-def build_package(repo: Repository, key: bytes, *, org_code: str, org_name: str = "", user: str = "",
+def build_package(repo: Repository, key: Ed25519PrivateKey, *, org_code: str, org_name: str = "", user: str = "",
                   server_id: str | None = None, page: int = 5000) -> tuple[bytes, Package]:
     """All pending changes of this PC as package bytes (nothing is marked sent: only a receipt does that)."""
     changes: list[Change] = []
@@ -120,13 +196,14 @@ def build_package(repo: Repository, key: bytes, *, org_code: str, org_name: str 
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "org_code": org_code, "org_name": org_name, "device_id": repo.device_id, "user": user,
         "server_id": server_id, "count": len(changes), "periods": periods,
+        "signature": SIGNATURE, "key_id": key_id(key),
     }
     wire = [c.to_dict() for c in changes]
     body = _canonical({"manifest": manifest, "changes": wire})
     doc = {"manifest": manifest, "changes": wire, "sha256": hashlib.sha256(body).hexdigest(),
-           "hmac": _sign(key, body)}
+           "signature": _sign(key, body)}
     data = MAGIC + gzip.compress(_canonical(doc), compresslevel=6)
-    return data, Package(manifest, changes, doc["sha256"], doc["hmac"], body)
+    return data, Package(manifest, changes, doc["sha256"], doc["signature"], body)
 
 
 def _change_period(change: Change) -> str | None:
@@ -163,15 +240,18 @@ def read_package(data: bytes) -> Package:
         manifest, wire = doc["manifest"], doc["changes"]
         if manifest.get("format") != FORMAT:
             raise PackageError("这不是社区服务台账的数据包")
-        if manifest.get("version") != VERSION:
-            raise PackageError(f"数据包格式版本{manifest.get('version')}不受支持，请把程序升级到最新版本")
+        if manifest.get("version") == LEGACY_VERSION:
+            raise PackageError(LEGACY_PACKAGE_MESSAGE)
+        if manifest.get("version") != VERSION or manifest.get("signature") != SIGNATURE:
+            raise PackageError(f"数据包格式版本{manifest.get('version')}不受支持（本程序能读格式版本{VERSION}），"
+                               "请把本机的台账程序升级到最新版本后再导入")
         body = _canonical({"manifest": manifest, "changes": wire})
         if not hmac.compare_digest(hashlib.sha256(body).hexdigest(), str(doc.get("sha256"))):
             raise PackageError("数据包内容与校验值不符，文件已被改动或损坏，已拒绝导入。请让该村重新导出数据包")
         changes = [Change.from_dict(c) for c in wire]
         if len(changes) != manifest["count"]:
             raise PackageError("数据包中的变更条数与清单不符，已拒绝导入")
-        return Package(manifest, changes, doc["sha256"], str(doc.get("hmac", "")), body)
+        return Package(manifest, changes, doc["sha256"], str(doc.get("signature", "")), body)
     except (KeyError, TypeError) as exc:
         raise PackageError(f"数据包缺少必需的内容（{exc}），已拒绝导入") from None
 
@@ -207,16 +287,17 @@ class Receipt:
         d.pop("signature")
         return _canonical({"format": RECEIPT_FORMAT, "version": VERSION, **d})
 
-    def sign(self, key: bytes) -> "Receipt":
+    def sign(self, key: Ed25519PrivateKey) -> "Receipt":
+        """Signed by the county server's receipt key (``county_server.signing``)."""
         self.signature = _sign(key, self.body())
         return self
 
-    def verify(self, key: bytes) -> bool:
-        return hmac.compare_digest(_sign(key, self.body()), self.signature)
+    def verify(self, public_key: Ed25519PublicKey | str) -> bool:
+        return _verify(public_key, self.body(), self.signature)
 
     def to_bytes(self) -> bytes:
         doc = json.loads(self.body())
-        doc["hmac"] = self.signature
+        doc["signature"] = self.signature
         return RECEIPT_MAGIC + gzip.compress(_canonical(doc))
 
     def to_dict(self) -> dict:
@@ -240,19 +321,42 @@ def read_receipt(data: bytes) -> Receipt:
     doc = _open(data, RECEIPT_MAGIC, "回执")
     if doc.get("format") != RECEIPT_FORMAT:
         raise PackageError("这不是社区服务台账的回执文件")
+    if doc.get("version") == LEGACY_VERSION or "hmac" in doc:
+        raise PackageError(LEGACY_RECEIPT_MESSAGE)
+    if doc.get("version") != VERSION:
+        raise PackageError(f"回执格式版本{doc.get('version')}不受支持（本程序能读格式版本{VERSION}），"
+                           "请把本机的台账程序升级到最新版本后再导入回执")
     try:
-        doc["signature"] = doc.pop("hmac")
+        doc["signature"] = str(doc["signature"])
         return Receipt.from_dict(doc)
     except KeyError as exc:
         raise PackageError(f"回执缺少必需的内容（{exc}）") from None
 
 
-def apply_receipt(repo: Repository, receipt: Receipt, key: bytes) -> int:
-    """Mark the changes the server holds as sent; returns how many local changes were pending and now are not."""
+def server_receipt_key(repo: Repository) -> Ed25519PublicKey:
+    """The county server's receipt public key this PC got at sign-in; PackageError (Chinese) if it has none."""
+    text = repo.get_setting(S_RECEIPT_KEY)
+    server, user = repo.get_setting("server_url"), repo.get_setting("user")
+    again = f"taizhang login --server {server} --user {user}" if server and user else "taizhang login"
+    if not text:
+        raise PackageError("本机还没有县级服务器的回执验证密钥（本机是用旧版本程序登录的，或还没有登录过），"
+                           f"无法确认回执的真伪。请联网重新登录一次（{again}）后再导入回执")
+    try:
+        return public_key_from_text(text)
+    except ValueError:
+        raise PackageError(f"本机保存的县级服务器回执验证密钥已损坏，请联网重新登录一次（{again}）后再导入回执") from None
+
+
+def apply_receipt(repo: Repository, receipt: Receipt, server_key: Ed25519PublicKey | str) -> int:
+    """Mark the changes the server holds as sent; returns how many local changes were pending and now are not.
+
+    ``server_key``: the county server's receipt public key (``server_receipt_key(repo)``).
+    """
     if receipt.device_id != repo.device_id:
         raise PackageError("这份回执不是给本机的（设备编号不符），请确认是本村导出的数据包的回执")
-    if not receipt.verify(key):
-        raise PackageError("回执的签名不对：它不是县级服务器为本机开具的，或已被改动。本机不会据此把数据标为已上传")
+    if not receipt.verify(server_key):
+        raise PackageError("回执的签名不对：它不是本机登录的县级服务器开具的，或已被改动。本机不会据此把数据标为已上传。"
+                           "如果县级服务器更换过签名密钥，请联网重新登录一次后再导入回执")
     pending = {c.change_id for _s, c in repo.pending_changes(limit=10_000_000)}
     held = [cid for cid in receipt.held if cid in pending]
     with repo.engine.begin() as conn:

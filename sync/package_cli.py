@@ -1,7 +1,7 @@
 """``taizhang export-package`` / ``import-package`` / ``import-receipt``: month-end data on a USB stick.
 
 - Village PC, no network: ``taizhang export-package -o E:\\幸福村-2024-03.tzpkg`` writes every unsent
-  change, signed with this PC's key (from the sign-in token in the OS keyring).
+  change, signed with this PC's package signing key (made at sign-in, kept only in the OS keyring).
 - Township collector's PC: ``taizhang import-package E:\\幸福村-2024-03.tzpkg`` checks the file, applies it
   locally for review (only its own villages), and, when signed in and online, uploads it to the county
   server and writes the signed receipt next to the package (``…-回执.tzrcpt``).
@@ -26,20 +26,35 @@ def _session_info(repo) -> tuple[str | None, str | None, str | None]:
     return repo.get_setting("server_url"), repo.get_setting("user"), repo.get_setting("role")
 
 
-def device_key(repo) -> bytes:
-    """This PC's package key: from the sign-in token kept in the OS keyring."""
+def device_key(repo):
+    """This PC's package signing key (Ed25519 private key), made at sign-in and kept only in the OS keyring."""
     from sync import credentials
 
     server, user, _role = _session_info(repo)
     if not server or not user:
         raise UserError("本机还没有登录过县级服务器，无法生成带签名的数据包。请先在有网络时登录一次（taizhang login）")
+    again = f"taizhang login --server {server} --user {user}"
+    if not credentials.keyring_is_secure():
+        raise UserError(credentials.INSECURE_NOTICE + credentials.PACKAGES_NEED_KEYRING)
     token = credentials.load_token(server, user)
     if not token:
-        if not credentials.keyring_is_secure():
-            raise UserError(credentials.INSECURE_NOTICE + "没有保存的登录凭据就不能为数据包签名，"
-                            "请联网同步，或请县民政局信息管理员为本机安装系统密钥环")
-        raise UserError("系统密钥环中找不到本机的登录凭据，请联网重新登录一次（taizhang login）后再导出数据包")
-    return PK.package_key(token)
+        raise UserError(f"系统密钥环中找不到本机的登录凭据，请联网重新登录一次（{again}）后再导出数据包")
+    text = credentials.load_package_key(server, user)
+    if not text:
+        raise UserError("本机是用旧版本台账程序登录的，还没有数据包签名密钥，导出的数据包县级服务器不会接受。"
+                        f"请联网重新登录一次（{again}），之后再导出数据包；未上传的数据都保留在本机")
+    try:
+        return PK.private_key_from_text(text)
+    except PK.PackageError as exc:
+        raise UserError(f"{exc}（{again}）") from None
+
+
+def receipt_key(repo):
+    """The county server's receipt public key, from this PC's sign-in (a setting; not a secret)."""
+    try:
+        return PK.server_receipt_key(repo)
+    except PK.PackageError as exc:
+        raise UserError(str(exc)) from None
 
 
 def _identity(repo):
@@ -151,7 +166,7 @@ def _import_receipt(args) -> int:
     path = Path(args.file)
     try:
         receipt = PK.read_receipt(path.read_bytes())
-        marked = PK.apply_receipt(repo, receipt, device_key(repo))
+        marked = PK.apply_receipt(repo, receipt, receipt_key(repo))
     except OSError as exc:
         raise UserError(f"无法读取回执文件“{path}”：{exc.strerror or exc}") from None
     except PK.PackageError as exc:

@@ -74,9 +74,10 @@ def pcs(tmp_path, county):
 
 
 def sign_in(pc: SyncTestClient) -> str:
-    """First sync with the password; the token is what a secure keyring would keep."""
+    """First sync with the password; the token and package signing key are what a secure keyring would keep."""
     pc.sync()
     pc.token = pc.last_client.transport.token
+    pc.signing_key = pc.last_client.package_key
     return pc.token
 
 
@@ -216,7 +217,7 @@ def test_packages_through_a_township_collector(county, pcs, tmp_path):
     fill_month(cun.repo, org=VILLAGE, month=MONTH, services=5)
     P.submit(cun.repo, VILLAGE, MONTH)
     unsent = cun.repo.unsent_count()
-    data, pkg = PK.build_package(cun.repo, PK.package_key(cun.token), org_code=VILLAGE, org_name="幸福村")
+    data, pkg = PK.build_package(cun.repo, cun.signing_key, org_code=VILLAGE, org_name="幸福村")
     path = tmp_path / "幸福村.tzpkg"
     path.write_bytes(data)
 
@@ -242,7 +243,7 @@ def test_packages_through_a_township_collector(county, pcs, tmp_path):
     assert cun.repo.unsent_count() == unsent
     receipt_path = tmp_path / "幸福村-回执.tzrcpt"
     receipt_path.write_bytes(base64.b64decode(answer["receipt"]))
-    marked = PK.apply_receipt(cun.repo, PK.read_receipt(receipt_path.read_bytes()), PK.package_key(cun.token))
+    marked = PK.apply_receipt(cun.repo, PK.read_receipt(receipt_path.read_bytes()), PK.server_receipt_key(cun.repo))
     assert marked == unsent and cun.repo.unsent_count() == 0
     # ... and the next online sync pushes nothing twice and agrees with the server
     report = sync(cun)
@@ -251,7 +252,7 @@ def test_packages_through_a_township_collector(county, pcs, tmp_path):
 
     # a package from another village's device, claiming to be 幸福村: refused
     fill_month(cun2.repo, org=VILLAGE, month=MONTH, services=1)
-    forged, _ = PK.build_package(cun2.repo, PK.package_key(cun2.token), org_code=VILLAGE, org_name="幸福村")
+    forged, _ = PK.build_package(cun2.repo, cun2.signing_key, org_code=VILLAGE, org_name="幸福村")
     with pytest.raises(Exception, match="导出它的电脑登录的是220102001002"):
         upload_package(county.url, zhen.token, forged)
     assert len(server_services(county, VILLAGE)) == 5
@@ -261,7 +262,7 @@ def test_packages_through_a_township_collector(county, pcs, tmp_path):
     sync(zhen)
     cun.repo.create("service", {"org_code": VILLAGE, "date": P.month_bounds(MONTH)[0] + dt.timedelta(days=9),
                                 "category": "助残", "mode": "上门", "target": "残疾人", "persons": 2})
-    data2, _ = PK.build_package(cun.repo, PK.package_key(cun.token), org_code=VILLAGE)
+    data2, _ = PK.build_package(cun.repo, cun.signing_key, org_code=VILLAGE)
     p2 = tmp_path / "幸福村-2.tzpkg"
     p2.write_bytes(data2)
     result = subprocess.run([*SERVER_CMD, "--db", county.db_url, "import-package", str(p2)], text=True,
@@ -270,6 +271,9 @@ def test_packages_through_a_township_collector(county, pcs, tmp_path):
     assert "新写入 1 条" in result.stdout
     assert (tmp_path / "幸福村-2-回执.tzrcpt").exists()
     assert len(server_services(county, VILLAGE)) == 6
+    # signed with the same key file as the running server's, which the village got at sign-in
+    cli_receipt = PK.read_receipt((tmp_path / "幸福村-2-回执.tzrcpt").read_bytes())
+    assert PK.apply_receipt(cun.repo, cli_receipt, PK.server_receipt_key(cun.repo)) >= 1
 
 
 @BOTH_DATABASES
@@ -277,7 +281,7 @@ def test_package_into_locked_month_and_package_plus_online_sync(county, pcs, tmp
     cun, zhen, xian = pcs("cun", "cun"), pcs("zhen", "zhen"), pcs("xian", "xian")
     for pc in (cun, zhen, xian):
         sign_in(pc)
-    key = PK.package_key(cun.token)
+    key = cun.signing_key
     fill_month(cun.repo, org=VILLAGE, month=MONTH, services=2)
     P.submit(cun.repo, VILLAGE, MONTH)
 
@@ -334,7 +338,7 @@ def test_township_collector_cli_round_trip(county, pcs, tmp_path):
     sign_in(cun)
     fill_month(cun.repo, org=VILLAGE, month=MONTH, services=3)
     P.submit(cun.repo, VILLAGE, MONTH)
-    data, pkg = PK.build_package(cun.repo, PK.package_key(cun.token), org_code=VILLAGE, org_name="幸福村")
+    data, pkg = PK.build_package(cun.repo, cun.signing_key, org_code=VILLAGE, org_name="幸福村")
     stick = tmp_path / "U盘"
     stick.mkdir()
     path = stick / "幸福村-月报.tzpkg"
@@ -360,7 +364,7 @@ def test_township_collector_cli_round_trip(county, pcs, tmp_path):
     assert refused.returncode == 1 and ("已损坏" in refused.stderr or "校验" in refused.stderr)
 
     assert cun.repo.unsent_count() == len(pkg.changes)
-    PK.apply_receipt(cun.repo, PK.read_receipt(receipt_path.read_bytes()), PK.package_key(cun.token))
+    PK.apply_receipt(cun.repo, PK.read_receipt(receipt_path.read_bytes()), PK.server_receipt_key(cun.repo))
     assert cun.repo.unsent_count() == 0
     assert sync(cun).pushed == 0
 
@@ -369,7 +373,7 @@ def test_offline_village_learns_a_return_from_the_receipt(county, pcs, tmp_path)
     """No network at the village all month: the township's return reaches it on the receipt."""
     cun, zhen = pcs("cun", "cun"), pcs("zhen", "zhen")
     sign_in(cun), sign_in(zhen)
-    key = PK.package_key(cun.token)
+    key = cun.signing_key
     fill_month(cun.repo, org=VILLAGE, month=MONTH, services=2)
     P.submit(cun.repo, VILLAGE, MONTH)
     data, _ = PK.build_package(cun.repo, key, org_code=VILLAGE)
@@ -384,7 +388,7 @@ def test_offline_village_learns_a_return_from_the_receipt(county, pcs, tmp_path)
     answer = upload_package(county.url, zhen.token, data2)
     receipt = PK.read_receipt(base64.b64decode(answer["receipt"]))
     assert [c["payload"]["status"] for c in receipt.periods] == [P.SUBMITTED, P.RETURNED]
-    PK.apply_receipt(cun.repo, receipt, key)
+    PK.apply_receipt(cun.repo, receipt, PK.server_receipt_key(cun.repo))
     assert cun.repo.unsent_count() == 0
     notices = P.returned_notices(cun.repo, VILLAGE)
     assert [n.period for n in notices] == [MONTH] and "缺少服务时长" in notices[0].reason

@@ -17,7 +17,8 @@ from sync import package as PK
 from tests.test_periods import TOWNSHIP, VILLAGE, fill_month
 from tests.test_review_ui import SHOTS, county_tree
 
-KEY = PK.package_key("token-from-sign-in")
+KEY = PK.new_signing_key()  # this PC's package signing key, as made at sign-in
+SERVER_KEY = PK.new_signing_key()  # the county server's receipt key
 
 
 def village_page(qtbot, repo):
@@ -28,6 +29,7 @@ def village_page(qtbot, repo):
     page = create_page(AppContext(repo))
     assert isinstance(page, PeriodsPage) and page.is_village
     page.key_provider = lambda: KEY
+    page.receipt_key_provider = lambda: SERVER_KEY.public_key()
     qtbot.addWidget(page)
     page.resize(900, 760)
     page.show()
@@ -95,7 +97,7 @@ def test_package_export_receipt_and_township_import(qtbot, repo, tmp_path):
     qtbot.waitUntil(handle.is_done, timeout=20000)
     assert out.exists() and "已导出数据包" in page.message.text()
     pkg = PK.read_package(out.read_bytes())
-    assert pkg.verify(KEY) and pkg.org_code == VILLAGE
+    assert pkg.verify(KEY.public_key()) and pkg.org_code == VILLAGE
 
     # the township PC imports it for review (no server in this test: local import only)
     town_repo = Repository(open_database(tmp_path / "town.sqlite3"), actor="收集员")
@@ -111,7 +113,7 @@ def test_package_export_receipt_and_township_import(qtbot, repo, tmp_path):
 
     # a receipt the server signed for this PC clears the outbox
     receipt = PK.Receipt(pkg.package_id, VILLAGE, repo.device_id, [c.change_id for c in pkg.changes], [], [],
-                         "2024-04-02T00:00:00+00:00", "县级服务器").sign(KEY)
+                         "2024-04-02T00:00:00+00:00", "县级服务器").sign(SERVER_KEY)
     rpath = Path(tmp_path / "回执.tzrcpt")
     rpath.write_bytes(receipt.to_bytes())
     handle = page.import_receipt(rpath)

@@ -52,6 +52,7 @@ class PeriodsPage(QWidget):
         self.org = ctx.identity.org_code
         self.is_village = org_level(self.org) == "village"
         self.key_provider = self._device_key  # tests replace this with a key from a real sign-in
+        self.receipt_key_provider = self._receipt_key  # the county server's receipt public key
         layout = QVBoxLayout(self)
         title = QLabel("月报与同步")
         title.setObjectName("pageTitle")
@@ -234,6 +235,11 @@ class PeriodsPage(QWidget):
 
         return device_key(self.ctx.repo)
 
+    def _receipt_key(self):
+        from sync.package_cli import receipt_key
+
+        return receipt_key(self.ctx.repo)
+
     def choose_export(self) -> None:
         name = f"{self.ctx.identity.org_name}-{P.previous_period()}.tzpkg"
         path, _ = QFileDialog.getSaveFileName(self, "导出离线数据包", str(Path.home() / name), "台账数据包 (*.tzpkg)")
@@ -271,7 +277,7 @@ class PeriodsPage(QWidget):
     def import_receipt(self, path: str | Path):
         repo = self.ctx.repo
         try:
-            key = self.key_provider()
+            key = self.receipt_key_provider()
         except Exception as exc:  # noqa: BLE001
             self._failed(exc)
             return None

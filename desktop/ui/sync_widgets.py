@@ -70,7 +70,7 @@ class LoginDialog(QDialog):
         form.addRow("证书文件：", ca_row)
         layout.addLayout(form)
         if not credentials.keyring_is_secure():
-            notice = QLabel(credentials.INSECURE_NOTICE)
+            notice = QLabel(credentials.INSECURE_NOTICE + credentials.PACKAGES_NEED_KEYRING)
             notice.setWordWrap(True)
             notice.setObjectName("insecureKeyringNotice")
             layout.addWidget(notice)
