@@ -94,9 +94,17 @@ def _sync(args) -> int:
 
 def _conflicts(args) -> int:
     from storage.cli import open_repository
-    from sync.client import SyncError, open_conflicts, rejection_summary, rejections, resolve_conflict
+    from sync.client import (SyncError, dismiss_rejection, open_conflicts, rejection_summary, rejections,
+                             resolve_conflict)
 
     repo = open_repository()
+    if args.dismiss:
+        matches = [r for r in rejections(repo) if r["id"].startswith(args.dismiss)]
+        if len(matches) != 1:
+            raise UserError(f"没有唯一以“{args.dismiss}”开头的被拒绝修改，请用 taizhang conflicts 查看编号")
+        dismiss_rejection(repo, matches[0]["id"])
+        print(f"已标记为处理完毕：{matches[0]['label']}  {rejection_summary(matches[0])}")
+        return 0
     if args.keep:
         if not args.id:
             raise UserError("请指定冲突编号：taizhang conflicts --keep server|local 编号")
@@ -118,10 +126,10 @@ def _conflicts(args) -> int:
     if rej:
         print(f"被服务器拒绝的修改：{len(rej)} 条（内容已保留在本机，可在程序的“冲突与被拒绝的修改”中查看）")
         for r in rej[-20:]:
-            print(f"  {r['at'][:16].replace('T', ' ')}  {r['label']}  {r['org_code']}  "
+            print(f"  {r['id'][:8]}  {r['at'][:16].replace('T', ' ')}  {r['label']}  {r['org_code']}  "
                   f"{rejection_summary(r)}  {r['reason']}")
         if len(rej) > 20:
-            print(f"  ……以上是最近的 20 条")
+            print("  ……以上是最近的 20 条")
     return 0
 
 
@@ -143,4 +151,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("conflicts", help="查看同步冲突和被拒绝的修改；--keep 选择保留哪个版本")
     p.add_argument("id", nargs="?", help="冲突编号（前几位即可）")
     p.add_argument("--keep", choices=["server", "local"], help="保留服务器的版本（server）或本机的版本（local）")
+    p.add_argument("--dismiss", metavar="编号", help="把一条被拒绝的修改标记为已处理（改正并重新录入之后），不再列出")
     p.set_defaults(func=_conflicts)

@@ -116,3 +116,34 @@ def test_info_on_an_empty_data_directory(taizhang_home):
     result = run("taizhang", "info", home=taizhang_home)
     assert result.returncode == 0, result.stderr
     assert "本机单位: 尚未设置" in result.stdout and "未上传变更: 0" in result.stdout
+
+
+def test_conflicts_lists_refused_changes_masked_and_dismiss_removes_one(taizhang_home):
+    """taizhang conflicts shows each refused change with its content (masked); --dismiss marks one dealt with."""
+    import json
+
+    from storage.db import open_database
+    from storage.models import SyncRejection, new_id, utcnow
+
+    engine = open_database(taizhang_home / "taizhang.sqlite3")
+    ids = [new_id(), new_id()]
+    with engine.begin() as conn:  # as sync.client keeps a refusal
+        for rid, name in zip(ids, ("张伟", "李娜")):
+            conn.execute(SyncRejection.__table__.insert().values(
+                id=rid, change_id=new_id(), record_type="staff", record_id=new_id(), org_code="220102001002",
+                op="insert", reason="区划代码220102001002不在本账号的范围内",
+                payload=json.dumps({"name": name, "id_number": "110105194912310029", "org_code": "220102001002"},
+                                   ensure_ascii=False), at=utcnow()))
+    engine.dispose()
+    listed = run("taizhang", "conflicts", home=taizhang_home)
+    assert listed.returncode == 0, listed.stderr
+    assert "被服务器拒绝的修改：2 条" in listed.stdout and "姓名：张伟" in listed.stdout
+    assert "110105********0029" in listed.stdout and "194912310029" not in listed.stdout
+    assert ids[0][:8] in listed.stdout
+    done = run("taizhang", "conflicts", "--dismiss", ids[0][:8], home=taizhang_home)
+    assert done.returncode == 0, done.stderr
+    assert "已标记为处理完毕" in done.stdout and "张伟" in done.stdout
+    after = run("taizhang", "conflicts", home=taizhang_home)
+    assert "被服务器拒绝的修改：1 条" in after.stdout and "张伟" not in after.stdout and "李娜" in after.stdout
+    unknown = run("taizhang", "conflicts", "--dismiss", "ffffffff", home=taizhang_home)
+    assert unknown.returncode != 0 and "没有唯一以“ffffffff”开头的被拒绝修改" in unknown.stderr
