@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLab
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
+from desktop.ui.flow_layout import scrolling_body
 from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import describe_error, op, write_op
 from storage import periods as P
@@ -52,7 +53,7 @@ class PeriodsPage(QWidget):
         self.org = ctx.identity.org_code
         self.is_village = org_level(self.org) == "village"
         self.key_provider = self._device_key  # tests replace this with a key from a real sign-in
-        layout = QVBoxLayout(self)
+        layout = scrolling_body(self)  # scrolls rather than outgrow a 1366×768 screen in large-font mode
         title = QLabel("月报与同步")
         title.setObjectName("pageTitle")
         layout.addWidget(title)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
                                QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
+from desktop.ui.flow_layout import FlowLayout, compact_combo
 from desktop.ui.jobs import show_error, write_op
 from desktop.ui.record_model import RecordFilter, RecordTableModel
 from storage.schema import record_type
@@ -67,9 +68,16 @@ class RecordListPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 4)
+        # title and row count on one line: the toolbars below may wrap (large-font mode, small screens)
+        title_row = QHBoxLayout()
         heading = QLabel(title or self.rt.label)
         heading.setObjectName("pageTitle")
-        layout.addWidget(heading)
+        title_row.addWidget(heading)
+        title_row.addStretch(1)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("row_count")
+        title_row.addWidget(self.count_label)
+        layout.addLayout(title_row)
 
         # search and filters
         bar = QHBoxLayout()
@@ -92,6 +100,7 @@ class RecordListPage(QWidget):
             for item in choices.get(f.choices or "", []):
                 combo.addItem(item, item)
             combo.currentIndexChanged.connect(lambda _i: self.apply_filter())
+            compact_combo(combo, 6)  # a long choice must not widen the page past the screen
             bar.addWidget(combo, 1)
             self.filter_combos[name] = combo
         self.date_check = self.date_from = self.date_to = None
@@ -111,14 +120,18 @@ class RecordListPage(QWidget):
             self.date_check.toggled.connect(self._date_toggled)
         layout.addLayout(bar)
 
-        # actions (and the date range, which needs the room)
-        actions = QHBoxLayout()
+        # actions (and the date range, which needs the room); wraps onto a second row when narrow
+        actions = FlowLayout()
         if self.date_check is not None:
-            actions.addWidget(self.date_check)
-            actions.addWidget(self.date_from)
-            actions.addWidget(QLabel("到"))
-            actions.addWidget(self.date_to)
-            actions.addSpacing(16)
+            date_range = QWidget()
+            date_range.setObjectName("date_range")
+            dl = QHBoxLayout(date_range)
+            dl.setContentsMargins(0, 0, 16, 0)
+            dl.addWidget(self.date_check)
+            dl.addWidget(self.date_from)
+            dl.addWidget(QLabel("到"))
+            dl.addWidget(self.date_to)
+            actions.addWidget(date_range)
         self.new_button = QPushButton("新建(&N)")
         self.edit_button = QPushButton("修改(&E)")
         self.delete_button = QPushButton("删除")
@@ -142,10 +155,6 @@ class RecordListPage(QWidget):
         self.delete_button.clicked.connect(self.delete_record)
         self.restore_button.clicked.connect(self.restore_record)
         self.deleted_toggle.toggled.connect(self.set_show_deleted)
-        actions.addStretch(1)
-        self.count_label = QLabel()
-        self.count_label.setObjectName("row_count")
-        actions.addWidget(self.count_label)
         layout.addLayout(actions)
 
         self.table = QTableView()
