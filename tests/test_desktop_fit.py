@@ -164,3 +164,74 @@ def test_every_page_fits_the_screen(qtbot, taizhang_home, repo, app_look, role, 
         window.close()
         window.deleteLater()
         controller.ctx.repo.engine.dispose()
+
+
+# --------------------------------------------------------------------------- keyboard
+
+
+def tab_stops(page: QWidget, window) -> list[QWidget]:
+    from PySide6.QtCore import Qt
+
+    return [w for w in page.findChildren(QWidget)
+            if w.isVisibleTo(window) and w.isEnabled() and w.focusProxy() is None
+            and (w.focusPolicy() & Qt.FocusPolicy.TabFocus) == Qt.FocusPolicy.TabFocus]
+
+
+@pytest.mark.parametrize("role", ["village", "county"])
+def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_home, repo, app_look, role):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    controller = open_window(qtbot, make_db(taizhang_home, repo, role, True))
+    window = controller.window
+    try:
+        window.resize(client_area(LARGE_SCREEN))
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        missed = {}
+        for spec in window.specs:
+            window.show_page(spec.key)
+            settle()
+            page = window.stack.currentWidget()
+            window.nav.setFocus()
+            reached = []
+            for _ in range(60):  # from the navigation, Tab through the page and back round to it
+                QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+                focused = QApplication.focusWidget()
+                if focused is window.nav:
+                    break
+                reached.append(focused)
+            else:
+                missed[spec.key] = "Tab never came back to the navigation (trapped in a control)"
+                continue
+            lost = [f"{type(w).__name__}“{w.objectName()}”" for w in tab_stops(page, window) if w not in reached]
+            if lost:
+                missed[spec.key] = lost
+        assert not missed, missed
+
+        # Enter presses the focused button of a page (not only Space), as in a dialog
+        page = window.show_page("indicators")
+        qtbot.waitUntil(lambda: page.handle is not None, timeout=10_000)
+        settle()
+        first = page.handle
+        page.compute_button.setFocus()
+        QTest.keyClick(page.compute_button, Qt.Key.Key_Return)
+        assert page.handle is not first  # a new computation was started
+        settle()
+
+        # Esc in a list's search box clears the search
+        window.show_page("facility")
+        lst = window.current_list()
+        qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+        total = lst.model.rowCount()
+        lst.focus_search()
+        QTest.keyClicks(lst.search, "zzzz")
+        lst.apply_filter()
+        assert lst.model.rowCount() < total or total == 0
+        QTest.keyClick(lst.search, Qt.Key.Key_Escape)
+        assert lst.search.text() == "" and lst.model.rowCount() == total
+    finally:
+        settle()
+        window.close()
+        window.deleteLater()
+        controller.ctx.repo.engine.dispose()

@@ -60,6 +60,7 @@ class BoardPage(QWidget):
         self.table = QTableWidget(0, 0)
         self.table.setObjectName("board")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab goes on to the next control; arrows move in the table
         self.table.verticalHeader().setVisible(False)
         layout.addWidget(self.table, 3)
         self.rates_title = QLabel("")
@@ -68,6 +69,7 @@ class BoardPage(QWidget):
         self.rates.setObjectName("rates")
         self.rates.setHorizontalHeaderLabels(["单位", "村(社区)数", "已报送", "按时报送", "报送率", "按时报送率"])
         self.rates.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.rates.setTabKeyNavigation(False)
         self.rates.verticalHeader().setVisible(False)
         self.rates.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.rates, 1)

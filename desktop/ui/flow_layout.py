@@ -127,6 +127,8 @@ def scrolling_body(page: QWidget) -> "QVBoxLayout":
     scroll.setObjectName("pageScroll")
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
+    # not a Tab stop of its own (it shows no focus); it scrolls to whichever control has the focus
+    scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     outer.addWidget(scroll)
     inner = QWidget()
     inner.setObjectName("pageBody")

@@ -435,6 +435,7 @@ class IndicatorsPage(QWidget):
         view.setModel(proxy)
         view.setSortingEnabled(True)
         view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setTabKeyNavigation(False)  # Tab leaves the table (arrows move inside it)
         view.verticalHeader().setVisible(False)
         view.setWordWrap(False)
         view.horizontalHeader().setDefaultSectionSize(110)
@@ -456,6 +457,7 @@ class IndicatorsPage(QWidget):
     def _table_setup(table: QTableWidget) -> None:
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        table.setTabKeyNavigation(False)  # Tab leaves the table (arrows move inside it)
         table.verticalHeader().setVisible(False)
         table.setWordWrap(True)
 

@@ -13,7 +13,7 @@ import logging
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
-                               QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop.ui import pages as page_registry
 from desktop.ui.context import AppContext, SyncState
@@ -31,6 +31,13 @@ def format_local(ts: dt.datetime | None) -> str:
     return ts.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def enter_presses_buttons(page: QWidget) -> None:
+    """Enter (as well as Space) presses the focused button of a page, as it does in a dialog:
+    many users expect Enter.  Qt does this for buttons with autoDefault, which only dialogs set."""
+    for button in page.findChildren(QPushButton):
+        button.setAutoDefault(True)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext):
         super().__init__()
@@ -46,6 +53,7 @@ class MainWindow(QMainWindow):
                 if page is None:
                     continue
                 self.page_widgets[spec.key] = page
+                enter_presses_buttons(page)
             self.specs.append(spec)
 
         central = QWidget()
@@ -54,6 +62,7 @@ class MainWindow(QMainWindow):
         outer.setSpacing(0)
         self.demo_banner = QLabel("演示数据：这是练习用的“幸福村（演示数据）”，内容是虚构的，不会上传到县服务器。")
         self.demo_banner.setObjectName("demoBanner")
+        self.demo_banner.setWordWrap(True)  # never the widest thing in the window (large-font mode)
         outer.addWidget(self.demo_banner)
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
@@ -120,6 +129,7 @@ class MainWindow(QMainWindow):
             self.stack.removeWidget(old)
             old.deleteLater()
             self.page_widgets[spec.key] = page
+            enter_presses_buttons(page)
         self.stack.setCurrentIndex(i)
         self._update_actions()
         return page

@@ -207,6 +207,8 @@ class PeriodsPage(QWidget):
             text.setObjectName("notice")
             self.notice_labels.append(text)
             go = QPushButton("去处理")
+            go.setAutoDefault(True)  # Enter presses it (the page's other buttons: MainWindow)
+            go.setToolTip(f"转到{P.period_label(st.period)}的月报，改正后重新提交")
             go.clicked.connect(lambda _c=False, p=st.period: self.set_period(p))
             rl.addWidget(text, 1)
             rl.addWidget(go)

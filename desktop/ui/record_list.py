@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from PySide6.QtCore import QDate, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QEvent, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
@@ -90,6 +90,7 @@ class RecordListPage(QWidget):
         self.search.setAccessibleName("搜索")
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self.apply_filter)
+        self.search.installEventFilter(self)  # Esc clears the search
         bar.addWidget(self.search, 3)
         self.filter_combos: dict[str, QComboBox] = {}
         choices = ctx.repo.choices()
@@ -148,6 +149,8 @@ class RecordListPage(QWidget):
         self.edit_button.setToolTip("修改选中的记录（Enter 或 F2）")
         self.delete_button.setToolTip("删除选中的记录（Delete）；删除后可在“最近删除”中恢复")
         self.deleted_toggle.setToolTip("显示已删除的记录，可以恢复（Ctrl+D）")
+        self.restore_button.setToolTip("恢复选中的记录（Alt+R，或在列表中按 Enter）")
+        self.search.setToolTip("输入后自动搜索；Esc 清空搜索（Ctrl+F 回到这里）")
         if self.rt.parent:
             parent_label = record_type(self.rt.parent).label
             self.new_button.setEnabled(False)
@@ -201,6 +204,14 @@ class RecordListPage(QWidget):
         self.count_label.setText("正在读取…")
         self._fit_rows()
         self.refresh_in_background()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's naming
+        if (watched is self.search and event.type() == QEvent.Type.KeyPress
+                and event.key() == Qt.Key.Key_Escape and self.search.text()):
+            self.search.clear()
+            self.apply_filter()
+            return True
+        return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------------ filter / reload
     def current_filter(self) -> RecordFilter:

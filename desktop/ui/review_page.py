@@ -164,6 +164,7 @@ class ReviewPage(QWidget):
         self.units.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.units.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.units.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.units.setTabKeyNavigation(False)  # Tab goes on to the next control; arrows move in the table
         header = self.units.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -187,6 +188,7 @@ class ReviewPage(QWidget):
         self.records.setHorizontalHeaderLabels(["类别", "日期", "内容"])
         self.records.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.records.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.records.setTabKeyNavigation(False)
         self.records.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.records.verticalHeader().setVisible(False)
         self.records.setToolTip("选中有问题的记录后点“退回”，可以逐条写意见")
