@@ -166,6 +166,39 @@ def test_every_page_fits_the_screen(qtbot, taizhang_home, repo, app_look, role, 
         controller.ctx.repo.engine.dispose()
 
 
+def test_switching_to_large_font_keeps_the_window_on_the_screen(qtbot, taizhang_home, repo, app_look):
+    """Ctrl+Shift+L while every page is open (built at the normal size): still fits 1366×768."""
+    controller = open_window(qtbot, make_db(taizhang_home, repo, "village", False))
+    window = controller.window
+    try:
+        target = client_area(LARGE_SCREEN)
+        window.resize(target)
+        for spec in window.specs:
+            window.show_page(spec.key)
+            settle()
+        window.action_large.trigger()
+        settle()
+        assert controller.ctx.settings.large_font
+        minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
+        assert minimum.width() <= target.width() and minimum.height() <= target.height(), minimum
+        window.resize(target)
+        settle()
+        assert window.size() == target
+        problems = {}
+        for spec in window.specs:
+            window.show_page(spec.key)
+            settle()
+            found = problems_of(window.stack.currentWidget())
+            if found:
+                problems[spec.key] = found
+        assert not problems, problems
+    finally:
+        settle()
+        window.close()
+        window.deleteLater()
+        controller.ctx.repo.engine.dispose()
+
+
 # --------------------------------------------------------------------------- keyboard
 
 

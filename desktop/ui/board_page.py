@@ -54,9 +54,9 @@ class BoardPage(QWidget):
         bar.addWidget(refresh)
         self.legend = QLabel("图例：" + "  ".join(f"<span style='background:{c}'>&nbsp;{k}&nbsp;</span>"
                                                for k, c in CELL_COLORS.items()))
-        self.legend.setWordWrap(True)
-        bar.addWidget(self.legend)
+        self.legend.setWordWrap(True)  # its own line, full width: wraps only on a narrow window
         layout.addLayout(bar)
+        layout.addWidget(self.legend)
         self.table = QTableWidget(0, 0)
         self.table.setObjectName("board")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
