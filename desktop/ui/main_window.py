@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
@@ -29,6 +29,19 @@ def format_local(ts: dt.datetime | None) -> str:
     if ts is None:
         return "从未"
     return ts.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+PREFERRED_SIZE = QSize(1200, 760)
+WINDOW_FRAME = QSize(16, 40)  # title bar and borders (Windows 7/10, UOS at 96 dpi)
+
+
+def initial_size(screen) -> QSize:
+    """1200×760, but never taller or wider than the screen's work area (1366×768 with a taskbar leaves
+    728 px: a 760 px window would open with its status bar behind the taskbar)."""
+    if screen is None:
+        return PREFERRED_SIZE
+    room = screen.availableGeometry().size() - WINDOW_FRAME
+    return PREFERRED_SIZE.boundedTo(room).expandedTo(QSize(640, 480))
 
 
 def enter_presses_buttons(page: QWidget) -> None:
@@ -94,7 +107,7 @@ class MainWindow(QMainWindow):
         ctx.settings_changed.connect(self._settings_changed)
         self._update_title()
         self._fit_nav()
-        self.resize(1200, 760)
+        self.resize(initial_size(self.screen()))
         self.nav.setCurrentRow(0)
         self.nav.setFocus()
 
