@@ -166,6 +166,14 @@ def test_every_page_fits_the_screen(qtbot, taizhang_home, repo, app_look, role, 
         controller.ctx.repo.engine.dispose()
 
 
+def test_the_window_opens_inside_the_work_area():
+    from desktop.ui.main_window import PREFERRED_SIZE, initial_size
+
+    assert initial_size(LARGE_SCREEN) == client_area(LARGE_SCREEN).boundedTo(PREFERRED_SIZE) == QSize(1200, 688)
+    assert initial_size(SMALL_SCREEN) == QSize(1008, 560)
+    assert initial_size(QSize(1920, 1040)) == PREFERRED_SIZE
+
+
 def test_switching_to_large_font_keeps_the_window_on_the_screen(qtbot, taizhang_home, repo, app_look):
     """Ctrl+Shift+L while every page is open (built at the normal size): still fits 1366×768."""
     controller = open_window(qtbot, make_db(taizhang_home, repo, "village", False))

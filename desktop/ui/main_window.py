@@ -35,13 +35,12 @@ PREFERRED_SIZE = QSize(1200, 760)
 WINDOW_FRAME = QSize(16, 40)  # title bar and borders (Windows 7/10, UOS at 96 dpi)
 
 
-def initial_size(screen) -> QSize:
+def initial_size(work_area: QSize | None) -> QSize:
     """1200×760, but never taller or wider than the screen's work area (1366×768 with a taskbar leaves
     728 px: a 760 px window would open with its status bar behind the taskbar)."""
-    if screen is None:
+    if work_area is None:
         return PREFERRED_SIZE
-    room = screen.availableGeometry().size() - WINDOW_FRAME
-    return PREFERRED_SIZE.boundedTo(room).expandedTo(QSize(640, 480))
+    return PREFERRED_SIZE.boundedTo(work_area - WINDOW_FRAME).expandedTo(QSize(640, 480))
 
 
 def enter_presses_buttons(page: QWidget) -> None:
@@ -107,7 +106,8 @@ class MainWindow(QMainWindow):
         ctx.settings_changed.connect(self._settings_changed)
         self._update_title()
         self._fit_nav()
-        self.resize(initial_size(self.screen()))
+        screen = self.screen()
+        self.resize(initial_size(screen.availableGeometry().size() if screen is not None else None))
         self.nav.setCurrentRow(0)
         self.nav.setFocus()
 
