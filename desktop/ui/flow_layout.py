@@ -20,6 +20,7 @@ class FlowLayout(QLayout):
         super().__init__(parent)
         self._items: list[QLayoutItem] = []
         self._h, self._v = h_spacing, v_spacing
+        self._hfw: dict[int, int] = {}  # width -> height, until the layout changes
         self.setContentsMargins(0, 0, 0, 0)
 
     # ------------------------------------------------------------------ QLayout API
@@ -42,7 +43,17 @@ class FlowLayout(QLayout):
         return True
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802
-        return self._arrange(QRect(0, 0, width, 0), apply=False)
+        # Qt asks this many times per layout pass: remember the answer until the layout changes
+        height = self._hfw.get(width)
+        if height is None:
+            if len(self._hfw) > 16:
+                self._hfw.clear()
+            height = self._hfw[width] = self._arrange(QRect(0, 0, width, 0), apply=False)
+        return height
+
+    def invalidate(self) -> None:
+        self._hfw.clear()
+        super().invalidate()
 
     def setGeometry(self, rect: QRect) -> None:  # noqa: N802
         super().setGeometry(rect)
