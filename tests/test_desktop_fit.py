@@ -276,3 +276,30 @@ def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_hom
         window.close()
         window.deleteLater()
         controller.ctx.repo.engine.dispose()
+
+
+def test_drop_down_lists_are_re_measured_for_large_font(qtbot, taizhang_home, repo, app_look):
+    controller = open_window(qtbot, make_db(taizhang_home, repo, "village", False))
+    window = controller.window
+    try:
+        window.show_page("service")
+        lst = window.current_list()
+        qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+        combo = lst.filter_combos["category"]
+        view = combo.view()
+        normal = view.minimumWidth()
+        texts = [combo.itemText(i) for i in range(combo.count())]
+
+        def widest() -> int:
+            return max(view.fontMetrics().horizontalAdvance(t) for t in texts)
+
+        assert normal > widest() > combo.minimumSizeHint().width()  # the list is wider than the box
+        window.action_large.trigger()
+        settle()
+        assert view.font().pixelSize() == combo.font().pixelSize() > 15
+        assert view.minimumWidth() > normal and view.minimumWidth() > widest()
+    finally:
+        settle()
+        window.close()
+        window.deleteLater()
+        controller.ctx.repo.engine.dispose()

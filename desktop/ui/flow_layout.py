@@ -160,7 +160,9 @@ def compact_combo(combo, chars: int = 8) -> None:
 def fit_combo_popup(combo) -> None:
     """Widen the drop-down list to its longest entry (call again after refilling the combo)."""
     view = combo.view()
-    view.setMinimumWidth(view.sizeHintForColumn(0) + 24)
+    fm = view.fontMetrics()  # measured directly: the view's own size hints lag behind a font change
+    widest = max((fm.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0)
+    view.setMinimumWidth(widest + 2 * fm.averageCharWidth() + 24)  # item padding and the scroll bar
 
 
 __all__ = ["FlowLayout", "labelled", "compact_combo", "fit_combo_popup", "scrolling_body"]

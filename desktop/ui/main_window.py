@@ -224,6 +224,17 @@ class MainWindow(QMainWindow):
             if app is not None:
                 apply_theme(app, self.ctx.settings.large_font)
             self._fit_nav()
+            self._fit_combo_popups()
+
+    def _fit_combo_popups(self) -> None:
+        """Drop-down lists widened for the old font size would cut their entries short: re-measure."""
+        from PySide6.QtWidgets import QComboBox
+
+        from desktop.ui.flow_layout import fit_combo_popup
+
+        for combo in self.findChildren(QComboBox):
+            if combo.view().minimumWidth() > 0:
+                fit_combo_popup(combo)
 
     def _fit_nav(self) -> None:
         fm = self.nav.fontMetrics()
