@@ -12,7 +12,7 @@ unit: “单位：[……]” never splits across rows).  Tab order is unaffecte
 from __future__ import annotations
 
 from PySide6.QtCore import QMargins, QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QLayoutItem, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QLayoutItem, QSizePolicy, QVBoxLayout, QWidget
 
 
 class FlowLayout(QLayout):
@@ -124,13 +124,13 @@ def labelled(text: str, widget: QWidget, *more: QWidget) -> QWidget:
     return box
 
 
-def scrolling_body(page: QWidget) -> "QVBoxLayout":
+def scrolling_body(page: QWidget) -> QVBoxLayout:
     """Give a form/panel page a vertical scroll area and return the layout to fill.
 
     The content stretches to fill the page when there is room and scrolls (instead of pushing the
     window past the bottom of a 1366×768 screen) when there is not.  Keep the content's minimum
     width small (wrapping labels, FlowLayout rows): sideways scrolling is not wanted."""
-    from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout
+    from PySide6.QtWidgets import QFrame, QScrollArea
 
     outer = QVBoxLayout(page)
     outer.setContentsMargins(0, 0, 0, 0)

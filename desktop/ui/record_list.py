@@ -138,7 +138,7 @@ class RecordListPage(QWidget):
         self.new_button = QPushButton("新建(&N)")
         self.edit_button = QPushButton("修改(&E)")
         self.delete_button = QPushButton("删除")
-        self.restore_button = QPushButton("恢复(&R)")
+        self.restore_button = QPushButton("恢复(&U)")  # not Alt+R: that opens the 记录(&R) menu
         self.deleted_toggle = QPushButton("最近删除(&D)")
         self.deleted_toggle.setCheckable(True)
         for b, name in ((self.new_button, "new"), (self.edit_button, "edit"), (self.delete_button, "delete"),
@@ -149,7 +149,7 @@ class RecordListPage(QWidget):
         self.edit_button.setToolTip("修改选中的记录（Enter 或 F2）")
         self.delete_button.setToolTip("删除选中的记录（Delete）；删除后可在“最近删除”中恢复")
         self.deleted_toggle.setToolTip("显示已删除的记录，可以恢复（Ctrl+D）")
-        self.restore_button.setToolTip("恢复选中的记录（Alt+R，或在列表中按 Enter）")
+        self.restore_button.setToolTip("恢复选中的记录（Alt+U，或在列表中按 Enter）")
         self.search.setToolTip("输入后自动搜索；Esc 清空搜索（Ctrl+F 回到这里）")
         if self.rt.parent:
             parent_label = record_type(self.rt.parent).label
