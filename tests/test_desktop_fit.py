@@ -155,6 +155,10 @@ def test_every_page_fits_the_screen(qtbot, taizhang_home, repo, app_look, role, 
             page = window.show_page(key)
             settle()
             assert page.isVisible()
+            need = page.minimumSizeHint().expandedTo(page.minimumSize())
+            room = window.stack.size()
+            assert need.width() <= room.width() and need.height() <= room.height(), (
+                f"page {key} needs {need.width()}×{need.height()}, has {room.width()}×{room.height()}")
             found = problems_of(window.stack.currentWidget())
             if found:
                 problems[key] = found
