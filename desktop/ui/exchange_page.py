@@ -271,6 +271,8 @@ class ExchangePage(QWidget):
 
         def show(cancelled: bool = False):
             self._busy(False)
+            # 取消 seen by the importer itself: it rolls the workbook back and returns normally
+            cancelled = cancelled or any(r.status == "cancelled" for r in self.results)
             text = "\n\n".join(r.text() for r in self.results)
             ok = sum(1 for r in self.results if r.ok)
             rejected = sum(1 for r in self.results if r.status == "rejected")
