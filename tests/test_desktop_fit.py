@@ -92,6 +92,12 @@ def inside_scroll_area(w: QWidget, page: QWidget) -> bool:
     return False
 
 
+def effective_minimum(w: QWidget) -> QSize:
+    """The minimum a layout gives a widget: an explicit minimum width/height wins over the hint."""
+    hint, explicit = w.minimumSizeHint(), w.minimumSize()
+    return QSize(explicit.width() or hint.width(), explicit.height() or hint.height())
+
+
 def problems_of(page: QWidget) -> list[str]:
     problems = []
     bounds = page.rect()
@@ -105,7 +111,7 @@ def problems_of(page: QWidget) -> list[str]:
         rect = QRect(w.mapTo(page, QPoint(0, 0)), w.size())
         if not bounds.contains(rect):
             problems.append(f"{name} at {rect.getRect()} lies outside the page {bounds.getRect()}")
-        hint = w.minimumSizeHint().expandedTo(w.minimumSize())
+        hint = effective_minimum(w)
         if hint.isValid() and (w.width() < hint.width() or w.height() < hint.height()):
             problems.append(f"{name} squashed to {w.width()}×{w.height()} (needs {hint.width()}×{hint.height()})")
     for scroll in page.findChildren(QScrollArea):
@@ -282,7 +288,7 @@ def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_hom
         controller.ctx.repo.engine.dispose()
 
 
-def test_drop_down_lists_are_re_measured_for_large_font(qtbot, taizhang_home, repo, app_look):
+def test_combo_boxes_are_re_measured_for_large_font(qtbot, taizhang_home, repo, app_look):
     controller = open_window(qtbot, make_db(taizhang_home, repo, "village", False))
     window = controller.window
     try:
@@ -297,11 +303,13 @@ def test_drop_down_lists_are_re_measured_for_large_font(qtbot, taizhang_home, re
         def widest() -> int:
             return max(view.fontMetrics().horizontalAdvance(t) for t in texts)
 
-        assert normal > widest() > combo.minimumSizeHint().width()  # the list is wider than the box
+        narrowest = combo.minimumWidth()
+        assert normal > widest() and combo.sizeHint().width() > narrowest > 0  # may shrink below its text
         window.action_large.trigger()
         settle()
         assert view.font().pixelSize() == combo.font().pixelSize() > 15
         assert view.minimumWidth() > normal and view.minimumWidth() > widest()
+        assert combo.minimumWidth() > narrowest
     finally:
         settle()
         window.close()

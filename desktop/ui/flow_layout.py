@@ -147,22 +147,31 @@ def scrolling_body(page: QWidget) -> QVBoxLayout:
     return QVBoxLayout(inner)
 
 
-def compact_combo(combo, chars: int = 8) -> None:
-    """A combo box whose minimum width does not grow with its longest entry (long village names);
-    the drop-down list is still wide enough to read every entry."""
+COMPACT_CHARS = "taizhang_compact_chars"  # widget property: the combo's minimum width in Chinese characters
+
+
+def compact_combo(combo, chars: int = 6) -> None:
+    """A combo box that shows its longest entry when there is room (its preferred width) but may be
+    narrowed to about ``chars`` Chinese characters (its minimum width), so a long village name never
+    makes a page wider than the screen; the drop-down list stays wide enough to read every entry."""
     from PySide6.QtWidgets import QComboBox
 
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(chars)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    combo.setProperty(COMPACT_CHARS, int(chars))
     fit_combo_popup(combo)
 
 
 def fit_combo_popup(combo) -> None:
-    """Widen the drop-down list to its longest entry (call again after refilling the combo)."""
+    """Measure a compact combo for the current font: its minimum width, and a drop-down list as wide as
+    its longest entry.  Call again after refilling the combo (the main window does after a font change)."""
+    chars = combo.property(COMPACT_CHARS)
+    if chars:
+        fm = combo.fontMetrics()
+        combo.setMinimumWidth(fm.horizontalAdvance("中" * int(chars)) + 2 * fm.height())  # + arrow and frame
     view = combo.view()
     fm = view.fontMetrics()  # measured directly: the view's own size hints lag behind a font change
     widest = max((fm.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0)
     view.setMinimumWidth(widest + 2 * fm.averageCharWidth() + 24)  # item padding and the scroll bar
 
 
-__all__ = ["FlowLayout", "labelled", "compact_combo", "fit_combo_popup", "scrolling_body"]
+__all__ = ["FlowLayout", "labelled", "compact_combo", "fit_combo_popup", "scrolling_body", "COMPACT_CHARS"]

@@ -345,7 +345,7 @@ class IndicatorsPage(QWidget):
         bar = FlowLayout()
         self.org_combo = QComboBox()
         self.org_combo.setObjectName("org")
-        compact_combo(self.org_combo, 12)  # a long village name must not widen the page
+        compact_combo(self.org_combo, 8)  # a long village name must not widen the page
         bar.addWidget(labelled("单位(&U)：", self.org_combo))
         self.year_spin = QSpinBox()
         self.year_spin.setObjectName("year")
@@ -354,7 +354,7 @@ class IndicatorsPage(QWidget):
         bar.addWidget(labelled("年度(&Y)：", self.year_spin))
         self.profile_combo = QComboBox()
         self.profile_combo.setObjectName("profile")
-        compact_combo(self.profile_combo, 8)
+        compact_combo(self.profile_combo, 4)
         bar.addWidget(labelled("指标方案(&P)：", self.profile_combo))
         self.compute_button = QPushButton("计算(&C)")
         self.compute_button.setToolTip("按所选单位、年度和方案计算指标（Alt+C）")

@@ -227,13 +227,13 @@ class MainWindow(QMainWindow):
             self._fit_combo_popups()
 
     def _fit_combo_popups(self) -> None:
-        """Drop-down lists widened for the old font size would cut their entries short: re-measure."""
+        """Compact combo boxes were measured for the old font size (minimum width, drop-down list)."""
         from PySide6.QtWidgets import QComboBox
 
-        from desktop.ui.flow_layout import fit_combo_popup
+        from desktop.ui.flow_layout import COMPACT_CHARS, fit_combo_popup
 
         for combo in self.findChildren(QComboBox):
-            if combo.view().minimumWidth() > 0:
+            if combo.property(COMPACT_CHARS):
                 fit_combo_popup(combo)
 
     def _fit_nav(self) -> None:

@@ -103,7 +103,7 @@ class RecordListPage(QWidget):
             for item in choices.get(f.choices or "", []):
                 combo.addItem(item, item)
             combo.currentIndexChanged.connect(lambda _i: self.apply_filter())
-            compact_combo(combo, 6)  # a long choice must not widen the page past the screen
+            compact_combo(combo, 4)  # a long choice must not widen the page past the screen
             bar.addWidget(combo, 1)
             self.filter_combos[name] = combo
         self.date_check = self.date_from = self.date_to = None
@@ -168,7 +168,7 @@ class RecordListPage(QWidget):
         for i, col in enumerate(self.model.columns):
             self.sort_combo.addItem(f"{col.header} 升序", 2 * i)  # data: column × 2 (+1 descending)
             self.sort_combo.addItem(f"{col.header} 降序", 2 * i + 1)
-        compact_combo(self.sort_combo, 6)
+        compact_combo(self.sort_combo, 5)
         self.sort_combo.activated.connect(self._sort_chosen)
         actions.addWidget(labelled("排序(&O)：", self.sort_combo))
         layout.addLayout(actions)

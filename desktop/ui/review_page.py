@@ -145,7 +145,7 @@ class ReviewPage(QWidget):
             if u["org_code"].startswith(self.prefix) and org_level(u["org_code"]) == "township":
                 self.township_box.addItem(u["name"], u["org_code"])
         self.township_box.currentIndexChanged.connect(lambda _i: self.reload())
-        compact_combo(self.township_box, 8)
+        compact_combo(self.township_box, 5)
         self.township_box.setVisible(role == "county")
         if role == "county":
             bar.addWidget(labelled("乡镇/街道(&T)：", self.township_box))
