@@ -123,6 +123,9 @@ def test_page_registry_placeholder_only_for_the_missing_module(qapp):
     broken = pages.PageSpec("y", "坏页", "desktop.ui.no_such_package.page")  # missing *dependency*
     page = pages.create_page(broken, None)
     assert page.objectName() == "error_y"
+    from PySide6.QtWidgets import QLabel
+
+    assert any("（ModuleNotFoundError）" in label.text() for label in page.findChildren(QLabel))
     optional = pages.PageSpec("z", "可选", "desktop.ui.no_such_page_module", optional=True)
     assert not pages.module_available(optional.module)
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHeaderView, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
+from desktop.ui.flow_layout import FlowLayout, labelled
 from desktop.ui.jobs import op
 from desktop.ui.review_page import role_of
 from reports import completeness as C
@@ -34,29 +35,32 @@ class BoardPage(QWidget):
         title = QLabel("汇总看板：月报报送情况")
         title.setObjectName("pageTitle")
         layout.addWidget(title)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("显示最近"))
+        bar = FlowLayout()  # wraps onto a second row on a small screen in large-font mode
         self.months_box = QComboBox()
         self.months_box.setObjectName("months")
         for n in (3, 6, 12):
             self.months_box.addItem(f"{n}个月", n)
         self.months_box.setCurrentIndex(1)
         self.months_box.currentIndexChanged.connect(lambda _i: self.reload())
-        bar.addWidget(self.months_box)
-        self.legend = QLabel("  ".join(f"<span style='background:{c}'>&nbsp;{k}&nbsp;</span>"
-                                       for k, c in CELL_COLORS.items()))
-        bar.addWidget(self.legend, 1)
-        self.export_btn = QPushButton("导出Excel…")
+        bar.addWidget(labelled("显示最近(&M)", self.months_box))
+        self.export_btn = QPushButton("导出Excel(&X)…")
         self.export_btn.setObjectName("export")
+        self.export_btn.setToolTip("把报送情况导出为 Excel 工作簿（Alt+X）")
         self.export_btn.clicked.connect(self.choose_export_path)
         bar.addWidget(self.export_btn)
-        refresh = QPushButton("刷新")
+        refresh = QPushButton("刷新(&S)")
+        refresh.setToolTip("重新读取各村(社区)的报送情况（Alt+S）")
         refresh.clicked.connect(self.reload)
         bar.addWidget(refresh)
+        self.legend = QLabel("图例：" + "  ".join(f"<span style='background:{c}'>&nbsp;{k}&nbsp;</span>"
+                                               for k, c in CELL_COLORS.items()))
+        self.legend.setWordWrap(True)  # its own line, full width: wraps only on a narrow window
         layout.addLayout(bar)
+        layout.addWidget(self.legend)
         self.table = QTableWidget(0, 0)
         self.table.setObjectName("board")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTabKeyNavigation(False)  # Tab goes on to the next control; arrows move in the table
         self.table.verticalHeader().setVisible(False)
         layout.addWidget(self.table, 3)
         self.rates_title = QLabel("")
@@ -65,6 +69,7 @@ class BoardPage(QWidget):
         self.rates.setObjectName("rates")
         self.rates.setHorizontalHeaderLabels(["单位", "村(社区)数", "已报送", "按时报送", "报送率", "按时报送率"])
         self.rates.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.rates.setTabKeyNavigation(False)
         self.rates.verticalHeader().setVisible(False)
         self.rates.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.rates, 1)

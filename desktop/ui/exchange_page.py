@@ -21,6 +21,7 @@ from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
+from desktop.ui.flow_layout import FlowLayout, labelled, scrolling_body
 from desktop.ui.jobs import JobCancelled, describe_error, op, write_op
 from exchange.layout import SHEET_TYPES
 from storage.db import data_dir
@@ -49,7 +50,7 @@ class ExchangePage(QWidget):
         self.setObjectName("exchange_page")
         self.handle = None
         self.results = []  # ImportResult of the last batch (set by the worker; read on the UI thread)
-        layout = QVBoxLayout(self)
+        layout = scrolling_body(self)  # scrolls rather than outgrow a small screen in large-font mode
         title = QLabel("导入导出")
         title.setObjectName("pageTitle")
         layout.addWidget(title)
@@ -57,30 +58,28 @@ class ExchangePage(QWidget):
         export_box = QGroupBox("导出（交给乡镇、县或留档）")
         ex = QVBoxLayout(export_box)
         period_row = QHBoxLayout()
-        period_row.addWidget(QLabel("填报期（可留空）："))
         self.period = QLineEdit()
         self.period.setObjectName("export_period")
         self.period.setPlaceholderText("如 2024-03；留空导出全部")
-        self.period.setMaximumWidth(220)
-        period_row.addWidget(self.period)
+        self.period.setMaximumWidth(260)
+        period_row.addWidget(labelled("填报期(&Q)（可留空）：", self.period))
         period_row.addStretch(1)
         ex.addLayout(period_row)
-        buttons = QHBoxLayout()
-        self.template_button = QPushButton("生成填报模板…")
+        buttons = FlowLayout()
+        self.template_button = QPushButton("生成填报模板(&T)…")
         self.template_button.setObjectName("make_template")
-        self.template_button.setToolTip("生成空白的 Excel 填报模板：每类记录一张表，带下拉选项、填写说明")
+        self.template_button.setToolTip("生成空白的 Excel 填报模板：每类记录一张表，带下拉选项、填写说明（Alt+T）")
         self.template_button.clicked.connect(self.choose_template_file)
-        self.export_button = QPushButton("导出为 Excel…")
+        self.export_button = QPushButton("导出为 Excel(&X)…")
         self.export_button.setObjectName("export_xlsx")
-        self.export_button.setToolTip("把本村(社区)的台账导出为 Excel，县里导入时会更新而不会重复")
+        self.export_button.setToolTip("把本村(社区)的台账导出为 Excel，县里导入时会更新而不会重复（Alt+X）")
         self.export_button.clicked.connect(self.choose_export_file)
-        self.csv_button = QPushButton("导出为 CSV…")
+        self.csv_button = QPushButton("导出为 CSV(&S)…")
         self.csv_button.setObjectName("export_csv")
-        self.csv_button.setToolTip("每类记录一个 CSV 文件（UTF-8 带 BOM），保存到所选文件夹")
+        self.csv_button.setToolTip("每类记录一个 CSV 文件（UTF-8 带 BOM），保存到所选文件夹（Alt+S）")
         self.csv_button.clicked.connect(self.choose_csv_folder)
         for b in (self.template_button, self.export_button, self.csv_button):
             buttons.addWidget(b)
-        buttons.addStretch(1)
         ex.addLayout(buttons)
         layout.addWidget(export_box)
 
@@ -90,24 +89,26 @@ class ExchangePage(QWidget):
                       "可发回报送单位改正。建议先勾选“只检查”看一遍结果。")
         note.setWordWrap(True)
         im.addWidget(note)
-        self.dry_run = QCheckBox("只检查，不导入（试运行）")
+        self.dry_run = QCheckBox("只检查，不导入（试运行）(&K)")
         self.dry_run.setObjectName("dry_run")
         self.dry_run.setChecked(True)
         im.addWidget(self.dry_run)
-        row = QHBoxLayout()
-        self.import_files_button = QPushButton("选择工作簿导入…")
+        row = FlowLayout()
+        self.import_files_button = QPushButton("选择工作簿导入(&I)…")
         self.import_files_button.setObjectName("import_files")
         self.import_files_button.clicked.connect(self.choose_import_files)
-        self.import_folder_button = QPushButton("导入整个文件夹…")
+        self.import_folder_button = QPushButton("导入整个文件夹(&D)…")
         self.import_folder_button.setObjectName("import_folder")
         self.import_folder_button.clicked.connect(self.choose_import_folder)
-        self.reports_button = QPushButton("打开错误报告文件夹")
+        self.import_files_button.setToolTip("选择一个或多个 Excel 工作簿导入（Alt+I）")
+        self.import_folder_button.setToolTip("导入所选文件夹里的全部工作簿（Alt+D）")
+        self.dry_run.setToolTip("勾选时只检查、不写入任何数据（Alt+K）")
+        self.reports_button = QPushButton("打开错误报告文件夹(&O)")
         self.reports_button.setObjectName("open_reports")
         self.reports_button.clicked.connect(
             lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(report_dir()))))
         for b in (self.import_files_button, self.import_folder_button, self.reports_button):
             row.addWidget(b)
-        row.addStretch(1)
         im.addLayout(row)
         layout.addWidget(import_box)
 
@@ -122,6 +123,7 @@ class ExchangePage(QWidget):
         font = QFont(self.summary.font())
         font.setStyleHint(QFont.StyleHint.TypeWriter)
         self.summary.setFont(font)
+        self.summary.setMinimumHeight(self.summary.fontMetrics().lineSpacing() * 6)  # the page scrolls instead
         layout.addWidget(self.summary, 1)
         self._busy(False)
 

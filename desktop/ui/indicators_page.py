@@ -16,11 +16,12 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
+                               QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
                                QScrollArea, QSpinBox, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
+from desktop.ui.flow_layout import FlowLayout, compact_combo, fit_combo_popup, labelled
 from desktop.ui.jobs import describe_error, op
 from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
 from storage.validation import mask
@@ -339,26 +340,30 @@ class IndicatorsPage(QWidget):
         title.setObjectName("pageTitle")
         layout.addWidget(title)
 
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("单位："))
+        # One toolbar that wraps onto a second row when the window is narrow (large-font mode on a
+        # 1366×768 screen); each label stays with its input.
+        bar = FlowLayout()
         self.org_combo = QComboBox()
-        self.org_combo.setMinimumWidth(220)
-        bar.addWidget(self.org_combo)
-        bar.addWidget(QLabel("年度："))
+        self.org_combo.setObjectName("org")
+        compact_combo(self.org_combo, 8)  # a long village name must not widen the page
+        bar.addWidget(labelled("单位(&U)：", self.org_combo))
         self.year_spin = QSpinBox()
+        self.year_spin.setObjectName("year")
         self.year_spin.setRange(2000, 2100)
         self.year_spin.setValue(dt.date.today().year)
-        bar.addWidget(self.year_spin)
-        bar.addWidget(QLabel("指标方案："))
+        bar.addWidget(labelled("年度(&Y)：", self.year_spin))
         self.profile_combo = QComboBox()
-        self.profile_combo.setMinimumWidth(140)
-        bar.addWidget(self.profile_combo)
+        self.profile_combo.setObjectName("profile")
+        compact_combo(self.profile_combo, 4)
+        bar.addWidget(labelled("指标方案(&P)：", self.profile_combo))
         self.compute_button = QPushButton("计算(&C)")
+        self.compute_button.setToolTip("按所选单位、年度和方案计算指标（Alt+C）")
         self.export_button = QPushButton("导出Excel(&E)…")
-        self.profile_button = QPushButton("方案管理…")
+        self.export_button.setToolTip("把计算结果导出为 Excel 达标报告（Alt+E）")
+        self.profile_button = QPushButton("方案管理(&M)…")
+        self.profile_button.setToolTip("新建、导入或导出指标方案（Alt+M）")
         for b in (self.compute_button, self.export_button, self.profile_button):
             bar.addWidget(b)
-        bar.addStretch(1)
         layout.addLayout(bar)
         self.status = QLabel("选择单位、年度和指标方案后点“计算”。")
         self.status.setWordWrap(True)
@@ -430,6 +435,7 @@ class IndicatorsPage(QWidget):
         view.setModel(proxy)
         view.setSortingEnabled(True)
         view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setTabKeyNavigation(False)  # Tab leaves the table (arrows move inside it)
         view.verticalHeader().setVisible(False)
         view.setWordWrap(False)
         view.horizontalHeader().setDefaultSectionSize(110)
@@ -451,6 +457,7 @@ class IndicatorsPage(QWidget):
     def _table_setup(table: QTableWidget) -> None:
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        table.setTabKeyNavigation(False)  # Tab leaves the table (arrows move inside it)
         table.verticalHeader().setVisible(False)
         table.setWordWrap(True)
 
@@ -487,6 +494,8 @@ class IndicatorsPage(QWidget):
             self.profile_combo.setItemData(self.profile_combo.count() - 1, p.source, Qt.ItemDataRole.ToolTipRole)
         if current in self.profiles:
             self.profile_combo.setCurrentText(current)
+        fit_combo_popup(self.org_combo)
+        fit_combo_popup(self.profile_combo)
         if not units:
             self.status.setText("还没有组织机构数据。请先完成首次设置或导入数据后再计算指标。")
             self.compute_button.setEnabled(False)

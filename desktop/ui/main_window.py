@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QSize, Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
-                               QMessageBox, QStackedWidget, QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
 from desktop.ui import pages as page_registry
 from desktop.ui.context import AppContext, SyncState
@@ -31,6 +31,25 @@ def format_local(ts: dt.datetime | None) -> str:
     return ts.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+PREFERRED_SIZE = QSize(1200, 760)
+WINDOW_FRAME = QSize(16, 40)  # title bar and borders (Windows 7/10, UOS at 96 dpi)
+
+
+def initial_size(work_area: QSize | None) -> QSize:
+    """1200×760, but never taller or wider than the screen's work area (1366×768 with a taskbar leaves
+    728 px: a 760 px window would open with its status bar behind the taskbar)."""
+    if work_area is None:
+        return PREFERRED_SIZE
+    return PREFERRED_SIZE.boundedTo(work_area - WINDOW_FRAME).expandedTo(QSize(640, 480))
+
+
+def enter_presses_buttons(page: QWidget) -> None:
+    """Enter (as well as Space) presses the focused button of a page, as it does in a dialog:
+    many users expect Enter.  Qt does this for buttons with autoDefault, which only dialogs set."""
+    for button in page.findChildren(QPushButton):
+        button.setAutoDefault(True)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext):
         super().__init__()
@@ -46,6 +65,7 @@ class MainWindow(QMainWindow):
                 if page is None:
                     continue
                 self.page_widgets[spec.key] = page
+                enter_presses_buttons(page)
             self.specs.append(spec)
 
         central = QWidget()
@@ -54,6 +74,7 @@ class MainWindow(QMainWindow):
         outer.setSpacing(0)
         self.demo_banner = QLabel("演示数据：这是练习用的“幸福村（演示数据）”，内容是虚构的，不会上传到县服务器。")
         self.demo_banner.setObjectName("demoBanner")
+        self.demo_banner.setWordWrap(True)  # never the widest thing in the window (large-font mode)
         outer.addWidget(self.demo_banner)
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
@@ -85,7 +106,8 @@ class MainWindow(QMainWindow):
         ctx.settings_changed.connect(self._settings_changed)
         self._update_title()
         self._fit_nav()
-        self.resize(1200, 760)
+        screen = self.screen()
+        self.resize(initial_size(screen.availableGeometry().size() if screen is not None else None))
         self.nav.setCurrentRow(0)
         self.nav.setFocus()
 
@@ -120,6 +142,7 @@ class MainWindow(QMainWindow):
             self.stack.removeWidget(old)
             old.deleteLater()
             self.page_widgets[spec.key] = page
+            enter_presses_buttons(page)
         self.stack.setCurrentIndex(i)
         self._update_actions()
         return page
@@ -201,6 +224,17 @@ class MainWindow(QMainWindow):
             if app is not None:
                 apply_theme(app, self.ctx.settings.large_font)
             self._fit_nav()
+            self._fit_combo_popups()
+
+    def _fit_combo_popups(self) -> None:
+        """Compact combo boxes were measured for the old font size (minimum width, drop-down list)."""
+        from PySide6.QtWidgets import QComboBox
+
+        from desktop.ui.flow_layout import COMPACT_CHARS, fit_combo_popup
+
+        for combo in self.findChildren(QComboBox):
+            if combo.property(COMPACT_CHARS):
+                fit_combo_popup(combo)
 
     def _fit_nav(self) -> None:
         fm = self.nav.fontMetrics()

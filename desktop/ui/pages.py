@@ -109,7 +109,7 @@ def resolve_factory(spec: PageSpec) -> Callable[["AppContext"], QWidget | None]:
     except ModuleNotFoundError as exc:
         if exc.name != spec.module:
             log.exception("page module %s could not import %s", spec.module, exc.name)
-            return lambda ctx: error_page(spec, exc)
+            return lambda ctx, exc=exc: error_page(spec, exc)  # bound now: `exc` is unset after except
         return lambda ctx: placeholder_page(spec)
     except Exception as exc:  # noqa: BLE001 - a broken page must not take the app down
         log.exception("page module %s failed to load", spec.module)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLab
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
+from desktop.ui.flow_layout import scrolling_body
 from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import describe_error, op, write_op
 from storage import periods as P
@@ -53,7 +54,7 @@ class PeriodsPage(QWidget):
         self.is_village = org_level(self.org) == "village"
         self.key_provider = self._device_key  # tests replace this with a key from a real sign-in
         self.receipt_key_provider = self._receipt_key  # the county server's receipt public key
-        layout = QVBoxLayout(self)
+        layout = scrolling_body(self)  # scrolls rather than outgrow a 1366×768 screen in large-font mode
         title = QLabel("月报与同步")
         title.setObjectName("pageTitle")
         layout.addWidget(title)
@@ -207,6 +208,8 @@ class PeriodsPage(QWidget):
             text.setObjectName("notice")
             self.notice_labels.append(text)
             go = QPushButton("去处理")
+            go.setAutoDefault(True)  # Enter presses it (the page's other buttons: MainWindow)
+            go.setToolTip(f"转到{P.period_label(st.period)}的月报，改正后重新提交")
             go.clicked.connect(lambda _c=False, p=st.period: self.set_period(p))
             rl.addWidget(text, 1)
             rl.addWidget(go)

@@ -1,7 +1,9 @@
 """A record list page: search, filters, sortable lazy table, row count, new/edit/delete/restore.
 
 Keyboard (window-wide, dispatched by the main window to the visible list):
-Ctrl+N 新建 · Enter/F2 修改 · Delete 删除 (恢复 in 最近删除) · Ctrl+F 搜索 · F5 刷新 · Ctrl+D 最近删除.
+Ctrl+N 新建 · Enter/F2 修改 · Delete 删除 (恢复 in 最近删除) · Ctrl+F 搜索 · F5 刷新 · Ctrl+D 最近删除;
+Alt+O 排序 (the same choice as a header click).  A header click re-sorts in a read job (never on the
+UI thread); the selected record stays selected.
 
 Writes (delete, restore) run as ``write_op`` jobs (the single DB writer thread).  New/edit open the
 schema-generated form from ``desktop.forms`` (helper FORMS) non-modally; when it reports ``saved``,
@@ -13,11 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from PySide6.QtCore import QDate, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QEvent, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QMessageBox, QPushButton, QTableView, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
+from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.jobs import show_error, write_op
 from desktop.ui.record_model import RecordFilter, RecordTableModel
 from storage.schema import record_type
@@ -67,9 +70,16 @@ class RecordListPage(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 4)
+        # title and row count on one line: the toolbars below may wrap (large-font mode, small screens)
+        title_row = QHBoxLayout()
         heading = QLabel(title or self.rt.label)
         heading.setObjectName("pageTitle")
-        layout.addWidget(heading)
+        title_row.addWidget(heading)
+        title_row.addStretch(1)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("row_count")
+        title_row.addWidget(self.count_label)
+        layout.addLayout(title_row)
 
         # search and filters
         bar = QHBoxLayout()
@@ -80,6 +90,7 @@ class RecordListPage(QWidget):
         self.search.setAccessibleName("搜索")
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self.apply_filter)
+        self.search.installEventFilter(self)  # Esc clears the search
         bar.addWidget(self.search, 3)
         self.filter_combos: dict[str, QComboBox] = {}
         choices = ctx.repo.choices()
@@ -92,6 +103,7 @@ class RecordListPage(QWidget):
             for item in choices.get(f.choices or "", []):
                 combo.addItem(item, item)
             combo.currentIndexChanged.connect(lambda _i: self.apply_filter())
+            compact_combo(combo, 4)  # a long choice must not widen the page past the screen
             bar.addWidget(combo, 1)
             self.filter_combos[name] = combo
         self.date_check = self.date_from = self.date_to = None
@@ -111,18 +123,22 @@ class RecordListPage(QWidget):
             self.date_check.toggled.connect(self._date_toggled)
         layout.addLayout(bar)
 
-        # actions (and the date range, which needs the room)
-        actions = QHBoxLayout()
+        # actions (and the date range, which needs the room); wraps onto a second row when narrow
+        actions = FlowLayout()
         if self.date_check is not None:
-            actions.addWidget(self.date_check)
-            actions.addWidget(self.date_from)
-            actions.addWidget(QLabel("到"))
-            actions.addWidget(self.date_to)
-            actions.addSpacing(16)
+            date_range = QWidget()
+            date_range.setObjectName("date_range")
+            dl = QHBoxLayout(date_range)
+            dl.setContentsMargins(0, 0, 16, 0)
+            dl.addWidget(self.date_check)
+            dl.addWidget(self.date_from)
+            dl.addWidget(QLabel("到"))
+            dl.addWidget(self.date_to)
+            actions.addWidget(date_range)
         self.new_button = QPushButton("新建(&N)")
         self.edit_button = QPushButton("修改(&E)")
         self.delete_button = QPushButton("删除")
-        self.restore_button = QPushButton("恢复(&R)")
+        self.restore_button = QPushButton("恢复(&U)")  # not Alt+R: that opens the 记录(&R) menu
         self.deleted_toggle = QPushButton("最近删除(&D)")
         self.deleted_toggle.setCheckable(True)
         for b, name in ((self.new_button, "new"), (self.edit_button, "edit"), (self.delete_button, "delete"),
@@ -133,6 +149,8 @@ class RecordListPage(QWidget):
         self.edit_button.setToolTip("修改选中的记录（Enter 或 F2）")
         self.delete_button.setToolTip("删除选中的记录（Delete）；删除后可在“最近删除”中恢复")
         self.deleted_toggle.setToolTip("显示已删除的记录，可以恢复（Ctrl+D）")
+        self.restore_button.setToolTip("恢复选中的记录（Alt+U，或在列表中按 Enter）")
+        self.search.setToolTip("输入后自动搜索；Esc 清空搜索（Ctrl+F 回到这里）")
         if self.rt.parent:
             parent_label = record_type(self.rt.parent).label
             self.new_button.setEnabled(False)
@@ -142,10 +160,17 @@ class RecordListPage(QWidget):
         self.delete_button.clicked.connect(self.delete_record)
         self.restore_button.clicked.connect(self.restore_record)
         self.deleted_toggle.toggled.connect(self.set_show_deleted)
-        actions.addStretch(1)
-        self.count_label = QLabel()
-        self.count_label.setObjectName("row_count")
-        actions.addWidget(self.count_label)
+        # sorting from the keyboard (a header click is mouse-only): the same choice as a combo box
+        self.sort_combo = QComboBox()
+        self.sort_combo.setObjectName("sort")
+        self.sort_combo.setAccessibleName("排序")
+        self.sort_combo.setToolTip("按哪一列排序；也可以点击列标题（Alt+O）")
+        for i, col in enumerate(self.model.columns):
+            self.sort_combo.addItem(f"{col.header} 升序", 2 * i)  # data: column × 2 (+1 descending)
+            self.sort_combo.addItem(f"{col.header} 降序", 2 * i + 1)
+        compact_combo(self.sort_combo, 5)
+        self.sort_combo.activated.connect(self._sort_chosen)
+        actions.addWidget(labelled("排序(&O)：", self.sort_combo))
         layout.addLayout(actions)
 
         self.table = QTableView()
@@ -164,6 +189,7 @@ class RecordListPage(QWidget):
         self.table.horizontalHeader().setSectionsClickable(True)
         self._show_default_sort()
         self.table.horizontalHeader().sortIndicatorChanged.connect(self._sort_changed)
+        self._show_sort_choice()
         self.table.verticalHeader().setVisible(False)
         self.table.activated.connect(lambda _i: self.edit_or_restore())
         self.table.setAccessibleName(f"{self.rt.label}列表")
@@ -178,6 +204,14 @@ class RecordListPage(QWidget):
         self.count_label.setText("正在读取…")
         self._fit_rows()
         self.refresh_in_background()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's naming
+        if (watched is self.search and event.type() == QEvent.Type.KeyPress
+                and event.key() == Qt.Key.Key_Escape and self.search.text()):
+            self.search.clear()
+            self.apply_filter()
+            return True
+        return super().eventFilter(watched, event)
 
     # ------------------------------------------------------------------ filter / reload
     def current_filter(self) -> RecordFilter:
@@ -222,8 +256,29 @@ class RecordListPage(QWidget):
         else:
             header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
 
-    def _sort_changed(self, column: int, order) -> None:
-        self.model.sort(column, order)
+    def _show_sort_choice(self) -> None:
+        header = self.table.horizontalHeader()
+        descending = header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+        i = self.sort_combo.findData(2 * header.sortIndicatorSection() + int(descending))
+        self.sort_combo.setCurrentIndex(i)  # -1 (blank) when no column is the sort key
+
+    def _sort_chosen(self, index: int) -> None:
+        code = self.sort_combo.itemData(index)
+        order = Qt.SortOrder.DescendingOrder if code % 2 else Qt.SortOrder.AscendingOrder
+        self.table.horizontalHeader().setSortIndicator(code // 2, order)  # → _sort_changed
+
+    def _sort_changed(self, column: int, order):
+        """Header click: the rows are re-ordered by a read job (100,000 ids take 0.1–0.5 s to order),
+        so the window stays responsive; the selected record stays selected and in view."""
+        self._pending_select = self.selected_id()
+        self._pending_row = -1
+        self._scroll_to_top = self._pending_select is None  # a new order starts at its first row
+        self.count_label.setText("正在排序…")
+        self._show_sort_choice()
+        handle = self.sort_handle = self.model.sort_in_background(column, order)
+        handle.finished.connect(lambda outcome: self._after_reload(self.model.rowCount())
+                                if outcome != "success" else None)  # failed: show the count again
+        return handle
 
     def _after_reload(self, count: int) -> None:
         self.loaded = True
@@ -231,6 +286,9 @@ class RecordListPage(QWidget):
         row, self._pending_row = getattr(self, "_pending_row", -1), -1
         if keep and not self.select_id(keep) and row >= 0 and count:
             self.select_row(min(row, count - 1))  # the selected record left the list: select its neighbour
+        if getattr(self, "_scroll_to_top", False):
+            self._scroll_to_top = False
+            self.table.scrollToTop()
         if not getattr(self, "_columns_fitted", False) and count:
             self._columns_fitted = True
             self._fit_columns()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QSplitter,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
+from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import write_op
 from storage import periods as P
@@ -86,13 +87,20 @@ class ReturnDialog(QDialog):
         self.note_edits: list[tuple[str, str, str, QLineEdit]] = []
         if notes and records:
             layout.addWidget(QLabel("选中记录的具体意见（可不填）："))
-            form = QFormLayout()
+            # many selected records must not push 确定 below the bottom of a small screen: they scroll
+            notes_box = QScrollArea()
+            notes_box.setWidgetResizable(True)
+            notes_box.setFrameShape(QFrame.Shape.NoFrame)
+            body = QWidget()
+            form = QFormLayout(body)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
             for type_name, row, summary in records:
                 edit = QLineEdit()
                 edit.setObjectName(f"note_{row['id']}")
                 form.addRow(f"{RECORD_TYPES[type_name].label}（{summary}）", edit)
                 self.note_edits.append((type_name, row["id"], summary, edit))
-            layout.addLayout(form)
+            notes_box.setWidget(body)
+            layout.addWidget(notes_box, 1)
         self.error = QLabel("")
         self.error.setStyleSheet("color:#C00000")
         layout.addWidget(self.error)
@@ -126,11 +134,10 @@ class ReviewPage(QWidget):
         title = QLabel("审核（乡镇）" if role == "township" else "审核与接收（县民政局）")
         title.setObjectName("pageTitle")
         layout.addWidget(title)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("月份："))
+        bar = FlowLayout()  # wraps onto a second row on a small screen in large-font mode
         self.period_box = MonthBox()
         self.period_box.currentIndexChanged.connect(lambda _i: self.reload())
-        bar.addWidget(self.period_box)
+        bar.addWidget(labelled("月份(&M)：", self.period_box))
         self.township_box = QComboBox()  # county mode: one township at a time, or all
         self.township_box.setObjectName("township")
         self.township_box.addItem("全部乡镇/街道", "")
@@ -138,15 +145,16 @@ class ReviewPage(QWidget):
             if u["org_code"].startswith(self.prefix) and org_level(u["org_code"]) == "township":
                 self.township_box.addItem(u["name"], u["org_code"])
         self.township_box.currentIndexChanged.connect(lambda _i: self.reload())
+        compact_combo(self.township_box, 5)
         self.township_box.setVisible(role == "county")
         if role == "county":
-            bar.addWidget(QLabel("乡镇/街道："))
-            bar.addWidget(self.township_box)
-        self.summary = QLabel("")
-        bar.addWidget(self.summary, 1)
-        refresh = QPushButton("刷新")
+            bar.addWidget(labelled("乡镇/街道(&T)：", self.township_box))
+        refresh = QPushButton("刷新(&S)")
+        refresh.setToolTip("重新读取各村(社区)的月报状态（Alt+S）")
         refresh.clicked.connect(self.reload)
         bar.addWidget(refresh)
+        self.summary = QLabel("")
+        bar.addWidget(self.summary)
         layout.addLayout(bar)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -156,6 +164,7 @@ class ReviewPage(QWidget):
         self.units.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.units.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.units.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.units.setTabKeyNavigation(False)  # Tab goes on to the next control; arrows move in the table
         header = self.units.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -179,6 +188,7 @@ class ReviewPage(QWidget):
         self.records.setHorizontalHeaderLabels(["类别", "日期", "内容"])
         self.records.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.records.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.records.setTabKeyNavigation(False)
         self.records.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.records.verticalHeader().setVisible(False)
         self.records.setToolTip("选中有问题的记录后点“退回”，可以逐条写意见")

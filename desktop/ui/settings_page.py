@@ -6,6 +6,7 @@ The backup/restore box comes from ``desktop/ui/backup_widget.py`` (helper INSTAL
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
@@ -24,6 +25,7 @@ class SettingsPage(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop; it follows the focused control
         outer.addWidget(scroll)
         inner = QWidget()
         scroll.setWidget(inner)
@@ -52,6 +54,7 @@ class SettingsPage(QWidget):
         self.server.setObjectName("server_url")
         self.server.setPlaceholderText("如 http://192.168.1.10:8000，请向县民政局索取")
         self.server.setEnabled(not ctx.is_demo)
+        self.server.returnPressed.connect(self.save_server)  # Enter saves, as in a form
         save = QPushButton("保存服务器地址")
         save.setObjectName("save_server")
         save.setEnabled(not ctx.is_demo)

@@ -1,0 +1,317 @@
+"""Every page fits a small screen: large-font mode on a 1366×768 laptop, normal mode on 1024×600.
+
+The main window is opened offscreen as the app opens it, every page of the navigation is visited
+(a village PC with the demo data, and a township PC with its review and board pages), and then:
+
+* the window's minimum size fits the screen's client area (the work area without the taskbar,
+  minus the window's title bar and borders), so the window can be made to fit at all;
+* at exactly that size, no visible control of any page lies outside the page (cut off) or gets less
+  than its minimum size (squashed), and no page-level scroll area needs sideways scrolling.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QScrollArea, QWidget
+
+from desktop.ui.jobs import runner
+from storage import local
+from storage import periods as P
+
+# Work area after the taskbar, and what the window frame takes of it (title bar ~31 px and 8 px
+# borders on Windows 7/10 and UOS at 96 dpi).
+FRAME = QSize(16, 40)
+LARGE_SCREEN = QSize(1366, 728)  # 1366×768 minus a 40 px taskbar
+SMALL_SCREEN = QSize(1024, 600)  # netbook-class screen (normal font size)
+
+
+def client_area(screen: QSize) -> QSize:
+    return screen - FRAME
+
+
+@pytest.fixture
+def app_look(qapp):
+    font, palette, sheet, style = qapp.font(), qapp.palette(), qapp.styleSheet(), qapp.style().name()
+    yield qapp
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    qapp.setFont(font)
+    qapp.setStyle(style)
+
+
+def make_db(taizhang_home, repo, role: str, large: bool):
+    from storage.demo import fill_demo
+    from tests.test_periods import fill_month
+    from tests.test_review_ui import COUNTY, TOWN, county_tree
+
+    if role == "village":
+        fill_demo(repo, records=300)  # the demo village: every record type, long names included
+    else:
+        county_tree(repo)
+        # long names are what widen combo boxes and table columns
+        repo.create("org_unit", {"org_code": "220102001004", "name": "永吉街道幸福里社区居民委员会第二网格（新建小区）",
+                                 "level": "村/社区", "parent_code": TOWN, "urban_rural": "城市社区"})
+        month = P.previous_period()
+        for code in ("220102001001", "220102001002", "220102001004"):
+            fill_month(repo, org=code, month=month, services=3)
+            P.submit(repo, code, month)
+        if role == "county":
+            local.set_identity(repo, COUNTY, "南关区")
+        else:
+            local.set_identity(repo, TOWN, "永吉街道")
+    repo.set_setting("ui.large_font", "1" if large else "0")
+    repo.engine.dispose()
+    return taizhang_home / "taizhang.sqlite3"
+
+
+def open_window(qtbot, db_path):
+    from desktop.ui.app import AppController, open_context
+
+    ctx = open_context(db_path)
+    controller = AppController(ctx)
+    controller.start()
+    qtbot.waitUntil(lambda: controller.window is not None, timeout=60_000)
+    return controller
+
+
+def settle() -> None:
+    assert runner().wait_idle(30)
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def inside_scroll_area(w: QWidget, page: QWidget) -> bool:
+    """True if ``w`` is part of a scroll area below ``page``: its content scrolls rather than being
+    cut off, and its headers and scroll bars are sized by the area (checked as a whole)."""
+    p = w.parentWidget()
+    while p is not None and p is not page:
+        if isinstance(p, QAbstractScrollArea):
+            return True
+        p = p.parentWidget()
+    return False
+
+
+def effective_minimum(w: QWidget) -> QSize:
+    """The minimum a layout gives a widget: an explicit minimum width/height wins over the hint."""
+    hint, explicit = w.minimumSizeHint(), w.minimumSize()
+    return QSize(explicit.width() or hint.width(), explicit.height() or hint.height())
+
+
+def problems_of(page: QWidget) -> list[str]:
+    problems = []
+    bounds = page.rect()
+    for w in page.findChildren(QWidget):
+        if not w.isVisibleTo(page) or w.objectName().startswith("qt_") or inside_scroll_area(w, page):
+            continue
+        parent = w.parentWidget()
+        if parent is not None and parent.objectName().startswith("qt_"):
+            continue  # Qt's own parts of a composite widget (scroll bar containers …)
+        name = f"{type(w).__name__}“{w.objectName() or getattr(w, 'text', lambda: '')()}”"
+        rect = QRect(w.mapTo(page, QPoint(0, 0)), w.size())
+        if not bounds.contains(rect):
+            problems.append(f"{name} at {rect.getRect()} lies outside the page {bounds.getRect()}")
+        hint = effective_minimum(w)
+        if hint.isValid() and (w.width() < hint.width() or w.height() < hint.height()):
+            problems.append(f"{name} squashed to {w.width()}×{w.height()} (needs {hint.width()}×{hint.height()})")
+    for scroll in page.findChildren(QScrollArea):
+        body = scroll.widget()
+        if scroll.isVisibleTo(page) and scroll.widgetResizable() and body is not None:
+            need = body.minimumSizeHint().width()
+            if need > scroll.viewport().width():
+                problems.append(f"scroll area {scroll.objectName()} needs sideways scrolling: "
+                                f"{need} > {scroll.viewport().width()}")
+    return problems
+
+
+CASES = [
+    pytest.param("village", True, LARGE_SCREEN, id="village-large-1366x768"),
+    pytest.param("township", True, LARGE_SCREEN, id="township-large-1366x768"),
+    pytest.param("county", True, LARGE_SCREEN, id="county-large-1366x768"),
+    pytest.param("village", False, SMALL_SCREEN, id="village-normal-1024x600"),
+    pytest.param("township", False, SMALL_SCREEN, id="township-normal-1024x600"),
+]
+
+
+@pytest.mark.parametrize("role,large,screen", CASES)
+def test_every_page_fits_the_screen(qtbot, taizhang_home, repo, app_look, role, large, screen):
+    from desktop.ui.theme import LARGE_PX, NORMAL_PX
+
+    controller = open_window(qtbot, make_db(taizhang_home, repo, role, large))
+    window = controller.window
+    try:
+        assert QApplication.font().pixelSize() == (LARGE_PX if large else NORMAL_PX)
+        keys = [spec.key for spec in window.specs]
+        if role != "village":
+            assert {"review", "board"} <= set(keys)
+        for key in keys:  # build every page (the window's minimum covers all pages built so far)
+            window.show_page(key)
+            settle()
+        target = client_area(screen)
+        minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
+        assert minimum.width() <= target.width() and minimum.height() <= target.height(), (
+            f"the window needs at least {minimum.width()}×{minimum.height()}, "
+            f"the screen leaves {target.width()}×{target.height()}")
+
+        window.resize(target)
+        settle()
+        assert window.size() == target
+        problems = {}
+        for key in keys:
+            page = window.show_page(key)
+            settle()
+            assert page.isVisible()
+            need = page.minimumSizeHint().expandedTo(page.minimumSize())
+            room = window.stack.size()
+            assert need.width() <= room.width() and need.height() <= room.height(), (
+                f"page {key} needs {need.width()}×{need.height()}, has {room.width()}×{room.height()}")
+            found = problems_of(window.stack.currentWidget())
+            if found:
+                problems[key] = found
+        assert not problems, problems
+    finally:
+        settle()
+        window.close()
+        window.deleteLater()
+        controller.ctx.repo.engine.dispose()
+
+
+def test_the_window_opens_inside_the_work_area():
+    from desktop.ui.main_window import PREFERRED_SIZE, initial_size
+
+    assert initial_size(LARGE_SCREEN) == client_area(LARGE_SCREEN).boundedTo(PREFERRED_SIZE) == QSize(1200, 688)
+    assert initial_size(SMALL_SCREEN) == QSize(1008, 560)
+    assert initial_size(QSize(1920, 1040)) == PREFERRED_SIZE
+
+
+def test_switching_to_large_font_keeps_the_window_on_the_screen(qtbot, taizhang_home, repo, app_look):
+    """Ctrl+Shift+L while every page is open (built at the normal size): still fits 1366×768."""
+    controller = open_window(qtbot, make_db(taizhang_home, repo, "village", False))
+    window = controller.window
+    try:
+        target = client_area(LARGE_SCREEN)
+        window.resize(target)
+        for spec in window.specs:
+            window.show_page(spec.key)
+            settle()
+        window.action_large.trigger()
+        settle()
+        assert controller.ctx.settings.large_font
+        minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
+        assert minimum.width() <= target.width() and minimum.height() <= target.height(), minimum
+        window.resize(target)
+        settle()
+        assert window.size() == target
+        problems = {}
+        for spec in window.specs:
+            window.show_page(spec.key)
+            settle()
+            found = problems_of(window.stack.currentWidget())
+            if found:
+                problems[spec.key] = found
+        assert not problems, problems
+    finally:
+        settle()
+        window.close()
+        window.deleteLater()
+        controller.ctx.repo.engine.dispose()
+
+
+# --------------------------------------------------------------------------- keyboard
+
+
+def tab_stops(page: QWidget, window) -> list[QWidget]:
+    from PySide6.QtCore import Qt
+
+    return [w for w in page.findChildren(QWidget)
+            if w.isVisibleTo(window) and w.isEnabled() and w.focusProxy() is None
+            and (w.focusPolicy() & Qt.FocusPolicy.TabFocus) == Qt.FocusPolicy.TabFocus]
+
+
+@pytest.mark.parametrize("role", ["village", "county"])
+def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_home, repo, app_look, role):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    controller = open_window(qtbot, make_db(taizhang_home, repo, role, True))
+    window = controller.window
+    try:
+        window.resize(client_area(LARGE_SCREEN))
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        missed = {}
+        for spec in window.specs:
+            window.show_page(spec.key)
+            settle()
+            page = window.stack.currentWidget()
+            window.nav.setFocus()
+            reached = []
+            for _ in range(60):  # from the navigation, Tab through the page and back round to it
+                QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+                focused = QApplication.focusWidget()
+                if focused is window.nav:
+                    break
+                reached.append(focused)
+            else:
+                missed[spec.key] = "Tab never came back to the navigation (trapped in a control)"
+                continue
+            lost = [f"{type(w).__name__}“{w.objectName()}”" for w in tab_stops(page, window) if w not in reached]
+            if lost:
+                missed[spec.key] = lost
+        assert not missed, missed
+
+        # Enter presses the focused button of a page (not only Space), as in a dialog
+        page = window.show_page("indicators")
+        qtbot.waitUntil(lambda: page.handle is not None, timeout=10_000)
+        settle()
+        first = page.handle
+        page.compute_button.setFocus()
+        QTest.keyClick(page.compute_button, Qt.Key.Key_Return)
+        assert page.handle is not first  # a new computation was started
+        settle()
+
+        # Esc in a list's search box clears the search
+        window.show_page("facility")
+        lst = window.current_list()
+        qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+        total = lst.model.rowCount()
+        lst.focus_search()
+        QTest.keyClicks(lst.search, "zzzz")
+        lst.apply_filter()
+        assert lst.model.rowCount() < total or total == 0
+        QTest.keyClick(lst.search, Qt.Key.Key_Escape)
+        assert lst.search.text() == "" and lst.model.rowCount() == total
+    finally:
+        settle()
+        window.close()
+        window.deleteLater()
+        controller.ctx.repo.engine.dispose()
+
+
+def test_combo_boxes_are_re_measured_for_large_font(qtbot, taizhang_home, repo, app_look):
+    controller = open_window(qtbot, make_db(taizhang_home, repo, "village", False))
+    window = controller.window
+    try:
+        window.show_page("service")
+        lst = window.current_list()
+        qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+        combo = lst.filter_combos["category"]
+        view = combo.view()
+        normal = view.minimumWidth()
+        texts = [combo.itemText(i) for i in range(combo.count())]
+
+        def widest() -> int:
+            return max(view.fontMetrics().horizontalAdvance(t) for t in texts)
+
+        narrowest = combo.minimumWidth()
+        assert normal > widest() and combo.sizeHint().width() > narrowest > 0  # may shrink below its text
+        window.action_large.trigger()
+        settle()
+        assert view.font().pixelSize() == combo.font().pixelSize() > 15
+        assert view.minimumWidth() > normal and view.minimumWidth() > widest()
+        assert combo.minimumWidth() > narrowest
+    finally:
+        settle()
+        window.close()
+        window.deleteLater()
+        controller.ctx.repo.engine.dispose()

@@ -1,0 +1,95 @@
+"""Sorting a record list by a column header runs the id query as a read job (desktop.ui.jobs), never on
+the UI thread; the rows end sorted and the selected record stays selected.  Also from the keyboard."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from desktop.ui.jobs import runner
+
+
+@pytest.fixture
+def service_list(qtbot, repo):
+    from desktop.ui.context import AppContext
+    from desktop.ui.record_list import RecordListPage
+    from storage.demo import fill_demo
+
+    fill_demo(repo, records=3000)  # the demo village: 3,000 service records among the rest
+    ctx = AppContext(repo)
+    page = RecordListPage(ctx, "service")
+    qtbot.addWidget(page)
+    page.resize(1100, 600)
+    page.show()
+    qtbot.waitUntil(lambda: page.loaded, timeout=30_000)
+    yield page
+    assert runner().wait_idle(30)
+
+
+def column_values(page, key: str) -> list[int]:
+    col = page.model.column_index(key)
+    return [int(page.model.display_row(r)[col]) for r in range(page.model.rowCount())]
+
+
+def test_header_sort_runs_as_a_read_job_and_keeps_the_selection(qtbot, service_list, monkeypatch):
+    page, model = service_list, service_list.model
+    n = model.rowCount()
+    assert n >= 2000
+    threads = []
+    real_query = model._run_id_query
+
+    def recording_query(sql, params):  # the real query; only notes the thread it runs on
+        threads.append(threading.current_thread())
+        return real_query(sql, params)
+
+    monkeypatch.setattr(model, "_run_id_query", recording_query)
+    page.select_row(1234)
+    chosen = page.selected_id()
+    before = [model.record_id(r) for r in range(20)]
+
+    persons = model.column_index("persons")
+    header = page.table.horizontalHeader()
+    with qtbot.waitSignal(model.reloaded, timeout=30_000):
+        header.setSortIndicator(persons, Qt.SortOrder.AscendingOrder)  # what a header click does
+        # the click returned at once: the rows are still in the old order, the sort is a running job
+        assert model.pending and page.sort_handle in runner().active()
+        assert [model.record_id(r) for r in range(20)] == before
+        assert page.count_label.text() == "正在排序…"
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    values = column_values(page, "persons")
+    assert len(values) == n and values == sorted(values)
+    assert page.selected_id() == chosen  # the same record, at its new row, scrolled into view
+    row = page.selected_row()
+    assert model.record_id(row) == chosen
+    assert page.table.visualRect(model.index(row, 0)).intersects(page.table.viewport().rect())
+    assert page.count_label.text() == f"共 {n:,} 条"
+    assert page.sort_combo.currentText().endswith("升序") and model.pending is False
+
+    # two quick clicks: only the last order is shown (the first result is dropped as stale)
+    header.setSortIndicator(persons, Qt.SortOrder.DescendingOrder)
+    date = model.column_index("date")
+    header.setSortIndicator(date, Qt.SortOrder.AscendingOrder)
+    qtbot.waitUntil(lambda: not model.pending, timeout=30_000)
+    col = model.column_index("date")
+    dates = [model.display_row(r)[col] for r in range(model.rowCount())]
+    assert dates == sorted(dates)
+    assert page.selected_id() == chosen
+
+
+def test_sort_from_the_keyboard(qtbot, service_list):
+    page, model = service_list, service_list.model
+    page.sort_combo.setFocus()
+    with qtbot.waitSignal(model.reloaded, timeout=30_000):
+        target = page.sort_combo.findText("人次 降序")
+        assert target >= 0
+        while page.sort_combo.currentIndex() != target:  # arrow keys, as a keyboard user chooses
+            key = Qt.Key.Key_Down if page.sort_combo.currentIndex() < target else Qt.Key.Key_Up
+            QTest.keyClick(page.sort_combo, key)
+    header = page.table.horizontalHeader()
+    assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (
+        model.column_index("persons"), Qt.SortOrder.DescendingOrder)
+    values = column_values(page, "persons")
+    assert values == sorted(values, reverse=True)
