@@ -724,7 +724,7 @@ class Repository:
         guards = self.guards
         batch = _WriteBatch(conn, self.actor, self.device_id, sync_state)
         staged: dict[tuple[str, str], tuple] = {}  # applied in this batch: (new, change, at, old), row built on demand
-        fromisoformat = dt.datetime.fromisoformat
+        times: dict[str, dt.datetime] = {}  # a PC's bulk edits share one timestamp: parse each once
         results: list[tuple[str, str | None]] = []
         append = results.append
         for change in changes:
@@ -780,7 +780,9 @@ class Repository:
             if refusal:
                 append(("rejected", refusal))
                 continue
-            at = fromisoformat(change.at)
+            at = times.get(change.at)
+            if at is None:
+                at = times[change.at] = dt.datetime.fromisoformat(change.at)
             batch.add(rt, op, change.record_id, new, old, change_id=change.change_id, at=at,
                       actor=change.actor, version=change.version, device_id=change.device_id)
             staged[key] = (new, change, at, old)

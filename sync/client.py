@@ -394,10 +394,10 @@ class SyncClient:
                         ahead = None
                         raise
                     elapsed = time.monotonic() - started
-                    results = [ChangeResult.from_dict(r) for r in answer["results"]]
-                    if [r.change_id for r in results] != [c.change_id for c in changes]:
+                    answers = answer["results"]
+                    if [r["change_id"] for r in answers] != [c.change_id for c in changes]:
                         raise SyncError("服务器的答复与上传的批次不符，已停止同步；本机数据都已保留，请联系县民政局信息管理员")
-                    all_confirmed = all(r.outcome in CONFIRMED for r in results)
+                    all_confirmed = all(r.get("outcome") in CONFIRMED for r in answers)
                     if not all_confirmed:
                         ahead = None  # conflicts/rejections change what is pending: read the next batch afresh
                     # adaptive batch size: aim at about TARGET_SECONDS per request
@@ -421,9 +421,10 @@ class SyncClient:
                         if settling is not None:
                             settling.result()
                         self._record_inflight(next_id, next_changes, [])
-                        settling = pool.submit(self._settle, changes, results, resolutions, keep_inflight=True)
+                        settling = pool.submit(self._settle_answers, changes, answers, resolutions)
                         ready_next = (next_changes, next_last_seq, next_id, next_body)
                     else:
+                        results = [ChangeResult.from_dict(r) for r in answers]
                         if settling is not None:
                             settling.result()
                             settling = None
@@ -446,6 +447,10 @@ class SyncClient:
                     except Exception:  # noqa: BLE001 - its changes stay pending and go up again as duplicates
                         log.exception("settling a pushed batch failed")
         repo.set_setting(S_BATCH_SIZE, str(size))
+
+    def _settle_answers(self, changes: list[OutgoingChange], answers: list[dict], resolutions: list[dict]) -> None:
+        """(helper thread) Settle a fully confirmed batch while the next one is sent (see ``push``)."""
+        self._settle(changes, [ChangeResult.from_dict(r) for r in answers], resolutions, keep_inflight=True)
 
     def _record_inflight(self, batch_id: str, changes: list[OutgoingChange], resolutions: list[dict]) -> None:
         """Remember the batch before it is sent: after a crash or a lost answer it goes again with the same id."""
