@@ -224,9 +224,6 @@ def _apply_batch(state, p: Principal, batch_id: str, digest: str, changes: list[
         from county_server.models import Device
 
         conn.execute(Device.__table__.update().where(Device.__table__.c.id == p.device_id).values(last_seen=now))
-    checkpointer = getattr(state, "checkpointer", None)
-    if checkpointer is not None:
-        checkpointer.kick()  # the WAL is copied back in the background (county_server/walcheckpoint.py)
     return results, results_json
 
 

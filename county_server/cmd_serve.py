@@ -27,15 +27,8 @@ def _serve(args) -> int:
     scheme = "https" if args.ssl_certfile else "http"
     print(f"县级服务器已启动：{scheme}://{args.host}:{args.port}/api/v1/ （数据库 {engine.url.render_as_string()}）",
           flush=True)
-    from county_server.walcheckpoint import WalCheckpointer
-
-    app.state.checkpointer = WalCheckpointer.for_engine(engine)  # SQLite: checkpoints off the push path
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
-                    ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile, timeout_keep_alive=30)
-    finally:
-        if app.state.checkpointer is not None:
-            app.state.checkpointer.stop()
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile, timeout_keep_alive=30)
     return 0
 
 

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 
 from storage import local
 from storage.models import ChangeLog, Conflict, Setting, new_id, table_for, utcnow
@@ -471,10 +471,12 @@ class SyncClient:
                        after_seq: int = 0) -> tuple[list[OutgoingChange], int | None]:
         """``_outgoing`` and the last row's ``seq`` (None when there is none)."""
         t = ChangeLog.__table__
+        # ``at`` as stored: a PC's bulk edits share one time, so each distinct value is converted once
         cols = (t.c.seq, t.c.change_id, t.c.record_type, t.c.record_id, t.c.org_code, t.c.op, t.c.base_version,
-                t.c.version, t.c.payload, t.c.actor, t.c.device_id, t.c.at)
+                t.c.version, t.c.payload, t.c.actor, t.c.device_id, type_coerce(t.c.at, String()))
         rows = []
         with self.repo.engine.connect() as conn:
+            to_time = t.c.at.type._cached_result_processor(conn.dialect, None) or (lambda v: v)
             if ids is None:
                 rows = conn.execute(select(*cols).where(t.c.sync_state == "pending", t.c.seq > after_seq)
                                     .order_by(t.c.seq).limit(limit)).all()
@@ -483,8 +485,14 @@ class SyncClient:
                     rows.extend(conn.execute(select(*cols).where(t.c.change_id.in_(ids[i:i + 500]),
                                                                  t.c.sync_state == "pending")).all())
                 rows.sort(key=lambda r: r[0])
-        changes = [OutgoingChange(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-                                  r[11].isoformat() if hasattr(r[11], "isoformat") else str(r[11])) for r in rows]
+        times: dict = {}
+        changes = []
+        for r in rows:
+            at = times.get(r[11])
+            if at is None:
+                value = to_time(r[11])
+                at = times[r[11]] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            changes.append(OutgoingChange(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], at))
         return changes, (rows[-1][0] if rows else None)
 
     def _settle(self, changes: list[OutgoingChange], results: list[ChangeResult], resolutions: list[dict],
