@@ -814,9 +814,17 @@ class Repository:
         if conn is None:
             with self.engine.begin() as own:
                 return self.mark_acked(ids, state=state, conn=own)
-        for i in range(0, len(ids), 500):
-            conn.execute(table.update().where(table.c.change_id.in_(ids[i:i + 500]))
-                         .values(sync_state=state))
+        # on the raw cursor: SQLAlchemy compiles an expanding IN of 500 anew each time, and a sync
+        # acknowledges thousands of changes per batch
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        cur = conn.connection.cursor()
+        try:
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                cur.execute(f"UPDATE {table.name} SET sync_state = {mark} "
+                            f"WHERE change_id IN ({', '.join([mark] * len(part))})", [state, *part])
+        finally:
+            cur.close()
 
 
 def _in_chunks(conn: Connection, sql: str, ids: list, size: int = 500) -> Iterator[tuple]:
