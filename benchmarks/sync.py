@@ -137,9 +137,9 @@ def main() -> int:
         sent_batches: list[list] = []
         real_settle = client._settle
 
-        def capture(changes, results, resolutions):
+        def capture(changes, results, resolutions, **kwargs):
             sent_batches.append(list(changes))
-            return real_settle(changes, results, resolutions)
+            return real_settle(changes, results, resolutions, **kwargs)
 
         client._settle = capture
         rss = _PeakRss(server.pid)

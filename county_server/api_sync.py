@@ -113,8 +113,12 @@ async def push(request: Request, principal: Principal = Depends(current_principa
         resolutions = list(body.get("resolutions") or [])
     except Exception as exc:  # noqa: BLE001 - any malformed body is the client's error
         raise ApiError(400, E_BAD_REQUEST, f"上传的数据格式不正确（{type(exc).__name__}），请升级台账程序后重试") from None
-    answer = await run_in_threadpool(process_push, request.app.state, principal, batch_id, changes, resolutions)
-    return _json(answer)
+    answer, results_json = await run_in_threadpool(_push, request.app.state, principal, batch_id, changes,
+                                                   resolutions)
+    # the results were encoded once for the stored answer: the reply splices that text in
+    body = ('{"batch_id":' + json.dumps(answer["batch_id"], ensure_ascii=False) + ',"replayed":'
+            + ("true" if answer["replayed"] else "false") + ',"results":' + results_json + "}")
+    return Response(body.encode("utf-8"), media_type="application/json")
 
 
 def _json(data: dict) -> Response:
@@ -124,26 +128,32 @@ def _json(data: dict) -> Response:
 
 
 def process_push(state, p: Principal, batch_id: str, changes: list[Change], resolutions: list[dict]) -> dict:
+    return _push(state, p, batch_id, changes, resolutions)[0]
+
+
+def _push(state, p: Principal, batch_id: str, changes: list[Change], resolutions: list[dict]) -> tuple[dict, str]:
+    """``process_push``'s answer and its results as the JSON text stored with the batch."""
     engine = state.engine
     digest = batch_digest(c.change_id for c in changes)
     stored = _stored_batch(engine, batch_id, digest)
     if stored is not None:
-        return {"batch_id": batch_id, "replayed": True, "results": stored}
+        return {"batch_id": batch_id, "replayed": True, "results": json.loads(stored)}, stored
     try:
-        results = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=False)
+        results, results_json = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=False)
     except IntegrityError:
         stored = _stored_batch(engine, batch_id, digest)  # the same batch committed concurrently
         if stored is not None:
-            return {"batch_id": batch_id, "replayed": True, "results": stored}
+            return {"batch_id": batch_id, "replayed": True, "results": json.loads(stored)}, stored
         log.exception("push batch %s failed; retrying change by change", batch_id)
-        results = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=True)
+        results, results_json = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=True)
     except Exception:  # noqa: BLE001 - one bad change must not block the whole batch forever
         log.exception("push batch %s failed; retrying change by change", batch_id)
-        results = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=True)
-    return {"batch_id": batch_id, "replayed": False, "results": results}
+        results, results_json = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=True)
+    return {"batch_id": batch_id, "replayed": False, "results": results}, results_json
 
 
-def _stored_batch(engine, batch_id: str, digest: str) -> list[dict] | None:
+def _stored_batch(engine, batch_id: str, digest: str) -> str | None:
+    """The stored answers (JSON text) of a batch received before, or None."""
     t = SyncBatch.__table__
     with engine.connect() as conn:
         row = conn.execute(select(t.c.digest, t.c.results).where(t.c.batch_id == batch_id)).first()
@@ -151,7 +161,7 @@ def _stored_batch(engine, batch_id: str, digest: str) -> list[dict] | None:
         return None
     if row.digest != digest:
         raise ApiError(409, E_BATCH_MISMATCH, "同一批次编号对应的变更不一致，服务器未处理。请重新同步（本机数据不会丢失）")
-    return json.loads(row.results)
+    return row.results
 
 
 def _olds(conn: Connection, changes: list[Change]) -> dict[tuple[str, str], dict]:
@@ -176,8 +186,11 @@ def latest_change(conn: Connection, record_id: str) -> dict | None:
 
 
 def _apply_batch(state, p: Principal, batch_id: str, digest: str, changes: list[Change],
-                 resolutions: list[dict], *, careful: bool) -> list[dict]:
-    """Apply a batch in ONE transaction; ``careful`` = change by change under savepoints (after an error)."""
+                 resolutions: list[dict], *, careful: bool) -> tuple[list[dict], str]:
+    """Apply a batch in ONE transaction; ``careful`` = change by change under savepoints (after an error).
+
+    Returns the answers and their JSON text (stored with the batch, spliced into the reply).
+    """
     repo = state.repo
     results: list[dict] = []
     now = utcnow()
@@ -201,19 +214,23 @@ def _apply_batch(state, p: Principal, batch_id: str, digest: str, changes: list[
             outcomes = repo.apply_changes(conn, changes, sync_state="acked",
                                           precheck=lambda change, old: policy.check_change(conn, p, change, old))
         for change, (outcome, message) in zip(changes, outcomes):
+            if outcome == APPLIED:
+                results.append({"change_id": change.change_id, "outcome": APPLIED})  # = ChangeResult.to_dict()
+                continue
             result = ChangeResult(change.change_id, outcome, message)
             if outcome in (CONFLICT, REJECTED):
                 result.server_change = latest_change(conn, change.record_id)
                 _keep_other_version(conn, p, batch_id, change, outcome, message, result.server_change, now)
             results.append(result.to_dict())
         _resolve(conn, resolutions, now)
+        results_json = json.dumps(results, ensure_ascii=False, separators=(",", ":"))
         conn.execute(SyncBatch.__table__.insert().values(
             batch_id=batch_id, device_id=p.device_id, account_id=p.account_id, digest=digest,
-            change_count=len(changes), results=json.dumps(results, ensure_ascii=False), received_at=now))
+            change_count=len(changes), results=results_json, received_at=now))
         from county_server.models import Device
 
         conn.execute(Device.__table__.update().where(Device.__table__.c.id == p.device_id).values(last_seen=now))
-    return results
+    return results, results_json
 
 
 def _apply_one(conn: Connection, repo, p: Principal, change: Change, old: dict | None) -> tuple[str, str | None]:

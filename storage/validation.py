@@ -480,8 +480,11 @@ def _record_coercer(rt: RecordType, choices: dict[str, list[str]] | None):
 
 
 def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | None = None,
-                  ) -> tuple[dict, list[Issue]]:
-    """Coerce every field present in ``raw``; then check required fields and cross rules."""
+                  *, check: bool = True) -> tuple[dict, list[Issue]]:
+    """Coerce every field present in ``raw``; then check required fields and cross rules.
+
+    ``check=False``: the fields only (a caller that checks the whole record itself).
+    """
     values, slow = _record_coercer(rt, choices)(raw)
     issues: list[Issue] = []
     for f in slow:
@@ -495,7 +498,8 @@ def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | Non
                 del values[f.name]
                 continue
         values[f.name] = value
-    issues.extend(check_record(rt, values, skip={i.field for i in issues} if issues else ()))
+    if check:
+        issues.extend(check_record(rt, values, skip={i.field for i in issues} if issues else ()))
     return values, issues
 
 

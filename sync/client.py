@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 
 from storage import local
 from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, table_for, utcnow
@@ -344,7 +344,7 @@ class SyncClient:
     # ------------------------------------------------------------------ push
 
     def push(self) -> None:
-        """Send the outbox in batches, one request at a time, each settled before the next is sent.
+        """Send the outbox in batches, one request at a time, each answered before the next is sent.
 
         Pipelined: while the server applies a batch, a helper thread already reads and
         encodes the next one (the rows after it in ``change_log.seq`` order).  That
@@ -352,6 +352,12 @@ class SyncClient:
         (applied/duplicate), no conflict choices wait to be sent and the batch size did
         not change; otherwise it is dropped and the next batch is read afresh after
         settling, exactly as before.
+
+        When the prepared batch is used, the answered batch is settled (its changes marked
+        acked) by the helper thread while the next one is on its way: the next batch is
+        recorded as in flight first, so a crash in between leaves the answered changes
+        pending and they go up again as duplicates, which the server confirms without
+        writing anything twice.  Anything read afresh waits for that settling first.
         """
         repo = self.repo
         size = int(repo.get_setting(S_BATCH_SIZE) or START_BATCH)
@@ -359,73 +365,122 @@ class SyncClient:
         done = 0
         last_first = None
         ahead = None  # Future -> (size, changes, last_seq, batch_id, body): the batch after the one in flight
+        ready_next = None  # (changes, last_seq, batch_id, body): prepared, already recorded as in flight
+        settling = None  # Future of the answered batch's settle, running while the next one is sent
         self.progress("上传", 0, total)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taizhang-push") as pool:
-            while True:
-                self._check_cancel()
-                body = None
-                last_seq = None
-                inflight = json.loads(repo.get_setting(S_INFLIGHT) or "null")
-                if inflight:
-                    ahead = None
-                    batch_id = inflight["batch_id"]
-                    changes, _ = self._outgoing_rows(ids=inflight["change_ids"])  # a resend: nothing read ahead
-                    resolutions = inflight.get("resolutions", [])
-                    if len(changes) != len(inflight["change_ids"]):
-                        # some of the batch were settled meanwhile (e.g. conflict chosen): send the rest anew
-                        inflight = None
-                if not inflight:
-                    resolutions = json.loads(repo.get_setting(S_RESOLUTIONS) or "[]")
-                    ready = ahead.result() if ahead is not None else None
-                    ahead = None
-                    # an empty read-ahead is read again: something may have been saved meanwhile
-                    if ready is not None and not resolutions and ready[0] == size and ready[1]:
-                        _, changes, last_seq, batch_id, body = ready
+            try:
+                while True:
+                    self._check_cancel()
+                    body = None
+                    last_seq = None
+                    if ready_next is not None:
+                        changes, last_seq, batch_id, body = ready_next
+                        ready_next = None
+                        resolutions = []
                     else:
-                        changes, last_seq = self._outgoing_rows(limit=size)
-                        batch_id = str(uuid.uuid4())
-                    if not changes and not resolutions:
-                        break
-                    repo.set_setting(S_INFLIGHT, json.dumps(
-                        {"batch_id": batch_id, "change_ids": [c.change_id for c in changes],
-                         "resolutions": resolutions}))
-                if body is None:
-                    body = encode_push_rows(batch_id, changes, resolutions)
-                if changes and not resolutions and last_seq is not None:
-                    ahead = pool.submit(self._prepare_batch, size, last_seq)
-                started = time.monotonic()
-                try:
-                    answer = self.transport.request("POST", "/push", data=body, gzip_body=True)
-                except _BatchMismatch:
-                    repo.set_setting(S_INFLIGHT, "null")
-                    ahead = None
-                    continue
-                except BaseException:
-                    ahead = None
-                    raise
-                elapsed = time.monotonic() - started
-                results = [ChangeResult.from_dict(r) for r in answer["results"]]
-                if [r.change_id for r in results] != [c.change_id for c in changes]:
-                    raise SyncError("服务器的答复与上传的批次不符，已停止同步；本机数据都已保留，请联系县民政局信息管理员")
-                if any(r.outcome not in CONFIRMED for r in results):
-                    ahead = None  # conflicts/rejections change what is pending: read the next batch afresh
-                self._settle(changes, results, resolutions)
-                if changes and changes[0].change_id == last_first:
-                    # every answer settles its change; the same batch again would be sent forever
-                    raise SyncError("同步出现内部错误：服务器的答复未能在本机记下，已停止同步以免反复上传。"
-                                    "本机数据都已保留，请联系县民政局信息管理员")
-                last_first = changes[0].change_id if changes else None
-                done += len(changes)
-                self.report.pushed += len(changes)
-                self.progress("上传", done, max(total, done))
-                # adaptive batch size: aim at about TARGET_SECONDS per request
-                if changes:
-                    if elapsed < TARGET_SECONDS / 2 and len(changes) >= size:
-                        size = min(MAX_BATCH, size * 2)
-                    elif elapsed > TARGET_SECONDS * 2:
-                        size = max(MIN_BATCH, size // 2)
-                    self.report.batch_size = max(self.report.batch_size, len(changes))
+                        if settling is not None:
+                            settling.result()  # a fresh read must not see the answered batch as pending
+                            settling = None
+                        inflight = json.loads(repo.get_setting(S_INFLIGHT) or "null")
+                        if inflight:
+                            ahead = None
+                            batch_id = inflight["batch_id"]
+                            changes, _ = self._outgoing_rows(ids=inflight["change_ids"])  # a resend: nothing read ahead
+                            resolutions = inflight.get("resolutions", [])
+                            if len(changes) != len(inflight["change_ids"]):
+                                # some of the batch were settled meanwhile (e.g. conflict chosen): send the rest anew
+                                inflight = None
+                        if not inflight:
+                            resolutions = json.loads(repo.get_setting(S_RESOLUTIONS) or "[]")
+                            ready = ahead.result() if ahead is not None else None
+                            ahead = None
+                            # an empty read-ahead is read again: something may have been saved meanwhile
+                            if ready is not None and not resolutions and ready[0] == size and ready[1]:
+                                _, changes, last_seq, batch_id, body = ready
+                            else:
+                                changes, last_seq = self._outgoing_rows(limit=size)
+                                batch_id = str(uuid.uuid4())
+                            if not changes and not resolutions:
+                                break
+                            self._record_inflight(batch_id, changes, resolutions)
+                    if body is None:
+                        body = encode_push_rows(batch_id, changes, resolutions)
+                    if changes and not resolutions and last_seq is not None:
+                        ahead = pool.submit(self._prepare_batch, size, last_seq)
+                    started = time.monotonic()
+                    try:
+                        answer = self.transport.request("POST", "/push", data=body, gzip_body=True)
+                    except _BatchMismatch:
+                        repo.set_setting(S_INFLIGHT, "null")
+                        ahead = None
+                        continue
+                    except BaseException:
+                        ahead = None
+                        raise
+                    elapsed = time.monotonic() - started
+                    answers = answer["results"]
+                    if [r["change_id"] for r in answers] != [c.change_id for c in changes]:
+                        raise SyncError("服务器的答复与上传的批次不符，已停止同步；本机数据都已保留，请联系县民政局信息管理员")
+                    all_confirmed = all(r.get("outcome") in CONFIRMED for r in answers)
+                    if not all_confirmed:
+                        ahead = None  # conflicts/rejections change what is pending: read the next batch afresh
+                    # adaptive batch size: aim at about TARGET_SECONDS per request
+                    if changes:
+                        if elapsed < TARGET_SECONDS / 2 and len(changes) >= size:
+                            size = min(MAX_BATCH, size * 2)
+                        elif elapsed > TARGET_SECONDS * 2:
+                            size = max(MIN_BATCH, size // 2)
+                        self.report.batch_size = max(self.report.batch_size, len(changes))
+                    ready = None
+                    if all_confirmed and not resolutions and ahead is not None and \
+                            not json.loads(repo.get_setting(S_RESOLUTIONS) or "[]"):
+                        ready = ahead.result()
+                        ahead = None
+                        if not (ready[0] == size and ready[1]):
+                            ready = None  # the size changed or nothing more was pending: read afresh
+                    if ready is not None:
+                        # the next batch replaces this one as in flight (this one's answers are in hand),
+                        # and this one is settled while the next is on its way
+                        _, next_changes, next_last_seq, next_id, next_body = ready
+                        if settling is not None:
+                            settling.result()
+                        self._record_inflight(next_id, next_changes, [])
+                        settling = pool.submit(self._settle_answers, changes, answers, resolutions)
+                        ready_next = (next_changes, next_last_seq, next_id, next_body)
+                    else:
+                        results = [ChangeResult.from_dict(r) for r in answers]
+                        if settling is not None:
+                            settling.result()
+                            settling = None
+                        self._settle(changes, results, resolutions)
+                    if changes and changes[0].change_id == last_first:
+                        # every answer settles its change; the same batch again would be sent forever
+                        raise SyncError("同步出现内部错误：服务器的答复未能在本机记下，已停止同步以免反复上传。"
+                                        "本机数据都已保留，请联系县民政局信息管理员")
+                    last_first = changes[0].change_id if changes else None
+                    done += len(changes)
+                    self.report.pushed += len(changes)
+                    self.progress("上传", done, max(total, done))
+                if settling is not None:
+                    settling.result()
+                    settling = None
+            finally:
+                if settling is not None:  # leaving on an error: the answered batch is still settled
+                    try:
+                        settling.result()
+                    except Exception:  # noqa: BLE001 - its changes stay pending and go up again as duplicates
+                        log.exception("settling a pushed batch failed")
         repo.set_setting(S_BATCH_SIZE, str(size))
+
+    def _settle_answers(self, changes: list[OutgoingChange], answers: list[dict], resolutions: list[dict]) -> None:
+        """(helper thread) Settle a fully confirmed batch while the next one is sent (see ``push``)."""
+        self._settle(changes, [ChangeResult.from_dict(r) for r in answers], resolutions, keep_inflight=True)
+
+    def _record_inflight(self, batch_id: str, changes: list[OutgoingChange], resolutions: list[dict]) -> None:
+        """Remember the batch before it is sent: after a crash or a lost answer it goes again with the same id."""
+        self.repo.set_setting(S_INFLIGHT, json.dumps(
+            {"batch_id": batch_id, "change_ids": [c.change_id for c in changes], "resolutions": resolutions}))
 
     def _prepare_batch(self, size: int, after_seq: int) -> tuple[int, list[OutgoingChange], int | None, str, bytes]:
         """(helper thread) The next batch after ``after_seq``, read and encoded while the server works."""
@@ -441,10 +496,12 @@ class SyncClient:
                        after_seq: int = 0) -> tuple[list[OutgoingChange], int | None]:
         """``_outgoing`` and the last row's ``seq`` (None when there is none)."""
         t = ChangeLog.__table__
+        # ``at`` as stored: a PC's bulk edits share one time, so each distinct value is converted once
         cols = (t.c.seq, t.c.change_id, t.c.record_type, t.c.record_id, t.c.org_code, t.c.op, t.c.base_version,
-                t.c.version, t.c.payload, t.c.actor, t.c.device_id, t.c.at)
+                t.c.version, t.c.payload, t.c.actor, t.c.device_id, type_coerce(t.c.at, String()))
         rows = []
         with self.repo.engine.connect() as conn:
+            to_time = t.c.at.type._cached_result_processor(conn.dialect, None) or (lambda v: v)
             if ids is None:
                 rows = conn.execute(select(*cols).where(t.c.sync_state == "pending", t.c.seq > after_seq)
                                     .order_by(t.c.seq).limit(limit)).all()
@@ -453,12 +510,23 @@ class SyncClient:
                     rows.extend(conn.execute(select(*cols).where(t.c.change_id.in_(ids[i:i + 500]),
                                                                  t.c.sync_state == "pending")).all())
                 rows.sort(key=lambda r: r[0])
-        changes = [OutgoingChange(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-                                  r[11].isoformat() if hasattr(r[11], "isoformat") else str(r[11])) for r in rows]
+        times: dict = {}
+        changes = []
+        for r in rows:
+            at = times.get(r[11])
+            if at is None:
+                value = to_time(r[11])
+                at = times[r[11]] = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            changes.append(OutgoingChange(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], at))
         return changes, (rows[-1][0] if rows else None)
 
-    def _settle(self, changes: list[OutgoingChange], results: list[ChangeResult], resolutions: list[dict]) -> None:
-        """Apply the server's answers in ONE local transaction."""
+    def _settle(self, changes: list[OutgoingChange], results: list[ChangeResult], resolutions: list[dict],
+                *, keep_inflight: bool = False) -> None:
+        """Apply the server's answers in ONE local transaction.
+
+        ``keep_inflight``: the next batch is already recorded as in flight (settling in the
+        background while it is sent, see ``push``): leave that record alone.
+        """
         repo = self.repo
         by_id = {c.change_id: c for c in changes}
         confirmed, problems = [], []
@@ -499,7 +567,8 @@ class SyncClient:
                 left = [x for x in json.loads(self._setting(conn, S_RESOLUTIONS) or "[]")
                         if x.get("change_id") not in sent]
                 self._put_setting(conn, S_RESOLUTIONS, json.dumps(left, ensure_ascii=False))
-            self._put_setting(conn, S_INFLIGHT, "null")
+            if not keep_inflight:
+                self._put_setting(conn, S_INFLIGHT, "null")
 
     # ------------------------------------------------------------------ conflicts and rejections
 

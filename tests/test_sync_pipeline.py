@@ -1,5 +1,8 @@
 """Issue 4 performance work keeps the rules: the batch apply's date fast path gives the same
-outcome, date and stored payload as coercing the payload as sent, and the pipelined push (next batch read ahead
+outcome, date and stored payload as coercing the payload as sent; the batch apply's per-field
+memo gives the same values and Chinese messages as ``coerce_record``; the generated payload
+JSON is byte for byte the encoder's; the batch apply gives the same outcomes, records and
+change log as applying the changes one by one; and the pipelined push (next batch read ahead
 while the server works) sends every change once, drops the read-ahead after a rejection and
 ends with the PC and the server holding the same records."""
 
@@ -15,7 +18,7 @@ from sqlalchemy import func, select
 from county_server.models import Rejection, SyncBatch
 from storage.db import make_engine
 from storage.models import ChangeLog
-from storage.repository import Change
+from storage.repository import Change, _BatchCoercer, _encode_payload, _with_iso_dates, _writers
 from storage.schema import RECORD_TYPES
 from storage.validation import coerce_record
 from sync.client import S_BATCH_SIZE
@@ -50,6 +53,179 @@ def test_batch_apply_dates_same_outcome_as_coercing_the_payload(repo, village, d
         with repo.engine.connect() as conn:
             [payload] = conn.execute(select(ChangeLog.payload).where(ChangeLog.change_id == change.change_id)).one()
         assert json.loads(payload)["date"] == (expected["date"].isoformat() if expected["date"] else None)
+
+
+# Values a PC may send for each field type: clean, sloppy, wrong, and the ones that hash alike
+# (True/1/1.0, 0.0/-0.0) which a careless memo would mix up.
+_TRICKY = {
+    "text": ["张三", " 张三 ", "张  三", "ＡＢＣ", "a\tb", "", "   ", "x" * 101, "x" * 501, 5, 0, True, 1.5, None],
+    "ref": ["00000000-0000-4000-8000-000000000009", " 00000000-0000-4000-8000-000000000009", "", 7, None],
+    "int": [3, 3.0, 3.5, -1, 0, 0.0, -0.0, True, False, 1, 1.0, "3", "３", "3人次", "三", 100_001, "", None,
+            float("nan"), float("inf"), 2**40],
+    "year": [2024, 2024.0, "2024", 1800, 3000, True, "二〇二四", None],
+    "decimal": [0.5, 1, 1.0, True, 0.0, -0.0, -0.5, "1.5", "1.5小时", "350平方米", 25, 24.5, 1e308,
+                float("nan"), float("-inf"), "abc", None, ""],
+    "date": ["2024-05-06", "2024/5/6", "2024年5月6日", "2024-02-30", "1899-12-31", "2999-01-01",
+             "２０２４-05-06", "2024-5-6", "20240506", " 2024-05-06", 45000, 45000.0, True, "", None],
+    "period": ["2024-03", "2024-3", "2024年3月", "2024-13", "202403", 202403, None],
+    "bool": [True, False, 1, 0, 1.0, 0.0, "是", "否", "yes", "2", 2, None, ""],
+    "multichoice": [["党员"], ["党员", "党员"], "党员、团员", [], ["不存在"], [" 党员 "], None],
+    "id_number": ["11010519491231002X", "11010519491231002x", "110105194912310021", "123", 11010519491231002,
+                  None],
+    "phone": ["13800138000", "138 0013 8000", "12345", "010-12345678", 13800138000, None],
+    "credit_code": ["91350100M000100Y43", "91350100m000100y43", "123", None],
+    "org_code": ["220102001001", "220102001000", " 220102001001", "22010200100", "abc", 220102001001, None],
+}
+
+
+def _tricky_payloads(rt, choices, rng, n):
+    for _ in range(n):
+        payload = {}
+        for f in rt.fields:
+            if rng.random() < 0.1:
+                continue  # a field missing from the payload
+            pool = list(_TRICKY.get(f.type, [None]))
+            if f.type in ("choice", "multichoice") and f.choices:
+                items = choices.get(f.choices, [])
+                pool += items[:3] + [f" {items[0]}", items[0] + "x"] if items else []
+                if f.type == "multichoice":
+                    pool += [items[:2], [items[0], "不存在"]] if items else []
+            payload[f.name] = rng.choice(pool)
+        yield payload
+
+
+def _strict(values: dict) -> list:
+    """Values compared with their types and the sign of zero (3 == 3.0 == True is not the same value)."""
+    return [(k, type(v).__name__, repr(v)) for k, v in sorted(values.items())]
+
+
+@pytest.mark.parametrize("type_name", list(RECORD_TYPES))
+def test_batch_coercer_same_values_and_messages_as_coerce_record(repo, type_name):
+    """The per-field memo of the batch apply = coerce_record on the payload (dates as the fast path gives them)."""
+    import random
+
+    rt = RECORD_TYPES[type_name]
+    choices = repo.choices()
+    coercer = _BatchCoercer(rt, choices)  # one memo for all: values repeat across records, as in a batch
+    rng = random.Random(f"coercer-{type_name}")
+    for payload in _tricky_payloads(rt, choices, rng, 600):
+        expected, issues = coerce_record(rt, _with_iso_dates(rt, payload), choices)
+        errors = [i for i in issues if i.is_error]
+        values, got_errors = coercer(payload)
+        assert [(i.field, i.message) for i in got_errors] == [(i.field, i.message) for i in errors], payload
+        if not errors:
+            for f in rt.fields:
+                expected.setdefault(f.name, None)
+            assert _strict(values) == _strict(expected), payload
+
+
+def test_generated_payload_json_is_the_encoders_text():
+    """The change log's payload text: the generated builder writes exactly what the JSON encoder wrote."""
+    import random
+
+    from sqlalchemy import create_engine
+
+    writers = _writers(create_engine("sqlite://").dialect)
+    rng = random.Random(4)
+    samples = [None, "", "养老", 'a"b\\c\n\t\x00\x1f\u2028', "😀", 0, 1, -5, 2**70, True, False, 0.0, -0.0, 0.1,
+               1e300, 1e-7, float("nan"), float("inf"), dt.date(2024, 1, 2),
+               dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), ["党员", "团员"], [], {"x": 1}]
+    for name, rt in RECORD_TYPES.items():
+        writer = writers.records[name]
+        for _ in range(500):
+            values = {f.name: rng.choice(samples) for f in rt.fields if rng.random() < 0.9}
+            for deleted in (False, True):
+                payload = writer.payload(values)
+                payload["deleted"] = deleted
+                assert writer.payload_json(values, deleted) == _encode_payload(payload)
+
+
+def _outcome_cases(village: str) -> list[Change]:
+    """A batch with every outcome: new records, a record twice, a repeated change, bad values, conflicts."""
+    actor, device = "王会计", "00000000-0000-4000-8000-00000000abcd"
+
+    def change(rid, op, base, version, at="2024-05-06T08:30:00+00:00", cid=None, rtype="service", **values):
+        # every field, as a PC's change log holds it
+        payload = {f.name: None for f in RECORD_TYPES["service"].fields}
+        payload.update(org_code=village, date="2024-05-06", category="养老", mode="上门", target="老年人", persons=3,
+                       deleted=False)
+        payload.update(values)
+        return Change(cid or str(uuid.uuid4()), rtype, rid, village, op, base, version, payload, actor, device, at)
+
+    r1, r2, r3, r4 = (str(uuid.uuid4()) for _ in range(4))
+    first = change(r1, "insert", 0, 1)
+    return [
+        first,
+        change(r1, "update", 1, 2, persons=5, note="  送药上门  "),          # the same record again in the batch
+        change(r1, "update", 1, 2, persons=6),                             # stale base version: conflict
+        Change(first.change_id, "service", r1, village, "insert", 0, 1, dict(first.payload), actor, device,
+               first.at),                                                   # the same change again: duplicate
+        Change(first.change_id, "service", r1, village, "insert", 0, 1, dict(first.payload, persons=9), actor,
+               device, first.at),                                           # same id, other content: rejected
+        change(r2, "insert", 0, 1, persons=-1, category="不存在", mode=None),  # several messages in one
+        change(r3, "insert", 0, 1, persons="3", duration_hours="1.5小时", note=" 送药 "),  # sloppy but valid
+        change(r3, "delete", 1, 2, deleted=True),                          # a tombstone is not validated
+        change(r3, "restore", 2, 3),
+        change(r4, "insert", 5, 6),                                         # never held here: taken as new
+        change(str(uuid.uuid4()), "insert", 0, 1, rtype="no_such_type"),
+        change(str(uuid.uuid4()), "insert", 0, 1, date="2024-02-30"),
+        change(str(uuid.uuid4()), "insert", 0, 1, persons=3.0, duration_hours=-0.0, note="x" * 501),
+    ]
+
+
+def test_batch_apply_same_outcomes_records_and_log_as_one_by_one(tmp_path, monkeypatch):
+    """apply_changes (one batch, set-wise lookups, memo) = apply_change for each change in turn."""
+    from storage.db import open_database
+    from storage.models import AuditLog
+    from storage.repository import Repository, WriteOp
+
+    def fresh(name):
+        monkeypatch.setenv("TAIZHANG_HOME", str(tmp_path / name))
+        engine = open_database(tmp_path / name / "taizhang.sqlite3")
+        repo = Repository(engine, actor="测试员")
+        repo.bulk_write([WriteOp("org_unit", "insert", {"org_code": code, "name": name_, "level": level,
+                                                        "parent_code": parent, "urban_rural": kind})
+                         for code, name_, level, parent, kind in (
+                             ("220102000000", "测试县", "县", None, None),
+                             ("220102001000", "测试镇", "乡镇/街道", "220102000000", None),
+                             ("220102001001", "测试村", "村/社区", "220102001000", "农村社区"))])
+        return repo
+
+    cases = _outcome_cases("220102001001")
+    batch_repo, single_repo = fresh("batch"), fresh("single")
+    with batch_repo.engine.begin() as conn:
+        batch_outcomes = batch_repo.apply_changes(conn, cases)
+    single_outcomes = []
+    with single_repo.engine.begin() as conn:
+        for c in cases:
+            try:
+                single_outcomes.append(single_repo.apply_change(conn, c))
+            except ValueError:  # apply_change parses an ISO-looking date strictly; the batch reports it
+                single_outcomes.append(None)
+    assert [o[0] for o in batch_outcomes] == ["applied", "applied", "conflict", "duplicate", "rejected",
+                                              "rejected", "applied", "applied", "applied", "applied",
+                                              "rejected", "rejected", "rejected"]
+    assert batch_outcomes[5][1] == ("服务记录：服务类别：“不存在”不是可选项，请从下拉列表中选择（养老、托育、助残、就业、卫生健康、"
+                                    "教育、文化、体育等）；人次：不能为负数，请核对后重新填写；服务方式：必填，请填写")
+    for got, want in zip(batch_outcomes, single_outcomes):
+        if want is not None:
+            assert got == want
+    assert batch_outcomes[11][1] == "服务记录：日期：“2024-02-30”不是有效日期，请按 2024-03-05 或 2024年3月5日 的格式填写"
+
+    def content(repo):
+        with repo.engine.connect() as conn:
+            log = conn.execute(select(ChangeLog.change_id, ChangeLog.record_id, ChangeLog.op, ChangeLog.version,
+                                      ChangeLog.payload).where(ChangeLog.record_type == "service")
+                               .order_by(ChangeLog.seq)).all()
+            audit = conn.execute(select(AuditLog.change_id, AuditLog.field, AuditLog.old_value, AuditLog.new_value)
+                                 .where(AuditLog.record_type == "service").order_by(AuditLog.id)).all()
+        return ([tuple(r) for r in log], [tuple(r) for r in audit],
+                sorted((r["id"], r["version"], r["deleted"], r["persons"], r["note"], r["date"])
+                       for r in repo.list("service") + repo.list("service", deleted=True)))
+
+    assert content(batch_repo) == content(single_repo)
+    batch_repo.engine.dispose()
+    single_repo.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
