@@ -65,75 +65,64 @@ def keyring_is_secure() -> bool:
         return False
 
 
-def store_token(server_url: str, user: str, token: str) -> bool:
-    """Store the token if a secure keyring exists; False (and nothing stored) otherwise."""
+def _store(name: str, secret: str, what: str) -> bool:
+    """Keep a secret in the OS keyring if a secure one exists; False (and nothing stored) otherwise."""
     if not keyring_is_secure():
         return False
     import keyring
 
     try:
-        keyring.set_password(SERVICE, _key(server_url, user), token)
+        keyring.set_password(SERVICE, name, secret)
         return True
     except Exception as exc:  # noqa: BLE001 - a locked or broken keyring: fall back to the password
-        log.warning("keyring refused the token: %s", type(exc).__name__)
+        log.warning("keyring refused the %s: %s", what, type(exc).__name__)
         return False
 
 
-def load_token(server_url: str, user: str) -> str | None:
+def _load(name: str) -> str | None:
     if not keyring_is_secure():
         return None
     import keyring
 
     try:
-        return keyring.get_password(SERVICE, _key(server_url, user))
+        return keyring.get_password(SERVICE, name)
     except Exception as exc:  # noqa: BLE001
         log.warning("keyring could not be read: %s", type(exc).__name__)
         return None
 
 
-def delete_token(server_url: str, user: str) -> None:
+def _delete(name: str) -> None:
     if not keyring_is_secure():
         return
     import keyring
 
     try:
-        keyring.delete_password(SERVICE, _key(server_url, user))
+        keyring.delete_password(SERVICE, name)
     except Exception:  # noqa: BLE001 - nothing stored
         pass
+
+
+def store_token(server_url: str, user: str, token: str) -> bool:
+    """Store the token if a secure keyring exists; False (and nothing stored) otherwise."""
+    return _store(_key(server_url, user), token, "token")
+
+
+def load_token(server_url: str, user: str) -> str | None:
+    return _load(_key(server_url, user))
+
+
+def delete_token(server_url: str, user: str) -> None:
+    _delete(_key(server_url, user))
 
 
 def store_package_key(server_url: str, user: str, private_key_text: str) -> bool:
     """Keep the PC's package signing key (base64 Ed25519 private key) next to the token; False if not stored."""
-    if not keyring_is_secure():
-        return False
-    import keyring
-
-    try:
-        keyring.set_password(SERVICE, _package_key_name(server_url, user), private_key_text)
-        return True
-    except Exception as exc:  # noqa: BLE001
-        log.warning("keyring refused the package signing key: %s", type(exc).__name__)
-        return False
+    return _store(_package_key_name(server_url, user), private_key_text, "package signing key")
 
 
 def load_package_key(server_url: str, user: str) -> str | None:
-    if not keyring_is_secure():
-        return None
-    import keyring
-
-    try:
-        return keyring.get_password(SERVICE, _package_key_name(server_url, user))
-    except Exception as exc:  # noqa: BLE001
-        log.warning("keyring could not be read: %s", type(exc).__name__)
-        return None
+    return _load(_package_key_name(server_url, user))
 
 
 def delete_package_key(server_url: str, user: str) -> None:
-    if not keyring_is_secure():
-        return
-    import keyring
-
-    try:
-        keyring.delete_password(SERVICE, _package_key_name(server_url, user))
-    except Exception:  # noqa: BLE001 - nothing stored
-        pass
+    _delete(_package_key_name(server_url, user))
