@@ -44,6 +44,24 @@ class ValidationError(ValueError):
         super().__init__(prefix + "；".join(i.message for i in issues if i.is_error))
 
 
+def display_text(field: Field | None, value: Any) -> str:
+    """A coerced value (or one from a JSON payload) as a person reads it: ID numbers and phones
+    masked, 是/否, lists joined with 、, 350.0 as 350, dates as 2024-03-05; empty as ""."""
+    if value is None or value == "" or value == []:
+        return ""
+    if field is not None and (field.pii or field.type in ("id_number", "phone")):
+        return mask(field.type, value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.15g}"  # every digit a ledger value can carry, no trailing .0
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    return str(value)
+
+
 # --------------------------------------------------------------------------- text
 
 _SPACES = re.compile(r"\s+")

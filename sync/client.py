@@ -39,7 +39,7 @@ from storage import local
 from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, table_for, utcnow
 from storage.repository import Change, Repository, payload_of, values_from_payload
 from storage.schema import RECORD_TYPES
-from storage.validation import mask
+from storage.validation import display_text
 from sync import credentials
 from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL,
                            MAX_BATCH, MIN_BATCH, PULL_PAGE, REJECTED, START_BATCH, TARGET_SECONDS, ChangeResult,
@@ -868,20 +868,8 @@ def rejection_summary(rejection: dict, limit: int = 3) -> str:
     payload = rejection.get("payload") or {}
     if rt is None:
         return ""
-    parts = []
-    for name in rt.list_columns[:limit]:
-        value = payload.get(name)
-        if value in (None, "", []):
-            continue
-        f = rt.field(name)
-        if f.pii:
-            value = mask(f.type, value)
-        elif isinstance(value, list):
-            value = "、".join(map(str, value))
-        elif isinstance(value, bool):
-            value = "是" if value else "否"
-        parts.append(f"{f.label}：{value}")
-    return "，".join(parts)
+    shown = ((rt.field(name), payload.get(name)) for name in rt.list_columns[:limit])
+    return "，".join(f"{f.label}：{display_text(f, value)}" for f, value in shown if display_text(f, value))
 
 
 def dismiss_rejection(repo: Repository, rejection_id: str) -> None:

@@ -471,3 +471,21 @@ def test_fast_paths_match_coerce(type_name, data):
             assert f.name not in values and by_field[f.name].message == issue.message
         else:
             assert values[f.name] == expected and type(values[f.name]) is type(expected), f.name
+
+
+def test_display_text_masks_pii_and_writes_values_the_way_people_read_them():
+    import datetime as dt
+
+    from storage.schema import RECORD_TYPES
+    from storage.validation import display_text
+
+    staff = RECORD_TYPES["staff"]
+    assert display_text(staff.field("id_number"), "110105194912310029") == "110105********0029"
+    assert display_text(staff.field("phone"), "13800138000") == "138****8000"
+    assert display_text(staff.field("roles"), ["网格员", "社工"]) == "网格员、社工"
+    assert display_text(staff.field("joined_on"), dt.date(2024, 3, 5)) == "2024-03-05"
+    facility = RECORD_TYPES["facility"]
+    assert display_text(facility.field("building_area"), 350.0) == "350"
+    assert display_text(facility.field("building_area"), 1234567.25) == "1234567.25"  # not 1.23457e+06
+    assert display_text(facility.field("open_on_holidays"), True) == "是"
+    assert display_text(facility.field("name"), None) == "" and display_text(None, []) == ""

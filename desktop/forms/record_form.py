@@ -41,8 +41,8 @@ from storage.drafts import DraftData, DraftStore
 from storage.models import new_id
 from storage.repository import Repository, WriteOp, WriteRefused
 from storage.schema import RecordType, children_of, record_type
-from storage.validation import (Issue, ValidationError, coerce, coerce_record, county_of, id_birth_date, is_blank,
-                                mask, org_level, township_of)
+from storage.validation import (Issue, ValidationError, coerce, coerce_record, county_of, display_text, id_birth_date,
+                                is_blank, mask, org_level, township_of)
 
 from desktop.forms.widgets import FieldWidget, MaskedWidget, widget_for
 
@@ -56,23 +56,6 @@ REQUIRED_MARK = f"<span style='color:{ERROR_COLOR}'> *</span>"
 
 class RecordNotFound(WriteRefused):
     """The record to edit does not exist (deleted, or never synced here)."""
-
-
-def _display(field, value: Any) -> str:
-    """A cell text for a child table (PII masked)."""
-    if value is None or value == "":
-        return ""
-    if field.pii:
-        return mask(field.type, value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, tuple)):
-        return "、".join(str(v) for v in value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()[:10]
-    return str(value)
 
 
 def warn(parent: QWidget | None, title: str, text: str, name: str = "form_warning") -> None:
@@ -204,7 +187,7 @@ class ChildTable(QGroupBox):
                 if self.deferred and value not in (None, ""):
                     coerced, issue = coerce(f, value, choices)
                     value = coerced if issue is None or not issue.is_error else value
-                self.table.setItem(r, c, QTableWidgetItem(_display(f, value)))
+                self.table.setItem(r, c, QTableWidgetItem(display_text(f, value)))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -296,7 +279,7 @@ class ChildTable(QGroupBox):
         if row < 0 or row >= len(self._rows):
             return
         data = self._rows[row]
-        what = "、".join(_display(self.rt.field(c), data.get(c)) for c in self.rt.list_columns[:2])
+        what = "、".join(display_text(self.rt.field(c), data.get(c)) for c in self.rt.list_columns[:2])
         box = QMessageBox(QMessageBox.Icon.Question, "确认删除",
                           f"确定删除这条{self.rt.label}（{what}）吗？"
                           + ("" if self.deferred else "\n删除后可在“最近删除”中恢复。"), parent=self)

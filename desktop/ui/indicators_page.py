@@ -24,7 +24,7 @@ from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, fit_combo_popup, labelled
 from desktop.ui.jobs import describe_error, op
 from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
-from storage.validation import mask
+from storage.validation import display_text
 from reports.profiles import (OP_TEXT, Profile, ProfileError, Target, all_profiles, export_profile, import_profile,
                               save_custom_profile)
 
@@ -142,17 +142,6 @@ def _num(x) -> str:
     if x is None:
         return "—"
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _display(rt, name: str, value) -> str:
-    f = rt.field(name)
-    if f.pii:
-        return mask(f.type, value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(map(str, value))
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _status_item(text: str, status: str, key=None) -> SortItem:
@@ -721,7 +710,7 @@ class IndicatorsPage(QWidget):
                     t = table_for(type_name)
                     rec = conn.execute(select(t).where(t.c.id == rid)).mappings().first()
                     if rec:
-                        rows.append([rt.label, "；".join(f"{rt.field(c).label}：{_display(rt, c, rec[c])}"
+                        rows.append([rt.label, "；".join(f"{rt.field(c).label}：{display_text(rt.field(c), rec[c])}"
                                                          for c in rt.list_columns if rec[c] is not None)])
             return headers, rows
 

@@ -22,7 +22,7 @@ from desktop.ui.jobs import write_op
 from storage import periods as P
 from storage.models import table_for
 from storage.schema import RECORD_TYPES
-from storage.validation import mask, org_level
+from storage.validation import display_text, org_level
 
 STATUS_COLORS = {P.NOT_SUBMITTED: "#FFFFFF", P.SUBMITTED: "#DDEBF7", P.APPROVED: "#C6EFCE",
                  P.ACCEPTED: "#A9D08E", P.RETURNED: "#F4B183"}
@@ -40,18 +40,7 @@ def role_of(ctx: AppContext) -> str | None:
 
 
 def display_value(rt, name: str, value) -> str:
-    if value is None:
-        return ""
-    f = rt.field(name)
-    if f.pii:
-        return mask(f.type, value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(map(str, value))
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return display_text(rt.field(name), value)
 
 
 def month_records(repo, org_code: str, period: str) -> list[tuple[str, dict]]:

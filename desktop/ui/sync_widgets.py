@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayo
 from desktop.ui.context import AppContext
 from desktop.ui.jobs import write_op
 from storage.schema import RECORD_TYPES
-from storage.validation import mask
+from storage.validation import display_text
 from sync import credentials
 
 log = logging.getLogger("taizhang.desktop.sync")
@@ -257,17 +257,9 @@ class ConflictsDialog(QDialog):
 
 
 def _shown(value, record_type: str = "", name: str = "") -> str:
-    if value is None or value == "":
-        return "空"
     rt = RECORD_TYPES.get(record_type)
     field = next((f for f in rt.fields if f.name == name), None) if rt else None
-    if field is not None and field.pii:  # ID numbers and phones stay masked here as everywhere else
-        return mask(field.type, value)
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, list):
-        return "、".join(map(str, value))
-    return str(value)
+    return display_text(field, value) or "空"  # ID numbers and phones stay masked here as everywhere else
 
 
 class SyncPanel(QGroupBox):
