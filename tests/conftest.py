@@ -50,3 +50,26 @@ def village(repo):
                                        "parent_code": "220102001000", "urban_rural": "农村社区"}),
     ])
     return "220102001001"
+
+
+@pytest.fixture
+def insecure_keyring(monkeypatch):
+    """Only the null keyring: the app asks for the password at each sync and stores nothing
+    (the insecure-keyring path).  tests/test_sync_keyring.py covers the real Secret Service."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    import keyring.core
+
+    keyring.core._keyring_backend = None
+    yield
+    keyring.core._keyring_backend = None  # later tests choose their backend afresh
+
+
+@pytest.fixture
+def app_look(qapp):
+    """Theme changes are global to the one QApplication: put them back after the test."""
+    font, palette, sheet, style = qapp.font(), qapp.palette(), qapp.styleSheet(), qapp.style().name()
+    yield qapp
+    qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    qapp.setFont(font)
+    qapp.setStyle(style)

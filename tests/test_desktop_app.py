@@ -18,17 +18,6 @@ from tests.qt_typing import BAD_ID, VALID_ID, type_text
 
 
 @pytest.fixture
-def app_look(qapp):
-    """Theme changes are global to the one QApplication: put them back after the test."""
-    font, palette, sheet, style = qapp.font(), qapp.palette(), qapp.styleSheet(), qapp.style().name()
-    yield qapp
-    qapp.setStyleSheet(sheet)
-    qapp.setPalette(palette)
-    qapp.setFont(font)
-    qapp.setStyle(style)
-
-
-@pytest.fixture
 def start_app(qtbot, app_look):
     """Start the app on a database file like run_app() does (without exec); returns the controller."""
     from desktop.ui.jobs import runner

@@ -11,6 +11,8 @@ The main window is opened offscreen as the app opens it, every page of the navig
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QScrollArea, QWidget
@@ -28,16 +30,6 @@ SMALL_SCREEN = QSize(1024, 600)  # netbook-class screen (normal font size)
 
 def client_area(screen: QSize) -> QSize:
     return screen - FRAME
-
-
-@pytest.fixture
-def app_look(qapp):
-    font, palette, sheet, style = qapp.font(), qapp.palette(), qapp.styleSheet(), qapp.style().name()
-    yield qapp
-    qapp.setStyleSheet(sheet)
-    qapp.setPalette(palette)
-    qapp.setFont(font)
-    qapp.setStyle(style)
 
 
 def make_db(taizhang_home, repo, role: str, large: bool):
@@ -73,6 +65,38 @@ def open_window(qtbot, db_path):
     controller.start()
     qtbot.waitUntil(lambda: controller.window is not None, timeout=60_000)
     return controller
+
+
+@contextmanager
+def opened_window(qtbot, db_path):
+    """The app's main window on this database; closed and its database released afterwards."""
+    controller = open_window(qtbot, db_path)
+    try:
+        yield controller
+    finally:
+        settle()
+        controller.window.close()
+        controller.window.deleteLater()
+        controller.ctx.repo.engine.dispose()
+
+
+def problems_on_pages(window, keys, *, check_room: bool = False) -> dict[str, list[str]]:
+    """Show each page in turn: what is cut off or squashed on it (and, with check_room, assert the
+    page's own minimum fits the room the window gives it)."""
+    problems = {}
+    for key in keys:
+        page = window.show_page(key)
+        settle()
+        if check_room:
+            assert page.isVisible()
+            need = page.minimumSizeHint().expandedTo(page.minimumSize())
+            room = window.stack.size()
+            assert need.width() <= room.width() and need.height() <= room.height(), (
+                f"page {key} needs {need.width()}×{need.height()}, has {room.width()}×{room.height()}")
+        found = problems_of(window.stack.currentWidget())
+        if found:
+            problems[key] = found
+    return problems
 
 
 def settle() -> None:
@@ -137,9 +161,8 @@ CASES = [
 def test_every_page_fits_the_screen(qtbot, taizhang_home, repo, app_look, role, large, screen):
     from desktop.ui.theme import LARGE_PX, NORMAL_PX
 
-    controller = open_window(qtbot, make_db(taizhang_home, repo, role, large))
-    window = controller.window
-    try:
+    with opened_window(qtbot, make_db(taizhang_home, repo, role, large)) as controller:
+        window = controller.window
         assert QApplication.font().pixelSize() == (LARGE_PX if large else NORMAL_PX)
         keys = [spec.key for spec in window.specs]
         if role != "village":
@@ -156,24 +179,8 @@ def test_every_page_fits_the_screen(qtbot, taizhang_home, repo, app_look, role, 
         window.resize(target)
         settle()
         assert window.size() == target
-        problems = {}
-        for key in keys:
-            page = window.show_page(key)
-            settle()
-            assert page.isVisible()
-            need = page.minimumSizeHint().expandedTo(page.minimumSize())
-            room = window.stack.size()
-            assert need.width() <= room.width() and need.height() <= room.height(), (
-                f"page {key} needs {need.width()}×{need.height()}, has {room.width()}×{room.height()}")
-            found = problems_of(window.stack.currentWidget())
-            if found:
-                problems[key] = found
+        problems = problems_on_pages(window, keys, check_room=True)
         assert not problems, problems
-    finally:
-        settle()
-        window.close()
-        window.deleteLater()
-        controller.ctx.repo.engine.dispose()
 
 
 def test_the_window_opens_inside_the_work_area():
@@ -186,9 +193,8 @@ def test_the_window_opens_inside_the_work_area():
 
 def test_switching_to_large_font_keeps_the_window_on_the_screen(qtbot, taizhang_home, repo, app_look):
     """Ctrl+Shift+L while every page is open (built at the normal size): still fits 1366×768."""
-    controller = open_window(qtbot, make_db(taizhang_home, repo, "village", False))
-    window = controller.window
-    try:
+    with opened_window(qtbot, make_db(taizhang_home, repo, "village", False)) as controller:
+        window = controller.window
         target = client_area(LARGE_SCREEN)
         window.resize(target)
         for spec in window.specs:
@@ -202,19 +208,8 @@ def test_switching_to_large_font_keeps_the_window_on_the_screen(qtbot, taizhang_
         window.resize(target)
         settle()
         assert window.size() == target
-        problems = {}
-        for spec in window.specs:
-            window.show_page(spec.key)
-            settle()
-            found = problems_of(window.stack.currentWidget())
-            if found:
-                problems[spec.key] = found
+        problems = problems_on_pages(window, [spec.key for spec in window.specs])
         assert not problems, problems
-    finally:
-        settle()
-        window.close()
-        window.deleteLater()
-        controller.ctx.repo.engine.dispose()
 
 
 # --------------------------------------------------------------------------- keyboard
@@ -233,9 +228,8 @@ def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_hom
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
 
-    controller = open_window(qtbot, make_db(taizhang_home, repo, role, True))
-    window = controller.window
-    try:
+    with opened_window(qtbot, make_db(taizhang_home, repo, role, True)) as controller:
+        window = controller.window
         window.resize(client_area(LARGE_SCREEN))
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow)
@@ -281,17 +275,11 @@ def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_hom
         assert lst.model.rowCount() < total or total == 0
         QTest.keyClick(lst.search, Qt.Key.Key_Escape)
         assert lst.search.text() == "" and lst.model.rowCount() == total
-    finally:
-        settle()
-        window.close()
-        window.deleteLater()
-        controller.ctx.repo.engine.dispose()
 
 
 def test_combo_boxes_are_re_measured_for_large_font(qtbot, taizhang_home, repo, app_look):
-    controller = open_window(qtbot, make_db(taizhang_home, repo, "village", False))
-    window = controller.window
-    try:
+    with opened_window(qtbot, make_db(taizhang_home, repo, "village", False)) as controller:
+        window = controller.window
         window.show_page("service")
         lst = window.current_list()
         qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
@@ -310,8 +298,3 @@ def test_combo_boxes_are_re_measured_for_large_font(qtbot, taizhang_home, repo, 
         assert view.font().pixelSize() == combo.font().pixelSize() > 15
         assert view.minimumWidth() > normal and view.minimumWidth() > widest()
         assert combo.minimumWidth() > narrowest
-    finally:
-        settle()
-        window.close()
-        window.deleteLater()
-        controller.ctx.repo.engine.dispose()

@@ -30,12 +30,7 @@ from tests.test_periods import fill_month
 MONTH = P.previous_period()
 
 
-@pytest.fixture(autouse=True)
-def _no_os_keyring(monkeypatch):
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    import keyring.core
-
-    keyring.core._keyring_backend = None
+pytestmark = pytest.mark.usefixtures("insecure_keyring")  # see tests/conftest.py
 
 
 BOTH_DATABASES = pytest.mark.parametrize(

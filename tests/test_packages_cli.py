@@ -10,12 +10,7 @@ from storage.cli import open_repository
 from tests.test_periods import VILLAGE, fill_month
 
 
-@pytest.fixture(autouse=True)
-def _no_os_keyring(monkeypatch):
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    import keyring.core
-
-    keyring.core._keyring_backend = None
+pytestmark = pytest.mark.usefixtures("insecure_keyring")  # see tests/conftest.py
 
 
 def run(argv, capsys):

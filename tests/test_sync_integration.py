@@ -24,16 +24,7 @@ from tests.serverproc import (FAR_VILLAGE, PASSWORD, VILLAGE, VILLAGE2, Response
                               SyncTestClient, ledger_ops, live_records, scope_of, setup_county)
 
 
-@pytest.fixture(autouse=True)
-def _no_os_keyring(monkeypatch):
-    # These tests sign in with the password each time (the insecure-keyring path);
-    # tests/test_sync_keyring.py covers the real Secret Service.
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    import keyring.core
-
-    keyring.core._keyring_backend = None
-    yield
-    keyring.core._keyring_backend = None  # later tests choose their backend afresh
+pytestmark = pytest.mark.usefixtures("insecure_keyring")  # see tests/conftest.py
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -228,14 +228,7 @@ def test_batch_apply_same_outcomes_records_and_log_as_one_by_one(tmp_path, monke
     single_repo.engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def _no_os_keyring(monkeypatch):
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    import keyring.core
-
-    keyring.core._keyring_backend = None
-    yield
-    keyring.core._keyring_backend = None
+pytestmark = pytest.mark.usefixtures("insecure_keyring")  # see tests/conftest.py
 
 
 def test_pipelined_push_sends_each_change_once(tmp_path):

@@ -22,14 +22,7 @@ SEED = 20240607
 ROUNDS = 5
 
 
-@pytest.fixture(autouse=True)
-def _no_os_keyring(monkeypatch):
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    import keyring.core
-
-    keyring.core._keyring_backend = None
-    yield
-    keyring.core._keyring_backend = None  # later tests choose their backend afresh
+pytestmark = pytest.mark.usefixtures("insecure_keyring")  # see tests/conftest.py
 
 
 def _service(rng: random.Random, org: str) -> dict:

@@ -10,16 +10,6 @@ from tests.serverproc import PASSWORD, VILLAGE, ServerProcess, live_records, sco
 
 
 @pytest.fixture
-def insecure_keyring(monkeypatch):
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    import keyring.core
-
-    keyring.core._keyring_backend = None
-    yield
-    keyring.core._keyring_backend = None  # later tests choose their backend afresh
-
-
-@pytest.fixture
 def server(tmp_path):
     srv = ServerProcess(f"sqlite:///{tmp_path / 'county.sqlite3'}", home=tmp_path / "server")
     srv.start()
