@@ -5,7 +5,8 @@ real push) POSTed to the server's no-op endpoint, which decompresses and parses 
 writes nothing.  ``sync.push_ratio`` = real push throughput / baseline throughput.
 
 Prints: sync.changes_per_s, sync.baseline_changes_per_s, sync.push_ratio, sync.batch_size,
-sync.server_peak_mb.  Options: --changes N (default 100000), --db URL (server database,
+sync.server_peak_mb; then a second PC of the same village pulls everything afresh:
+sync.pull_changes_per_s.  Options: --changes N (default 100000), --db URL (server database,
 default a fresh SQLite file).
 """
 
@@ -160,6 +161,20 @@ def main() -> int:
         base_seconds = time.perf_counter() - started
         transport.close()
         local.dispose()
+
+        # a second PC of the same village, signed in afresh, pulls everything (a new PC, or a full
+        # re-pull after the server lost its cursor)
+        other = open_database(root / "client2" / "taizhang.sqlite3")
+        other_repo = Repository(other, actor="基准测试二")
+        puller = SyncClient(other_repo, url, "bench", retries=3, backoff=0.5, timeout=120)
+        puller.login(PASSWORD)
+        started = time.perf_counter()
+        puller.pull()
+        pull_seconds = time.perf_counter() - started
+        pulled = puller.report.pulled
+        assert pulled >= args.changes, puller.report
+        puller.transport.close()
+        other.dispose()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -173,6 +188,7 @@ def main() -> int:
     print(f"sync.batch_size: {client.report.batch_size}")
     print(f"sync.batches: {len(sent_batches)}")
     print(f"sync.server_peak_mb: {peak / 1e6:.0f}")
+    print(f"sync.pull_changes_per_s: {pulled / pull_seconds:.0f}")
     print(f"sync.server_db: {'postgresql' if db_url.startswith('postgresql') else 'sqlite'}")
     return 0
 

@@ -209,6 +209,19 @@ def open_server_database(url: str) -> Engine:
     return engine
 
 
+def nested_transaction(conn):
+    """``conn.begin_nested()`` that really nests on SQLite.
+
+    The sqlite3 module opens its transaction only at the first INSERT/UPDATE/DELETE.  A SAVEPOINT
+    sent before that starts the transaction itself, and releasing it COMMITS everything so far:
+    the caller's "one transaction" would end at the first savepoint.  So on SQLite the
+    transaction is opened first.
+    """
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN")
+    return conn.begin_nested()
+
+
 # The county server's pull cursor is change_log.seq.  On PostgreSQL seq comes from a sequence, handed
 # out at INSERT time but visible only at COMMIT: if a transaction holding seq 10 commits after one
 # holding seq 11, a pull in between moves its cursor past 10 for ever.  So every transaction that

@@ -384,6 +384,25 @@ def test_pull_brings_county_corrections_and_choice_lists(county, clients):
     assert_same(county, a, x)
 
 
+def test_a_new_pc_pulls_big_pages_gzipped(county, clients):
+    """Pull pages are big JSON (about 1 MB for 2,000 changes): they travel gzip'd, and a new PC of
+    the village, pulling page by page at once, ends with exactly the server's records."""
+    a, b = clients("a"), clients("b")
+    a.repo.bulk_write([WriteOp("service", "insert", dict(service(persons=1 + i % 30), note=f"第{i}次入户走访"))
+                       for i in range(2500)])
+    a.sync()
+    client = b.client()
+    encodings: list[str | None] = []
+    client.transport.session.hooks["response"].append(
+        lambda resp, *args, **kwargs: encodings.append(resp.headers.get("Content-Encoding")
+                                                       if "/pull" in resp.url else "-"))
+    report = client.sync(password=PASSWORD)
+    client.transport.close()
+    assert report.pulled >= 2500 and report.conflicts == 0
+    assert "gzip" in encodings  # the full pages; a short last page may go plain
+    assert_same(county, a, b)
+
+
 def test_record_refused_then_restored_reaches_the_server(county, clients):
     """A record the server refused (its month was accepted) is withdrawn on the PC.  Restored after
     the county reopens the month, it must reach the server — not come back as a conflict the server

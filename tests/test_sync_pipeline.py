@@ -2,7 +2,9 @@
 outcome, date and stored payload as coercing the payload as sent; the batch apply's per-field
 memo gives the same values and Chinese messages as ``coerce_record``; the generated payload
 JSON is byte for byte the encoder's; the batch apply gives the same outcomes, records and
-change log as applying the changes one by one; and the pipelined push (next batch read ahead
+change log as applying the changes one by one; a pulled page applied at once ends exactly as
+applied change by change, and falls back to that whole when any change is not simply applied;
+savepoints nest in their transaction on SQLite (pull pages, the server's careful push); and the pipelined push (next batch read ahead
 while the server works) sends every change once, drops the read-ahead after a rejection and
 ends with the PC and the server holding the same records."""
 
@@ -18,7 +20,7 @@ from sqlalchemy import func, select
 from county_server.models import Rejection, SyncBatch
 from storage.db import make_engine
 from storage.models import ChangeLog
-from storage.repository import Change, _BatchCoercer, _encode_payload, _with_iso_dates, _writers
+from storage.repository import Change, WriteOp, _BatchCoercer, _encode_payload, _with_iso_dates, _writers
 from storage.schema import RECORD_TYPES
 from storage.validation import coerce_record
 from sync.client import S_BATCH_SIZE
@@ -173,26 +175,42 @@ def _outcome_cases(village: str) -> list[Change]:
     ]
 
 
-def test_batch_apply_same_outcomes_records_and_log_as_one_by_one(tmp_path, monkeypatch):
-    """apply_changes (one batch, set-wise lookups, memo) = apply_change for each change in turn."""
+def _fresh_repo(tmp_path, monkeypatch, name):
+    """A new local database holding the test county's three org units."""
     from storage.db import open_database
-    from storage.models import AuditLog
     from storage.repository import Repository, WriteOp
 
-    def fresh(name):
-        monkeypatch.setenv("TAIZHANG_HOME", str(tmp_path / name))
-        engine = open_database(tmp_path / name / "taizhang.sqlite3")
-        repo = Repository(engine, actor="测试员")
-        repo.bulk_write([WriteOp("org_unit", "insert", {"org_code": code, "name": name_, "level": level,
-                                                        "parent_code": parent, "urban_rural": kind})
-                         for code, name_, level, parent, kind in (
-                             ("220102000000", "测试县", "县", None, None),
-                             ("220102001000", "测试镇", "乡镇/街道", "220102000000", None),
-                             ("220102001001", "测试村", "村/社区", "220102001000", "农村社区"))])
-        return repo
+    monkeypatch.setenv("TAIZHANG_HOME", str(tmp_path / name))
+    engine = open_database(tmp_path / name / "taizhang.sqlite3")
+    repo = Repository(engine, actor="测试员")
+    repo.bulk_write([WriteOp("org_unit", "insert", {"org_code": code, "name": name_, "level": level,
+                                                    "parent_code": parent, "urban_rural": kind})
+                     for code, name_, level, parent, kind in (
+                         ("220102000000", "测试县", "县", None, None),
+                         ("220102001000", "测试镇", "乡镇/街道", "220102000000", None),
+                         ("220102001001", "测试村", "村/社区", "220102001000", "农村社区"))])
+    return repo
 
+
+def _service_content(repo):
+    """Service records, their change log (with sync state) and audit rows, in order."""
+    from storage.models import AuditLog
+
+    with repo.engine.connect() as conn:
+        log = conn.execute(select(ChangeLog.change_id, ChangeLog.record_id, ChangeLog.op, ChangeLog.version,
+                                  ChangeLog.payload, ChangeLog.sync_state).where(ChangeLog.record_type == "service")
+                           .order_by(ChangeLog.seq)).all()
+        audit = conn.execute(select(AuditLog.change_id, AuditLog.field, AuditLog.old_value, AuditLog.new_value)
+                             .where(AuditLog.record_type == "service").order_by(AuditLog.id)).all()
+    return ([tuple(r) for r in log], [tuple(r) for r in audit],
+            sorted((r["id"], r["version"], r["deleted"], r["persons"], r["note"], r["date"])
+                   for r in repo.list("service") + repo.list("service", deleted=True)))
+
+
+def test_batch_apply_same_outcomes_records_and_log_as_one_by_one(tmp_path, monkeypatch):
+    """apply_changes (one batch, set-wise lookups, memo) = apply_change for each change in turn."""
     cases = _outcome_cases("220102001001")
-    batch_repo, single_repo = fresh("batch"), fresh("single")
+    batch_repo, single_repo = _fresh_repo(tmp_path, monkeypatch, "batch"), _fresh_repo(tmp_path, monkeypatch, "single")
     with batch_repo.engine.begin() as conn:
         batch_outcomes = batch_repo.apply_changes(conn, cases)
     single_outcomes = []
@@ -212,23 +230,153 @@ def test_batch_apply_same_outcomes_records_and_log_as_one_by_one(tmp_path, monke
             assert got == want
     assert batch_outcomes[11][1] == "服务记录：日期：“2024-02-30”不是有效日期，请按 2024-03-05 或 2024年3月5日 的格式填写"
 
-    def content(repo):
-        with repo.engine.connect() as conn:
-            log = conn.execute(select(ChangeLog.change_id, ChangeLog.record_id, ChangeLog.op, ChangeLog.version,
-                                      ChangeLog.payload).where(ChangeLog.record_type == "service")
-                               .order_by(ChangeLog.seq)).all()
-            audit = conn.execute(select(AuditLog.change_id, AuditLog.field, AuditLog.old_value, AuditLog.new_value)
-                                 .where(AuditLog.record_type == "service").order_by(AuditLog.id)).all()
-        return ([tuple(r) for r in log], [tuple(r) for r in audit],
-                sorted((r["id"], r["version"], r["deleted"], r["persons"], r["note"], r["date"])
-                       for r in repo.list("service") + repo.list("service", deleted=True)))
-
-    assert content(batch_repo) == content(single_repo)
+    assert _service_content(batch_repo) == _service_content(single_repo)
     batch_repo.engine.dispose()
     single_repo.engine.dispose()
 
 
 pytestmark = pytest.mark.usefixtures("insecure_keyring")  # see tests/conftest.py
+
+
+def _pulled_page(village: str) -> list[Change]:
+    """A page as the server sends it: records made on other PCs, edited and deleted within the page."""
+    device, at = "00000000-0000-4000-8000-00000000beef", "2024-05-06T08:30:00+00:00"
+
+    def change(rid, op, base, version, **values):
+        payload = {f.name: None for f in RECORD_TYPES["service"].fields}
+        payload.update(org_code=village, date="2024-05-06", category="养老", mode="上门", target="老年人", persons=3,
+                       deleted=False)
+        payload.update(values)
+        return Change(str(uuid.uuid4()), "service", rid, village, op, base, version, payload, "李站长", device, at)
+
+    ids = [str(uuid.uuid4()) for _ in range(6)]
+    page = [change(rid, "insert", 0, 1, persons=i + 1) for i, rid in enumerate(ids)]
+    page += [change(ids[0], "update", 1, 2, persons=9, note="县里更正"), change(ids[1], "delete", 1, 2, deleted=True),
+             change(ids[0], "update", 2, 3, persons=10, note="再次更正")]
+    return page
+
+
+def _pull_page(repo, page, *, at_once: bool):
+    """What ``SyncClient.pull`` does with one page, at once or (as before) change by change."""
+    from sync.client import S_CURSOR, SyncClient
+
+    client = SyncClient(repo, "http://127.0.0.1:9")  # no request is made
+    if not at_once:
+        client._apply_pulled_at_once = lambda conn, changes: False
+    with repo.engine.begin() as conn:
+        client._apply_pulled(conn, page)
+        client._put_setting(conn, S_CURSOR, "page-1")
+    return client
+
+
+def test_pulled_page_at_once_same_as_change_by_change(tmp_path, monkeypatch):
+    """A clean page goes through apply_changes and ends exactly as applying it change by change."""
+    fast_repo, slow_repo = _fresh_repo(tmp_path, monkeypatch, "fast"), _fresh_repo(tmp_path, monkeypatch, "slow")
+    page = _pulled_page("220102001001")
+
+    def never(*args, **kwargs):
+        raise AssertionError("a clean page must not be applied change by change")
+
+    monkeypatch.setattr(fast_repo, "apply_change", never)
+    fast = _pull_page(fast_repo, page, at_once=True)
+    slow = _pull_page(slow_repo, page, at_once=False)
+    assert fast.report.pulled == slow.report.pulled == len(page)
+    assert _service_content(fast_repo) == _service_content(slow_repo)
+    assert {s for *_, s in _service_content(fast_repo)[0]} == {"remote"}
+    fast_repo.engine.dispose()
+    slow_repo.engine.dispose()
+
+
+def test_pulled_page_with_a_conflict_is_settled_change_by_change(tmp_path, monkeypatch):
+    """One change meeting an unsent local edit sends the whole page back to the old path: the local
+    version is kept as a conflict, the server's adopted, and nothing of the first attempt remains."""
+    from storage.models import Conflict
+
+    repos = []
+    for name in ("fast", "slow"):
+        repo = _fresh_repo(tmp_path, monkeypatch, name)
+        repos.append(repo)
+    page = _pulled_page("220102001001")
+    for repo in repos:
+        # this PC edited the first record locally (same id, unsent) before the server's version arrives
+        repo.bulk_write([WriteOp("service", "insert", dict(page[0].payload, persons=7, note="本机修改"),
+                                 page[0].record_id)])
+    fast = _pull_page(repos[0], page, at_once=True)
+    slow = _pull_page(repos[1], page, at_once=False)
+    assert fast.report.pulled == slow.report.pulled and fast.report.conflicts == slow.report.conflicts == 1
+
+    def kept(repo):
+        with repo.engine.connect() as conn:
+            return [(r.record_id, json.loads(r.local_payload)["note"], json.loads(r.server_payload)["persons"])
+                    for r in conn.execute(select(Conflict))]
+
+    assert kept(repos[0]) == kept(repos[1]) == [(page[0].record_id, "本机修改", 1)]
+    fast_log, slow_log = _service_content(repos[0])[0], _service_content(repos[1])[0]
+    # the local insert has its own (random) change id; every pulled change is held once, as on the slow path
+    assert fast_log[1:] == slow_log[1:] and len(fast_log) == len(page) + 1
+    assert _service_content(repos[0])[2] == _service_content(repos[1])[2]
+    for repo in repos:
+        repo.engine.dispose()
+
+
+def test_pulled_page_and_cursor_commit_together(tmp_path, monkeypatch):
+    """The page's savepoint nests in the page's transaction (storage.db.nested_transaction; a bare
+    SAVEPOINT would have opened the transaction and its release committed the page on its own):
+    if the transaction fails after the page, the page and the cursor both go."""
+    from sync.client import S_CURSOR, SyncClient
+
+    repo = _fresh_repo(tmp_path, monkeypatch, "atomic")
+    client = SyncClient(repo, "http://127.0.0.1:9")
+    with pytest.raises(RuntimeError):
+        with repo.engine.begin() as conn:
+            client._apply_pulled(conn, _pulled_page("220102001001"))
+            client._put_setting(conn, S_CURSOR, "page-1")
+            raise RuntimeError("power cut before the commit")
+    assert repo.get_setting(S_CURSOR) is None
+    assert _service_content(repo) == ([], [], [])
+    repo.engine.dispose()
+
+
+def test_careful_push_is_still_one_transaction_on_sqlite(tmp_path, monkeypatch):
+    """After an unexpected error the server applies a batch change by change under savepoints.  On
+    SQLite these must nest in the batch's transaction: the batch's answers and its changes commit
+    together, or (here: a failure after the last change) not at all."""
+    from types import SimpleNamespace
+
+    from county_server import api_sync
+    from county_server.auth import Principal
+    from county_server.cmd_packages import server_state
+    from sync.protocol import batch_digest
+
+    url = f"sqlite:///{tmp_path / 'county.sqlite3'}"
+    setup_county(SimpleNamespace(home=tmp_path, db_url=url))
+    engine = make_engine(url)
+    state = server_state(engine, str(tmp_path / "receipt.key"))
+    cun = Principal(1, "cun", "village", "220102001001", "device-1")
+    changes = [_change("2024-05-06", persons=n) for n in (1, 2, 3)]
+    real_apply_one = api_sync._apply_one
+
+    def apply_one(conn, repo, p, change, old):
+        if change is changes[1]:
+            raise RuntimeError("unexpected")
+        return real_apply_one(conn, repo, p, change, old)
+
+    monkeypatch.setattr(api_sync, "_apply_one", apply_one)
+    results, _ = api_sync._apply_batch(state, cun, "b-1", batch_digest(c.change_id for c in changes), changes,
+                                       [], careful=True)
+    assert [r["outcome"] for r in results] == ["applied", "rejected", "applied"]
+    assert "服务器处理这条变更时出错" in results[1]["message"]
+
+    later = [_change("2024-05-07", persons=n) for n in (4, 5)]
+    monkeypatch.setattr(api_sync, "_resolve", lambda conn, resolutions, now: 1 / 0)  # fails after the changes
+    with pytest.raises(ZeroDivisionError):
+        api_sync._apply_batch(state, cun, "b-2", batch_digest(c.change_id for c in later), later, [], careful=True)
+    with engine.connect() as conn:
+        held = set(conn.execute(select(ChangeLog.change_id)).scalars())
+        batches = set(conn.execute(select(SyncBatch.batch_id)).scalars())
+    assert {changes[0].change_id, changes[2].change_id} <= held and changes[1].change_id not in held
+    assert not held & {c.change_id for c in later} and batches == {"b-1"}
+    engine.dispose()
 
 
 def test_pipelined_push_sends_each_change_once(tmp_path):
