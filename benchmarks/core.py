@@ -267,8 +267,9 @@ def main() -> int:
     # CPU seconds of this process: steadier than wall time when other jobs share the machine
     cpu_ratios = [r["raw_cpu"] / r["bulk_cpu"] for r in rounds]
     print(f"core.bulk_cpu_ratio: {statistics.median(cpu_ratios):.2f}")
-    print(f"core.save_ms: {statistics.median(saves):.2f}")
-    print(f"core.save_p95_ms: {sorted(saves)[int(len(saves) * 0.95) - 1]:.2f}")
+    if saves:  # --saves 0 measures the bulk write only
+        print(f"core.save_ms: {statistics.median(saves):.2f}")
+        print(f"core.save_p95_ms: {sorted(saves)[max(0, int(len(saves) * 0.95) - 1)]:.2f}")
     print(f"core.peak_mb: {rounds[0]['peak_mb']:.0f}")
     return 0
 

@@ -9,7 +9,7 @@ edit here plus a migration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Literal
 

@@ -895,8 +895,8 @@ def rejection_summary(rejection: dict, limit: int = 3) -> str:
     payload = rejection.get("payload") or {}
     if rt is None:
         return ""
-    shown = ((rt.field(name), payload.get(name)) for name in rt.list_columns[:limit])
-    return "，".join(f"{f.label}：{display_text(f, value)}" for f, value in shown if display_text(f, value))
+    shown = ((rt.field(name).label, display_text(rt.field(name), payload.get(name))) for name in rt.list_columns[:limit])
+    return "，".join(f"{label}：{text}" for label, text in shown if text)
 
 
 def dismiss_rejection(repo: Repository, rejection_id: str) -> None:

@@ -21,8 +21,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 from storage.schema import RECORD_TYPES
 
 WRITER = textwrap.dedent('''

@@ -23,7 +23,7 @@ from storage.repository import WriteRefused
 from sync import package as PK
 from sync.client import rejections
 from sync.package_cli import upload_package
-from tests.serverproc import (COUNTY, PASSWORD, SERVER_CMD, TOWNSHIP, VILLAGE, VILLAGE2, ServerProcess,
+from tests.serverproc import (COUNTY, PASSWORD, SERVER_CMD, TOWNSHIP, VILLAGE, ServerProcess,
                               SyncTestClient, server_env, setup_county)
 from tests.test_periods import fill_month
 

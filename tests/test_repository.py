@@ -13,7 +13,7 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
-from storage.models import AuditLog, ChangeLog, table_for
+from storage.models import AuditLog, ChangeLog
 from storage.repository import Change, Repository, ValidationError, WriteOp, WriteRefused, org_unit_id
 
 VILLAGE = "220102001001"
