@@ -1,4 +1,5 @@
-"""Every page fits a small screen: large-font mode on a 1366×768 laptop, normal mode on 1024×600.
+"""Every page fits a small screen: large-font mode on 1366×768 and old 1024×768 screens (and a
+1024×600 netbook for a village PC), normal mode on 1024×600.
 
 The main window is opened offscreen as the app opens it, every page of the navigation is visited
 (a village PC with the demo data, and a township PC with its review and board pages), and then:
@@ -26,6 +27,8 @@ from storage import periods as P
 FRAME = QSize(16, 40)
 LARGE_SCREEN = QSize(1366, 728)  # 1366×768 minus a 40 px taskbar
 SMALL_SCREEN = QSize(1024, 600)  # netbook-class screen (normal font size)
+OLD_SCREEN = QSize(1024, 728)  # an old office PC's 1024×768 monitor minus the taskbar
+NETBOOK = QSize(1024, 560)  # 1024×600 minus the taskbar
 
 
 def client_area(screen: QSize) -> QSize:
@@ -154,6 +157,10 @@ CASES = [
     pytest.param("county", True, LARGE_SCREEN, id="county-large-1366x768"),
     pytest.param("village", False, SMALL_SCREEN, id="village-normal-1024x600"),
     pytest.param("township", False, SMALL_SCREEN, id="township-normal-1024x600"),
+    pytest.param("village", True, OLD_SCREEN, id="village-large-1024x768"),
+    pytest.param("township", True, OLD_SCREEN, id="township-large-1024x768"),
+    pytest.param("county", True, OLD_SCREEN, id="county-large-1024x768"),
+    pytest.param("village", True, NETBOOK, id="village-large-1024x600"),
 ]
 
 
