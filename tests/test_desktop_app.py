@@ -271,13 +271,16 @@ def test_search_filter_sort_on_100k_demo_records(qtbot, start_app, big_db):
     service.search.clear()
     qtbot.waitUntil(lambda: service.model.rowCount() == 100_000, timeout=5000)
 
-    # filters: category and target, then a date range
+    # filters: category and target, then a date range (each runs as a read job, like the search)
     combo = service.filter_combos["category"]
-    combo.setCurrentIndex(combo.findData("养老"))
+    with qtbot.waitSignal(service.model.reloaded, timeout=30_000):
+        combo.setCurrentIndex(combo.findData("养老"))
+        assert service.count_label.text() == "正在查找…"  # the window is not blocked meanwhile
     n_category = service.model.rowCount()
     assert 0 < n_category < 100_000
     target = service.filter_combos["target"]
-    target.setCurrentIndex(target.findData("老年人"))
+    with qtbot.waitSignal(service.model.reloaded, timeout=30_000):
+        target.setCurrentIndex(target.findData("老年人"))
     n_both = service.model.rowCount()
     assert 0 < n_both < n_category
     cat, tgt = service.model.column_index("category"), service.model.column_index("target")
@@ -289,10 +292,12 @@ def test_search_filter_sort_on_100k_demo_records(qtbot, start_app, big_db):
 
     from PySide6.QtCore import QDate
 
-    service.date_check.setChecked(True)
     year = dt.date.today().year
-    service.date_from.setDate(QDate(year, 1, 1))
+    with qtbot.waitSignal(service.model.reloaded, timeout=30_000):
+        service.date_check.setChecked(True)
+    service.date_from.setDate(QDate(year, 1, 1))  # (the default start: then no new query)
     service.date_to.setDate(QDate(year, 1, 31))
+    qtbot.waitUntil(lambda: not service.model.pending, timeout=30_000)
     n_january = service.model.rowCount()
     assert 0 < n_january < n_both
     date_col = service.model.column_index("date")

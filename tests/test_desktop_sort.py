@@ -93,3 +93,41 @@ def test_sort_from_the_keyboard(qtbot, service_list):
         model.column_index("persons"), Qt.SortOrder.DescendingOrder)
     values = column_values(page, "persons")
     assert values == sorted(values, reverse=True)
+
+
+def test_search_and_filters_run_as_read_jobs_and_only_the_last_one_counts(qtbot, service_list, monkeypatch):
+    """Typing in the search box and choosing a filter never query on the UI thread; when several
+    queries overlap (a filter chosen while a search runs), only the latest one's rows are shown."""
+    page, model = service_list, service_list.model
+    total = model.rowCount()
+    threads = []
+    real_query = model._run_id_query
+
+    def recording_query(sql, params):
+        threads.append(threading.current_thread())
+        return real_query(sql, params)
+
+    monkeypatch.setattr(model, "_run_id_query", recording_query)
+    page.select_row(0)
+    chosen = page.selected_id()
+    chosen_category = page.model.display_row(0)[model.column_index("category")]
+
+    with qtbot.waitSignal(model.reloaded, timeout=30_000):
+        page.search.setText("上门")  # (QTest.keyClicks types ASCII only)
+        QTest.keyClick(page.search, Qt.Key.Key_Return)  # Enter searches at once (no typing pause)
+        assert model.pending and page.count_label.text() == "正在查找…"
+    searched = model.rowCount()
+    assert 0 < searched < total and page.count_label.text() == f"找到 {searched:,} 条"
+
+    combo = page.filter_combos["category"]
+    first = page.filter_handle = page.filter_in_background()  # the same search again, then at once…
+    with qtbot.waitSignal(model.reloaded, timeout=30_000):
+        combo.setCurrentIndex(combo.findData(chosen_category))  # …a filter: the newer query
+        assert page.filter_handle is not first
+    assert runner().wait_idle(30)
+    col = model.column_index("category")
+    rows = [model.display_row(r)[col] for r in range(model.rowCount())]
+    assert rows and set(rows) == {chosen_category} and model.rowCount() <= searched
+    assert threads and threading.main_thread() not in threads
+    if chosen in {model.record_id(r) for r in range(model.rowCount())}:
+        assert page.selected_id() == chosen  # still among the results: still selected

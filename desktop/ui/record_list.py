@@ -66,7 +66,7 @@ class RecordListPage(QWidget):
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self.apply_filter)
+        self._search_timer.timeout.connect(self.filter_in_background)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 8, 12, 4)
@@ -89,7 +89,7 @@ class RecordListPage(QWidget):
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("搜索")
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.search.returnPressed.connect(self.apply_filter)
+        self.search.returnPressed.connect(self.filter_in_background)
         self.search.installEventFilter(self)  # Esc clears the search
         bar.addWidget(self.search, 3)
         self.filter_combos: dict[str, QComboBox] = {}
@@ -102,7 +102,7 @@ class RecordListPage(QWidget):
             combo.addItem(f"全部{f.label}", "")
             for item in choices.get(f.choices or "", []):
                 combo.addItem(item, item)
-            combo.currentIndexChanged.connect(lambda _i: self.apply_filter())
+            combo.currentIndexChanged.connect(lambda _i: self.filter_in_background())
             compact_combo(combo, 4)  # a long choice must not widen the page past the screen
             bar.addWidget(combo, 1)
             self.filter_combos[name] = combo
@@ -119,7 +119,7 @@ class RecordListPage(QWidget):
                 w.setDisplayFormat("yyyy-MM-dd")
                 w.setCalendarPopup(True)
                 w.setEnabled(False)
-                w.dateChanged.connect(lambda _d: self.apply_filter())
+                w.dateChanged.connect(lambda _d: self.filter_in_background())
             self.date_check.toggled.connect(self._date_toggled)
         layout.addLayout(bar)
 
@@ -224,8 +224,22 @@ class RecordListPage(QWidget):
         return flt
 
     def apply_filter(self) -> int:
+        """Filter now, on this thread (Esc, showing deleted records, callers without an event loop)."""
         self._search_timer.stop()
         return self.model.set_filter(self.current_filter())
+
+    def filter_in_background(self):
+        """The search box (when typing pauses, or Enter) and the filter widgets: the id query runs as
+        a read job, so typing never stalls the window; the count reads 正在查找… until the rows
+        arrive, and the selected record stays selected if it is still among them."""
+        self._search_timer.stop()
+        self._pending_select = self.selected_id()
+        self._pending_row = -1
+        self.count_label.setText("正在查找…")
+        handle = self.filter_handle = self.model.set_filter_in_background(self.current_filter())
+        handle.finished.connect(lambda outcome: self._after_reload(self.model.rowCount())
+                                if outcome != "success" else None)  # failed: show the count again
+        return handle
 
     def reload(self, keep_id: str | None = None) -> int:
         self._pending_select = keep_id or self.selected_id()
@@ -243,7 +257,7 @@ class RecordListPage(QWidget):
     def _date_toggled(self, on: bool) -> None:
         self.date_from.setEnabled(on)
         self.date_to.setEnabled(on)
-        self.apply_filter()
+        self.filter_in_background()
 
     def _show_default_sort(self) -> None:
         """The header arrow shows the model's default order (newest first, or by name)."""
