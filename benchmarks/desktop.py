@@ -4,7 +4,8 @@ Prints:
   desktop.cold_start_s  process start → main window shown, painted, its first list loaded
                         (median of 3 fresh processes)                                 target ≤ 2 s
   desktop.search_ms     search box / filter / date range on the 100,000-row service list, from
-                        setting the filter to the repainted table (median)               target ≤ 100 ms
+                        setting the filter to the repainted table, the filters' read job
+                        included (median)                                                target ≤ 100 ms
   desktop.save_ms       one save round trip from the record form: validate, write (change log +
                         audit, fsync'd transaction), close, list refresh started (median)  target ≤ 50 ms
   desktop.rss_mb        peak RSS of the app process with the 100,000-row list open, scrolled
@@ -69,7 +70,8 @@ for v in range(0, bar.maximum() + 1, max(1, bar.maximum() // 200)):
 bar.setValue(0); app.processEvents()
 
 def timed(action):
-    t = time.perf_counter(); action(); table.viewport().repaint(); app.processEvents()
+    # filters run their query as a read job: the time runs until its rows are in and painted
+    t = time.perf_counter(); action(); runner().wait_idle(60); table.viewport().repaint(); app.processEvents()
     return (time.perf_counter() - t) * 1000
 
 def set_search(text):

@@ -363,8 +363,12 @@ _CACHE_KEY = "taizhang_locked_periods"
 
 
 def _locked_set(conn: Connection) -> set[tuple[str, str]]:
-    """(org code, period) pairs that are locked; cached for the current transaction."""
-    txn = conn.get_transaction()
+    """(org code, period) pairs that are locked; cached for the current transaction.
+
+    Keyed by the innermost one: a savepoint rolled back (a pulled page retried change by change)
+    may have locked or unlocked a month, so what was read inside it must not outlive it.
+    """
+    txn = conn.get_nested_transaction() or conn.get_transaction()
     cached = conn.info.get(_CACHE_KEY)
     if cached is not None and cached[0] is txn:
         return cached[1]

@@ -218,6 +218,27 @@ def test_guard_refuses_invalid_period_records_and_remote_changes(repo, village, 
     assert repo.get("service", change.record_id) is None
 
 
+def test_locked_months_read_inside_a_rolled_back_savepoint_are_forgotten(repo, village, engine):
+    """A pulled page is tried at once inside a savepoint and, if it cannot be, rolled back and
+    applied change by change: a month it locked must not stay locked for the rest of the page."""
+    from storage.db import nested_transaction
+    from storage.models import table_for
+
+    fill_month(repo)
+    P.submit(repo, VILLAGE, MONTH)
+    P.approve(repo, VILLAGE, MONTH, actor_org=TOWNSHIP)
+    month = repo.get("period", P.period_id(VILLAGE, MONTH))
+    t = table_for("period")
+    with engine.begin() as conn:
+        assert (VILLAGE, MONTH) not in P._locked_set(conn)
+        savepoint = nested_transaction(conn)
+        conn.execute(t.update().where(t.c.id == month["id"]).values(status=P.ACCEPTED))
+        conn.info.pop(P._CACHE_KEY, None)  # as lock_guard does when a period record is written
+        assert (VILLAGE, MONTH) in P._locked_set(conn)
+        savepoint.rollback()
+        assert (VILLAGE, MONTH) not in P._locked_set(conn)
+
+
 def test_server_check_change_by_role(repo, village, engine):
     fill_month(repo)
     pid = P.period_id(VILLAGE, MONTH)
