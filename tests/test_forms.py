@@ -52,6 +52,23 @@ def answer_box(button_text: str, seen: list | None = None, timeout_ms: int = 500
 answer_box.timers = []
 
 
+@pytest.fixture(autouse=True)
+def nothing_left_running(qtbot):
+    """Each test ends with its pollers stopped, its jobs done and its closed forms deleted, so none
+    of that can fire inside a later test's save (a nested event loop: ``run_write``)."""
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    from desktop.ui.jobs import runner
+
+    for timer in answer_box.timers:
+        timer.stop()
+    answer_box.timers.clear()
+    assert runner().wait_idle(30)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QApplication.processEvents()
+
+
 def when_modal(action, cls=RecordForm, timeout_ms: int = 5000, record_type: str | None = None) -> None:
     """Run ``action(dialog)`` once a modal dialog of ``cls`` is open (for forms opened with exec()).
 
