@@ -233,10 +233,17 @@ class RecordListPage(QWidget):
         a read job, so typing never stalls the window; the count reads 正在查找… until the rows
         arrive, and the selected record stays selected if it is still among them."""
         self._search_timer.stop()
+        self.filter_handle = self._read_job("正在查找…",
+                                            lambda: self.model.set_filter_in_background(self.current_filter()))
+        return self.filter_handle
+
+    def _read_job(self, busy_text: str, start):
+        """Start a list query as a read job (``start()`` returns its handle), keeping the selected record
+        selected; the count shows ``busy_text`` until the rows arrive (``_after_reload``)."""
         self._pending_select = self.selected_id()
         self._pending_row = -1
-        self.count_label.setText("正在查找…")
-        handle = self.filter_handle = self.model.set_filter_in_background(self.current_filter())
+        self.count_label.setText(busy_text)
+        handle = start()
         handle.finished.connect(lambda outcome: self._after_reload(self.model.rowCount())
                                 if outcome != "success" else None)  # failed: show the count again
         return handle
@@ -284,15 +291,10 @@ class RecordListPage(QWidget):
     def _sort_changed(self, column: int, order):
         """Header click: the rows are re-ordered by a read job (100,000 ids take 0.1–0.5 s to order),
         so the window stays responsive; the selected record stays selected and in view."""
-        self._pending_select = self.selected_id()
-        self._pending_row = -1
-        self._scroll_to_top = self._pending_select is None  # a new order starts at its first row
-        self.count_label.setText("正在排序…")
+        self._scroll_to_top = self.selected_id() is None  # a new order starts at its first row
         self._show_sort_choice()
-        handle = self.sort_handle = self.model.sort_in_background(column, order)
-        handle.finished.connect(lambda outcome: self._after_reload(self.model.rowCount())
-                                if outcome != "success" else None)  # failed: show the count again
-        return handle
+        self.sort_handle = self._read_job("正在排序…", lambda: self.model.sort_in_background(column, order))
+        return self.sort_handle
 
     def _after_reload(self, count: int) -> None:
         self.loaded = True
