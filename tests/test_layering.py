@@ -38,3 +38,15 @@ def test_layering_check_detects_a_qt_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from PySide6.QtWidgets import QWidget\n", encoding="utf-8")
     assert "PySide6.QtWidgets" in _imports(bad)
+
+
+def test_savepoints_go_through_nested_transaction():
+    """On SQLite a bare ``begin_nested()`` before the first write opens the transaction itself, and
+    its release commits everything (storage.db.nested_transaction): no code may call it directly."""
+    offenders = []
+    for package in [*CORE_PACKAGES, "desktop"]:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+                if isinstance(node, ast.Attribute) and node.attr == "begin_nested":
+                    offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == ["storage/db.py"]  # nested_transaction itself, and nothing else
