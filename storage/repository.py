@@ -223,6 +223,21 @@ def _json_value(value: Any) -> str:
     return _encode_payload(value)  # lists, datetimes, NaN, subclasses: the encoder itself
 
 
+def _payload_json_term(f) -> str:
+    """The expression encoding field ``f``'s value: the usual type of the field inline, anything else
+    (None, a value of another type, NaN) through ``_json_value``, which gives the same text."""
+    get = f"(v := g({f.name!r}))"
+    if f.type == "date":
+        return f"('\"' + v.isoformat() + '\"' if {get}.__class__ is date else enc(v))"
+    if f.type in ("int", "year"):
+        return f"(irepr(v) if {get}.__class__ is int else enc(v))"
+    if f.type == "decimal":
+        return f"(frepr(v) if {get}.__class__ is float and isfinite(v) else irepr(v) if v.__class__ is int else enc(v))"
+    if f.type == "bool":
+        return f"('true' if {get} is True else 'false' if v is False else enc(v))"
+    return f"(es(v) if {get}.__class__ is str else 'null' if v is None else enc(v))"
+
+
 def _compile_payload_json(rt: RecordType) -> Callable[[dict, bool], str]:
     """``(values, deleted) -> str``: exactly ``_encode_payload`` of ``payload`` + ``deleted``.
 
@@ -231,10 +246,11 @@ def _compile_payload_json(rt: RecordType) -> Callable[[dict, bool], str]:
     (strings straight to the C string encoder) about half of that
     (tests/test_sync_pipeline.py compares the two on tricky values).
     """
-    namespace: dict[str, Any] = {"enc": _json_value, "es": _encode_str}
+    namespace: dict[str, Any] = {"enc": _json_value, "es": _encode_str, "date": dt.date, "irepr": int.__repr__,
+                                 "frepr": float.__repr__, "isfinite": math.isfinite}
     template = "{" + ",".join(_encode_payload(f.name).replace("%", "%%") + ":%s" for f in rt.fields) + \
         ',"deleted":%s}'
-    terms = [f"(es(v) if (v := g({f.name!r})).__class__ is str else enc(v))" for f in rt.fields]
+    terms = [_payload_json_term(f) for f in rt.fields]
     namespace["template"] = template
     code = ("def payload_json(values, deleted):\n    g = values.get\n"
             f"    return template % ({', '.join(terms)}, 'true' if deleted else 'false')\n")
