@@ -54,13 +54,31 @@ def payload_of(rt: RecordType, values: dict) -> dict:
 
 
 def values_from_payload(rt: RecordType, payload: dict) -> dict:
+    """A change's payload as field values: ISO date strings become dates.
+
+    Any other date text is left as it is: validation parses the other spellings (2024/3/5) or
+    says what is wrong, and an unvalidated write refuses it (``unreadable_date``).  Raising here
+    would stop a whole sync page on one odd value, every time it is retried.
+    """
     values = {}
     for f in rt.fields:
         v = payload.get(f.name)
         if v is not None and f.type == "date" and isinstance(v, str):
-            v = dt.date.fromisoformat(v)
+            try:
+                v = dt.date.fromisoformat(v)
+            except ValueError:
+                pass
         values[f.name] = v
     return values
+
+
+def unreadable_date(rt: RecordType, values: dict) -> str | None:
+    """The Chinese refusal for a date field still holding text, or None (for writes that skip validation)."""
+    for f in rt.fields:
+        v = values.get(f.name)
+        if f.type == "date" and isinstance(v, str):
+            return f"{rt.label}：{f.label}“{v}”不是有效日期（应为 2024-03-05 这样的格式），这条变更没有写入"
+    return None
 
 
 def org_unit_id(code: str) -> str:
@@ -698,6 +716,8 @@ class Repository:
             errors = [i for i in issues if i.is_error]
             if errors:
                 return "rejected", f"{rt.label}：" + "；".join(i.message for i in errors)
+        elif (refusal := unreadable_date(rt, new)) is not None:
+            return "rejected", refusal
         new["deleted"] = deleted
         op = change.op if old is not None else "insert"
         for guard in ([] if force else self.guards):
@@ -789,6 +809,10 @@ class Repository:
                     continue
             else:
                 new = values_from_payload(rt, payload)
+                refusal = unreadable_date(rt, new)
+                if refusal is not None:
+                    append(("rejected", refusal))
+                    continue
             new["deleted"] = deleted
             op = change.op if old is not None else "insert"
             refusal = None
@@ -1021,4 +1045,4 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
 
 
 __all__ = ["Repository", "WriteOp", "WriteResult", "Change", "WriteRefused", "ValidationError", "Issue",
-           "payload_of", "values_from_payload", "org_unit_id", "change_from_row", "check_record", "BASE_COLUMNS"]
+           "payload_of", "values_from_payload", "unreadable_date", "org_unit_id", "change_from_row", "check_record", "BASE_COLUMNS"]

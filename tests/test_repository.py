@@ -329,6 +329,29 @@ def _apply(repo, change, **kw):
         return repo.apply_change(conn, change, **kw)
 
 
+def test_a_date_typed_another_way_is_parsed_or_refused_never_raised(brepo):
+    # one odd value used to raise ValueError here, and a pulled page holding it failed on every retry
+    other_spelling = _remote_change(date="2024/5/7")
+    assert _apply(brepo, other_spelling) == ("applied", None)
+    assert brepo.get("service", other_spelling.record_id)["date"] == dt.date(2024, 5, 7)
+
+    before = snapshot(brepo.engine)
+    impossible = _remote_change(date="2024-02-30")
+    outcome, message = _apply(brepo, impossible)
+    assert outcome == "rejected" and "“2024-02-30”不是有效日期" in message
+    # a tombstone is written without validation: still refused in Chinese, not an exception
+    tombstone = _remote_change(date="2024-02-30", deleted=True)
+    assert _apply(brepo, tombstone) == (
+        "rejected", "服务记录：日期“2024-02-30”不是有效日期（应为 2024-03-05 这样的格式），这条变更没有写入")
+    # the batch path gives the same answers
+    with brepo.engine.begin() as conn:
+        outcomes = brepo.apply_changes(conn, [_remote_change(date="2024-02-30"),
+                                              _remote_change(date="2024-02-30", deleted=True)])
+    assert [o for o, _ in outcomes] == ["rejected", "rejected"]
+    assert "不是有效日期" in outcomes[1][1]
+    assert snapshot(brepo.engine) == before
+
+
 def test_apply_change_outcomes(brepo):
     change = _remote_change()
     before = snapshot(brepo.engine)
