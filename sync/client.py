@@ -653,29 +653,48 @@ class SyncClient:
     # ------------------------------------------------------------------ pull
 
     def pull(self) -> None:
+        """Fetch pages from the saved cursor and apply each in its own transaction with the new cursor.
+
+        The next page is fetched (a helper thread) while this one is applied: over a slow link
+        the server's and the network's time hide behind the local writes.  The cursor moves
+        on only when a page and its cursor commit together, so a failure or a cancel anywhere
+        fetches again from the last committed page; a page fetched ahead is simply dropped.
+        """
         repo = self.repo
         cursor = repo.get_setting(S_CURSOR)
         pulled = 0
         self.progress("下载", 0, 0)
-        while True:
-            self._check_cancel()
-            params = {"limit": PULL_PAGE}
-            if cursor:
-                params["cursor"] = cursor
-            page = self.transport.request("GET", "/pull", params=params)
-            if page.get("reset"):
-                self.report.full_repull = True
-                log.warning("server did not know our cursor: full re-pull")
-            self._save_choice_lists(page.get("choice_lists") or {})
-            changes = [Change.from_dict(d) for d in page["changes"]]
-            with repo.engine.begin() as conn:
-                self._apply_pulled(conn, changes)
-                self._put_setting(conn, S_CURSOR, page["cursor"])
-            cursor = page["cursor"]
-            pulled += len(changes)
-            self.progress("下载", pulled, pulled)
-            if not page.get("more"):
-                break
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="taizhang-pull")
+        ahead = None  # Future of the page after the one being applied
+        try:
+            while True:
+                self._check_cancel()
+                page = ahead.result() if ahead is not None else self._pull_page(cursor)
+                ahead = None
+                if page.get("more"):
+                    ahead = pool.submit(self._pull_page, page["cursor"])
+                if page.get("reset"):
+                    self.report.full_repull = True
+                    log.warning("server did not know our cursor: full re-pull")
+                self._save_choice_lists(page.get("choice_lists") or {})
+                changes = [Change.from_dict(d) for d in page["changes"]]
+                with repo.engine.begin() as conn:
+                    self._apply_pulled(conn, changes)
+                    self._put_setting(conn, S_CURSOR, page["cursor"])
+                cursor = page["cursor"]
+                pulled += len(changes)
+                self.progress("下载", pulled, pulled)
+                if not page.get("more"):
+                    break
+        finally:
+            # not waiting: after a cancel or an error a page still on its way is of no use
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _pull_page(self, cursor: str | None) -> dict:
+        params = {"limit": PULL_PAGE}
+        if cursor:
+            params["cursor"] = cursor
+        return self.transport.request("GET", "/pull", params=params)
 
     def _save_choice_lists(self, lists: dict) -> None:
         for name, spec in lists.items():

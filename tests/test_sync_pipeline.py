@@ -424,3 +424,56 @@ def test_pipelined_push_sends_each_change_once(tmp_path):
         a.close()
         engine.dispose()
         server.stop()
+
+
+def test_pull_fetches_the_next_page_while_applying_and_moves_the_cursor_only_on_commit(tmp_path, monkeypatch):
+    """Page n+1 is fetched while page n is applied.  A failure applying a page leaves the cursor at
+    the last committed page, and the next pull fetches from there: nothing skipped, nothing twice."""
+    import threading
+
+    from sync.client import S_CURSOR, SyncClient
+
+    repo = _fresh_repo(tmp_path, monkeypatch, "ahead")
+    pages = [_pulled_page("220102001001") for _ in range(3)]
+    fetched: list[str | None] = []
+    second_fetched = threading.Event()
+
+    class ScriptedServer:  # what the county server's /pull answers, page by page
+        def request(self, method, path, params=None, **kw):
+            assert (method, path) == ("GET", "/pull")
+            cursor = params.get("cursor")
+            fetched.append(cursor)
+            n = 0 if cursor is None else int(cursor.split("-")[1])
+            if n == 1:
+                second_fetched.set()
+            return {"changes": [c.to_dict() for c in pages[n]], "cursor": f"page-{n + 1}",
+                    "more": n + 1 < len(pages), "choice_lists": {}}
+
+    client = SyncClient(repo, "http://127.0.0.1:9")
+    client.transport = ScriptedServer()
+    real_apply = client._apply_pulled
+    applied_while_ahead = []
+
+    def apply(conn, changes, fail_on=None):
+        # page 1 waits until page 2 has been requested: the fetch ahead runs beside the apply
+        applied_while_ahead.append(second_fetched.wait(10) if not applied_while_ahead else True)
+        if changes[0].change_id == pages[1][0].change_id and fail_on == "page 2":
+            raise RuntimeError("disk full")
+        return real_apply(conn, changes)
+
+    client._apply_pulled = lambda conn, changes: apply(conn, changes, fail_on="page 2")
+    with pytest.raises(RuntimeError, match="disk full"):
+        client.pull()
+    assert applied_while_ahead[0] is True
+    assert repo.get_setting(S_CURSOR) == "page-1"  # page 2 failed: its fetch ahead counted for nothing
+    log, _audit, records = _service_content(repo)
+    assert len(log) == 9 and len(records) == 6  # page 1 only
+
+    client._apply_pulled = lambda conn, changes: apply(conn, changes)
+    fetched.clear()
+    client.pull()
+    assert fetched == ["page-1", "page-2"]  # resumed where the committed cursor said
+    assert repo.get_setting(S_CURSOR) == "page-3"
+    log, _audit, records = _service_content(repo)
+    assert len(records) == 18 and len(log) == 27 and len({row[0] for row in log}) == 27
+    repo.engine.dispose()
