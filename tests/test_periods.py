@@ -233,7 +233,7 @@ def test_locked_months_read_inside_a_rolled_back_savepoint_are_forgotten(repo, v
         assert (VILLAGE, MONTH) not in P._locked_set(conn)
         savepoint = nested_transaction(conn)
         conn.execute(t.update().where(t.c.id == month["id"]).values(status=P.ACCEPTED))
-        conn.info.pop(P._CACHE_KEY, None)  # as lock_guard does when a period record is written
+        P.forget_locked_periods()  # as lock_guard does when a period record is written
         assert (VILLAGE, MONTH) in P._locked_set(conn)
         savepoint.rollback()
         assert (VILLAGE, MONTH) not in P._locked_set(conn)
