@@ -9,7 +9,7 @@ sync) through read jobs (``sort_in_background``, ``reload_in_background``), off 
 
 Columns come from ``RecordType.list_columns`` (child types get their parent's name first).
 ID numbers and phones are stored in clear in the database; they are masked here
-(``storage.validation.mask``) for cells AND tooltips — the full value is only in the edit form.
+(``storage.validation.display_text``) for cells AND tooltips — the full value is only in the edit form.
 
 Reads only: the model never writes.  It is usable (and tested) without a view.
 """
@@ -30,7 +30,7 @@ from PySide6.QtGui import QColor
 from sqlalchemy.engine import Engine
 
 from storage.schema import Field, RecordType, record_type
-from storage.validation import mask, normalize_text
+from storage.validation import display_text, normalize_text
 
 log = logging.getLogger("taizhang.desktop.model")
 
@@ -74,29 +74,25 @@ def columns_for(rt: RecordType) -> list[Column]:
 
 
 def display_value(f: Field | None, value: Any) -> str:
-    """A stored (raw SQLite) value as the list shows it; PII masked."""
+    """A stored (raw SQLite) value as the list shows it: the raw forms SQLite hands back (1/0 for
+    是/否, JSON text for a multiple choice, an int in a decimal column) are read first, then shown
+    as everywhere else (``storage.validation.display_text``: PII masked)."""
     if value is None or value == "":
         return ""
-    if f is None:
-        return str(value)
-    if f.pii or f.type in ("id_number", "phone"):
-        return mask(f.type, value)
-    if f.type == "bool":
-        return "是" if value in (1, True, "1", "true") else "否"
-    if f.type == "multichoice":
-        items = value
-        if isinstance(value, str):
+    if f is not None:
+        if f.type == "bool":
+            value = value in (1, True, "1", "true")
+        elif f.type == "multichoice" and isinstance(value, str):
             try:
-                items = json.loads(value)
+                value = json.loads(value)
             except ValueError:
-                return value
-        return "、".join(str(i) for i in items) if isinstance(items, list) else str(items)
-    if f.type == "decimal":
-        try:
-            return f"{float(value):g}"
-        except (TypeError, ValueError):
-            return str(value)
-    return str(value)
+                pass  # not JSON: shown as stored
+        elif f.type == "decimal" and not isinstance(value, float):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                pass
+    return display_text(f, value)
 
 
 def _like_escape(text: str) -> str:
