@@ -240,6 +240,52 @@ def test_delete_asks_then_tombstones_and_restore_brings_back(qtbot, start_app, v
     assert controller.ctx.repo.get("facility", target)["deleted"] is False
 
 
+def test_history_dialog_shows_who_changed_what_masked_from_the_keyboard(qtbot, start_app, village_db):
+    from storage.db import open_database
+    from storage.repository import Repository
+
+    repo = Repository(open_database(village_db), actor="张会计")
+    vol = repo.create("volunteer", {"org_code": "220102001001", "name": "王芳", "phone": "13800138000"})
+    Repository(repo.engine, actor="李主任").update("volunteer", vol["id"], {"phone": "13912345678",
+                                                                          "party_member": True})
+    repo.engine.dispose()
+    controller = start_app(village_db)
+    window = window_of(qtbot, controller)
+    window.focus_page([s.key for s in window.specs].index("volunteer"))
+    volunteers = loaded(qtbot, window.current_list())
+    assert not volunteers.history_button.isEnabled()  # nothing selected yet
+    volunteers.select_row(0)
+    assert volunteers.history_button.isEnabled()
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    QTest.keyClick(window, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)  # Ctrl+H: 修改记录
+    dialog = volunteers.history_dialog
+    qtbot.waitUntil(lambda: dialog.isVisible() and dialog.table.rowCount() > 0)
+    assert "王芳" in dialog.windowTitle()
+    rows = [[dialog.table.item(r, c).text() for c in range(dialog.table.columnCount())]
+            for r in range(dialog.table.rowCount())]
+    assert [r[1:] for r in rows] == [
+        ["张会计", "新建", "新建了这条记录", "", ""],
+        ["李主任", "修改", "手机号", "138****8000", "139****5678"],
+        ["李主任", "修改", "党员", "（空）", "是"],
+    ]
+    assert not any("13800138000" in cell or "13912345678" in cell for r in rows for cell in r)
+    assert "共 2 次操作" in dialog.info.text()
+    assert dialog.table.currentRow() == len(rows) - 1  # the newest change has the focus
+    QTest.keyClick(dialog.table, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+
+    volunteers.delete_record(confirm=False)
+    qtbot.waitUntil(lambda: volunteers.model.rowCount() == 0)
+    window.action_deleted.trigger()  # 最近删除: who deleted it is one Ctrl+H away
+    volunteers.select_row(0)
+    dialog = volunteers.show_history()
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == 4)
+    assert [dialog.table.item(3, c).text() for c in (1, 2)] == [controller.ctx.repo.actor, "删除"]
+    dialog.done(0)
+
+
 # --------------------------------------------------------------------------- 100,000 records
 
 

@@ -1,7 +1,7 @@
 """The main window: left navigation (desktop.ui.pages registry), pages, menus, status bar.
 
 Keyboard: Ctrl+1…Ctrl+9 open the navigation entries in order; Ctrl+N 新建, Enter/F2 修改,
-Delete 删除, Ctrl+F 搜索, F5 刷新, Ctrl+D 最近删除 act on the visible list; Ctrl+Shift+L 大字模式;
+Delete 删除, Ctrl+F 搜索, F5 刷新, Ctrl+D 最近删除, Ctrl+H 修改记录 act on the visible list; Ctrl+Shift+L 大字模式;
 F1 关于.  The navigation itself is a list: Tab to it, arrows to move.
 """
 
@@ -188,6 +188,8 @@ class MainWindow(QMainWindow):
         self.action_search = self._action(rec, "搜索(&S)", "Ctrl+F", self._on_list("focus_search"), "action_search")
         self.action_refresh = self._action(rec, "刷新(&R)", "F5", self._on_list("reload"), "action_refresh")
         self.action_deleted = self._action(rec, "最近删除", "Ctrl+D", self._toggle_deleted, "action_deleted")
+        self.action_history = self._action(rec, "修改记录(&L)…", "Ctrl+H", self._on_list("show_history"),
+                                           "action_history")
         nav = bar.addMenu("转到(&G)")
         for i, spec in enumerate(self.specs):
             self._action(nav, spec.title, f"Ctrl+{i + 1}" if i < 9 else None,

@@ -2,7 +2,7 @@
 
 Keyboard (window-wide, dispatched by the main window to the visible list):
 Ctrl+N 新建 · Enter/F2 修改 · Delete 删除 (恢复 in 最近删除) · Ctrl+F 搜索 · F5 刷新 · Ctrl+D 最近删除;
-Alt+O 排序 (the same choice as a header click).  A header click re-sorts in a read job (never on the
+Ctrl+H (or Alt+L) 修改记录 of the selected record; Alt+O 排序 (the same choice as a header click).  A header click re-sorts in a read job (never on the
 UI thread); the selected record stays selected.
 
 Writes (delete, restore) run as ``write_op`` jobs (the single DB writer thread).  New/edit open the
@@ -141,8 +141,10 @@ class RecordListPage(QWidget):
         self.restore_button = QPushButton("恢复(&U)")  # not Alt+R: that opens the 记录(&R) menu
         self.deleted_toggle = QPushButton("最近删除(&D)")
         self.deleted_toggle.setCheckable(True)
+        self.history_button = QPushButton("修改记录(&L)")  # not H: Alt+H opens the 帮助(&H) menu
         for b, name in ((self.new_button, "new"), (self.edit_button, "edit"), (self.delete_button, "delete"),
-                        (self.restore_button, "restore"), (self.deleted_toggle, "show_deleted")):
+                        (self.restore_button, "restore"), (self.history_button, "history"),
+                        (self.deleted_toggle, "show_deleted")):
             b.setObjectName(name)
             actions.addWidget(b)
         self.new_button.setToolTip("新建一条记录（Ctrl+N）")
@@ -150,6 +152,7 @@ class RecordListPage(QWidget):
         self.delete_button.setToolTip("删除选中的记录（Delete）；删除后可在“最近删除”中恢复")
         self.deleted_toggle.setToolTip("显示已删除的记录，可以恢复（Ctrl+D）")
         self.restore_button.setToolTip("恢复选中的记录（Alt+U，或在列表中按 Enter）")
+        self.history_button.setToolTip("查看选中记录的修改记录：谁在什么时候把什么改成了什么（Ctrl+H）")
         self.search.setToolTip("输入后自动搜索；Esc 清空搜索（Ctrl+F 回到这里）")
         if self.rt.parent:
             parent_label = record_type(self.rt.parent).label
@@ -159,6 +162,7 @@ class RecordListPage(QWidget):
         self.edit_button.clicked.connect(self.edit_record)
         self.delete_button.clicked.connect(self.delete_record)
         self.restore_button.clicked.connect(self.restore_record)
+        self.history_button.clicked.connect(self.show_history)
         self.deleted_toggle.toggled.connect(self.set_show_deleted)
         # sorting from the keyboard (a header click is mouse-only): the same choice as a combo box
         self.sort_combo = QComboBox()
@@ -358,6 +362,7 @@ class RecordListPage(QWidget):
         self.edit_button.setEnabled(has)
         self.delete_button.setEnabled(has)
         self.restore_button.setEnabled(has)
+        self.history_button.setEnabled(has)
         self.selection_changed.emit()
 
     # ------------------------------------------------------------------ selection
@@ -439,6 +444,19 @@ class RecordListPage(QWidget):
             self.restore_record()
         else:
             self.edit_record()
+
+    def show_history(self) -> QWidget | None:
+        """修改记录 of the selected record (also of a deleted one: who deleted it, and when)."""
+        record_id = self.selected_id()
+        if not record_id:
+            return None
+        from desktop.ui.history_dialog import RecordHistoryDialog
+
+        dialog = RecordHistoryDialog(self.ctx.repo.engine, self.rt.name, record_id, self.describe(record_id), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.open()
+        self.history_dialog = dialog
+        return dialog
 
     # ------------------------------------------------------------------ delete / restore (writer thread)
     def describe(self, record_id: str) -> str:
