@@ -70,6 +70,17 @@ def test_review_view_township_returns_and_approves(qtbot, repo, tmp_path):
     assert "√ " + P.period_label(month) + "的服务记录：已录入 2 条" in page.checklist.text()
     assert page.approve_btn.isEnabled() and page.return_btn.isEnabled()
 
+    # 修改记录 of one record of the month (a reviewer checks what the village changed)
+    assert not page.history_btn.isEnabled()
+    page.records.selectRow(0)
+    name, rec = page._month_rows[0]
+    repo.update(name, rec["id"], {"note": "复核后补充的备注"})
+    assert page.history_btn.isEnabled()
+    history = page.show_history()
+    qtbot.waitUntil(lambda: history.table.rowCount() == 2)
+    assert [history.table.item(1, c).text() for c in (2, 3, 5)] == ["修改", "备注", "复核后补充的备注"]
+    history.done(0)
+
     # 退回 with a general reason and a note on the selected record
     page.records.selectRow(1)
     dialog = page.open_return_dialog()

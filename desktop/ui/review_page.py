@@ -180,7 +180,8 @@ class ReviewPage(QWidget):
         self.records.setTabKeyNavigation(False)
         self.records.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.records.verticalHeader().setVisible(False)
-        self.records.setToolTip("选中有问题的记录后点“退回”，可以逐条写意见")
+        self.records.setToolTip("选中有问题的记录后点“退回”，可以逐条写意见；“修改记录”看这条记录改过什么")
+        self.records.itemSelectionChanged.connect(self._update_history_button)
         dl.addWidget(self.records, 1)
         buttons = QHBoxLayout()
         self.approve_btn = QPushButton("审核通过")
@@ -191,11 +192,17 @@ class ReviewPage(QWidget):
         self.accept_btn.setObjectName("accept")
         self.reopen_btn = QPushButton("重新打开…")
         self.reopen_btn.setObjectName("reopen")
+        # after 乡镇已审核 a record may change again (需重新审核): the reviewer sees what changed
+        self.history_btn = QPushButton("修改记录(&L)…")
+        self.history_btn.setObjectName("history")
+        self.history_btn.setToolTip("查看选中记录的修改记录：谁在什么时候把什么改成了什么")
+        self.history_btn.setEnabled(False)
+        self.history_btn.clicked.connect(self.show_history)
         self.approve_btn.clicked.connect(self.approve)
         self.return_btn.clicked.connect(self.open_return_dialog)
         self.accept_btn.clicked.connect(self.accept_period)
         self.reopen_btn.clicked.connect(self.open_reopen_dialog)
-        for b in (self.approve_btn, self.return_btn, self.accept_btn, self.reopen_btn):
+        for b in (self.approve_btn, self.return_btn, self.accept_btn, self.reopen_btn, self.history_btn):
             buttons.addWidget(b)
         self.approve_btn.setVisible(role == "township")
         self.accept_btn.setVisible(role == "county")
@@ -335,6 +342,23 @@ class ReviewPage(QWidget):
             summary = f"{rec[rt.date_field]} " + display_value(rt, rt.list_columns[1], rec.get(rt.list_columns[1]))
             out.append((name, rec, summary.strip()))
         return out
+
+    def _update_history_button(self) -> None:
+        self.history_btn.setEnabled(len({i.row() for i in self.records.selectedIndexes()}) == 1)
+
+    def show_history(self) -> QDialog | None:
+        """修改记录 of the one selected record of the month."""
+        selected = self.selected_records()
+        if len(selected) != 1:
+            return None
+        from desktop.ui.history_dialog import RecordHistoryDialog
+
+        name, rec, summary = selected[0]
+        dialog = RecordHistoryDialog(self.ctx.repo.engine, name, rec["id"], f"{RECORD_TYPES[name].label} {summary}", self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.open()
+        self.history_dialog = dialog
+        return dialog
 
     # ------------------------------------------------------------------ actions
     def _run(self, label: str, fn) -> None:
