@@ -14,7 +14,10 @@ Prints ``excel.rows_per_s``, ``excel.vs_openpyxl`` (openpyxl iteration ÷
 import), ``excel.vs_calamine`` (import ÷ calamine read), ``excel.peak_mb``.
 Also ``excel.raw_write_s``: raw ``sqlite3.executemany`` of exactly the rows the import
 wrote (records, change log, audit; one transaction, same schema and PRAGMAs) — the
-floor under any import on SQLite, and ``excel.raw_write_vs_calamine``.
+floor under any import on SQLite, and ``excel.raw_write_vs_calamine``.  An import must read the
+file and write those rows, so ``excel.vs_calamine_floor`` = (calamine read + raw write) ÷
+calamine read and ``excel.vs_openpyxl_ceiling`` = openpyxl iteration ÷ (calamine read + raw
+write) bound what any import done one step after the other can reach on this machine.
 """
 
 from __future__ import annotations
@@ -187,6 +190,8 @@ def main() -> None:
         print(f"excel.peak_mb: {child['peak_mb']:.0f}")
         print(f"excel.raw_write_s: {raw_s:.2f}  ({raw_rows} rows: records, change log, audit)")
         print(f"excel.raw_write_vs_calamine: {raw_s / cal:.2f}")
+        print(f"excel.vs_calamine_floor: {(cal + raw_s) / cal:.2f}")
+        print(f"excel.vs_openpyxl_ceiling: {opx / (cal + raw_s):.2f}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,11 @@ real push) POSTed to the server's no-op endpoint, which decompresses and parses 
 writes nothing.  ``sync.push_ratio`` = real push throughput / baseline throughput.
 
 Prints: sync.changes_per_s, sync.baseline_changes_per_s, sync.push_ratio, sync.batch_size,
-sync.server_peak_mb; then a second PC of the same village pulls everything afresh:
+sync.server_peak_mb; on SQLite also ``sync.raw_sql_floor_s`` (raw executemany of the rows the push
+wrote — records, change log, audit — batch by batch with a commit each, no Python checks) and
+``sync.push_ratio_ceiling``: the ratio a push could reach if everything but that SQL were free
+(the baseline's seconds, less its client-side encoding, which a real push overlaps, plus the floor);
+then a second PC of the same village pulls everything afresh:
 sync.pull_changes_per_s.  Options: --changes N (default 100000), --db URL (server database,
 default a fresh SQLite file).
 """
@@ -77,6 +81,41 @@ def _service_ops(n: int):
             "target": rng.choice(C["service_target"]), "persons": rng.randint(1, 20),
             "provider": rng.choice(C["service_provider"]), "duration_hours": rng.choice([0.5, 1, 1.5, 2]),
             "satisfaction": rng.choice(C["satisfaction"]), "note": rng.choice(["", "电话回访满意", "送药上门"]) or None})
+
+
+def raw_push_floor(server_db: Path, batch_sizes: list[int], dest: Path) -> float:
+    """Seconds to write the rows the push wrote on the server (records, change log, audit) with raw
+    ``sqlite3.executemany``, in the push's batches with a commit each, into a fresh server database
+    with the same schema and PRAGMAs: the SQL a push cannot avoid, with no Python checks at all."""
+    import sqlite3
+
+    from storage.db import SQLITE_PRAGMAS, open_server_database
+
+    read = sqlite3.connect(server_db)
+    tables = {}
+    for table in ("service", "change_log", "audit_log"):
+        where = "" if table == "service" else " WHERE record_type = 'service'"
+        cur = read.execute(f"SELECT * FROM {table}{where} ORDER BY rowid")
+        tables[table] = ([d[0] for d in cur.description], cur.fetchall())
+    read.close()
+    assert len({len(rows) for _, rows in tables.values()}) == 1, "one change-log and one audit row per new record"
+    open_server_database(f"sqlite:///{dest}").dispose()
+    conn = sqlite3.connect(dest, isolation_level=None)
+    for pragma in SQLITE_PRAGMAS:
+        conn.execute(f"PRAGMA {pragma}")
+    inserts = {t: f"INSERT INTO {t} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+               for t, (cols, _) in tables.items()}
+    started = time.perf_counter()
+    done = 0
+    for size in batch_sizes:
+        conn.execute("BEGIN")
+        for table, (_, rows) in tables.items():
+            conn.executemany(inserts[table], rows[done:done + size])
+        conn.execute("COMMIT")
+        done += size
+    seconds = time.perf_counter() - started
+    conn.close()
+    return seconds
 
 
 def main() -> int:
@@ -155,9 +194,13 @@ def main() -> int:
 
         # baseline: the same batches, encoded the same way (JSON + gzip), to the no-op endpoint
         transport = client.transport
+        encode_seconds = 0.0
         started = time.perf_counter()
         for i, rows in enumerate(sent_batches):
-            transport.request("POST", "/noop", data=real_encode(f"noop-{i}", rows), gzip_body=True)
+            t = time.perf_counter()
+            body = real_encode(f"noop-{i}", rows)
+            encode_seconds += time.perf_counter() - t
+            transport.request("POST", "/noop", data=body, gzip_body=True)
         base_seconds = time.perf_counter() - started
         transport.close()
         local.dispose()
@@ -179,6 +222,9 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=30)
 
+    floor_seconds = None
+    if not args.db:
+        floor_seconds = raw_push_floor(root / "county.sqlite3", [len(b) for b in sent_batches], root / "floor.sqlite3")
     changes_per_s = pushed / push_seconds
     base_per_s = sum(len(b) for b in sent_batches) / base_seconds
     print(f"sync.changes: {pushed}")
@@ -188,6 +234,9 @@ def main() -> int:
     print(f"sync.batch_size: {client.report.batch_size}")
     print(f"sync.batches: {len(sent_batches)}")
     print(f"sync.server_peak_mb: {peak / 1e6:.0f}")
+    if floor_seconds is not None:
+        print(f"sync.raw_sql_floor_s: {floor_seconds:.2f}  (push {push_seconds:.2f} s, baseline {base_seconds:.2f} s)")
+        print(f"sync.push_ratio_ceiling: {base_seconds / (base_seconds - encode_seconds + floor_seconds):.2f}")
     print(f"sync.pull_changes_per_s: {pulled / pull_seconds:.0f}")
     print(f"sync.server_db: {'postgresql' if db_url.startswith('postgresql') else 'sqlite'}")
     return 0
