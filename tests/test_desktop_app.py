@@ -286,6 +286,21 @@ def test_history_dialog_shows_who_changed_what_masked_from_the_keyboard(qtbot, s
     dialog.done(0)
 
 
+def test_history_dialog_closed_before_its_rows_arrive_raises_nothing(qtbot, repo, village):
+    from desktop.ui.history_dialog import RecordHistoryDialog
+    from desktop.ui.jobs import runner
+
+    vol = repo.create("volunteer", {"org_code": village, "name": "王芳"})
+    dialog = RecordHistoryDialog(repo.engine, "volunteer", vol["id"], "志愿者“王芳”")
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    dialog.open()
+    dialog.reject()  # Esc at once; the dialog is deleted while its read job may still run
+    QApplication.sendPostedEvents(None, 0)  # the deferred delete
+    assert runner().wait_idle(30)
+    qtbot.wait(100)  # the job's queued success arrives: it must not touch the deleted table
+    assert dialog._closed
+
+
 # --------------------------------------------------------------------------- 100,000 records
 
 

@@ -60,12 +60,19 @@ class RecordHistoryDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self._closed = False  # closed (and deleted) before the rows arrived: nothing to show them in
+        self.finished.connect(self._mark_closed)
         self.handle: JobHandle = (op(lambda job: record_history(engine, type_name, record_id))
                                   .success(self._show)
                                   .failure(self._failed)
                                   .run_in_background(self))
 
+    def _mark_closed(self, _result: int) -> None:
+        self._closed = True
+
     def _show(self, entries: list[HistoryEntry]) -> None:
+        if self._closed:
+            return
         rows = history_rows(entries)
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
@@ -81,6 +88,8 @@ class RecordHistoryDialog(QDialog):
         self.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _failed(self, exc: BaseException) -> None:
+        if self._closed:
+            return
         self.info.setText("未能读取修改记录。")
         show_error(self, exc, "无法读取修改记录")
 

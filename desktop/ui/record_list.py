@@ -2,8 +2,8 @@
 
 Keyboard (window-wide, dispatched by the main window to the visible list):
 Ctrl+N 新建 · Enter/F2 修改 · Delete 删除 (恢复 in 最近删除) · Ctrl+F 搜索 · F5 刷新 · Ctrl+D 最近删除;
-Ctrl+H (or Alt+L) 修改记录 of the selected record; Alt+O 排序 (the same choice as a header click).  A header click re-sorts in a read job (never on the
-UI thread); the selected record stays selected.
+Ctrl+H (or Alt+L) 修改记录 of the selected record; Alt+O 排序 (the same choice as a header click).
+A header click re-sorts in a read job (never on the UI thread); the selected record stays selected.
 
 Writes (delete, restore) run as ``write_op`` jobs (the single DB writer thread).  New/edit open the
 schema-generated form from ``desktop.forms`` (helper FORMS) non-modally; when it reports ``saved``,

@@ -354,7 +354,8 @@ class ReviewPage(QWidget):
         from desktop.ui.history_dialog import RecordHistoryDialog
 
         name, rec, summary = selected[0]
-        dialog = RecordHistoryDialog(self.ctx.repo.engine, name, rec["id"], f"{RECORD_TYPES[name].label} {summary}", self)
+        what = f"{RECORD_TYPES[name].label} {summary}"
+        dialog = RecordHistoryDialog(self.ctx.repo.engine, name, rec["id"], what, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         dialog.open()
         self.history_dialog = dialog
