@@ -13,18 +13,17 @@ another record shows that record's name.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from storage.models import AuditLog, table_for
 from storage.schema import Field, RecordType, record_type
-from storage.validation import display_text
+from storage.validation import display_text, stored_value
 
 OP_CREATE, OP_EDIT, OP_DELETE, OP_RESTORE = "新建", "修改", "删除", "恢复"
+_DELETED = Field("deleted", "已删除", "bool")  # the tombstone flag's audit rows
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def record_history(engine_or_conn: Engine | Connection, type_name: str, record_i
             entry.action = OP_CREATE
         elif row.field == "deleted":
             # an edit that also deletes or restores (a sync) keeps its field rows beside this
-            entry.action = OP_DELETE if _audit_value_bool(row.new_value) else OP_RESTORE
+            entry.action = OP_DELETE if stored_value(_DELETED, row.new_value) else OP_RESTORE
         else:
             f = _field_or_none(rt, row.field)
             label = f.label if f is not None else row.field
@@ -86,33 +85,10 @@ def _field_or_none(rt: RecordType, name: str) -> Field | None:
         return None
 
 
-def _audit_value_bool(text: str | None) -> bool:
-    return text in ("True", "true", "1")
-
-
-def audit_value(f: Field | None, text: str | None) -> Any:
-    """The value an audit row holds as text (``str`` of the JSON form) back as a field value."""
-    if text is None or f is None:
-        return text
-    if f.type == "bool":
-        return _audit_value_bool(text)
-    if f.type == "multichoice" and text.startswith("["):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    if f.type in ("decimal", "int", "year"):
-        try:
-            return float(text) if f.type == "decimal" else int(text)
-        except ValueError:
-            return text
-    return text
-
-
 def _shown(f: Field | None, text: str | None, names: dict[str, str]) -> str:
     if f is not None and f.type == "ref" and text:
         return names.get(text, "（已不存在的记录）")
-    return display_text(f, audit_value(f, text))
+    return display_text(f, stored_value(f, text))
 
 
 def _ref_names(conn: Connection, rt: RecordType, rows) -> dict[str, str]:
@@ -133,5 +109,4 @@ def _ref_names(conn: Connection, rt: RecordType, rows) -> dict[str, str]:
     return names
 
 
-__all__ = ["FieldChange", "HistoryEntry", "OP_CREATE", "OP_DELETE", "OP_EDIT", "OP_RESTORE", "audit_value",
-           "record_history"]
+__all__ = ["FieldChange", "HistoryEntry", "OP_CREATE", "OP_DELETE", "OP_EDIT", "OP_RESTORE", "record_history"]

@@ -11,6 +11,7 @@ field's Python value; ``validate_record`` checks a whole record.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import time
@@ -42,6 +43,27 @@ class ValidationError(ValueError):
         self.issues = issues
         prefix = f"{record_label}：" if record_label else ""
         super().__init__(prefix + "；".join(i.message for i in issues if i.is_error))
+
+
+def stored_value(field: Field | None, value: Any) -> Any:
+    """A value in the form a table or the audit log stores it, back as the field's value: 1/0 or
+    "True"/"False" for 是/否, JSON text for a multiple choice, numbers as text (audit rows) or an int
+    in a decimal column.  Anything it cannot read is returned as it is, to be shown as stored."""
+    if value is None or value == "" or field is None:
+        return value
+    if field.type == "bool":
+        return value in (1, True, "1", "true", "True")
+    if field.type == "multichoice" and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if field.type in ("decimal", "int", "year") and not isinstance(value, float):
+        try:
+            return float(value) if field.type == "decimal" else int(value)
+        except (TypeError, ValueError):
+            return value
+    return value
 
 
 def display_text(field: Field | None, value: Any) -> str:

@@ -17,7 +17,6 @@ Reads only: the model never writes.  It is usable (and tested) without a view.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 from array import array
@@ -30,7 +29,7 @@ from PySide6.QtGui import QColor
 from sqlalchemy.engine import Engine
 
 from storage.schema import Field, RecordType, record_type
-from storage.validation import display_text, normalize_text
+from storage.validation import display_text, normalize_text, stored_value
 
 log = logging.getLogger("taizhang.desktop.model")
 
@@ -74,25 +73,8 @@ def columns_for(rt: RecordType) -> list[Column]:
 
 
 def display_value(f: Field | None, value: Any) -> str:
-    """A stored (raw SQLite) value as the list shows it: the raw forms SQLite hands back (1/0 for
-    是/否, JSON text for a multiple choice, an int in a decimal column) are read first, then shown
-    as everywhere else (``storage.validation.display_text``: PII masked)."""
-    if value is None or value == "":
-        return ""
-    if f is not None:
-        if f.type == "bool":
-            value = value in (1, True, "1", "true")
-        elif f.type == "multichoice" and isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass  # not JSON: shown as stored
-        elif f.type == "decimal" and not isinstance(value, float):
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                pass
-    return display_text(f, value)
+    """A stored (raw SQLite) value as the list shows it, as everywhere else (PII masked)."""
+    return display_text(f, stored_value(f, value))
 
 
 def _like_escape(text: str) -> str:
