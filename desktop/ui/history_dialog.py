@@ -94,4 +94,12 @@ class RecordHistoryDialog(QDialog):
         show_error(self, exc, "无法读取修改记录")
 
 
-__all__ = ["HEADERS", "RecordHistoryDialog", "history_rows"]
+def open_record_history(parent: QWidget, engine, type_name: str, record_id: str, what: str) -> RecordHistoryDialog:
+    """Open the history window of one record, non-modally; it is deleted when closed."""
+    dialog = RecordHistoryDialog(engine, type_name, record_id, what, parent)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    dialog.open()
+    return dialog
+
+
+__all__ = ["HEADERS", "RecordHistoryDialog", "history_rows", "open_record_history"]

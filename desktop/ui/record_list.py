@@ -450,13 +450,11 @@ class RecordListPage(QWidget):
         record_id = self.selected_id()
         if not record_id:
             return None
-        from desktop.ui.history_dialog import RecordHistoryDialog
+        from desktop.ui.history_dialog import open_record_history
 
-        dialog = RecordHistoryDialog(self.ctx.repo.engine, self.rt.name, record_id, self.describe(record_id), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        dialog.open()
-        self.history_dialog = dialog
-        return dialog
+        self.history_dialog = open_record_history(self, self.ctx.repo.engine, self.rt.name, record_id,
+                                                  self.describe(record_id))
+        return self.history_dialog
 
     # ------------------------------------------------------------------ delete / restore (writer thread)
     def describe(self, record_id: str) -> str:

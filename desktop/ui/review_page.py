@@ -351,15 +351,12 @@ class ReviewPage(QWidget):
         selected = self.selected_records()
         if len(selected) != 1:
             return None
-        from desktop.ui.history_dialog import RecordHistoryDialog
+        from desktop.ui.history_dialog import open_record_history
 
         name, rec, summary = selected[0]
-        what = f"{RECORD_TYPES[name].label} {summary}"
-        dialog = RecordHistoryDialog(self.ctx.repo.engine, name, rec["id"], what, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        dialog.open()
-        self.history_dialog = dialog
-        return dialog
+        self.history_dialog = open_record_history(self, self.ctx.repo.engine, name, rec["id"],
+                                                  f"{RECORD_TYPES[name].label} {summary}")
+        return self.history_dialog
 
     # ------------------------------------------------------------------ actions
     def _run(self, label: str, fn) -> None:
