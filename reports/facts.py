@@ -12,7 +12,8 @@ Counting rules (documented in docs/reports.md):
 - facilities count only when 状态 = 在用 and not built after the year (建成年份 empty or ≤ year);
 - staff count only when 在岗状态 = 在岗, 到岗日期 empty or ≤ 31 Dec of the year, and
   离岗日期 empty or after 31 Dec of the year (i.e. not left in or before that year);
-- trainings, service records count only when dated in the year.
+- trainings, service records count only when dated in the year; who is due for training is
+  judged per person from their own last training (reports.training).
 """
 
 from __future__ import annotations
@@ -71,13 +72,8 @@ class Village:
     staff: int = 0
     certified: int = 0
     disaster: int = 0
-    committee: int = 0
-    committee_trained: int = 0
-    leaders: int = 0
-    leaders_trained: int = 0
-    others: int = 0
-    others_trained_2y: int = 0
-    staff_3days: int = 0
+    people: list = field(default_factory=list)  # reports.training.Person: staff in post and their trainings
+    elderly_new_estate: int = 0  # 养老服务设施 in use marked 位于新建居住区
     social_orgs: int = 0
     teams: int = 0
     party_teams: int = 0
@@ -96,6 +92,15 @@ class Village:
 
     def area(self, category: str) -> float:
         return self.fac_area.get(category, 0.0)
+
+    @property
+    def committee(self) -> int:
+        return sum(1 for p in self.people if p.is_committee)
+
+    @property
+    def committee_trained(self) -> int:
+        """两委成员 with at least one training in the year (I14)."""
+        return sum(1 for p in self.people if p.is_committee and p.trainings_in_year)
 
 
 @dataclass
@@ -155,22 +160,10 @@ def is_committee(t):
     return or_(*[roles_contains(t.c.roles, r) for r in COMMITTEE_ROLES])
 
 
-def is_leader(t):
-    return or_(*[roles_contains(t.c.roles, r) for r in LEADER_ROLES])
-
-
 def trained_between(staff, first: dt.date, last: dt.date):
     tr = table_for("training")
     return exists(select(tr.c.id).where(tr.c.staff_id == staff.c.id, tr.c.deleted.is_(False),
                                         tr.c.date >= first, tr.c.date <= last))
-
-
-def training_days(staff, year: int):
-    tr = table_for("training")
-    first, last = year_bounds(year)
-    return (select(func.coalesce(func.sum(tr.c.days), 0))
-            .where(tr.c.staff_id == staff.c.id, tr.c.deleted.is_(False), tr.c.date >= first, tr.c.date <= last)
-            .scalar_subquery())
 
 
 def resolve_scope(conn: Connection, code: str, year: int) -> Scope:
@@ -224,11 +217,11 @@ def gather(conn: Connection, code: str, year: int, *, with_visits: bool = True) 
                    func.sum(case((both, f.c.building_area), else_=None)),
                    func.min(f.c.daily_open_hours), func.count(f.c.daily_open_hours),
                    func.sum(case((f.c.open_on_holidays.is_(True), 1), else_=0)),
-                   func.sum(func.coalesce(f.c.kiosks, 0)))
+                   func.sum(func.coalesce(f.c.kiosks, 0)), func.sum(case((f.c.new_estate.is_(True), 1), else_=0)))
             .where(facility_live(f, year), in_scope(f.c.org_code, code, level))
             .group_by(f.c.org_code, f.c.category))
     stations = {}
-    for (org, cat, n, area, area_n, act, bld, min_h, hours_n, holiday_n, kiosks) in conn.execute(stmt):
+    for (org, cat, n, area, area_n, act, bld, min_h, hours_n, holiday_n, kiosks, new_estate) in conn.execute(stmt):
         if cat == SOCIAL_WORK_STATION and org_level(org) == "township":
             stations[org] = n
         v = by_code.get(org)
@@ -238,6 +231,8 @@ def gather(conn: Connection, code: str, year: int, *, with_visits: bool = True) 
         v.fac_area[cat] = float(area or 0)
         v.fac_area_n[cat] = area_n
         v.kiosks += int(kiosks or 0)
+        if cat == ELDERLY:
+            v.elderly_new_estate = int(new_estate or 0)
         if cat == COMPREHENSIVE:
             v.zh_activity, v.zh_building_both = float(act or 0), float(bld or 0)
             v.zh_min_hours, v.zh_hours_n, v.zh_holiday_n = min_h, hours_n, int(holiday_n or 0)
@@ -246,21 +241,21 @@ def gather(conn: Connection, code: str, year: int, *, with_visits: bool = True) 
 
     # staff in post
     s = table_for("staff")
-    committee, leader = is_committee(s), is_leader(s)
-    trained_year = trained_between(s, first, last)
-    trained_2y = trained_between(s, dt.date(year - 1, 1, 1), last)
     one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
     stmt = (select(s.c.org_code, func.count(), one(s.c.social_work_cert.in_(CERTIFIED)),
-                   one(roles_contains(s.c.roles, DISASTER_ROLE)), one(committee), one(and_(committee, trained_year)),
-                   one(leader), one(and_(leader, trained_year)), one(~leader), one(and_(~leader, trained_2y)),
-                   one(training_days(s, year) >= 3))
+                   one(roles_contains(s.c.roles, DISASTER_ROLE)))
             .where(staff_in_post(s, year), in_scope(s.c.org_code, code, level)).group_by(s.c.org_code))
     for row in conn.execute(stmt):
         v = by_code.get(row[0])
         if v is None:
             continue
-        (v.staff, v.certified, v.disaster, v.committee, v.committee_trained, v.leaders, v.leaders_trained,
-         v.others, v.others_trained_2y, v.staff_3days) = (int(x or 0) for x in row[1:])
+        v.staff, v.certified, v.disaster = (int(x or 0) for x in row[1:])
+    # each person's trainings: the training rules and I14 read these (reports.training)
+    from reports.training import person_rows  # reports.training builds on this module's filters
+
+    for person in person_rows(conn, code, year):
+        if person.org_code in by_code:
+            by_code[person.org_code].people.append(person)
 
     so = table_for("social_org")
     for org, n in conn.execute(select(so.c.org_code, func.count())

@@ -21,6 +21,11 @@ SETTING_PREFIX = "report_profile:"
 OPS = (">=", ">", "=")
 OP_TEXT = {">=": "≥", ">": ">", "=": "="}
 INDICATOR_IDS = tuple(f"I{i}" for i in range(1, 15))
+# The standards checks of reports/standards.py, by id.  A profile lists the ones its plan sets
+# (plus the national plan's, which bind everyone); a profile that lists none gets them all.
+STANDARD_IDS = ("area", "activity", "hours", "holiday", "disaster", "team", "elderly", "shelter", "leaders",
+                "days", "visits", "radius")
+DEFAULT_ELDERLY_AREA = (35.0, 25.0)  # m² per 100 households: new estates, existing estates (沈阳 专栏4-5)
 
 
 class ProfileError(ValueError):
@@ -58,6 +63,18 @@ class Profile:
     targets: dict[str, Target]
     builtin: bool = False
     seed: str | None = None
+    standards: tuple[str, ...] = STANDARD_IDS
+    elderly_area: tuple[float, float] = DEFAULT_ELDERLY_AREA  # (new estate, existing) per 100 households
+
+    def applies(self, standard_id: str) -> bool:
+        return standard_id in self.standards
+
+    @property
+    def training_rules(self) -> tuple[str, ...]:
+        """The training rules (reports.training) that this profile's checks use."""
+        from reports.training import JILIN, SHENYANG
+
+        return tuple(rule for check, rule in (("leaders", JILIN), ("days", SHENYANG)) if self.applies(check))
 
     def target(self, indicator_id: str) -> Target:
         return self.targets.get(indicator_id) or Target(None, None, "—", "本方案未设此指标")
@@ -70,6 +87,8 @@ class Profile:
             if t.params:
                 d["params"] = dict(t.params)
             out["targets"][iid] = d
+        out["standards"] = {"checks": list(self.standards),
+                            "elderly_area": {"new_estate": self.elderly_area[0], "existing": self.elderly_area[1]}}
         return out
 
 
@@ -103,8 +122,27 @@ def profile_from_dict(data: dict, *, builtin: bool = False, where: str = "方案
             raise ProfileError(f"{where}：指标 {iid} 的参数格式不对")
         text = t.get("text") or (f"{OP_TEXT[op]}{value:g}" if op else "—")
         targets[iid] = Target(op, value, str(text), str(t.get("quote") or ""), params)
+    standards, elderly_area = _standards_from_dict(data.get("standards"), where)
     return Profile(name=name, source=str(data.get("source") or ""), targets=targets, builtin=builtin,
-                   seed=data.get("seed"))
+                   seed=data.get("seed"), standards=standards, elderly_area=elderly_area)
+
+
+def _standards_from_dict(data, where: str) -> tuple[tuple[str, ...], tuple[float, float]]:
+    if data is None:
+        return STANDARD_IDS, DEFAULT_ELDERLY_AREA
+    if not isinstance(data, dict):
+        raise ProfileError(f"{where}：达标检查（standards）格式不对，应为 JSON 对象")
+    checks = data.get("checks", list(STANDARD_IDS))
+    unknown = [c for c in checks if c not in STANDARD_IDS] if isinstance(checks, list) else [checks]
+    if unknown:
+        raise ProfileError(f"{where}：未知的达标检查“{'、'.join(map(str, unknown))}”，可用：{'、'.join(STANDARD_IDS)}")
+    area = data.get("elderly_area") or {}
+    try:
+        elderly = (float(area.get("new_estate", DEFAULT_ELDERLY_AREA[0])),
+                   float(area.get("existing", DEFAULT_ELDERLY_AREA[1])))
+    except (TypeError, ValueError, AttributeError):
+        raise ProfileError(f"{where}：养老服务设施面积标准（elderly_area）应为数字") from None
+    return tuple(c for c in STANDARD_IDS if c in checks), elderly
 
 
 def builtin_profiles() -> list[Profile]:

@@ -97,5 +97,5 @@ def _assemble(engine, scope, quality, profile, year, today, visits) -> Report:
     for r in indicators + [r for row in village_rows + township_rows for r in row.results.values()]:
         r._ids_loader = loader
     apply_visit_months(scope, visits.result())
-    standards = all_checks(scope.villages, year, today)
+    standards = all_checks(scope.villages, year, today, profile)
     return Report(scope, profile, indicators, village_rows, township_rows, standards, quality)

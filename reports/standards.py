@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from reports.facts import COMPREHENSIVE, ELDERLY, SHELTER, Village
 from reports.indicators import CANNOT, MET, NOT_APPLICABLE, NOT_MET, STATUS_MARK, fmt
+from reports.profiles import Profile
+from reports.training import JILIN, OVERDUE, rule_status
 
 
 @dataclass
@@ -23,6 +25,7 @@ class StandardCheck:
     status: str
     gap: str
     source: str
+    standard_id: str = ""  # the key in SOURCES and in a profile's list of checks
 
     @property
     def mark(self) -> str:
@@ -36,7 +39,7 @@ SOURCES = {
     "holiday": "吉林（十）：“保证社区综合服务设施开放时间每天不少于8小时，节假日全天开放”",
     "disaster": "正宁 专栏3-12：“全县所有村（社区）均设置1名灾害信息员”；吉林 专栏2-13：“全省所有村（社区）均设置1名灾害信息员”",
     "team": "吉林 专栏4-3：“每个村（社区）至少组建 1 支以党员为骨干的志愿者服务队”",
-    "elderly": "沈阳 专栏4-5：“新建居住区每百户……不低于35平方米、已建成居住区每百户……不低于25平方米”（商丘：30/20）",
+    "elderly": "沈阳 专栏4-5：“新建居住区每百户……不低于35平方米、已建成居住区每百户……不低于25平方米”（商丘 专栏：30/20）",
     "shelter": "沈阳（十）：“人均避难面积达到 1.5 平方米以上”",
     "leaders": "吉林 专栏4-1：“每年至少对村（社区）党组织书记、村（居）民委员会主任培训一次，其他成员及社区专职工作人员每 2 年至少培训一次”",
     "days": "沈阳 专栏8-1：“城乡社区工作者每年接受培训教育不少于 3 天”",
@@ -54,7 +57,7 @@ def _everyone(c, total: int, done: int, figure: str, who: str, all_done: str, mi
 
 
 def _check(v: Village, check: str, rule: str, source: str) -> StandardCheck:
-    return StandardCheck(v.code, v.name, check, rule, "—", CANNOT, "", SOURCES[source])
+    return StandardCheck(v.code, v.name, check, rule, "—", CANNOT, "", SOURCES[source], source)
 
 
 def _at_least(c: StandardCheck, label: str, figure: float, minimum: float, unit: str, standard: str = "标准",
@@ -83,8 +86,11 @@ def months_due(year: int, today: dt.date | None = None) -> list[int]:
     return list(range(1, today.month + 1))
 
 
-def village_checks(v: Village, year: int, today: dt.date | None = None) -> list[StandardCheck]:
+def village_checks(v: Village, year: int, today: dt.date | None = None,
+                   profile: Profile | None = None) -> list[StandardCheck]:
+    """The checks the profile's plan sets (every check without a profile), for one village."""
     out: list[StandardCheck] = []
+    new_area, old_area = profile.elderly_area if profile else (35.0, 25.0)
     kind = "城市" if v.is_urban else ("农村" if v.is_rural else None)
     zh_n, zh_area = v.count(COMPREHENSIVE), v.area(COMPREHENSIVE)
 
@@ -147,11 +153,14 @@ def village_checks(v: Village, year: int, today: dt.date | None = None) -> list[
              + ("，达标" if v.party_teams else "，差 1 支"))
     out.append(c)
 
-    c = _check(v, "社区养老服务设施面积", "每百户 ≥ 25 m²（已建成居住区；新建居住区 ≥ 35 m²）", "elderly")
+    c = _check(v, "社区养老服务设施面积",
+               f"每百户 ≥ {fmt(old_area)} m²（已建成居住区）；≥ {fmt(new_area)} m²（设施位于新建居住区）", "elderly")
     if not v.households:
         c.gap = "缺少户数"
     else:
-        _at_least(c, "每百户养老服务设施面积", v.area(ELDERLY) / (v.households / 100), 25, "m²", "已建成居住区标准")
+        new_estate = v.elderly_new_estate > 0
+        _at_least(c, "每百户养老服务设施面积", v.area(ELDERLY) / (v.households / 100),
+                  new_area if new_estate else old_area, "m²", "新建居住区标准" if new_estate else "已建成居住区标准")
     out.append(c)
 
     c = _check(v, "应急避难场所", "人均避难面积 ≥ 1.5 m²", "shelter")
@@ -161,29 +170,35 @@ def village_checks(v: Village, year: int, today: dt.date | None = None) -> list[
         _at_least(c, "人均应急避难场所面积", v.area(SHELTER) / v.population, 1.5, "m²", decimals=2)
     out.append(c)
 
-    c = _check(v, "书记、主任年度培训（吉林）", "党组织书记、村(居)委会主任每年至少培训一次", "leaders")
-    if not v.leaders:
+    # the training checks judge each person by reports.training's rule, as the due list does
+    leaders = [p for p in v.people if p.is_leader]
+    others = [p for p in v.people if not p.is_leader]
+    on_time = lambda people: sum(1 for p in people if rule_status(p, JILIN, year, today) != OVERDUE)  # noqa: E731
+    c = _check(v, "书记、主任年度培训（吉林）", "党组织书记、村(居)委会主任每年至少培训一次（自上次培训起算）", "leaders")
+    if not leaders:
         c.status, c.gap = NOT_APPLICABLE, "没有在岗的党组织书记或村(居)委会主任"
     else:
-        _everyone(c, v.leaders, v.leaders_trained, f"{v.leaders_trained}/{v.leaders} 人",
-                  f"书记、主任 {v.leaders} 人", "本年均参加了培训，达标", "人本年未参加培训")
+        done = on_time(leaders)
+        _everyone(c, len(leaders), done, f"{done}/{len(leaders)} 人", f"书记、主任 {len(leaders)} 人",
+                  "均在一年内参加了培训，达标", "人距上次培训已超过一年（名单见“培训到期”）")
     out.append(c)
 
-    c = _check(v, "其他人员两年内培训（吉林）", "其他成员及专职工作人员每 2 年至少培训一次", "leaders")
-    if not v.others:
+    c = _check(v, "其他人员两年内培训（吉林）", "其他成员及专职工作人员每 2 年至少培训一次（自上次培训起算）", "leaders")
+    if not others:
         c.status, c.gap = NOT_APPLICABLE, "没有书记、主任以外的在岗人员"
     else:
-        _everyone(c, v.others, v.others_trained_2y, f"{v.others_trained_2y}/{v.others} 人",
-                  f"其他在岗人员 {v.others} 人", "近两年均参加了培训，达标",
-                  f"人近两年（{year - 1}—{year}年）未参加培训")
+        done = on_time(others)
+        _everyone(c, len(others), done, f"{done}/{len(others)} 人", f"其他在岗人员 {len(others)} 人",
+                  "均在两年内参加了培训，达标", "人距上次培训已超过两年（名单见“培训到期”）")
     out.append(c)
 
     c = _check(v, "年度培训天数（沈阳）", "每名社区工作者每年培训 ≥ 3 天", "days")
-    if not v.staff:
+    if not v.people:
         c.status, c.gap = NOT_APPLICABLE, "没有在岗社区工作者"
     else:
-        _everyone(c, v.staff, v.staff_3days, f"{v.staff_3days}/{v.staff} 人满3天",
-                  f"在岗社区工作者 {v.staff} 人", "本年培训均满 3 天，达标", "人本年培训不足 3 天")
+        done = sum(1 for p in v.people if p.days_in_year >= 3)
+        _everyone(c, len(v.people), done, f"{done}/{len(v.people)} 人满3天",
+                  f"在岗社区工作者 {len(v.people)} 人", "本年培训均满 3 天，达标", "人本年培训不足 3 天")
     out.append(c)
 
     c = _check(v, "特殊困难老年人月探访", "每月都有特殊困难老年人探访服务记录（月探访率 100%）", "visits")
@@ -213,11 +228,12 @@ def village_checks(v: Village, year: int, today: dt.date | None = None) -> list[
     for c in out:
         if c.status == CANNOT and not c.gap:
             c.gap = "无法计算"
-    return out
+    return [c for c in out if profile is None or profile.applies(c.standard_id)]
 
 
-def all_checks(villages: list[Village], year: int, today: dt.date | None = None) -> list[StandardCheck]:
+def all_checks(villages: list[Village], year: int, today: dt.date | None = None,
+               profile: Profile | None = None) -> list[StandardCheck]:
     out: list[StandardCheck] = []
     for v in villages:
-        out.extend(village_checks(v, year, today))
+        out.extend(village_checks(v, year, today, profile))
     return out

@@ -196,6 +196,8 @@ FACILITY = _register(RecordType(
         Field("built_year", "建成年份", "year", min=1949, max=2100),
         Field("barrier_free", "无障碍", "bool"),
         Field("age_friendly", "适老化改造", "bool"),
+        Field("new_estate", "位于新建居住区", "bool",
+              help="新建居住区的养老服务设施按每百户 35 m²（商丘 30 m²）衡量，已建成居住区按 25 m²（商丘 20 m²）"),
         Field("address", "地址", "text", max_length=200),
         Field("longitude", "经度", "decimal", min=73, max=136),
         Field("latitude", "纬度", "decimal", min=3, max=54),

@@ -20,7 +20,7 @@ def county_report(tmp_path_factory):
 
     engine = open_database(tmp_path_factory.mktemp("checks") / "county.sqlite3")
     build_county(Repository(engine, actor="测试员"))
-    report = build_report(engine, COUNTY, YEAR, find_profile("吉林省"))
+    report = build_report(engine, COUNTY, YEAR, find_profile("国家"))  # the national profile: every check
     yield report
     engine.dispose()
 
@@ -78,7 +78,7 @@ def test_training_visits_radius(county_report):
     # U3 others in post: S1 (2024), S2–S5 (2023), S7 (none) → 5 of 6
     c = check(county_report, "U3", "其他人员两年内培训（吉林）")
     assert c.status == NOT_MET and c.figure == "5/6 人"
-    assert c.gap == "其他在岗人员 6 人中有 1 人近两年（2023—2024年）未参加培训"
+    assert c.gap == "其他在岗人员 6 人中有 1 人距上次培训已超过两年（名单见“培训到期”）"
     assert check(county_report, "U1", "其他人员两年内培训（吉林）").status == MET  # 5 of 5
     # rural others: R1 (trained), R2, R3 (not; R5's R2 training is tombstoned) → 1 of 3
     assert check(county_report, "R5", "其他人员两年内培训（吉林）").figure == "1/3 人"
