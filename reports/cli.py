@@ -85,4 +85,72 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "示例：taizhang report --year 2024 --profile 吉林省 -o 达标报告.xlsx")
     add_report_arguments(p, org_required=False)
     p.set_defaults(func=_report)
+    register_training(sub)
 
+
+
+def _training_due(args) -> int:
+    from storage import local
+    from storage.cli import open_repository
+
+    repo = open_repository()
+    ident = local.identity(repo)
+    return run_training_due(repo.engine, repo, args, ident.org_code if ident else None)
+
+
+def run_training_due(engine, repo, args, default_org: str | None) -> int:
+    """Print (or write with -o) who is due or overdue for training under the profile's rules."""
+    from reports.excel import write_training_due
+    from reports.facts import ScopeError, resolve_scope
+    from reports.profiles import ProfileError, find_profile
+    from reports.training import OVERDUE, STATUS_ORDER, training_due
+
+    org = args.org or default_org
+    if not org:
+        raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
+    year = args.year or dt.date.today().year
+    if args.output and not str(args.output).lower().endswith(".xlsx"):
+        raise UserError(f"输出文件“{args.output}”应以 .xlsx 结尾")
+    try:
+        profile = find_profile(args.profile, repo)
+        with engine.connect() as conn:
+            scope = resolve_scope(conn, org, year)
+            rows = training_due(conn, org, year, profile.training_rules)
+    except (ProfileError, ScopeError) as exc:
+        raise UserError(str(exc)) from None
+    if not profile.training_rules:
+        print(f"指标方案“{profile.name}”没有规定培训周期；可用 --profile 吉林省（书记、主任每年，其他成员每两年）"
+              "或 --profile 沈阳市（每年不少于3天）")
+        return 0
+    title = f"{scope.name} {year}年 社区工作者培训到期名单（方案：{profile.name}）"
+    counts = {s: sum(1 for r in rows if r.status == s) for s in STATUS_ORDER}
+    summary = "，".join(f"{s} {n} 人" for s, n in counts.items())
+    if args.output:
+        try:
+            path = write_training_due(rows, args.output, title, profile.training_rules)
+        except PermissionError:
+            raise UserError(f"无法写入“{args.output}”：文件可能正在 Excel/WPS 中打开，请关闭后重试") from None
+        print(f"{title}：在岗 {len(rows)} 人，{summary}")
+        print(f"已保存：{path}")
+        return 0
+    print(title)
+    for r in rows:
+        print(f"{r.status}\t{r.org_name}\t{r.person.name}\t{'、'.join(r.person.roles)}\t"
+              f"应培训日期 {r.due_on.isoformat() if r.due_on else '—'}\t{r.detail}")
+    print(f"在岗 {len(rows)} 人，{summary}")
+    return 1 if counts[OVERDUE] and args.strict else 0
+
+
+def register_training(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("training", help="社区工作者培训：到期名单",
+                       description="按指标方案的培训规定（吉林 专栏4-1、沈阳 专栏8-1）列出每名在岗社区工作者的上次培训、"
+                                   "应培训日期和状态（已逾期 / 即将到期 / 待培训 / 已完成）。")
+    tsub = p.add_subparsers(dest="training_command", metavar="子命令", required=True)
+    d = tsub.add_parser("due", help="培训到期名单",
+                        description="示例：taizhang training due --profile 吉林省 -o 培训到期.xlsx")
+    d.add_argument("--year", type=int, default=None, help="年度（默认：今年；往年按12月31日判断）")
+    d.add_argument("--profile", default="国家", help="指标方案（默认“国家”：吉林、沈阳两条规定都检查）")
+    d.add_argument("--org", help="区划代码，默认：本机单位")
+    d.add_argument("-o", "--output", help="输出的 Excel 文件（.xlsx）；不写则显示在屏幕上")
+    d.add_argument("--strict", action="store_true", help="有人已逾期时以状态 1 退出（供脚本使用）")
+    d.set_defaults(func=_training_due)

@@ -18,6 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from reports.indicators import CANNOT, INDICATORS, MET, NOT_MET
 from reports.report import Report
+from reports.training import OVERDUE, RULE_QUOTES, DueRow
 
 FILLS = {MET: PatternFill("solid", fgColor="C6EFCE"), NOT_MET: PatternFill("solid", fgColor="FFC7CE"),
          CANNOT: PatternFill("solid", fgColor="FFEB9C")}
@@ -145,6 +146,9 @@ def write_report(report: Report, path: str | Path) -> Path:
     if report.standards:
         ws.auto_filter.ref = f"A2:H{2 + len(report.standards)}"
 
+    _training_sheet(wb.create_sheet("培训到期"), report.training, f"{s.name} {s.year}年 社区工作者培训到期名单",
+                    report.profile.training_rules)
+
     ws = wb.create_sheet("数据质量")
     _title(ws, f"{s.name} {s.year}年 数据质量检查（计算指标前运行）", 5)
     _header(ws, 2, ["级别", "村(社区)", "区划代码", "问题", "说明"], [8, 16, 14, 24, 90])
@@ -155,6 +159,40 @@ def write_report(report: Report, path: str | Path) -> Path:
         if f.severity == "错误":
             _styled(ws.cell(row=i, column=1), False, NOT_MET)
 
+    return _save(wb, path)
+
+
+def _training_sheet(ws, rows: list[DueRow], title: str, rules: tuple[str, ...]) -> None:
+    _title(ws, title, 9)
+    _header(ws, 2, ["村(社区)", "区划代码", "姓名", "职务", "上次培训", "本年培训天数", "适用规定", "应培训日期",
+                    "状态", "说明"], [16, 14, 10, 22, 12, 10, 30, 12, 10, 56])
+    if not rules:
+        _row(ws, 3, ["", "", "", "", "", "", "所选指标方案没有规定培训周期（吉林省：书记、主任每年，其他成员每两年；"
+                                           "沈阳市：每年不少于3天）", "", "", ""])
+        return
+    for i, r in enumerate(rows, 3):
+        p = r.person
+        _row(ws, i, [r.org_name, p.org_code, p.name, "、".join(p.roles),
+                     p.last_training.isoformat() if p.last_training else "从未培训", p.days_in_year, r.rule,
+                     r.due_on.isoformat() if r.due_on else "—", r.status, r.detail])
+        if r.status == OVERDUE:
+            _styled(ws.cell(row=i, column=9), False, NOT_MET)
+    foot = 3 + len(rows) + 1
+    ws.cell(row=foot, column=1, value="依据：" + "；".join(RULE_QUOTES[x] for x in rules)).font = BODY_FONT
+    if rows:
+        ws.auto_filter.ref = f"A2:J{2 + len(rows)}"
+
+
+def write_training_due(rows: list[DueRow], path: str | Path, title: str, rules: tuple[str, ...]) -> Path:
+    """The training due list on its own (``taizhang training due -o``)."""
+    wb = Workbook()
+    wb.active.title = "培训到期"
+    _training_sheet(wb.active, rows, title, rules)
+    return _save(wb, Path(path))
+
+
+def _save(wb: Workbook, path: Path) -> Path:
+    """Write atomically (temp file + rename): a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=path.parent)
     os.close(fd)
@@ -167,4 +205,4 @@ def write_report(report: Report, path: str | Path) -> Path:
     return path
 
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "write_training_due"]

@@ -20,6 +20,7 @@ from reports.indicators import IndicatorResult, compute_all
 from reports.profiles import Profile
 from reports.quality import Finding, run_checks
 from reports.standards import StandardCheck, all_checks
+from reports.training import DueRow, evaluate
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Report:
     townships: list[UnitRow]
     standards: list[StandardCheck]
     quality: list[Finding]
+    training: list[DueRow] = field(default_factory=list)  # who is due for training, by the profile's rules
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     seconds: float = 0.0
 
@@ -98,4 +100,6 @@ def _assemble(engine, scope, quality, profile, year, today, visits) -> Report:
         r._ids_loader = loader
     apply_visit_months(scope, visits.result())
     standards = all_checks(scope.villages, year, today, profile)
-    return Report(scope, profile, indicators, village_rows, township_rows, standards, quality)
+    names = {v.code: v.name for v in scope.villages}
+    training = evaluate([p for v in scope.villages for p in v.people], profile.training_rules, year, names, today)
+    return Report(scope, profile, indicators, village_rows, township_rows, standards, quality, training)

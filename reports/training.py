@@ -125,11 +125,14 @@ def _jilin(p: Person, ref: dt.date) -> tuple[str, dt.date | None, str, str]:
     if start is None:
         return who, None, OVERDUE, "从未参加培训，也没有到岗日期"
     due = add_years(start, years)
-    since = f"上次培训 {p.last_training.isoformat()}" if p.last_training else f"从未参加培训（到岗 {p.joined_on.isoformat()}）"
+    if p.last_training:
+        since, act = f"上次培训 {p.last_training.isoformat()}", "再次培训"
+    else:
+        since, act = f"从未参加培训（到岗 {p.joined_on.isoformat()}）", "参加培训"
     if due < ref:
-        return who, due, OVERDUE, f"{since}，应在 {due.isoformat()} 前再次培训，已逾期 {(ref - due).days} 天"
+        return who, due, OVERDUE, f"{since}，应在 {due.isoformat()} 前{act}，已逾期 {(ref - due).days} 天"
     if (due - ref).days <= DUE_SOON_DAYS:
-        return who, due, DUE_SOON, f"{since}，应在 {due.isoformat()} 前再次培训"
+        return who, due, DUE_SOON, f"{since}，应在 {due.isoformat()} 前{act}"
     return who, due, DONE if p.last_training else WAITING, f"{since}，下次应在 {due.isoformat()} 前"
 
 
