@@ -67,14 +67,15 @@ def test_page_lists_scope_and_computes(page):
     assert page.tabs.tabText(3) == "数据质量（8）"
     assert "未达标" in page.tabs.tabText(2)
     st = page.standards
-    assert rows_of(st) == 22 * 14 and cell(st, 0, 0) == "U1社区"  # sorted by division code
+    # 沈阳市 sets 7 of the 14 checks (two area checks, activity, hours, elderly, shelter, training days)
+    assert rows_of(st) == 22 * 7 and cell(st, 0, 0) == "U1社区"  # sorted by division code
     assert cell(st, 0, 4, Qt.ItemDataRole.BackgroundRole).name().upper() == "#C6EFCE"  # colour AND text
     page.only_failing.setChecked(True)
     shown = rows_of(st)
     assert shown and all(cell(st, r, 4) in ("✗ 未达标", "无法计算") for r in range(shown))
     assert shown == sum(c.status in ("not_met", "cannot") for c in page.report.standards)
     page.only_failing.setChecked(False)
-    assert rows_of(st) == 22 * 14
+    assert rows_of(st) == 22 * 7
 
 
 def test_units_table_sorts_by_value(page):
@@ -176,7 +177,7 @@ def test_village_pc_sees_only_its_village(qtbot, repo):
     page = create_page(AppContext(repo))
     qtbot.addWidget(page)
     assert page.org_combo.count() == 1
-    _compute(page, "吉林省")
+    _compute(page, "沈阳市")
     assert rows_of(page.units) == 0
     assert len(page.chart.bars) == 1
     checks = {cell(page.standards, r, 1): cell(page.standards, r, 5) for r in range(rows_of(page.standards))}

@@ -136,3 +136,33 @@ def test_duplicate_check_only_above_village(tmp_path):
     assert [f for f in township.quality if f.check.startswith("同一身份号码")]
     assert all(c.status != NOT_APPLICABLE or c.check != "综合服务设施建筑面积" for c in township.standards)
     engine.dispose()
+
+
+def test_checks_follow_the_profile_and_the_estate(tmp_path):
+    """吉林 sets its own checks (plus the national plan's); 商丘's 养老 figure is 20/30, 沈阳's 25/35; a
+    facility marked 位于新建居住区 is held to the new-estate figure."""
+    from storage.db import open_database
+    from storage.repository import WriteOp
+
+    engine = open_database(tmp_path / "county.sqlite3")
+    repo = Repository(engine, actor="测试员")
+    build_county(repo)
+    jilin = build_report(engine, CODES["U1"], YEAR, find_profile("吉林省"))
+    assert [c.check for c in jilin.standards] == [
+        "居民活动区域面积占比", "开放时间", "节假日开放（吉林）", "灾害信息员", "党员志愿服务队",
+        "书记、主任年度培训（吉林）", "其他人员两年内培训（吉林）", "特殊困难老年人月探访"]
+    assert [c.check for c in build_report(engine, CODES["U1"], YEAR, find_profile("正宁县")).standards] == [
+        "居民活动区域面积占比", "开放时间", "灾害信息员", "社区服务辐射"]
+
+    def elderly(profile):
+        report = build_report(engine, CODES["U1"], YEAR, find_profile(profile))
+        return next(c for c in report.standards if c.check == "社区养老服务设施面积")
+
+    # U1: 300 m² of 养老 for 1000 households = 30 m² per 100 households
+    assert elderly("沈阳市").status == MET and "已建成居住区标准 ≥ 25 m²" in elderly("沈阳市").gap
+    assert elderly("商丘市").status == MET and "≥ 20 m²" in elderly("商丘市").gap
+    repo.bulk_write([WriteOp("facility", "update", {"new_estate": True}, rid("U1.old"))])
+    c = elderly("沈阳市")
+    assert c.status == NOT_MET and c.gap == "每百户养老服务设施面积 30 m²，新建居住区标准 ≥ 35 m²，差 5 m²"
+    assert elderly("商丘市").status == MET  # 30 ≥ 商丘's new-estate 30
+    engine.dispose()
