@@ -96,8 +96,7 @@ def run_checks(conn: Connection, scope: Scope) -> list[Finding]:
                            f"社区工作者{r.name}（{mask('id_number', r.id_number)}）按身份号码到{year}年底{age}岁，"
                            f"{what}，请核对身份号码或在岗状态", [("staff", r.id)]))
 
-    if scope.level != "village":
-        out.extend(_duplicate_people(conn, scope, names))
+    out.extend(_duplicate_people(conn, scope, names))
     return out
 
 
@@ -110,19 +109,30 @@ def _duplicate_people(conn: Connection, scope: Scope, names: dict) -> list[Findi
         select(vol.c.id_number, vol.c.org_code, vol.c.id, vol.c.name, literal("volunteer"))
         .where(vol.c.deleted.is_(False), vol.c.id_number.isnot(None), in_scope(vol.c.org_code, scope.code, scope.level)),
     ).subquery()
-    dup = (select(people.c.idn).group_by(people.c.idn).having(func.count(func.distinct(people.c.org)) > 1)).subquery()
+    dup = select(people.c.idn).group_by(people.c.idn).having(func.count() > 1).subquery()
     rows = conn.execute(select(people.c.idn, people.c.org, people.c.rid, people.c.name, people.c.kind)
                         .where(people.c.idn.in_(select(dup.c.idn))).order_by(people.c.idn, people.c.org)).all()
     groups: dict[str, list] = {}
     for r in rows:
         groups.setdefault(r.idn, []).append(r)
     out = []
+    kind_name = {"staff": "社区工作者", "volunteer": "志愿者"}
     for idn, rs in groups.items():
-        where = "、".join(f"{names.get(r.org, r.org)}（{'社区工作者' if r.kind == 'staff' else '志愿者'} {r.name}）"
-                         for r in rs)
         first = rs[0]
-        out.append(Finding(ERROR, first.org, names.get(first.org, first.org), "同一身份号码登记在多个村(社区)",
-                           f"公民身份号码 {mask('id_number', idn)} 同时登记在：{where}。"
-                           "同一人只应在一个村(社区)在岗或登记为志愿者，请核对后删除或改正",
-                           [(r.kind, r.rid) for r in rs]))
+        if len({r.org for r in rs}) > 1:
+            where = "、".join(f"{names.get(r.org, r.org)}（{kind_name[r.kind]} {r.name}）" for r in rs)
+            out.append(Finding(ERROR, first.org, names.get(first.org, first.org), "同一身份号码登记在多个村(社区)",
+                               f"公民身份号码 {mask('id_number', idn)} 同时登记在：{where}。"
+                               "同一人只应在一个村(社区)在岗或登记为志愿者，请核对后删除或改正",
+                               [(r.kind, r.rid) for r in rs]))
+            continue
+        # one village: a worker may also be a volunteer there, but never two rows of the same kind
+        for kind in ("staff", "volunteer"):
+            twice = [r for r in rs if r.kind == kind]
+            if len(twice) > 1:
+                who = "、".join(r.name for r in twice)
+                out.append(Finding(ERROR, first.org, names.get(first.org, first.org), "同一身份号码在本村(社区)登记多次",
+                                   f"公民身份号码 {mask('id_number', idn)} 在{names.get(first.org, first.org)}登记了 "
+                                   f"{len(twice)} 名{kind_name[kind]}（{who}）。同一人只应登记一次，请合并或删除重复的记录",
+                                   [(r.kind, r.rid) for r in twice]))
     return out

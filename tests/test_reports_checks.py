@@ -125,13 +125,36 @@ def test_quality_findings(county_report):
     assert not re.search(r"\d{17}[\dX]", "".join(f.message for f in county_report.quality))
 
 
-def test_duplicate_check_only_above_village(tmp_path):
+def test_duplicate_people_across_and_within_villages(tmp_path):
     from storage.db import open_database
+    from storage.repository import WriteOp
 
     engine = open_database(tmp_path / "v.sqlite3")
-    build_county(Repository(engine, actor="测试员"))
+    repo = Repository(engine, actor="测试员")
+    build_county(repo)
     village = build_report(engine, CODES["U10"], YEAR, find_profile("国家"))
-    assert not [f for f in village.quality if f.check.startswith("同一身份号码")]
+    assert not [f for f in village.quality if f.check.startswith("同一身份号码")]  # R1 is outside its scope
+    # U1: its 专职2 also volunteers there (allowed), and one volunteer is entered twice (flagged)
+    u1 = build_report(engine, CODES["U1"], YEAR, find_profile("国家"))
+    with engine.connect() as conn:
+        from sqlalchemy import select
+
+        from storage.models import table_for
+
+        s, vol = table_for("staff"), table_for("volunteer")
+        staff_id = conn.execute(select(s.c.id_number).where(s.c.id == rid("U1.S2"))).scalar()
+        vol_id = conn.execute(select(vol.c.id_number).where(vol.c.id == rid("U1.vol0"))).scalar()
+    repo.bulk_write([
+        WriteOp("volunteer", "insert", {"org_code": CODES["U1"], "name": "U1专职2", "gender": "女", "id_number": staff_id,
+                                        "registered": False}, rid("U1.vol-staff")),
+        WriteOp("volunteer", "insert", {"org_code": CODES["U1"], "name": "U1志愿者1（重录）", "gender": "男",
+                                        "id_number": vol_id, "registered": False}, rid("U1.vol-again"))])
+    assert not [f for f in u1.quality if f.check.startswith("同一身份号码")]
+    found = [f for f in build_report(engine, CODES["U1"], YEAR, find_profile("国家")).quality
+             if f.check.startswith("同一身份号码")]
+    assert [f.check for f in found] == ["同一身份号码在本村(社区)登记多次"]
+    assert set(found[0].records) == {("volunteer", rid("U1.vol0")), ("volunteer", rid("U1.vol-again"))}
+    assert "登记了 2 名志愿者（U1志愿者1、U1志愿者1(重录)）" in found[0].message and vol_id not in found[0].message
     township = build_report(engine, T2, YEAR, find_profile("国家"))  # U10 and R1 are both in 河东镇
     assert [f for f in township.quality if f.check.startswith("同一身份号码")]
     assert all(c.status != NOT_APPLICABLE or c.check != "综合服务设施建筑面积" for c in township.standards)
