@@ -105,13 +105,14 @@ def write_report(report: Report, path: str | Path) -> Path:
 
     ws = wb.create_sheet("指标")
     _title(ws, f"{s.name} {s.year}年 主要指标（方案：{p.name}）", 10)
-    _header(ws, 2, ["编号", "指标", "分子", "分母", "数值", "单位", "目标值", "状态", "说明", "方案原文"],
-            [6, 34, 12, 12, 10, 8, 16, 12, 40, 50])
+    _header(ws, 2, ["编号", "指标", "分子", "分母", "数值", "单位", "目标值", "状态", "距目标", "说明", "方案原文"],
+            [6, 34, 12, 12, 10, 8, 16, 12, 30, 40, 50])
     for i, r in enumerate(report.indicators, 3):
         d = r.definition
         _row(ws, i, [d.id, d.name, r.numerator, r.denominator,
                      round(r.value, d.decimals) if r.value is not None else "—", d.unit, r.target.describe(),
-                     r.mark, r.reason or r.note or f"{d.numerator_label} ÷ {d.denominator_label}", r.target.quote],
+                     r.mark, r.gap_text, r.reason or r.note or f"{d.numerator_label} ÷ {d.denominator_label}",
+                     r.target.quote],
              r.status, 8)
 
     if report.villages:

@@ -17,6 +17,8 @@ community, I1 for an urban community) are 不适用.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -36,27 +38,33 @@ class IndicatorDef:
     denominator_label: str
     scale: float  # value = numerator / denominator * scale
     record_type: str  # what the drill-down lists
+    gap_unit: str  # what the numerator counts, for the gap to target ("个农村社区", "m²", "人")
     decimals: int = 1
+
+    @property
+    def counted(self) -> bool:
+        """Whole things (villages, people, organisations): a gap is rounded up to a whole number."""
+        return self.gap_unit != "m²"
 
 
 INDICATORS: tuple[IndicatorDef, ...] = (
-    IndicatorDef("I1", "农村社区综合服务设施覆盖率", "%", "有在用综合服务设施的农村社区数", "农村社区数", 100, "facility"),
-    IndicatorDef("I2", "城市社区综合服务设施覆盖率", "%", "有在用综合服务设施的城市社区数", "城市社区数", 100, "facility"),
+    IndicatorDef("I1", "农村社区综合服务设施覆盖率", "%", "有在用综合服务设施的农村社区数", "农村社区数", 100, "facility", "个农村社区"),
+    IndicatorDef("I2", "城市社区综合服务设施覆盖率", "%", "有在用综合服务设施的城市社区数", "城市社区数", 100, "facility", "个城市社区"),
     IndicatorDef("I3", "社区商业和综合服务设施面积占社区总建筑面积比例", "%",
-                 "综合服务设施与便民商业网点建筑面积(m²)", "社区总建筑面积(m²)", 100, "facility"),
-    IndicatorDef("I4", "每百户居民拥有社区综合服务设施面积", "m²", "综合服务设施建筑面积(m²)", "户数÷100", 1, "facility"),
-    IndicatorDef("I5", "每万城镇常住人口拥有社区工作者", "人", "城市社区在岗社区工作者(人)", "城镇常住人口÷10000", 1, "staff"),
+                 "综合服务设施与便民商业网点建筑面积(m²)", "社区总建筑面积(m²)", 100, "facility", "m²"),
+    IndicatorDef("I4", "每百户居民拥有社区综合服务设施面积", "m²", "综合服务设施建筑面积(m²)", "户数÷100", 1, "facility", "m²"),
+    IndicatorDef("I5", "每万城镇常住人口拥有社区工作者", "人", "城市社区在岗社区工作者(人)", "城镇常住人口÷10000", 1, "staff", "人"),
     IndicatorDef("I6", "居民活动区域面积占综合服务设施总建筑面积比例", "%", "居民活动区域面积(m²)",
-                 "综合服务设施建筑面积(m²)", 100, "facility"),
-    IndicatorDef("I7", "城市社区政务通用自助服务一体机覆盖率", "%", "有一体机的城市社区数", "城市社区数", 100, "facility"),
-    IndicatorDef("I8", "城市社区养老服务设施覆盖率", "%", "有在用养老服务设施的城市社区数", "城市社区数", 100, "facility"),
-    IndicatorDef("I9", "每个城市社区社区社会组织数", "个", "城市社区的社区社会组织数", "城市社区数", 1, "social_org"),
-    IndicatorDef("I10", "农村社区社区社会组织数（每村平均）", "个", "农村社区的社区社会组织数", "农村社区数", 1, "social_org"),
-    IndicatorDef("I11", "乡镇(街道)社会工作服务站覆盖率", "%", "有在用社会工作站的乡镇(街道)数", "乡镇(街道)数", 100, "facility"),
+                 "综合服务设施建筑面积(m²)", 100, "facility", "m²"),
+    IndicatorDef("I7", "城市社区政务通用自助服务一体机覆盖率", "%", "有一体机的城市社区数", "城市社区数", 100, "facility", "个城市社区"),
+    IndicatorDef("I8", "城市社区养老服务设施覆盖率", "%", "有在用养老服务设施的城市社区数", "城市社区数", 100, "facility", "个城市社区"),
+    IndicatorDef("I9", "每个城市社区社区社会组织数", "个", "城市社区的社区社会组织数", "城市社区数", 1, "social_org", "个社区社会组织"),
+    IndicatorDef("I10", "农村社区社区社会组织数（每村平均）", "个", "农村社区的社区社会组织数", "农村社区数", 1, "social_org", "个社区社会组织"),
+    IndicatorDef("I11", "乡镇(街道)社会工作服务站覆盖率", "%", "有在用社会工作站的乡镇(街道)数", "乡镇(街道)数", 100, "facility", "个乡镇(街道)"),
     IndicatorDef("I12", "城市社区工作者中持社会工作职业资格证书比例", "%", "城市社区持证在岗社区工作者(人)",
-                 "城市社区在岗社区工作者(人)", 100, "staff"),
-    IndicatorDef("I13", "平均每个城市社区持“社工证书”人数", "人", "城市社区持证在岗社区工作者(人)", "城市社区数", 1, "staff"),
-    IndicatorDef("I14", "村(居)委会成员培训率", "%", "本年参加过培训的两委成员(人)", "在岗两委成员(人)", 100, "staff"),
+                 "城市社区在岗社区工作者(人)", 100, "staff", "人"),
+    IndicatorDef("I13", "平均每个城市社区持“社工证书”人数", "人", "城市社区持证在岗社区工作者(人)", "城市社区数", 1, "staff", "人"),
+    IndicatorDef("I14", "村(居)委会成员培训率", "%", "本年参加过培训的两委成员(人)", "在岗两委成员(人)", 100, "staff", "人"),
 )
 BY_ID = {d.id: d for d in INDICATORS}
 
@@ -109,10 +117,37 @@ class IndicatorResult:
             self._ids = self._ids_loader(self) if (self._ids_loader and self.drill) else []
         return self._ids
 
+    @property
+    def gap(self) -> float | None:
+        """How much more numerator would meet the target (whole units for counts); None unless not met."""
+        if self.status != NOT_MET or self.denominator is None:
+            return None
+        d = self.definition
+        needed = self.target.value * self.denominator / d.scale
+        if d.counted:
+            needed = math.floor(needed) + 1 if self.target.op == ">" else math.ceil(round(needed, 6))
+        elif self.target.op == ">":
+            needed += 0.1
+        return max(needed - self.numerator, 0)
+
+    @property
+    def gap_text(self) -> str:
+        """The gap in words: "还差 3 个农村社区（有在用综合服务设施的农村社区数需达到 10）"."""
+        gap = self.gap
+        if gap is None:
+            return ""
+        d = self.definition
+        amount = str(int(gap)) if d.counted else fmt(math.ceil(gap * 10) / 10, 1)
+        what = re.sub(r"[(（][^)）]*[)）]$", "", d.numerator_label)
+        total = fmt(self.numerator + gap, 1)
+        unit = d.gap_unit if d.counted else f" {d.gap_unit}"
+        return f"还差 {amount}{unit}（{what}需达到 {total}{'' if d.counted else ' ' + d.gap_unit}）"
+
     def explain(self) -> str:
         if self.status in (CANNOT, NOT_APPLICABLE):
             return self.reason
-        parts = [f"{fmt(self.numerator)} / {fmt(self.denominator)}"]
+        parts = [self.gap_text] if self.gap_text else []
+        parts.append(f"{fmt(self.numerator)} / {fmt(self.denominator)}")
         if self.note:
             parts.append(self.note)
         return "；".join(parts)

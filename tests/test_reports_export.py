@@ -79,7 +79,9 @@ def test_excel_report(county_repo, tmp_path):
     # I4: 8830 m² over 18100/100 → 48.8
     assert rows["I4"][2] == 8830 and rows["I4"][3] == 181 and rows["I4"][4] == 48.8 and rows["I4"][7] == "✓ 达标"
     assert rows["I8"][6] == "无目标值" and rows["I8"][7] == "无目标值"
-    assert rows["I1"][7] == "✗ 未达标" and "农村社区综合服务设施覆盖率" in rows["I1"][9]
+    assert rows["I1"][7] == "✗ 未达标" and "农村社区综合服务设施覆盖率" in rows["I1"][10]
+    # R3 has no 综合服务设施: 9 of 10 rural villages, 沈阳 asks 100%
+    assert rows["I1"][8] == "还差 1个农村社区（有在用综合服务设施的农村社区数需达到 10）" and rows["I4"][8] is None
     fill = {r[0].value: r[7].fill.fgColor.rgb for r in wb["指标"].iter_rows(min_row=3)}
     assert fill["I4"].endswith("C6EFCE") and fill["I1"].endswith("FFC7CE")  # colour and text mark
     units = list(wb["各单位指标"].iter_rows(min_row=3, values_only=True))

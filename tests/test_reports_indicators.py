@@ -253,3 +253,30 @@ def test_same_report_on_postgresql(pg_engine, pg_url, shenyang, tmp_path):
     assert main(["--db", pg_url, "report", "--year", str(YEAR), "--profile", "沈阳市", "--org", COUNTY,
                  "-o", str(out)]) == 0
     assert out.stat().st_size > 0
+
+
+def test_gap_to_target_in_whole_units_and_square_metres():
+    """How many more villages, people, m² would meet the target — worked by hand."""
+    from reports.indicators import BY_ID, NOT_MET, IndicatorResult
+    from reports.profiles import Target
+
+    def result(iid, num, den, op, value):
+        d = BY_ID[iid]
+        return IndicatorResult(iid, d.name, "x", "x", num, den, num / den * d.scale, d.unit, Target(op, value),
+                               NOT_MET)
+
+    # I1: 7 of 10 rural villages, target 93% → 9.3 → 10 villages needed → 3 more
+    r = result("I1", 7, 10, ">=", 93)
+    assert r.gap == 3 and r.gap_text == "还差 3个农村社区（有在用综合服务设施的农村社区数需达到 10）"
+    # I4: 2,400 m² for 100 households/100 = 10 → 30 m² per 100 households needs 300 m²?  den is households ÷ 100
+    r = result("I4", 2400, 100, ">=", 30)  # 3,000 m² needed
+    assert r.gap == 600 and r.gap_text == "还差 600 m²（综合服务设施建筑面积需达到 3000 m²）"
+    # I5: 20 workers for 1.5 (15,000 urban residents ÷ 10,000), target 18 per 10,000 → 27 → 7 more people
+    assert result("I5", 20, 1.5, ">=", 18).gap == 7
+    # I4 with 商丘's ">30": 3,000 m² is not enough, 3,000.1 is
+    assert result("I4", 2900, 100, ">", 30).gap_text.startswith("还差 100.1 m²")
+    # I10: 沈阳 ≥ 5 per village: 13 organisations in 3 villages → 15 needed → 2 more
+    assert result("I10", 13, 3, ">=", 5).gap_text.startswith("还差 2个社区社会组织")
+    met = result("I1", 10, 10, ">=", 93)
+    met.status = "met"
+    assert met.gap is None and met.gap_text == ""
