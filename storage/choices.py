@@ -49,6 +49,23 @@ DEFAULT_CHOICES: dict[str, list[str]] = {
     "social_org_registration": ["登记", "备案"],
     "social_org_type": ["生活服务", "公益慈善", "居民互助", "农村生产技术服务", "文体"],
     "period_status": ["未提交", "已提交", "乡镇已审核", "县已接收", "已退回"],
+    # 民政部令第67号 第五条 服务类别; 第十条 评价
+    "volunteer_service_type": [
+        "社区服务", "扶贫济困", "助老助残", "关爱儿童", "医疗卫生", "文化教育", "科技科普", "环境保护",
+        "应急救援", "法律服务", "平安建设", "文明实践", "其他",
+    ],
+    "consent_method": ["书面签字", "电子确认", "口头同意并登记"],
+    "volunteer_event_kind": ["培训", "表彰奖励", "评价"],
+    "volunteer_evaluation": ["优秀", "良好", "合格", "待改进"],
+    # 特殊困难老年人 (吉林 专栏2-2, 商丘 专栏2-2: 月探访率 100%)
+    "elderly_difficulty": ["独居", "空巢", "留守", "失能", "半失能", "高龄(80岁以上)", "计划生育特殊家庭",
+                           "低保/特困", "重残", "其他"],
+    "elderly_status": ["在册", "已退出"],
+    # The working-day calendar (reports.workdays) beyond what the chinesecalendar package knows:
+    # dates as YYYY-MM-DD that the county adds each year when the State Council publishes the
+    # next year's holiday arrangement; they reach every PC with the choice lists at sync.
+    "statutory_holidays": [],
+    "adjusted_workdays": [],
 }
 
 # Service categories grouped as the national plan groups them (为民 / 便民 / 安民).

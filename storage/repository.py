@@ -695,7 +695,7 @@ class Repository:
                                 .where(ChangeLog.change_id == change.change_id)).first()
         if existing is not None:
             same = (existing.record_id == change.record_id and existing.version == change.version
-                    and json.loads(existing.payload) == _normalised_payload(change.payload))
+                    and _same_content(json.loads(existing.payload), change.payload))
             return ("duplicate", None) if same else (
                 "rejected", "同一变更编号已用于不同的内容，该变更被拒绝（请联系管理员检查这台电脑的数据）")
         old = self.get(rt.name, change.record_id, include_deleted=True, conn=conn)
@@ -775,7 +775,7 @@ class Repository:
             if prev is not None:
                 held = prev[2] if type(prev[2]) is dict else json.loads(prev[2])
                 same = (prev[0] == change.record_id and prev[1] == change.version
-                        and held == _normalised_payload(change.payload))
+                        and _same_content(held, change.payload))
                 append(("duplicate", None) if same else (
                     "rejected", "同一变更编号已用于不同的内容，该变更被拒绝（请联系管理员检查这台电脑的数据）"))
                 continue
@@ -1024,6 +1024,14 @@ def _with_iso_dates(rt: RecordType, payload: dict) -> dict:
 
 def _normalised_payload(payload: dict) -> dict:
     return json.loads(json.dumps(payload, ensure_ascii=False))
+
+
+def _same_content(held: dict, payload: dict) -> bool:
+    """The stored payload of a change and a payload sent again with its id say the same.  A field one
+    side lacks and the other holds empty is the same: a PC of an earlier release does not know the
+    fields added since, and its retry must stay a duplicate."""
+    sent = _normalised_payload(payload)
+    return all(held.get(k) == sent.get(k) for k in held.keys() | sent.keys())
 
 
 def change_from_row(row) -> Change:

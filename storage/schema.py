@@ -124,6 +124,15 @@ def _left_has_date(values: dict) -> str | None:
     return None
 
 
+def _elderly_left_has_date(values: dict) -> str | None:
+    if values.get("status") == "已退出" and not values.get("left_on"):
+        return "状态为“已退出”时请填写退出日期"
+    added, left = values.get("added_on"), values.get("left_on")
+    if added and left and left < added:
+        return f"退出日期（{left.isoformat()}）早于纳入名册日期（{added.isoformat()}），请核对"
+    return None
+
+
 def _registered_has_number(values: dict) -> str | None:
     if values.get("registered") and not values.get("registration_no"):
         return "已在全国志愿服务信息系统注册时请填写注册编号"
@@ -276,6 +285,13 @@ VOLUNTEER = _register(RecordType(
         Field("registration_no", "注册编号", "text", max_length=40),
         Field("team_id", "所属志愿服务队", "ref", ref="volunteer_team"),
         Field("skills", "专长", "multichoice", choices="volunteer_skill"),
+        # 民政部令第67号 第五条: 出生日期、居住区域、服务类别; consent to record and report
+        Field("birth_date", "出生日期", "date"),
+        Field("residence", "居住区域", "text", max_length=100),
+        Field("service_types", "服务类别", "multichoice", choices="volunteer_service_type"),
+        Field("consent_on", "同意记录和报送个人信息的日期", "date",
+              help="志愿者同意记录其个人信息并报送全国志愿服务信息系统的日期"),
+        Field("consent_method", "同意方式", "choice", choices="consent_method"),
     ),
     list_columns=("name", "gender", "id_number", "phone", "party_member", "registered", "skills"),
     search_fields=("name", "id_number", "phone"),
@@ -291,6 +307,12 @@ VOLUNTEER_HOURS = _register(RecordType(
         Field("activity", "活动", "text", required=True, max_length=100),
         Field("hours", "小时", "decimal", unit="小时", required=True, min=0, max=24),
         Field("beneficiary", "服务对象", "text", max_length=100),
+        # 民政部令第67号 第七条: 地点、内容、组织单位、负责人; 第十条: 评价
+        Field("place", "地点", "text", max_length=100),
+        Field("content", "服务内容", "text", max_length=500),
+        Field("organizer", "组织单位", "text", max_length=100),
+        Field("person_in_charge", "负责人", "text", max_length=50),
+        Field("evaluation", "评价", "choice", choices="volunteer_evaluation"),
     ),
     list_columns=("date", "activity", "hours", "beneficiary"),
     search_fields=("activity",),
@@ -310,6 +332,8 @@ SERVICE = _register(RecordType(
         Field("duration_hours", "时长", "decimal", unit="小时", min=0, max=24),
         Field("satisfaction", "满意度", "choice", choices="satisfaction"),
         Field("note", "备注", "text", max_length=500),
+        Field("visited_id", "探访对象", "ref", ref="elderly_person",
+              help="特殊困难老年人探访：从本村(社区)特殊困难老年人名册中选择被探访的老人"),
     ),
     list_columns=("date", "category", "mode", "target", "persons", "provider", "satisfaction"),
     search_fields=("note", "category"),
@@ -329,6 +353,48 @@ SOCIAL_ORG = _register(RecordType(
     ),
     list_columns=("name", "credit_code", "registration", "org_type", "members", "brand"),
     search_fields=("name", "credit_code"),
+))
+
+VOLUNTEER_EVENT = _register(RecordType(
+    # 民政部令第67号 第八条 培训、第九条 表彰奖励、第十条 评价
+    name="volunteer_event", label="志愿者培训表彰",
+    fields=(
+        ORG,
+        Field("volunteer_id", "志愿者", "ref", required=True, ref="volunteer", in_form=False),
+        Field("kind", "类别", "choice", required=True, choices="volunteer_event_kind"),
+        Field("date", "日期", "date", required=True),
+        Field("title", "名称", "text", required=True, max_length=100,
+              help="培训课程、表彰奖励名称，或评价的活动/年度"),
+        Field("issuer", "组织/授予单位", "text", max_length=100),
+        Field("evaluation", "评价", "choice", choices="volunteer_evaluation"),
+        Field("note", "备注", "text", max_length=500),
+    ),
+    list_columns=("date", "kind", "title", "issuer", "evaluation"),
+    search_fields=("title", "issuer"),
+    date_field="date", parent="volunteer", parent_field="volunteer_id",
+))
+
+ELDERLY_PERSON = _register(RecordType(
+    # 吉林 专栏2-2、商丘 专栏2-2：特殊困难老年人月探访率 100%
+    name="elderly_person", label="特殊困难老年人",
+    fields=(
+        ORG,
+        Field("name", "姓名", "text", required=True, max_length=50),
+        Field("gender", "性别", "choice", choices="gender"),
+        Field("id_number", "公民身份号码", "id_number", pii=True),
+        Field("birth_date", "出生日期", "date"),
+        Field("phone", "联系电话", "phone", pii=True),
+        Field("address", "住址", "text", max_length=200),
+        Field("difficulties", "困难类型", "multichoice", required=True, choices="elderly_difficulty"),
+        Field("guardian", "联系人（监护人）", "text", max_length=50),
+        Field("added_on", "纳入名册日期", "date", required=True),
+        Field("status", "状态", "choice", required=True, choices="elderly_status"),
+        Field("left_on", "退出日期", "date"),
+        Field("left_reason", "退出原因", "text", max_length=200),
+    ),
+    list_columns=("name", "gender", "id_number", "difficulties", "added_on", "status"),
+    search_fields=("name", "id_number", "phone"),
+    cross_rules=(CrossRule(("status", "left_on"), _elderly_left_has_date),),
 ))
 
 PERIOD = _register(RecordType(
@@ -351,7 +417,7 @@ PERIOD = _register(RecordType(
 
 # The order in which types are written when a batch holds parents and children.
 WRITE_ORDER = ("org_unit", "org_year", "facility", "staff", "training", "volunteer_team", "volunteer",
-               "volunteer_hours", "service", "social_org", "period")
+               "volunteer_hours", "volunteer_event", "elderly_person", "service", "social_org", "period")
 
 
 def record_type(name: str) -> RecordType:

@@ -232,3 +232,28 @@ def test_refused_sync_changes_move_from_the_old_settings_list_to_their_table(fix
         assert repo.get_setting("sync.rejections") is None
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("fixture", RELEASES, ids=lambda p: p.stem)
+def test_volunteers_and_hours_survive_the_registers_migration(fixture, tmp_path):
+    """0005 adds the 民政部令第67号 fields: every volunteer and hour record keeps every value it had."""
+    db = tmp_path / "taizhang.sqlite3"
+    shutil.copyfile(fixture, db)
+
+    def rows(conn, table):
+        columns = [r[1] for r in sqlite3.connect(fixture).execute(f"PRAGMA table_info({table})")]
+        return sorted(conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall())
+
+    old = sqlite3.connect(db)
+    before = {t: rows(old, t) for t in ("volunteer", "volunteer_hours", "volunteer_team")}
+    old.close()
+    assert before["volunteer"] and before["volunteer_hours"]
+    engine = open_database(db)
+    engine.dispose()
+    new = sqlite3.connect(db)
+    try:
+        assert {t: rows(new, t) for t in before} == before
+        assert new.execute("SELECT count(*) FROM volunteer WHERE consent_on IS NOT NULL").fetchone()[0] == 0
+        assert new.execute("SELECT count(*) FROM elderly_person").fetchone()[0] == 0
+    finally:
+        new.close()
