@@ -88,33 +88,77 @@ def _ops(rng: random.Random, org: str, records: int, year: int) -> Iterator[Writ
             yield WriteOp("training", "insert", {
                 "org_code": org, "staff_id": op.record_id, "date": day(), "course": rng.choice(COURSES),
                 "days": rng.choice([0.5, 1, 2, 3]), "level": rng.choice(C["training_level"])})
-    for _ in range(n_volunteers):
+    volunteers = []
+    for n in range(n_volunteers):
         registered = rng.random() < 0.7
         team = rng.choice(teams)
+        idn = id_number(rng, age_range=(18, 70))
         op = WriteOp("volunteer", "insert", {
             "org_code": org, "name": person_name(rng), "gender": rng.choice(C["gender"]),
-            "id_number": id_number(rng, age_range=(18, 70)), "phone": phone(rng),
+            "id_number": idn, "phone": phone(rng),
             "party_member": rng.random() < 0.3, "registered": registered,
             "registration_no": f"ZY{rng.randint(10**9, 10**10 - 1)}" if registered else None,
-            "team_id": team.record_id, "skills": rng.sample(C["volunteer_skill"], rng.choice((1, 2)))})
+            "team_id": team.record_id, "skills": rng.sample(C["volunteer_skill"], rng.choice((1, 2))),
+            # 民政部令第67号 第五条 and consent (no draw from rng: the rest of the demo stays as it was)
+            "birth_date": dt.date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14])),
+            "residence": f"幸福村{n % 12 + 1}组", "service_types": ["社区服务"],
+            "consent_on": start, "consent_method": "书面签字" if registered else "口头同意并登记"})
         yield op
+        volunteers.append(op)
         for _ in range(rng.randint(0, 3)):
+            activity = rng.choice(ACTIVITIES)
             yield WriteOp("volunteer_hours", "insert", {
-                "org_code": org, "volunteer_id": op.record_id, "date": day(), "activity": rng.choice(ACTIVITIES),
-                "hours": rng.choice([1, 2, 2.5, 3, 4]), "beneficiary": rng.choice(C["service_target"])})
+                "org_code": org, "volunteer_id": op.record_id, "date": day(), "activity": activity,
+                "hours": rng.choice([1, 2, 2.5, 3, 4]), "beneficiary": rng.choice(C["service_target"]),
+                "place": "幸福村党群服务中心", "content": activity, "organizer": team.values["name"],
+                "person_in_charge": team.values["leader"]})
     for i in range(rng.randint(3, 6)):
         yield WriteOp("social_org", "insert", {
             "org_code": org, "name": f"幸福村{rng.choice(['夕阳红', '邻里互助', '广场舞', '农技', '读书'])}协会{i + 1}",
             "registration": "备案", "org_type": rng.choice(C["social_org_type"]), "members": rng.randint(8, 60),
             "brand": i == 0})
+    elderly = max(3, records // 5000)
+    visits = list(_visits(rng, org, elderly, year))  # part of the service records: named 特殊困难老年人探访
     notes = ["", "", "电话回访满意", "协助办理医保", "送药上门", "调解邻里纠纷"]
-    for _ in range(records):
+    for _ in range(max(0, records - len(visits) + elderly)):
         yield WriteOp("service", "insert", {
             "org_code": org, "date": day(), "category": rng.choice(C["service_category"]),
             "mode": rng.choice(C["service_mode"]), "target": rng.choice(C["service_target"]),
             "persons": rng.randint(1, 20), "provider": rng.choice(C["service_provider"]),
             "duration_hours": rng.choice([0.5, 1, 1.5, 2]), "satisfaction": rng.choice(C["satisfaction"]),
             "note": rng.choice(notes) or None})
+    yield from visits
+    for op in volunteers[:3]:  # 民政部令第67号 第八、九条: a training and an award
+        yield WriteOp("volunteer_event", "insert", {"org_code": org, "volunteer_id": op.record_id, "kind": "培训",
+                                                    "date": start + dt.timedelta(days=40), "title": "志愿服务基础培训",
+                                                    "issuer": "演示镇社工站"})
+        yield WriteOp("volunteer_event", "insert", {"org_code": org, "volunteer_id": op.record_id, "kind": "表彰奖励",
+                                                    "date": start + dt.timedelta(days=120), "title": "优秀志愿者",
+                                                    "issuer": "演示镇人民政府", "evaluation": "优秀"})
+
+
+def _visits(rng: random.Random, org: str, people: int, year: int) -> Iterator[WriteOp]:
+    """特殊困难老年人 on the register, each visited most months up to this one (a few months missed)."""
+    import uuid
+
+    start = dt.date(year, 1, 1)
+    last_month = 12 if year < dt.date.today().year else dt.date.today().month
+    for _ in range(people):
+        person = WriteOp("elderly_person", "insert", {
+            "org_code": org, "name": person_name(rng), "gender": rng.choice(C["gender"]),
+            "id_number": id_number(rng, age_range=(70, 92)), "phone": phone(rng),
+            "address": f"幸福村{rng.randint(1, 12)}组", "difficulties": rng.sample(C["elderly_difficulty"][:6], 2),
+            "added_on": start - dt.timedelta(days=rng.randint(30, 900)), "status": "在册"},
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+        yield person
+        for month in range(1, last_month + 1):
+            if rng.random() < 0.1:
+                continue
+            yield WriteOp("service", "insert", {
+                "org_code": org, "date": min(dt.date(year, month, rng.randint(1, 28)), dt.date.today()),
+                "category": "特殊困难老年人探访",
+                "mode": "上门", "target": "特殊困难老年人", "persons": 1, "provider": "社区工作者",
+                "duration_hours": 0.5, "satisfaction": "满意", "visited_id": person.record_id})
 
 
 def fill_demo(repo: Repository, records: int = 1000, seed: int = 2024, year: int | None = None,
