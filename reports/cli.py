@@ -86,6 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_report_arguments(p, org_required=False)
     p.set_defaults(func=_report)
     register_training(sub)
+    register_volunteers(sub)
 
 
 
@@ -154,3 +155,89 @@ def register_training(sub: argparse._SubParsersAction) -> None:
     d.add_argument("-o", "--output", help="输出的 Excel 文件（.xlsx）；不写则显示在屏幕上")
     d.add_argument("--strict", action="store_true", help="有人已逾期时以状态 1 退出（供脚本使用）")
     d.set_defaults(func=_training_due)
+
+
+def _volunteers(args) -> int:
+    from storage import local
+    from storage.cli import open_repository
+
+    repo = open_repository()
+    ident = local.identity(repo)
+    return run_volunteers(repo.engine, repo, args, ident.org_code if ident else None)
+
+
+def run_volunteers(engine, repo, args, default_org: str | None) -> int:
+    """``taizhang volunteers hours`` and ``export-national`` (民政部令第67号)."""
+    from reports.excel import write_table, write_volunteer_hours
+    from reports.facts import ScopeError, resolve_scope
+    from reports.volunteers import NOT_A_CERTIFICATE, hour_rows, load_columns, national_rows, totals
+    from reports.workdays import WorkdayCalendar
+
+    org = args.org or default_org
+    if not org:
+        raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
+    year = args.year or dt.date.today().year
+    if args.output and not str(args.output).lower().endswith(".xlsx"):
+        raise UserError(f"输出文件“{args.output}”应以 .xlsx 结尾")
+    calendar = WorkdayCalendar.from_choices(repo.choices() if repo is not None else {})
+    try:
+        with engine.connect() as conn:
+            scope = resolve_scope(conn, org, year)
+            rows = hour_rows(conn, org, year, calendar)
+    except ScopeError as exc:
+        raise UserError(str(exc)) from None
+    if not calendar.knows(year):
+        print(f"提示：尚无{year}年的法定节假日安排，工作日暂按周一至周五计算；请县民政局在服务器上登记本年安排"
+              "（taizhang-server admin calendar）后同步。")
+    title = f"{scope.name} {year}年 志愿服务时长"
+    if args.volunteers_command == "hours":
+        per_volunteer, per_team, total = totals(rows)
+        late = f"，其中补录 {total.late} 条" if total.late else ""
+        if not args.output:
+            for t in per_volunteer:
+                print(f"{t.name}\t{t.hours:g} 小时\t{t.records} 条" + (f"\t补录 {t.late} 条" if t.late else ""))
+        print(f"{title}：志愿者 {len(per_volunteer)} 人，服务时长 {total.hours:g} 小时，服务记录 {total.records} 条{late}")
+        print(NOT_A_CERTIFICATE)
+        if args.output:
+            print(f"已保存：{_writable(write_volunteer_hours, title, per_volunteer, per_team, total, rows, args.output)}")
+        return 0
+    if not args.output:
+        raise UserError("请用 -o 指定输出的 Excel 文件，例如：-o 全国志愿服务信息系统导入.xlsx")
+    if args.full and not (args.purpose or "").strip():
+        raise UserError("导出完整身份证号和手机号时，请用 --purpose 说明用途，例如 --purpose 录入全国志愿服务信息系统")
+    try:
+        columns = load_columns(args.columns)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    table = national_rows(rows, columns, full=args.full)
+    note = ("" if args.full else "身份证号、手机号已隐去中间位；录入全国志愿服务信息系统需要完整号码时，用 --full 导出。")
+    path = _writable(write_table, "志愿服务记录", [c["header"] for c in columns], table, args.output, None, note)
+    masked = "完整身份证号和手机号" if args.full else "身份证号、手机号已隐去中间位"
+    print(f"{title}：服务记录 {len(table)} 条（每条一行，{masked}）")
+    print(f"已保存：{path}")
+    return 0
+
+
+def _writable(write, *args):
+    try:
+        return write(*args)
+    except PermissionError:
+        raise UserError(f"无法写入“{args[-1] if isinstance(args[-1], str) else args}”："
+                        "文件可能正在 Excel/WPS 中打开，请关闭后重试") from None
+
+
+def register_volunteers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("volunteers", help="志愿服务记录（民政部令第67号）：时长合计、导出到全国志愿服务信息系统")
+    vsub = p.add_subparsers(dest="volunteers_command", metavar="子命令", required=True)
+    h = vsub.add_parser("hours", help="每名志愿者、每支队伍的服务时长合计（台账合计，不是证明）",
+                        description="示例：taizhang volunteers hours --year 2025 -o 志愿服务时长.xlsx")
+    n = vsub.add_parser("export-national", help="导出为全国志愿服务信息系统的导入表（每条服务记录一行）",
+                        description="示例：taizhang volunteers export-national --year 2025 -o 导入表.xlsx")
+    for q in (h, n):
+        q.add_argument("--year", type=int, default=None, help="年度（默认：今年）")
+        q.add_argument("--org", help="区划代码，默认：本机单位")
+        q.add_argument("-o", "--output", help="输出的 Excel 文件（.xlsx）")
+        q.set_defaults(func=_volunteers)
+    n.add_argument("--columns", help="列设置文件（.json，默认用程序自带的全国系统模板列）")
+    n.add_argument("--full", action="store_true", help="导出完整身份证号和手机号（须同时用 --purpose 说明用途）")
+    n.add_argument("--purpose", help="导出完整号码的用途")

@@ -206,4 +206,50 @@ def _save(wb: Workbook, path: Path) -> Path:
     return path
 
 
-__all__ = ["write_report", "write_training_due"]
+
+
+def write_volunteer_hours(title: str, per_volunteer, per_team, total, rows, path: str | Path) -> Path:
+    """``taizhang volunteers hours -o``: totals per volunteer and team, and every record (补录 marked)."""
+    from reports.volunteers import NOT_A_CERTIFICATE
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "志愿者时长合计"
+    _title(ws, f"{title}（台账合计，不是志愿服务记录证明）", 5)
+    _header(ws, 2, ["志愿者", "服务时长（小时）", "服务记录（条）", "其中补录（条）"], [16, 16, 14, 14])
+    for i, t in enumerate(per_volunteer + [total], 3):
+        _row(ws, i, [t.name, round(t.hours, 2), t.records, t.late])
+    ws.cell(row=4 + len(per_volunteer) + 1, column=1, value=NOT_A_CERTIFICATE).font = BODY_FONT
+    ws = wb.create_sheet("志愿服务队合计")
+    _title(ws, f"{title} 各志愿服务队（台账合计）", 5)
+    _header(ws, 2, ["志愿服务队", "志愿者（人）", "服务时长（小时）", "服务记录（条）", "其中补录（条）"], [24, 12, 16, 14, 14])
+    for i, t in enumerate(per_team + [total], 3):
+        _row(ws, i, [t.name, len(t.volunteers), round(t.hours, 2), t.records, t.late])
+    ws.cell(row=4 + len(per_team) + 1, column=1, value=NOT_A_CERTIFICATE).font = BODY_FONT
+    ws = wb.create_sheet("服务记录明细")
+    _title(ws, f"{title} 服务记录明细", 8)
+    _header(ws, 2, ["日期", "志愿者", "志愿服务队", "活动", "小时", "登记日期", "补录说明"], [12, 12, 20, 24, 8, 12, 50])
+    for i, r in enumerate(rows, 3):
+        _row(ws, i, [r.hours["date"].isoformat(), r.volunteer["name"], r.team["name"] or "", r.hours["activity"],
+                     r.hours["hours"], r.entered_on.isoformat(), r.late_text])
+        if r.late:
+            _styled(ws.cell(row=i, column=7), True, CANNOT)
+    return _save(wb, Path(path))
+
+
+def write_table(sheet: str, headers: list[str], rows: list[list], path: str | Path, widths: list[int] | None = None,
+                note: str = "") -> Path:
+    """A plain one-sheet table with the report's header style (the national-system export)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    _header(ws, 1, headers, widths or [16] * len(headers))
+    for i, values in enumerate(rows, 2):
+        _row(ws, i, values)
+    if note:
+        ws.cell(row=len(rows) + 3, column=1, value=note).font = BODY_FONT
+    ws.freeze_panes = "A2"
+    return _save(wb, Path(path))
+
+
+__all__ = ["write_report", "write_training_due", "write_volunteer_hours", "write_table"]
