@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 
 from storage.cli import UserError
 
@@ -87,6 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_report)
     register_training(sub)
     register_volunteers(sub)
+    register_visits(sub)
 
 
 
@@ -241,3 +243,52 @@ def register_volunteers(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--columns", help="列设置文件（.json，默认用程序自带的全国系统模板列）")
     n.add_argument("--full", action="store_true", help="导出完整身份证号和手机号（须同时用 --purpose 说明用途）")
     n.add_argument("--purpose", help="导出完整号码的用途")
+
+
+def _visits(args) -> int:
+    from storage import local
+    from storage.cli import open_repository
+
+    repo = open_repository()
+    ident = local.identity(repo)
+    return run_visits(repo.engine, args, ident.org_code if ident else None)
+
+
+def run_visits(engine, args, default_org: str | None) -> int:
+    """``taizhang visits --period YYYY-MM``: the month's visit rate per village and who is not yet visited."""
+    from reports.facts import ScopeError, in_scope, resolve_scope
+    from storage.validation import org_level
+    from storage.visits import month_visits
+
+    org = args.org or default_org
+    if not org:
+        raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
+    period = args.period or dt.date.today().strftime("%Y-%m")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise UserError(f"填报期“{period}”不对，请写成 2025-03 这样的格式")
+    try:
+        with engine.connect() as conn:
+            scope = resolve_scope(conn, org, int(period[:4]))
+            by_village = month_visits(conn, lambda col: in_scope(col, org, org_level(org)), period)
+    except ScopeError as exc:
+        raise UserError(str(exc)) from None
+    names = {v.code: v.name for v in scope.villages}
+    num = den = 0
+    for code in sorted(by_village):
+        month = by_village[code]
+        num, den = num + month.numerator, den + month.denominator
+        print(f"{names.get(code, code)}：{month.describe()}")
+    label = f"{scope.name} {period[:4]}年{int(period[5:])}月 特殊困难老年人探访"
+    if not den:
+        print(f"{label}：名册上没有需要探访的老人（在“特殊困难老年人”页登记）")
+        return 0
+    print(f"{label}：应探访 {den} 人，已探访 {num} 人，探访率 {num / den * 100:.1f}%（目标 100%：吉林 专栏2-2、商丘 专栏2-2）")
+    return 0
+
+
+def register_visits(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("visits", help="特殊困难老年人月探访率和尚未探访的名单",
+                       description="示例：taizhang visits --period 2025-03")
+    p.add_argument("--period", help="填报期 YYYY-MM（默认：本月）")
+    p.add_argument("--org", help="区划代码，默认：本机单位（乡镇、县：列出各村(社区)）")
+    p.set_defaults(func=_visits)

@@ -78,6 +78,7 @@ class Village:
     teams: int = 0
     party_teams: int = 0
     visit_months: set = field(default_factory=set)
+    visit_register: dict = field(default_factory=dict)  # month → storage.visits.MonthVisits (the named visits)
 
     @property
     def is_urban(self) -> bool:

@@ -15,12 +15,13 @@ from functools import partial
 from sqlalchemy.engine import Engine
 
 from reports import drilldown
-from reports.facts import Scope, apply_visit_months, gather, visit_months
+from reports.facts import Scope, apply_visit_months, gather, in_scope, visit_months
 from reports.indicators import IndicatorResult, compute_all
 from reports.profiles import Profile
 from reports.quality import Finding, run_checks
-from reports.standards import StandardCheck, all_checks
+from reports.standards import StandardCheck, all_checks, months_due
 from reports.training import DueRow, evaluate
+from storage.visits import month_visits
 
 
 @dataclass
@@ -68,12 +69,23 @@ def build_report(engine: Engine, org_code: str, year: int, profile: Profile, *,
             with engine.connect() as conn:
                 scope = gather(conn, org_code, year, with_visits=False)
                 quality = run_checks(conn, scope)
+                _named_visits(conn, scope, year, today)
         except BaseException:
             visits.cancel()
             raise
         report = _assemble(engine, scope, quality, profile, year, today, visits)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _named_visits(conn, scope, year: int, today) -> None:
+    """Each village's monthly visits to the people on its 特殊困难老年人 register (storage.visits)."""
+    by_code = {v.code: v for v in scope.villages}
+    for month in months_due(year, today):
+        for code, visits in month_visits(conn, lambda col: in_scope(col, scope.code, scope.level),
+                                         f"{year}-{month:02d}").items():
+            if code in by_code:
+                by_code[code].visit_register[month] = visits
 
 
 def _visit_months(engine: Engine, org_code: str, year: int) -> dict:

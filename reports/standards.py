@@ -201,10 +201,12 @@ def village_checks(v: Village, year: int, today: dt.date | None = None,
                   f"在岗社区工作者 {len(v.people)} 人", "本年培训均满 3 天，达标", "人本年培训不足 3 天")
     out.append(c)
 
-    c = _check(v, "特殊困难老年人月探访", "每月都有特殊困难老年人探访服务记录（月探访率 100%）", "visits")
+    c = _check(v, "特殊困难老年人月探访", "名册上的特殊困难老年人每月都有探访（月探访率 100%）", "visits")
     due = months_due(year, today)
     if not due:
         c.status, c.gap = NOT_APPLICABLE, f"{year}年尚未开始"
+    elif any(m.denominator for m in v.visit_register.values()):
+        _monthly_rate(c, v, due)
     else:
         done = [m for m in due if m in v.visit_months]
         lacking = [m for m in due if m not in v.visit_months]
@@ -229,6 +231,20 @@ def village_checks(v: Village, year: int, today: dt.date | None = None,
         if c.status == CANNOT and not c.gap:
             c.gap = "无法计算"
     return [c for c in out if profile is None or profile.applies(c.standard_id)]
+
+
+def _monthly_rate(c: StandardCheck, v: Village, due: list[int]) -> None:
+    """The true monthly rate from the register: every due month must reach 100%."""
+    months = [(m, v.visit_register.get(m)) for m in due]
+    counted = [(m, x) for m, x in months if x is not None and x.denominator]
+    short = [(m, x) for m, x in counted if x.numerator < x.denominator]
+    c.figure = f"{len(counted) - len(short)}/{len(counted)} 个月达 100%"
+    c.status = MET if not short else NOT_MET
+    if not short:
+        c.gap = f"{len(counted)}个月名册上的老人每月都已探访，达标"
+    else:
+        c.gap = "；".join(f"{m}月 {x.numerator}/{x.denominator} 人（{x.rate:.0f}%）" for m, x in short[:6]) + \
+            ("等" if len(short) > 6 else "") + " 未达 100%（名单见 taizhang visits 或月报页）"
 
 
 def all_checks(villages: list[Village], year: int, today: dt.date | None = None,

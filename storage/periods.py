@@ -45,6 +45,7 @@ from storage.models import ORG_NAMESPACE, Conflict, table_for, utcnow
 from storage.repository import WriteRefused
 from storage.schema import RECORD_TYPES, RecordType
 from storage.validation import check_record, county_of, org_level, township_of
+from storage.visits import village_month
 
 NOT_SUBMITTED = "未提交"
 SUBMITTED = "已提交"
@@ -487,6 +488,11 @@ def completeness(repo, org_code: str, period: str) -> Checklist:
                 for issue in check_record(rt, dict(row)):
                     if issue.is_error and len(errors) < 20:
                         errors.append(f"{rt.label}“{_summary(rt, row)}”：{issue.message}")
+        visits = village_month(conn, org_code, period)
+        # 吉林 专栏2-2、商丘 专栏2-2: shown before submission, not blocking (the register may still be growing)
+        checklist.items.append(CheckItem(
+            "visits", "特殊困难老年人探访", visits.denominator == 0 or visits.numerator == visits.denominator,
+            visits.describe(), blocking=False))
         open_conflicts = conn.execute(select(func.count()).select_from(Conflict).where(
             Conflict.org_code == org_code, Conflict.resolved_at.is_(None))).scalar_one()
         st = state(conn, org_code, period)
