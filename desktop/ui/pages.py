@@ -56,6 +56,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("volunteer", "志愿者", "desktop.ui.record_pages", "volunteer_page"),
     PageSpec("service", "服务记录", "desktop.ui.record_pages", "service_page"),
     PageSpec("social_org", "社会组织", "desktop.ui.record_pages", "social_org_page"),
+    PageSpec("elderly", "困难老人", "desktop.ui.record_pages", "elderly_page"),
     PageSpec("periods", "月报与同步", "desktop.ui.periods_page", placeholder=(
         "这里将提供：每月月报的提交、乡镇审核与退回的状态，以及与县服务器同步（上传本机变更、"
         "下载上级数据），离线时可导出同步文件带到乡镇。")),

@@ -38,6 +38,8 @@ SEARCH_HINTS = {
     "volunteer_team": "搜索：队伍名称或负责人",
     "training": "搜索：课程或社区工作者姓名",
     "volunteer_hours": "搜索：活动或志愿者姓名",
+    "volunteer_event": "搜索：培训或表彰名称、单位",
+    "elderly_person": "搜索：姓名，或身份证号/手机号的后几位",
 }
 
 DEFAULT_FILTERS = {
@@ -47,6 +49,8 @@ DEFAULT_FILTERS = {
     "service": ("category", "target"),
     "social_org": ("org_type", "registration"),
     "training": ("level",),
+    "volunteer_event": ("kind",),
+    "elderly_person": ("status", "difficulties"),
 }
 
 
@@ -419,7 +423,7 @@ class RecordListPage(QWidget):
     def _form_saved(self, record: dict) -> None:
         self._saved_id = record.get("id") if record else None  # selected once the list refreshed
         self.ctx.records_changed.emit(self.rt.name)
-        for child in ("training", "volunteer_hours"):
+        for child in ("training", "volunteer_hours", "volunteer_event"):
             if record_type(child).parent == self.rt.name:
                 self.ctx.records_changed.emit(child)
         self.ctx.refresh_unsent_count()
