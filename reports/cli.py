@@ -190,7 +190,7 @@ def run_volunteers(engine, repo, args, default_org: str | None) -> int:
         raise UserError(str(exc)) from None
     if not calendar.knows(year):
         print(f"提示：尚无{year}年的法定节假日安排，工作日暂按周一至周五计算；请县民政局在服务器上登记本年安排"
-              "（taizhang-server admin calendar）后同步。")
+              "（taizhang-server calendar add）后同步。")
     title = f"{scope.name} {year}年 志愿服务时长"
     if args.volunteers_command == "hours":
         per_volunteer, per_team, total = totals(rows)

@@ -5,7 +5,7 @@ activity.  Working days are not Monday to Friday: the State Council publishes ea
 and the weekend days worked in lieu (调休).  The years the ``chinesecalendar`` package knows come
 from it (a maintained package, updated each year); a county adds a later year, or corrects one, as
 two county-maintained lists, ``statutory_holidays`` and ``adjusted_workdays`` (dates as
-YYYY-MM-DD), with ``taizhang-server admin calendar``; they reach every PC with the choice lists at
+YYYY-MM-DD), with ``taizhang-server calendar add``; they reach every PC with the choice lists at
 sync.  A year neither knows counts weekends only, and says so.
 """
 

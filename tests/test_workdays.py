@@ -40,3 +40,32 @@ def test_dates_a_county_types_are_read_or_refused():
     assert parse_dates(["2031/1/1", "2031年1月2日", "2031-01-01"], "法定节假日") == ["2031-01-01", "2031-01-02"]
     with pytest.raises(ValueError, match="法定节假日第 2 个日期“1月3日”无法识别"):
         parse_dates(["2031-01-01", "1月3日"], "法定节假日")
+
+
+@pytest.mark.usefixtures("insecure_keyring")
+def test_a_year_the_county_adds_reaches_a_village_by_sync(tmp_path):
+    """taizhang-server calendar add → the next sync → the village counts 补录 with it."""
+    import subprocess
+
+    from tests.serverproc import SERVER_CMD, ServerProcess, SyncTestClient, server_env, setup_county
+
+    server = ServerProcess(f"sqlite:///{tmp_path / 'county.sqlite3'}", home=tmp_path / "server")
+    server.start()
+    try:
+        setup_county(server)
+        done = subprocess.run([*SERVER_CMD, "--db", server.db_url, "calendar", "add", "--holidays", "2031-01-01,2031-01-02",
+                               "--workdays", "2031-01-04"], env=server_env(server.home), capture_output=True, text=True,
+                              timeout=120, check=True)
+        assert "法定节假日 2 天，调休上班日 1 天" in done.stdout
+        village = SyncTestClient(tmp_path / "clients", "cun", server.url, "cun")
+        try:
+            assert not WorkdayCalendar.from_choices(village.repo.choices()).knows(2031)
+            village.sync()
+            cal = WorkdayCalendar.from_choices(village.repo.choices())
+            assert cal.knows(2031) and not cal.is_workday(D(2031, 1, 2)) and cal.is_workday(D(2031, 1, 4))
+            # 31 December 2030 (Tue) + 10 working days: 3 (Fri), 4 (Sat, worked), 6, 7, 8, 9, 10, 13, 14, 15
+            assert cal.deadline(D(2030, 12, 31)) == D(2031, 1, 15)
+        finally:
+            village.close()
+    finally:
+        server.stop()
