@@ -150,6 +150,8 @@ def write_report(report: Report, path: str | Path) -> Path:
     _training_sheet(wb.create_sheet("培训到期"), report.training, f"{s.name} {s.year}年 社区工作者培训到期名单",
                     report.profile.training_rules)
 
+    _visits_sheet(wb.create_sheet("探访名单"), report)
+
     ws = wb.create_sheet("数据质量")
     _title(ws, f"{s.name} {s.year}年 数据质量检查（计算指标前运行）", 5)
     _header(ws, 2, ["级别", "村(社区)", "区划代码", "问题", "说明"], [8, 16, 14, 24, 90])
@@ -161,6 +163,26 @@ def write_report(report: Report, path: str | Path) -> Path:
             _styled(ws.cell(row=i, column=1), False, NOT_MET)
 
     return _save(wb, path)
+
+
+def _visits_sheet(ws, report: Report) -> None:
+    """特殊困难老年人月探访 per village and month, with who was not visited (吉林 专栏2-2, 商丘 专栏2-2)."""
+    _title(ws, f"{report.scope.name} {report.scope.year}年 特殊困难老年人月探访", 7)
+    _header(ws, 2, ["村(社区)", "区划代码", "月份", "应探访（人）", "已探访（人）", "探访率", "尚未探访"],
+            [16, 14, 8, 12, 12, 10, 60])
+    row = 3
+    for v in report.scope.villages:
+        for month, visits in sorted(v.visit_register.items()):
+            if not visits.denominator:
+                continue
+            missing = "、".join(p.label for p in visits.not_visited)
+            _row(ws, row, [v.name, v.code, f"{month}月", visits.denominator, visits.numerator,
+                           f"{visits.rate:.0f}%", missing])
+            if missing:
+                _styled(ws.cell(row=row, column=6), False, NOT_MET)
+            row += 1
+    if row == 3:
+        _row(ws, 3, ["", "", "", "", "", "", "各村(社区)尚未登记特殊困难老年人名册（在“困难老人”页登记）"])
 
 
 def _training_sheet(ws, rows: list[DueRow], title: str, rules: tuple[str, ...]) -> None:

@@ -96,3 +96,15 @@ def test_the_standards_check_uses_the_register(repo):
     # 二村: January and February nobody was visited (2 due each), March 2 of 2
     assert check.figure == "1/3 个月达 100%"
     assert check.gap.startswith("1月 0/2 人（0%）；2月 0/2 人（0%） 未达 100%")
+
+
+def test_the_report_lists_who_was_not_visited(repo, tmp_path):
+    from openpyxl import load_workbook
+
+    from reports.excel import write_report
+
+    report = build_report(repo.engine, TOWN, 2025, find_profile("商丘市"), today=D(2025, 3, 31))
+    ws = load_workbook(write_report(report, tmp_path / "r.xlsx"))["探访名单"]
+    rows = [r for r in ws.iter_rows(min_row=3, values_only=True)]
+    assert ("一村", V1, "3月", 4, 3, "75%", "乙") in rows
+    assert ("二村", V2, "3月", 2, 2, "100%", None) in rows

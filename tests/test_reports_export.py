@@ -72,7 +72,7 @@ def test_excel_report(county_repo, tmp_path):
     report = build_report(county_repo.engine, COUNTY, YEAR, find_profile("沈阳市"))
     path = write_report(report, tmp_path / "out" / "达标报告.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["封面", "指标", "各单位指标", "达标检查", "培训到期", "数据质量"]
+    assert wb.sheetnames == ["封面", "指标", "各单位指标", "达标检查", "培训到期", "探访名单", "数据质量"]
     cover = {r[0]: r[1] for r in wb["封面"].iter_rows(min_row=3, values_only=True) if r[0]}
     assert cover["单位"] == "示范县（220112000000）" and cover["年度"] == "2024年" and cover["指标方案"] == "沈阳市"
     rows = {r[0]: r for r in wb["指标"].iter_rows(min_row=3, values_only=True)}
