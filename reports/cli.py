@@ -71,34 +71,38 @@ def run_report(engine, repo, args, default_org: str | None) -> int:
     return 0
 
 
-def _report(args) -> int:
-    from storage import local
-    from storage.cli import open_repository
-
-    repo = open_repository()
-    ident = local.identity(repo)
-    return run_report(repo.engine, repo, args, ident.org_code if ident else None)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="生成年度指标达标报告（Excel）",
                        description="计算专栏1主要指标、村(社区)达标检查和数据质量检查，写成 Excel 报告。"
                                    "示例：taizhang report --year 2024 --profile 吉林省 -o 达标报告.xlsx")
     add_report_arguments(p, org_required=False)
-    p.set_defaults(func=_report)
+    p.set_defaults(func=on_this_pc(run_report))
     register_training(sub)
     register_volunteers(sub)
     register_visits(sub)
 
 
 
-def _training_due(args) -> int:
-    from storage import local
-    from storage.cli import open_repository
+def on_this_pc(run):
+    """A subcommand over this PC's ledger: ``run(engine, repo, args, this PC's unit)``."""
+    def command(args) -> int:
+        from storage import local
+        from storage.cli import open_repository
 
-    repo = open_repository()
-    ident = local.identity(repo)
-    return run_training_due(repo.engine, repo, args, ident.org_code if ident else None)
+        repo = open_repository()
+        ident = local.identity(repo)
+        return run(repo.engine, repo, args, ident.org_code if ident else None)
+    return command
+
+
+def _unit_and_year(args, default_org: str | None) -> tuple[str, int]:
+    """--org (default: this PC's unit) and --year (default: this year); -o must be .xlsx."""
+    org = args.org or default_org
+    if not org:
+        raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
+    if getattr(args, "output", None) and not str(args.output).lower().endswith(".xlsx"):
+        raise UserError(f"输出文件“{args.output}”应以 .xlsx 结尾")
+    return org, getattr(args, "year", None) or dt.date.today().year
 
 
 def run_training_due(engine, repo, args, default_org: str | None) -> int:
@@ -108,12 +112,7 @@ def run_training_due(engine, repo, args, default_org: str | None) -> int:
     from reports.profiles import ProfileError, find_profile
     from reports.training import OVERDUE, STATUS_ORDER, training_due
 
-    org = args.org or default_org
-    if not org:
-        raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
-    year = args.year or dt.date.today().year
-    if args.output and not str(args.output).lower().endswith(".xlsx"):
-        raise UserError(f"输出文件“{args.output}”应以 .xlsx 结尾")
+    org, year = _unit_and_year(args, default_org)
     try:
         profile = find_profile(args.profile, repo)
         with engine.connect() as conn:
@@ -156,16 +155,7 @@ def register_training(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--org", help="区划代码，默认：本机单位")
     d.add_argument("-o", "--output", help="输出的 Excel 文件（.xlsx）；不写则显示在屏幕上")
     d.add_argument("--strict", action="store_true", help="有人已逾期时以状态 1 退出（供脚本使用）")
-    d.set_defaults(func=_training_due)
-
-
-def _volunteers(args) -> int:
-    from storage import local
-    from storage.cli import open_repository
-
-    repo = open_repository()
-    ident = local.identity(repo)
-    return run_volunteers(repo.engine, repo, args, ident.org_code if ident else None)
+    d.set_defaults(func=on_this_pc(run_training_due))
 
 
 def run_volunteers(engine, repo, args, default_org: str | None) -> int:
@@ -175,12 +165,7 @@ def run_volunteers(engine, repo, args, default_org: str | None) -> int:
     from reports.volunteers import NOT_A_CERTIFICATE, hour_rows, load_columns, national_rows, totals
     from reports.workdays import WorkdayCalendar
 
-    org = args.org or default_org
-    if not org:
-        raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
-    year = args.year or dt.date.today().year
-    if args.output and not str(args.output).lower().endswith(".xlsx"):
-        raise UserError(f"输出文件“{args.output}”应以 .xlsx 结尾")
+    org, year = _unit_and_year(args, default_org)
     calendar = WorkdayCalendar.from_choices(repo.choices() if repo is not None else {})
     try:
         with engine.connect() as conn:
@@ -239,30 +224,19 @@ def register_volunteers(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--year", type=int, default=None, help="年度（默认：今年）")
         q.add_argument("--org", help="区划代码，默认：本机单位")
         q.add_argument("-o", "--output", help="输出的 Excel 文件（.xlsx）")
-        q.set_defaults(func=_volunteers)
+        q.set_defaults(func=on_this_pc(run_volunteers))
     n.add_argument("--columns", help="列设置文件（.json，默认用程序自带的全国系统模板列）")
     n.add_argument("--full", action="store_true", help="导出完整身份证号和手机号（须同时用 --purpose 说明用途）")
     n.add_argument("--purpose", help="导出完整号码的用途")
 
 
-def _visits(args) -> int:
-    from storage import local
-    from storage.cli import open_repository
-
-    repo = open_repository()
-    ident = local.identity(repo)
-    return run_visits(repo.engine, args, ident.org_code if ident else None)
-
-
-def run_visits(engine, args, default_org: str | None) -> int:
+def run_visits(engine, repo, args, default_org: str | None) -> int:
     """``taizhang visits --period YYYY-MM``: the month's visit rate per village and who is not yet visited."""
     from reports.facts import ScopeError, in_scope, resolve_scope
     from storage.validation import org_level
     from storage.visits import month_visits
 
-    org = args.org or default_org
-    if not org:
-        raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
+    org, _year = _unit_and_year(args, default_org)
     period = args.period or dt.date.today().strftime("%Y-%m")
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
         raise UserError(f"填报期“{period}”不对，请写成 2025-03 这样的格式")
@@ -291,4 +265,4 @@ def register_visits(sub: argparse._SubParsersAction) -> None:
                        description="示例：taizhang visits --period 2025-03")
     p.add_argument("--period", help="填报期 YYYY-MM（默认：本月）")
     p.add_argument("--org", help="区划代码，默认：本机单位（乡镇、县：列出各村(社区)）")
-    p.set_defaults(func=_visits)
+    p.set_defaults(func=on_this_pc(run_visits))

@@ -77,7 +77,7 @@ def test_township_and_county_add_up_villages(repo, capsys):
     with repo.engine.connect() as conn:
         by = month_visits(conn, lambda col: col.like("220112001%"), "2025-03")
     assert {c: (m.numerator, m.denominator) for c, m in by.items()} == {V1: (3, 4), V2: (2, 2)}
-    assert run_visits(repo.engine, argparse.Namespace(org=TOWN, period="2025-03"), None) == 0
+    assert run_visits(repo.engine, repo, argparse.Namespace(org=TOWN, period="2025-03"), None) == 0
     out = capsys.readouterr().out
     assert "一村：应探访 4 人，已探访 3 人，探访率 75%；尚未探访：乙" in out
     assert "应探访 6 人，已探访 5 人，探访率 83.3%" in out  # (3 + 2) / (4 + 2)
