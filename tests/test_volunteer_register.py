@@ -111,3 +111,21 @@ def test_hours_workbook_says_it_is_not_a_certificate(repo, tmp_path, capsys):
     assert wb.sheetnames == ["志愿者时长合计", "志愿服务队合计", "服务记录明细"]
     cells = [c.value for row in wb["志愿者时长合计"].iter_rows() for c in row if c.value]
     assert NOT_A_CERTIFICATE in cells and "张三" in cells
+
+
+def test_national_export_opens_in_libreoffice(repo, tmp_path):
+    """LibreOffice reads the export back: a header row with the 第七条 fields and one row per service record."""
+    import csv
+
+    from tests.test_exchange_util import soffice_convert
+
+    args = argparse.Namespace(org=VILLAGE, year=2025, output=str(tmp_path / "national.xlsx"),
+                              volunteers_command="export-national", columns=None, full=False, purpose=None)
+    assert run_volunteers(repo.engine, repo, args, None) == 0
+    out = soffice_convert(tmp_path / "national.xlsx", tmp_path / "lo", tmp_path, fmt="csv:Text - txt - csv (StarCalc):44,34,76")
+    lines = [r for r in csv.reader(out.read_text(encoding="utf-8").splitlines()) if any(r)]
+    header, records = lines[0], [r for r in lines[1:] if r[0] in ("张三", "李四", "王五")]
+    for article7 in ("活动名称", "服务日期", "服务地点", "服务内容", "服务时长（小时）", "组织单位", "负责人"):
+        assert article7 in header
+    assert len(records) == 4  # the four 2025 service records, one row each
+    assert sorted(r[header.index("服务时长（小时）")] for r in records) == ["1.5", "2", "3", "4"]
