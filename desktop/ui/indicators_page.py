@@ -24,6 +24,7 @@ from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, fit_combo_popup, labelled
 from desktop.ui.jobs import describe_error, op
 from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
+from storage.orgcode import LEVEL_LABELS
 from storage.validation import display_text
 from reports.profiles import (OP_TEXT, Profile, ProfileError, Target, all_profiles, export_profile, import_profile,
                               save_custom_profile)
@@ -455,20 +456,18 @@ class IndicatorsPage(QWidget):
         from sqlalchemy import func, select
 
         from storage.models import table_for
-        from storage.validation import org_level
+        from storage.orgcode import OrgCode
 
         ou, oy = table_for("org_unit"), table_for("org_year")
         own = self.ctx.org_code
         with self.ctx.repo.engine.connect() as conn:
             stmt = select(ou.c.org_code, ou.c.name, ou.c.level).where(ou.c.deleted.is_(False)).order_by(ou.c.org_code)
             if own:
-                level = org_level(own)
-                prefix = {"county": own[:6], "township": own[:9], "village": own}[level]
-                stmt = stmt.where(ou.c.org_code.like(prefix + "%"))
+                stmt = stmt.where(OrgCode(own).scope.sql(ou.c.org_code))
             units = conn.execute(stmt).all()
             latest = conn.execute(select(func.max(oy.c.year)).where(oy.c.deleted.is_(False),
                                                                    oy.c.year <= dt.date.today().year)).scalar()
-        level_rank = {"县": 0, "乡镇/街道": 1, "村/社区": 2}
+        level_rank = {label: i for i, label in enumerate(LEVEL_LABELS.values())}
         units = sorted(units, key=lambda u: (u.org_code != own, level_rank.get(u.level, 3), u.org_code))
         self.org_combo.clear()
         for u in units:
@@ -580,7 +579,7 @@ class IndicatorsPage(QWidget):
         headers = ["名称", "层级", "城乡分类"] + [f"{d.id} {d.name}" for d in INDICATORS]
         rows = []
         for unit in units:
-            row = [Cell(unit.name, unit.org_code), Cell("乡镇/街道" if unit.level == "township" else "村/社区"),
+            row = [Cell(unit.name, unit.org_code), Cell(LEVEL_LABELS[unit.level]),
                    Cell(unit.urban_rural or "")]
             for d in INDICATORS:
                 res = unit.results[d.id]

@@ -19,6 +19,7 @@ from desktop.ui import pages as page_registry
 from desktop.ui.context import AppContext, SyncState
 from desktop.ui.record_pages import current_list
 from storage import __version__
+from storage.schema import record_type
 
 log = logging.getLogger("taizhang.desktop.window")
 
@@ -306,7 +307,7 @@ class MainWindow(QMainWindow):
 
     def _records_changed(self, type_name: str) -> None:
         self.ctx.refresh_unsent_count()
-        if type_name == "period":
+        if record_type(type_name).month_workflow:
             self._show_period()
 
     def _show_unsent(self, count: int) -> None:

@@ -29,27 +29,6 @@ log = logging.getLogger("taizhang.desktop.list")
 
 SEARCH_DELAY_MS = 250
 
-SEARCH_HINTS = {
-    "staff": "搜索：姓名，或身份证号/手机号的后几位",
-    "volunteer": "搜索：姓名，或身份证号/手机号的后几位",
-    "facility": "搜索：设施名称或地址",
-    "service": "搜索：服务类别或备注",
-    "social_org": "搜索：组织名称或统一社会信用代码",
-    "volunteer_team": "搜索：队伍名称或负责人",
-    "training": "搜索：课程或社区工作者姓名",
-    "volunteer_hours": "搜索：活动或志愿者姓名",
-}
-
-DEFAULT_FILTERS = {
-    "facility": ("category", "status"),
-    "staff": ("status", "roles"),
-    "volunteer": ("skills",),
-    "service": ("category", "target"),
-    "social_org": ("org_type", "registration"),
-    "training": ("level",),
-}
-
-
 class RecordListPage(QWidget):
     """One list of one record type for this PC's village/community."""
 
@@ -85,7 +64,7 @@ class RecordListPage(QWidget):
         bar = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setObjectName("search")
-        self.search.setPlaceholderText(SEARCH_HINTS.get(type_name, "搜索"))
+        self.search.setPlaceholderText(self.rt.search_hint or "搜索")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("搜索")
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
@@ -94,7 +73,7 @@ class RecordListPage(QWidget):
         bar.addWidget(self.search, 3)
         self.filter_combos: dict[str, QComboBox] = {}
         choices = ctx.repo.choices()
-        for name in (filters if filters is not None else DEFAULT_FILTERS.get(type_name, ())):
+        for name in (filters if filters is not None else self.rt.list_filters):
             f = self.rt.field(name)
             combo = QComboBox()
             combo.setObjectName(f"filter_{name}")
@@ -419,9 +398,8 @@ class RecordListPage(QWidget):
     def _form_saved(self, record: dict) -> None:
         self._saved_id = record.get("id") if record else None  # selected once the list refreshed
         self.ctx.records_changed.emit(self.rt.name)
-        for child in ("training", "volunteer_hours"):
-            if record_type(child).parent == self.rt.name:
-                self.ctx.records_changed.emit(child)
+        for child in self.rt.children:
+            self.ctx.records_changed.emit(child.name)
         self.ctx.refresh_unsent_count()
 
     def new_record(self) -> QWidget | None:

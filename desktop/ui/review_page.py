@@ -22,7 +22,8 @@ from desktop.ui.jobs import write_op
 from storage import periods as P
 from storage.models import table_for
 from storage.schema import RECORD_TYPES
-from storage.validation import display_text, org_level
+from storage.orgcode import OrgCode
+from storage.validation import display_text
 
 STATUS_COLORS = {P.NOT_SUBMITTED: "#FFFFFF", P.SUBMITTED: "#DDEBF7", P.APPROVED: "#C6EFCE",
                  P.ACCEPTED: "#A9D08E", P.RETURNED: "#F4B183"}
@@ -35,7 +36,7 @@ def role_of(ctx: AppContext) -> str | None:
     stored = ctx.repo.get_setting("role")
     if stored in ("township", "county", "admin"):
         return "county" if stored == "admin" else stored
-    level = org_level(ctx.identity.org_code)
+    level = OrgCode(ctx.identity.org_code).level
     return level if level in ("township", "county") else None
 
 
@@ -50,7 +51,7 @@ def month_records(repo, org_code: str, period: str) -> list[tuple[str, dict]]:
     start, end = P.month_bounds(period)
     out = []
     with repo.engine.connect() as conn:
-        for name in P.PERIOD_TYPES:
+        for name in P.dated_types():
             rt = RECORD_TYPES[name]
             t = table_for(name)
             col = t.c[rt.date_field]
@@ -118,7 +119,7 @@ class ReviewPage(QWidget):
         self.ctx, self.role = ctx, role
         self.setObjectName("reviewPage")
         org = ctx.identity.org_code
-        self.prefix = org[:9] if role == "township" else org[:6]
+        self.scope = OrgCode(org).scope if role == "township" else OrgCode(org).county.scope
         layout = QVBoxLayout(self)
         title = QLabel("审核（乡镇）" if role == "township" else "审核与接收（县民政局）")
         title.setObjectName("pageTitle")
@@ -131,7 +132,7 @@ class ReviewPage(QWidget):
         self.township_box.setObjectName("township")
         self.township_box.addItem("全部乡镇/街道", "")
         for u in sorted(ctx.repo.list("org_unit"), key=lambda u: u["org_code"]):
-            if u["org_code"].startswith(self.prefix) and org_level(u["org_code"]) == "township":
+            if self.scope.contains(u["org_code"]) and OrgCode(u["org_code"]).level == "township":
                 self.township_box.addItem(u["name"], u["org_code"])
         self.township_box.currentIndexChanged.connect(lambda _i: self.reload())
         compact_combo(self.township_box, 5)
@@ -232,11 +233,11 @@ class ReviewPage(QWidget):
 
     def reload(self) -> None:
         repo = self.ctx.repo
-        units = [u for u in repo.list("org_unit") if u["org_code"].startswith(self.prefix)]
+        units = [u for u in repo.list("org_unit") if self.scope.contains(u["org_code"])]
         names = {u["org_code"]: u["name"] for u in units}
         only = self.township_box.currentData() if self.role == "county" else ""
-        villages = sorted((u for u in units if org_level(u["org_code"]) == "village"
-                           and (not only or u["org_code"][:9] == only[:9])), key=lambda u: u["org_code"])
+        villages = sorted((u for u in units if OrgCode(u["org_code"]).level == "village"
+                           and (not only or OrgCode(u["org_code"]).within(only))), key=lambda u: u["org_code"])
         states = P.list_states(repo, [v["org_code"] for v in villages], [self.period])
         counts = self._month_counts([v["org_code"] for v in villages])
         selected = self.selected_org()
@@ -251,7 +252,7 @@ class ReviewPage(QWidget):
                     st = P.state(conn, code, self.period)
             self._rows.append({"org_code": code, "name": v["name"], "state": st})
             waiting += st.status == (P.SUBMITTED if self.role == "township" else P.APPROVED)
-            cells = [f"{v['name']}（{code}）", names.get(code[:9] + "000", ""), st.display_status,
+            cells = [f"{v['name']}（{code}）", names.get(OrgCode(code).township.code, ""), st.display_status,
                      (st.submitted_at or "")[5:16].replace("T", " "), str(counts.get(code, 0))]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -273,12 +274,12 @@ class ReviewPage(QWidget):
         start, end = P.month_bounds(self.period)
         counts: dict[str, int] = {}
         with self.ctx.repo.engine.connect() as conn:
-            for name in P.PERIOD_TYPES:
+            for name in P.dated_types():
                 rt = RECORD_TYPES[name]
                 t = table_for(name)
                 col = t.c[rt.date_field]
                 for code, n in conn.execute(select(t.c.org_code, func.count()).where(
-                        t.c.org_code.like(self.prefix + "%"), t.c.deleted.is_(False), col >= start, col < end)
+                        self.scope.sql(t.c.org_code), t.c.deleted.is_(False), col >= start, col < end)
                         .group_by(t.c.org_code)):
                     counts[code] = counts.get(code, 0) + n
         return counts
