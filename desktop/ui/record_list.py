@@ -41,6 +41,7 @@ class RecordListPage(QWidget):
         self.rt = record_type(type_name)
         self.setObjectName(f"list_{type_name}")
         self.model = RecordTableModel(ctx.repo.engine, type_name, ctx.org_code, self)
+        self.model.rows_in_background = True  # the table's pages are read by read jobs, never here
         self.open_forms: list[QWidget] = []
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -192,7 +193,7 @@ class RecordListPage(QWidget):
         if (watched is self.search and event.type() == QEvent.Type.KeyPress
                 and event.key() == Qt.Key.Key_Escape and self.search.text()):
             self.search.clear()
-            self.apply_filter()
+            self.filter_in_background()
             return True
         return super().eventFilter(watched, event)
 
@@ -207,7 +208,8 @@ class RecordListPage(QWidget):
         return flt
 
     def apply_filter(self) -> int:
-        """Filter now, on this thread (Esc, showing deleted records, callers without an event loop)."""
+        """Filter now, on this thread (callers without an event loop; the page itself filters in
+        read jobs)."""
         self._search_timer.stop()
         return self.model.set_filter(self.current_filter())
 
@@ -223,7 +225,7 @@ class RecordListPage(QWidget):
     def _read_job(self, busy_text: str, start):
         """Start a list query as a read job (``start()`` returns its handle), keeping the selected record
         selected; the count shows ``busy_text`` until the rows arrive (``_after_reload``)."""
-        self._pending_select = self.selected_id()
+        self._pending_select = self.model.locate_id = self.selected_id()
         self._pending_row = -1
         self.count_label.setText(busy_text)
         handle = start()
@@ -231,15 +233,13 @@ class RecordListPage(QWidget):
                                 if outcome != "success" else None)  # failed: show the count again
         return handle
 
-    def reload(self, keep_id: str | None = None) -> int:
-        self._pending_select = keep_id or self.selected_id()
-        self.model.filter = self.current_filter()
-        self.model.invalidate()  # F5 / explicit reload: read the database afresh
-        return self.model.reload()
+    def reload(self, keep_id: str | None = None):
+        """F5: read the database afresh (a read job, like every list query of this page)."""
+        return self.refresh_in_background(keep_id)
 
     def refresh_in_background(self, select_id: str | None = None):
         """Reload after a change (save, delete, sync) without blocking; keeps or moves the selection."""
-        self._pending_select = select_id or self.selected_id()
+        self._pending_select = self.model.locate_id = select_id or self.selected_id()
         self._pending_row = self.selected_row()
         self.model.filter = self.current_filter()
         return self.model.reload_in_background()
@@ -329,7 +329,7 @@ class RecordListPage(QWidget):
 
     def set_show_deleted(self, on: bool) -> None:
         self.deleted_toggle.setChecked(on)
-        self.apply_filter()
+        self.filter_in_background()
 
     def _update_buttons(self) -> None:
         has = self.selected_id() is not None
@@ -436,12 +436,14 @@ class RecordListPage(QWidget):
 
     # ------------------------------------------------------------------ delete / restore (writer thread)
     def describe(self, record_id: str) -> str:
-        row = self.ctx.repo.get(self.rt.name, record_id, include_deleted=True) or {}
-        parts = [str(row[k]) for k in ("name", "course", "activity") if row.get(k)]
+        """The record in words, from the row the list shows (no database read here)."""
+        at = self.model.row_of(record_id)
+        row = dict(zip((c.key for c in self.model.columns), self.model.display_row(at))) if at >= 0 else {}
+        parts = [row[k] for k in ("name", "course", "activity") if row.get(k)]
         if not parts:
             for k in (self.rt.date_field, "category"):
                 if k and row.get(k):
-                    parts.append(str(row[k]))
+                    parts.append(row[k])
         return f"{self.rt.label}“{' '.join(parts)}”" if parts else f"这条{self.rt.label}记录"
 
     def delete_record(self, confirm: bool = True):
