@@ -84,6 +84,7 @@ class Board:
     townships: dict[str, tuple[str, dict[str, Rate]]]  # township code -> (name, period -> rate)
     total: dict[str, Rate]  # period -> rate over the whole scope
     as_of: dt.datetime
+    deadline_day: int = P.DEFAULT_DEADLINE_DAY  # a month is due by this day of the next month
 
     def cell(self, org_code: str, period: str) -> Cell:
         for row in self.rows:
@@ -131,7 +132,8 @@ def build_board(repo, scope_code: str, periods: list[str], *, now: dt.datetime |
                 rate.on_time += cell.on_time
                 rate.returned += cell.kind == RETURNED
         rows.append(row)
-    return Board(scope_code, names.get(scope_code, scope_code), list(periods), rows, townships, total, now)
+    return Board(scope_code, names.get(scope_code, scope_code), list(periods), rows, townships, total, now,
+                 deadline_day)
 
 
 def percent(x: float) -> str:

@@ -212,6 +212,29 @@ def units_in_scope(engine: Engine, scope: Scope, *, level: str | None = None) ->
         return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
+def latest_base_year(engine: Engine, until: int) -> int | None:
+    """The latest year (not after ``until``) that has 年度基础数据 anywhere."""
+    from storage.models import table_for
+
+    oy = table_for("org_year")
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(oy.c.year)).where(oy.c.deleted.is_(False), oy.c.year <= until)).scalar()
+
+
+def records_by_id(engine: Engine, wanted: list[tuple[str, str]]) -> list[tuple[str, dict]]:
+    """The stored rows of (record type, id) pairs, in that order; ids not found are left out."""
+    from storage.models import table_for
+
+    out = []
+    with engine.connect() as conn:
+        for type_name, rid in wanted:
+            t = table_for(type_name)
+            row = conn.execute(select(t).where(t.c.id == rid)).mappings().first()
+            if row is not None:
+                out.append((type_name, dict(row)))
+    return out
+
+
 # --------------------------------------------------------------------------- month review
 
 
@@ -284,4 +307,4 @@ def review_rows(repo, scope: Scope, period: str, *, township: str | None = None)
 
 
 __all__ = ["RecordFilter", "Column", "columns_for", "display_value", "build_where", "RecordReader",
-           "units_in_scope", "month_records", "month_counts", "ReviewRow", "review_rows"]
+           "units_in_scope", "latest_base_year", "records_by_id", "month_records", "month_counts", "ReviewRow", "review_rows"]

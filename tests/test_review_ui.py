@@ -201,6 +201,7 @@ def test_completeness_board_page(qtbot, repo, tmp_path):
     page.resize(1000, 640)
     page.show()
     page.months_box.setCurrentIndex(0)  # 3 months
+    _wait(qtbot)  # the board is built in a read job
     headers = [page.table.horizontalHeaderItem(i).text() for i in range(page.table.columnCount())]
     assert headers == ["乡镇/街道", "村(社区)"] + [P.period_label(m) for m in months]
     assert page.table.rowCount() == 4
@@ -228,5 +229,6 @@ def test_completeness_board_page(qtbot, repo, tmp_path):
     assert "已导出" in page.message.text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.months_box.setCurrentIndex(1)
+    _wait(qtbot)
     QApplication.processEvents()
     assert page.grab().save(str(SHOTS / "board.png"))
