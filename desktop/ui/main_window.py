@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         # Optional entries (township review, board …) are built now: their factory decides whether
         # they exist on this PC at all (None = not here), so the navigation never shows a dead entry.
         self.specs = []
-        for spec in page_registry.visible_pages():
+        for spec in page_registry.PAGES:
             if spec.optional:
                 page = page_registry.create_page(spec, ctx)
                 if page is None:

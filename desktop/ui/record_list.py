@@ -376,12 +376,8 @@ class RecordListPage(QWidget):
 
     # ------------------------------------------------------------------ new / edit (FORMS helper's dialog)
     def _open_form(self, record_id: str | None, parent_id: str | None = None) -> QWidget | None:
-        try:
-            from desktop.forms import RecordForm  # saves through write_op itself (record_form.run_write)
-        except (ImportError, AttributeError) as exc:
-            log.exception("record form not available")
-            show_error(self, RuntimeError(f"表单模块不可用（{exc}）"), "无法打开表单")
-            return None
+        from desktop.forms import RecordForm  # imported when first needed; saves through record_form.run_write
+
         try:
             form = RecordForm(self.ctx.repo, self.rt.name, self.ctx.org_code, record_id, self, parent_id=parent_id)
         except Exception as exc:  # noqa: BLE001 - e.g. the record was deleted meanwhile (RecordNotFound)
