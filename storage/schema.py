@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Literal
 
+from storage.orgcode import LEVEL_LABELS
+
 FieldType = Literal[
     "text",  # free text
     "int",  # non-negative whole number unless min says otherwise
@@ -212,7 +214,7 @@ ORG_UNIT = _register(RecordType(
     search_fields=("name", "org_code"),
     cross_rules=(CrossRule(("level", "urban_rural"), lambda v: (
         "城乡分类：村/社区必须选择城市社区或农村社区"
-        if v.get("level") == "村/社区" and not v.get("urban_rural") else None)),),
+        if v.get("level") == LEVEL_LABELS["village"] and not v.get("urban_rural") else None)),),
     township_allowed=True,
     natural_keys=(("org_code",),),
     county_maintained=True,
