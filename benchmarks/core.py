@@ -147,9 +147,9 @@ def _fresh_db(directory: Path, name: str):
 
 
 def _tables():
-    from storage.schema import WRITE_ORDER
+    from storage.schema import write_order
 
-    return list(WRITE_ORDER) + ["change_log", "audit_log"]
+    return list(write_order()) + ["change_log", "audit_log"]
 
 
 def raw_baseline(src: Path, dest: Path) -> tuple[float, float, int]:

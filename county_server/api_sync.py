@@ -17,7 +17,7 @@ from collections import defaultdict
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, and_, func, or_, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
@@ -292,13 +292,6 @@ def _resolve(conn: Connection, resolutions: list[dict], now: dt.datetime) -> Non
 # --------------------------------------------------------------------------- pull
 
 
-def _scope_filter(p: Principal, org_code_col, type_col=None):
-    clauses = [org_code_col.like(prefix + "%") for prefix in policy.write_prefixes(p)]
-    if type_col is not None:
-        clauses.append(and_(type_col == "org_unit", org_code_col.like(policy.org_unit_prefix(p) + "%")))
-    return or_(*clauses)
-
-
 @router.get("/pull", summary="从游标处下载本账号范围内的变更、选项列表")
 def pull(request: Request, cursor: str | None = None, limit: int = PULL_PAGE,
          principal: Principal = Depends(current_principal)) -> Response:
@@ -313,7 +306,7 @@ def pull(request: Request, cursor: str | None = None, limit: int = PULL_PAGE,
             seq = 0
         rows = conn.execute(select(ChangeLog).where(
             ChangeLog.seq > seq, ChangeLog.seq <= upper,
-            _scope_filter(principal, ChangeLog.org_code, ChangeLog.record_type))
+            policy.read_filter(principal, ChangeLog.org_code, ChangeLog.record_type))
             .order_by(ChangeLog.seq).limit(limit)).all()
         choice_lists = {r.name: {"version": r.version, "items": list(r.items)}
                         for r in conn.execute(select(ChoiceList))}
@@ -333,9 +326,7 @@ def summary(request: Request, principal: Principal = Depends(current_principal))
         for name in RECORD_TYPES:
             t = table_for(name)
             by_org: dict[str, list[tuple[str, int]]] = defaultdict(list)
-            scope = _scope_filter(principal, t.c.org_code)
-            if name == "org_unit":
-                scope = or_(scope, t.c.org_code.like(policy.org_unit_prefix(principal) + "%"))
+            scope = policy.read_filter(principal, t.c.org_code, record_type=name)
             rows = conn.execute(select(t.c.org_code, t.c.id, t.c.version).where(t.c.deleted.is_(False), scope))
             for org, rid, version in rows:
                 by_org[org].append((rid, version))
@@ -355,9 +346,7 @@ class RecordsRequest(BaseModel):
 def records(body: RecordsRequest, request: Request, principal: Principal = Depends(current_principal)) -> dict:
     if body.record_type not in RECORD_TYPES:
         raise ApiError(400, E_BAD_REQUEST, f"未知的记录类型“{body.record_type}”")
-    allowed = policy.in_scope(principal, body.org_code) or (
-        body.record_type == "org_unit" and body.org_code.startswith(policy.org_unit_prefix(principal)))
-    if not allowed:
+    if not policy.may_read(principal, body.record_type, body.org_code):
         raise ApiError(403, "forbidden", f"{body.org_code}不在本账号的管辖范围内")
     t = table_for(body.record_type)
     with request.app.state.engine.connect() as conn:
@@ -375,8 +364,7 @@ def latest(body: LatestRequest, request: Request, principal: Principal = Depends
     with request.app.state.engine.connect() as conn:
         for rid in body.record_ids[:5000]:
             ch = latest_change(conn, rid)
-            if ch and (policy.in_scope(principal, ch["org_code"]) or (
-                    ch["record_type"] == "org_unit" and ch["org_code"].startswith(policy.org_unit_prefix(principal)))):
+            if ch and policy.may_read(principal, ch["record_type"], ch["org_code"]):
                 out.append(ch)
     return {"changes": out}
 

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from county_server.models import Account, Device, utcnow
-from storage.validation import org_level
+from storage.orgcode import OrgCode
 
 ROLES = ("village", "township", "county", "admin")
 ROLE_LABELS = {"village": "村(社区)", "township": "乡镇/街道", "county": "县民政局", "admin": "管理员"}
@@ -86,7 +86,7 @@ def add_account(engine: Engine, name: str, password: str, role: str, org_code: s
         raise ValueError(issues[0].message if issues else "请用 --org 指定账号所属的区划代码")
     if len(password) < 8:
         raise ValueError("密码至少需要8位，请换一个更长的密码")
-    level = org_level(org_code)
+    level = OrgCode(org_code).level
     if role != "admin" and level != role:
         raise ValueError(f"{ROLE_LABELS[role]}账号必须绑定{LEVEL_LABELS[role]}的区划代码，"
                          f"{org_code}是{LEVEL_LABELS.get(level, level)}的代码")

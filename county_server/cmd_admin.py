@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from storage.cli import UserError
+from storage.orgcode import LEVELS, OrgCode
 
 HEADER_ALIASES = {
     "code": ("code", "org_code", "区划代码", "统计用区划代码", "代码"),
@@ -59,7 +60,7 @@ def read_org_rows(path: Path) -> list[list[str]]:
 
 def parse_org_rows(rows: list[list[str]]) -> list[dict]:
     """Rows → org-unit values; all-or-nothing: every problem is reported with its row number."""
-    from storage.validation import check_org_code, county_of, org_level, township_of
+    from storage.validation import check_org_code
 
     rows = [r for r in rows if any(c for c in r)]
     if not rows:
@@ -77,7 +78,6 @@ def parse_org_rows(rows: list[list[str]]) -> list[dict]:
         columns, data, first = {"code": 0, "name": 1, "urban_rural": 2, "relocation": 3}, rows, 1
     if "name" not in columns:
         raise UserError("表头中缺少“名称”列（应有：区划代码、名称、城乡分类、易地扶贫搬迁集中安置社区）")
-    levels = {"county": "县", "township": "乡镇/街道", "village": "村/社区"}
     out, errors = [], []
     for n, row in enumerate(data, start=first):
         def col(key):
@@ -92,10 +92,10 @@ def parse_org_rows(rows: list[list[str]]) -> list[dict]:
         if not name:
             errors.append(f"第{n}行：{code} 的名称为空，请填写")
             continue
-        level = org_level(code)
-        values = {"org_code": code, "name": name, "level": levels[level],
-                  "parent_code": None if level == "county" else (
-                      county_of(code) if level == "township" else township_of(code))}
+        org = OrgCode(code)
+        level = org.level
+        values = {"org_code": code, "name": name, "level": org.level_label,
+                  "parent_code": str(org.parent) if org.parent else None}
         ur = col("urban_rural").lower()
         if level == "village":
             if ur in {u.lower() for u in URBAN}:
@@ -138,9 +138,8 @@ def _load_orgs(args) -> int:
     missing = sorted({v["parent_code"] for v in values if v["parent_code"] and v["parent_code"] not in known})
     if missing:
         raise UserError(f"上级单位不在文件中，也不在服务器上：{'、'.join(missing)}。请在文件中加上这些乡镇/县的行，未导入任何数据")
-    order = {"县": 0, "乡镇/街道": 1, "村/社区": 2}
     ops, created, updated = [], 0, 0
-    for v in sorted(values, key=lambda v: order[v["level"]]):
+    for v in sorted(values, key=lambda v: LEVELS.index(OrgCode(v["org_code"]).level)):  # parents first
         old = repo.get("org_unit", org_unit_id(v["org_code"]), include_deleted=True)
         if old is None:
             ops.append(WriteOp("org_unit", "insert", v))

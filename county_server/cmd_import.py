@@ -19,14 +19,15 @@ from storage.cli import UserError
 
 def county_scope(repo, explicit: str | None) -> str | None:
     """The county whose villages this server accepts: --county, else the one county in the org registry."""
-    from storage.validation import check_org_code, county_of
+    from storage.orgcode import LEVEL_LABELS, OrgCode
+    from storage.validation import check_org_code
 
     if explicit:
         problems = check_org_code(explicit, "--county")
         if problems:
             raise UserError(problems[0].message)
-        return county_of(explicit)
-    counties = sorted({r["org_code"] for r in repo.list("org_unit") if r["level"] == "县"})
+        return OrgCode(explicit).county.code
+    counties = sorted({r["org_code"] for r in repo.list("org_unit") if r["level"] == LEVEL_LABELS["county"]})
     if len(counties) == 1:
         return counties[0]
     if len(counties) > 1:

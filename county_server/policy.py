@@ -15,28 +15,54 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from county_server.auth import ROLE_LABELS, Principal
+from storage import periods
+from storage.orgcode import OrgCode, Scope
 from storage.repository import Change
 from storage.schema import RECORD_TYPES
 
 
+def write_scope(p: Principal) -> Scope:
+    """The org units this account may write (and reads back): its own unit's area; everything for an admin."""
+    return Scope.everything() if p.role == "admin" else OrgCode(p.org_code).scope
+
+
 def write_prefixes(p: Principal) -> list[str]:
-    """Org-code prefixes this account may write (and reads back)."""
-    if p.role == "admin":
-        return [""]
-    if p.role == "village":
-        return [p.org_code]
-    if p.role == "township":
-        return [p.org_code[:9]]
-    return [p.org_code[:6]]  # county
+    """``write_scope`` as org-code prefixes (the form the sync summary sends to clients)."""
+    return [write_scope(p).prefix]
+
+
+def org_unit_scope(p: Principal) -> Scope:
+    """Org units every account pulls: the whole county tree (names of neighbours, the township, the county)."""
+    return Scope.everything() if p.role == "admin" else OrgCode(p.org_code).county.scope
 
 
 def org_unit_prefix(p: Principal) -> str:
-    """Org units every account pulls: the whole county tree (names of neighbours, the township, the county)."""
-    return "" if p.role == "admin" else p.org_code[:6]
+    return org_unit_scope(p).prefix
 
 
 def in_scope(p: Principal, org_code: str | None) -> bool:
-    return bool(org_code) and any(org_code.startswith(prefix) for prefix in write_prefixes(p))
+    return write_scope(p).contains(org_code)
+
+
+def may_read(p: Principal, record_type: str, org_code: str | None) -> bool:
+    """Records in the account's scope, and the county-maintained registry of its whole county."""
+    rt = RECORD_TYPES.get(record_type)
+    return in_scope(p, org_code) or (rt is not None and rt.county_maintained
+                                     and org_unit_scope(p).contains(org_code))
+
+
+def read_filter(p: Principal, org_code_col, type_col=None, *, record_type: str | None = None):
+    """``may_read`` as a SQL condition: over a column of record types (the change log), or for the
+    rows of one ``record_type``'s table."""
+    from sqlalchemy import and_, or_
+
+    clauses = [write_scope(p).sql(org_code_col)]
+    registry = [name for name, rt in RECORD_TYPES.items() if rt.county_maintained]
+    if type_col is not None:
+        clauses.append(and_(type_col.in_(registry), org_unit_scope(p).sql(org_code_col)))
+    elif record_type in registry:
+        clauses.append(org_unit_scope(p).sql(org_code_col))
+    return or_(*clauses)
 
 
 def _who(p: Principal) -> str:
@@ -50,10 +76,13 @@ def check_change(conn: Connection, p: Principal, change: Change, old: dict | Non
     """A Chinese refusal if this account may not make this change, else None."""
     old_org = old.get("org_code") if old is not None else None
     key = (p.role, p.org_code, change.record_type, change.org_code, change.payload.get("org_code"), old_org)
-    if change.record_type != "period" and _SCOPE_OK.get(key):
+    # a month's submission record is checked every time: whether it may move depends on its state
+    rt = RECORD_TYPES.get(change.record_type)
+    cacheable = rt is not None and not rt.month_workflow
+    if cacheable and _SCOPE_OK.get(key):
         return None  # the same account, type and org units passed a moment ago (a batch repeats them)
     refusal = _check_change(conn, p, change, old)
-    if refusal is None and change.record_type != "period" and len(_SCOPE_OK) < 50_000:
+    if refusal is None and cacheable and len(_SCOPE_OK) < 50_000:
         _SCOPE_OK[key] = True
     return refusal
 
@@ -65,8 +94,8 @@ def _check_change(conn: Connection, p: Principal, change: Change, old: dict | No
     payload_org = change.payload.get("org_code")
     if payload_org != change.org_code:
         return f"这条{rt.label}的区划代码前后不一致（{change.org_code} 与 {payload_org}），已拒绝"
-    if change.record_type == "org_unit" and p.role not in ("county", "admin"):
-        return (f"组织机构（{change.org_code}）由县民政局统一维护，{_who(p)}不能新建或修改。"
+    if rt.county_maintained and p.role not in ("county", "admin"):
+        return (f"{rt.label}（{change.org_code}）由县民政局统一维护，{_who(p)}不能新建或修改。"
                 "本机的这项修改已撤回，如需更正名称或城乡分类请联系县民政局")
     if not in_scope(p, change.org_code):
         return (f"这条{rt.label}属于{change.org_code}，不在{_who(p)}的管辖范围内，"
@@ -80,18 +109,11 @@ def _check_change(conn: Connection, p: Principal, change: Change, old: dict | No
 
 
 def period_workflow_check(conn: Connection, p: Principal, change: Change) -> str | None:
-    """HOOK for the month-end workflow (issue 7, ``storage.periods``).
+    """The month-end workflow's rule (``storage.periods.check_change``).
 
     Called for every pushed change after the scope check.  ``storage.periods.check_change``
     decides whether this role may make a ``period`` record's transition.  Writes into a
     locked (accepted) month are refused by the repository's ``lock_guard``, which every
     Repository carries, so they come back as ``rejected`` from ``apply_change``.
     """
-    try:
-        from storage import periods
-    except ImportError:  # pragma: no cover - the periods module ships with the core
-        return None
-    check = getattr(periods, "check_change", None)
-    if check is None:
-        return None
-    return check(conn, change, p.role, p.org_code)
+    return periods.check_change(conn, change, p.role, p.org_code)

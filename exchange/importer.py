@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 
 from sqlalchemy import select
 
-from exchange.layout import (MATCH_KEYS, TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
+from exchange.layout import (TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
                              INSTRUCTIONS_SHEET, Column, columns_for, label_index, match_sheet,
                              normalize_label, column_letter, sheet_types)
 from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
@@ -576,7 +576,7 @@ class _Planner:
                           if f.name == "org_code" or f.name in {c.key for c in mapping.values()}
                           or (f.type == "ref" and any(c.ref_field is f for c in mapping.values()))]
         ref_fields = [f for f in rt.fields if f.type == "ref" and any(c.ref_field is f for c in mapping.values())]
-        keysets = MATCH_KEYS.get(rt.name, ())
+        keysets = rt.natural_keys
         key_index: list[dict] = []
         for keys in keysets:
             idx = {}

@@ -23,7 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from storage.schema import RECORD_TYPES, WRITE_ORDER, Field, RecordType
+from storage.schema import RECORD_TYPES, Field, RecordType, workbook_types
 
 TEMPLATE_VERSION = "1"
 META_SHEET = "_元数据"
@@ -34,24 +34,8 @@ ORG_LABEL = "区划代码"
 TITLE_ROWS = 2  # row 1: merged title; row 2: unit / period line; row 3: header
 HEADER_ROW = TITLE_ROWS + 1
 
-# Org units are the county's registry and periods follow the submit/review
-# workflow; neither is filled in by villages in Excel.
-SHEET_TYPES: tuple[str, ...] = tuple(t for t in WRITE_ORDER if t not in ("org_unit", "period"))
-
-# How a row without a record UUID is matched to a record already stored, so
-# importing the same workbook twice changes nothing.  Alternatives are tried in
-# order; the first whose fields are all filled in decides.  Types without a
-# natural key (service records) are matched on all their values.
-MATCH_KEYS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "org_year": (("org_code", "year"),),
-    "facility": (("org_code", "name"),),
-    "staff": (("org_code", "id_number"),),
-    "training": (("staff_id", "date", "course"),),
-    "volunteer_team": (("org_code", "name"),),
-    "volunteer": (("org_code", "id_number"), ("org_code", "name")),
-    "volunteer_hours": (("volunteer_id", "date", "activity"),),
-    "social_org": (("org_code", "name"),),
-}
+# Which types have a sheet (``RecordType.in_workbook``) and how a row without a record id is
+# matched (``RecordType.natural_keys``) are declared on the record type in storage.schema.
 
 TEXT_TYPES = ("text", "id_number", "phone", "credit_code", "org_code", "ref", "multichoice", "choice", "period")
 
@@ -122,7 +106,8 @@ def columns_for(rt: RecordType, *, with_org: bool = False) -> list[Column]:
 
 
 def sheet_types() -> list[RecordType]:
-    return [RECORD_TYPES[t] for t in SHEET_TYPES]
+    """The record types with a sheet, in write order (parents before children)."""
+    return [RECORD_TYPES[t] for t in workbook_types()]
 
 
 # --------------------------------------------------------------------------- matching what people typed

@@ -233,7 +233,6 @@ def register_volunteers(sub: argparse._SubParsersAction) -> None:
 def run_visits(engine, repo, args, default_org: str | None) -> int:
     """``taizhang visits --period YYYY-MM``: the month's visit rate per village and who is not yet visited."""
     from reports.facts import ScopeError, in_scope, resolve_scope
-    from storage.validation import org_level
     from storage.visits import month_visits
 
     org, _year = _unit_and_year(args, default_org)
@@ -243,7 +242,7 @@ def run_visits(engine, repo, args, default_org: str | None) -> int:
     try:
         with engine.connect() as conn:
             scope = resolve_scope(conn, org, int(period[:4]))
-            by_village = month_visits(conn, lambda col: in_scope(col, org, org_level(org)), period)
+            by_village = month_visits(conn, lambda col: in_scope(col, org), period)
     except ScopeError as exc:
         raise UserError(str(exc)) from None
     names = {v.code: v.name for v in scope.villages}

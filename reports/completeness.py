@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage import periods as P
-from storage.validation import org_level
+from storage.orgcode import OrgCode
 
 ON_TIME = "按时提交"
 LATE = "逾期提交"
@@ -84,6 +84,7 @@ class Board:
     townships: dict[str, tuple[str, dict[str, Rate]]]  # township code -> (name, period -> rate)
     total: dict[str, Rate]  # period -> rate over the whole scope
     as_of: dt.datetime
+    deadline_day: int = P.DEFAULT_DEADLINE_DAY  # a month is due by this day of the next month
 
     def cell(self, org_code: str, period: str) -> Cell:
         for row in self.rows:
@@ -109,18 +110,17 @@ def build_board(repo, scope_code: str, periods: list[str], *, now: dt.datetime |
     now = now or dt.datetime.now(dt.timezone.utc)
     if deadline_day is None:
         deadline_day = int(repo.get_setting("period_deadline_day", str(P.DEFAULT_DEADLINE_DAY)))
-    level = org_level(scope_code)
-    prefix = {"county": scope_code[:6], "township": scope_code[:9], "village": scope_code}[level]
-    units = [u for u in repo.list("org_unit") if u["org_code"].startswith(prefix)]
+    scope = OrgCode(scope_code).scope
+    units = [u for u in repo.list("org_unit") if scope.contains(u["org_code"])]
     names = {u["org_code"]: u["name"] for u in units}
-    villages = sorted((u for u in units if org_level(u["org_code"]) == "village"), key=lambda u: u["org_code"])
+    villages = sorted((u for u in units if OrgCode(u["org_code"]).level == "village"), key=lambda u: u["org_code"])
     states = P.list_states(repo, [v["org_code"] for v in villages], periods)
     rows: list[VillageRow] = []
     townships: dict[str, tuple[str, dict[str, Rate]]] = {}
     total = {p: Rate() for p in periods}
     for v in villages:
         code = v["org_code"]
-        tcode = code[:9] + "000"
+        tcode = OrgCode(code).township.code
         row = VillageRow(code, v["name"], tcode, names.get(tcode, tcode))
         tname, trates = townships.setdefault(tcode, (names.get(tcode, tcode), {p: Rate() for p in periods}))
         for p in periods:
@@ -132,7 +132,8 @@ def build_board(repo, scope_code: str, periods: list[str], *, now: dt.datetime |
                 rate.on_time += cell.on_time
                 rate.returned += cell.kind == RETURNED
         rows.append(row)
-    return Board(scope_code, names.get(scope_code, scope_code), list(periods), rows, townships, total, now)
+    return Board(scope_code, names.get(scope_code, scope_code), list(periods), rows, townships, total, now,
+                 deadline_day)
 
 
 def percent(x: float) -> str:

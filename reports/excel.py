@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from reports.indicators import CANNOT, INDICATORS, MET, NOT_MET
 from reports.report import Report
 from reports.training import OVERDUE, RULE_QUOTES, DueRow
+from storage.orgcode import LEVEL_LABELS
 
 FILLS = {MET: PatternFill("solid", fgColor="C6EFCE"), NOT_MET: PatternFill("solid", fgColor="FFC7CE"),
          CANNOT: PatternFill("solid", fgColor="FFEB9C")}
@@ -125,7 +126,7 @@ def write_report(report: Report, path: str | Path) -> Path:
         _header(ws, 2, headers, [14, 16, 10, 10] + [14, 10] * len(ids))
         row = 3
         for unit in report.townships + report.villages:
-            values = [unit.org_code, unit.name, "乡镇/街道" if unit.level == "township" else "村/社区",
+            values = [unit.org_code, unit.name, LEVEL_LABELS[unit.level],
                       unit.urban_rural or ""]
             for iid in ids:
                 r = unit.results[iid]

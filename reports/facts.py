@@ -26,7 +26,7 @@ from sqlalchemy import Text, and_, case, cast, exists, extract, func, or_, selec
 from sqlalchemy.engine import Connection
 
 from storage.models import table_for
-from storage.validation import org_level
+from storage.orgcode import LEVEL_LABELS, OrgCode
 
 COMPREHENSIVE = "综合服务设施/党群服务中心"
 COMMERCE = "便民商业网点"
@@ -39,7 +39,6 @@ COMMITTEE_ROLES = ("党组织书记", "村(居)委会主任", "两委委员")
 DISASTER_ROLE = "灾害信息员"
 VISIT_CATEGORY = "特殊困难老年人探访"
 URBAN, RURAL = "城市社区", "农村社区"
-LEVEL_NAMES = {"county": "县", "township": "乡镇/街道", "village": "村/社区"}
 
 
 class ScopeError(ValueError):
@@ -123,19 +122,16 @@ class Scope:
 
     @property
     def level_name(self) -> str:
-        return LEVEL_NAMES[self.level]
+        return LEVEL_LABELS[self.level]
 
 
 def year_bounds(year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, 1, 1), dt.date(year, 12, 31)
 
 
-def in_scope(column, scope_code: str, level: str):
-    """Filter a column of org codes to the scope (prefix of the 12-digit code)."""
-    if level == "village":
-        return column == scope_code
-    prefix = scope_code[:6] if level == "county" else scope_code[:9]
-    return column.like(prefix + "%")
+def in_scope(column, scope_code: str):
+    """Filter a column of org codes to the area of ``scope_code`` (``storage.orgcode.Scope.sql``)."""
+    return OrgCode(scope_code).scope.sql(column)
 
 
 def roles_contains(column, role: str):
@@ -172,16 +168,16 @@ def resolve_scope(conn: Connection, code: str, year: int) -> Scope:
     code = (code or "").strip()
     if len(code) != 12 or not code.isdigit():
         raise ScopeError(f"区划代码“{code}”应为12位数字，请核对后重新输入")
-    level = org_level(code)
+    level = OrgCode(code).level
     me = conn.execute(select(ou.c.name).where(ou.c.org_code == code, ou.c.deleted.is_(False))).first()
     if me is None:
         raise ScopeError(f"数据库中没有区划代码为 {code} 的组织机构，请先在“组织机构”中添加，或核对代码")
     rows = conn.execute(select(ou.c.id, ou.c.org_code, ou.c.name, ou.c.level, ou.c.urban_rural)
-                        .where(ou.c.deleted.is_(False), in_scope(ou.c.org_code, code, level))
+                        .where(ou.c.deleted.is_(False), in_scope(ou.c.org_code, code))
                         .order_by(ou.c.org_code)).all()
-    villages = [Village(code=r.org_code, name=r.name, township=r.org_code[:9] + "000", urban_rural=r.urban_rural,
-                        record_id=r.id) for r in rows if r.level == "村/社区"]
-    townships = [Township(code=r.org_code, name=r.name, record_id=r.id) for r in rows if r.level == "乡镇/街道"]
+    villages = [Village(code=r.org_code, name=r.name, township=OrgCode(r.org_code).township.code, urban_rural=r.urban_rural,
+                        record_id=r.id) for r in rows if r.level == LEVEL_LABELS["village"]]
+    townships = [Township(code=r.org_code, name=r.name, record_id=r.id) for r in rows if r.level == LEVEL_LABELS["township"]]
     return Scope(code=code, name=me.name, level=level, year=year, villages=villages, townships=townships)
 
 
@@ -194,13 +190,12 @@ def gather(conn: Connection, code: str, year: int, *, with_visits: bool = True) 
     scope = resolve_scope(conn, code, year)
     by_code = {v.code: v for v in scope.villages}
     first, last = year_bounds(year)
-    level = scope.level
 
     # org_year: the year's base figures (latest edit wins if a village has two rows)
     oy = table_for("org_year")
     for r in conn.execute(select(oy.c.id, oy.c.org_code, oy.c.households, oy.c.population, oy.c.urban_population,
                                  oy.c.total_building_area)
-                          .where(oy.c.deleted.is_(False), oy.c.year == year, in_scope(oy.c.org_code, code, level))
+                          .where(oy.c.deleted.is_(False), oy.c.year == year, in_scope(oy.c.org_code, code))
                           .order_by(oy.c.org_code, oy.c.updated_at)):
         v = by_code.get(r.org_code)
         if v is None:
@@ -219,11 +214,11 @@ def gather(conn: Connection, code: str, year: int, *, with_visits: bool = True) 
                    func.min(f.c.daily_open_hours), func.count(f.c.daily_open_hours),
                    func.sum(case((f.c.open_on_holidays.is_(True), 1), else_=0)),
                    func.sum(func.coalesce(f.c.kiosks, 0)), func.sum(case((f.c.new_estate.is_(True), 1), else_=0)))
-            .where(facility_live(f, year), in_scope(f.c.org_code, code, level))
+            .where(facility_live(f, year), in_scope(f.c.org_code, code))
             .group_by(f.c.org_code, f.c.category))
     stations = {}
     for (org, cat, n, area, area_n, act, bld, min_h, hours_n, holiday_n, kiosks, new_estate) in conn.execute(stmt):
-        if cat == SOCIAL_WORK_STATION and org_level(org) == "township":
+        if cat == SOCIAL_WORK_STATION and OrgCode(org).level == "township":
             stations[org] = n
         v = by_code.get(org)
         if v is None:
@@ -245,7 +240,7 @@ def gather(conn: Connection, code: str, year: int, *, with_visits: bool = True) 
     one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
     stmt = (select(s.c.org_code, func.count(), one(s.c.social_work_cert.in_(CERTIFIED)),
                    one(roles_contains(s.c.roles, DISASTER_ROLE)))
-            .where(staff_in_post(s, year), in_scope(s.c.org_code, code, level)).group_by(s.c.org_code))
+            .where(staff_in_post(s, year), in_scope(s.c.org_code, code)).group_by(s.c.org_code))
     for row in conn.execute(stmt):
         v = by_code.get(row[0])
         if v is None:
@@ -260,14 +255,14 @@ def gather(conn: Connection, code: str, year: int, *, with_visits: bool = True) 
 
     so = table_for("social_org")
     for org, n in conn.execute(select(so.c.org_code, func.count())
-                               .where(so.c.deleted.is_(False), in_scope(so.c.org_code, code, level))
+                               .where(so.c.deleted.is_(False), in_scope(so.c.org_code, code))
                                .group_by(so.c.org_code)):
         if org in by_code:
             by_code[org].social_orgs = n
 
     vt = table_for("volunteer_team")
     for org, n, party in conn.execute(select(vt.c.org_code, func.count(), one(vt.c.party_backbone.is_(True)))
-                                      .where(vt.c.deleted.is_(False), in_scope(vt.c.org_code, code, level))
+                                      .where(vt.c.deleted.is_(False), in_scope(vt.c.org_code, code))
                                       .group_by(vt.c.org_code)):
         if org in by_code:
             by_code[org].teams, by_code[org].party_teams = n, int(party or 0)
@@ -281,7 +276,7 @@ def visit_months(conn: Connection, code: str, year: int) -> dict[str, set[int]]:
     """Months of the year in which each village has a 特殊困难老年人探访 service record."""
     first, last = year_bounds(year)
     out: dict[str, set[int]] = {}
-    for org, m in conn.execute(_visit_months_query(conn, code, org_level(code), first, last)):
+    for org, m in conn.execute(_visit_months_query(conn, code, first, last)):
         out.setdefault(org, set()).add(int(m))
     return out
 
@@ -291,7 +286,7 @@ def apply_visit_months(scope: Scope, months: dict[str, set[int]]) -> None:
         v.visit_months = set(months.get(v.code, ()))
 
 
-def _visit_months_query(conn: Connection, code: str, level: str, first: dt.date, last: dt.date):
+def _visit_months_query(conn: Connection, code: str, first: dt.date, last: dt.date):
     """(village, month) pairs with a 特殊困难老年人探访 service record in the year.
 
     A county has about a million service records.  On SQLite the planner walks
@@ -301,8 +296,9 @@ def _visit_months_query(conn: Connection, code: str, level: str, first: dt.date,
     """
     sv = table_for("service")
     if conn.dialect.name == "sqlite":
-        where = "org_code = :scope" if level == "village" else "org_code LIKE :scope"
-        scope = code if level == "village" else (code[:6] if level == "county" else code[:9]) + "%"
+        area = OrgCode(code).scope
+        where = "org_code = :scope" if area.level == "village" else "org_code LIKE :scope"
+        scope = code if area.level == "village" else area.like_pattern
         return text(f"SELECT org_code, CAST(strftime('%m', date) AS INTEGER) AS m FROM service "
                     "INDEXED BY ix_service_visit_scan "
                     f"WHERE deleted = 0 AND category = :cat AND date >= :first AND date <= :last AND {where} "
@@ -311,5 +307,5 @@ def _visit_months_query(conn: Connection, code: str, level: str, first: dt.date,
     month = extract("month", sv.c.date)
     return (select(sv.c.org_code, month)
             .where(sv.c.deleted.is_(False), sv.c.category == VISIT_CATEGORY, sv.c.date >= first, sv.c.date <= last,
-                   in_scope(sv.c.org_code, code, level))
+                   in_scope(sv.c.org_code, code))
             .group_by(sv.c.org_code, month))

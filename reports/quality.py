@@ -69,7 +69,7 @@ def run_checks(conn: Connection, scope: Scope) -> list[Finding]:
                                "组织机构未填写城乡分类（城市社区/农村社区），覆盖率类指标不计入", [("org_unit", v.record_id)]))
 
     f = table_for("facility")
-    base = and_(facility_live(f, year), in_scope(f.c.org_code, scope.code, scope.level))
+    base = and_(facility_live(f, year), in_scope(f.c.org_code, scope.code))
     for r in conn.execute(select(f.c.id, f.c.org_code, f.c.name, f.c.building_area, f.c.activity_area)
                           .where(base, f.c.activity_area > f.c.building_area).order_by(f.c.org_code, f.c.name)):
         out.append(Finding(ERROR, r.org_code, names.get(r.org_code, r.org_code), "活动区域面积大于建筑面积",
@@ -83,7 +83,7 @@ def run_checks(conn: Connection, scope: Scope) -> list[Finding]:
     s = table_for("staff")
     birth_year = func.substr(s.c.id_number, 7, 4)
     for r in conn.execute(select(s.c.id, s.c.org_code, s.c.name, s.c.id_number, birth_year)
-                          .where(staff_in_post(s, year), in_scope(s.c.org_code, scope.code, scope.level),
+                          .where(staff_in_post(s, year), in_scope(s.c.org_code, scope.code),
                                  s.c.id_number.isnot(None),
                                  (birth_year < str(year - 80)) | (birth_year > str(year - 18)))
                           .order_by(s.c.org_code, s.c.name)):
@@ -105,9 +105,9 @@ def _duplicate_people(conn: Connection, scope: Scope, names: dict) -> list[Findi
     people = union_all(
         select(s.c.id_number.label("idn"), s.c.org_code.label("org"), s.c.id.label("rid"), s.c.name.label("name"),
                literal("staff").label("kind"))
-        .where(staff_in_post(s, scope.year), s.c.id_number.isnot(None), in_scope(s.c.org_code, scope.code, scope.level)),
+        .where(staff_in_post(s, scope.year), s.c.id_number.isnot(None), in_scope(s.c.org_code, scope.code)),
         select(vol.c.id_number, vol.c.org_code, vol.c.id, vol.c.name, literal("volunteer"))
-        .where(vol.c.deleted.is_(False), vol.c.id_number.isnot(None), in_scope(vol.c.org_code, scope.code, scope.level)),
+        .where(vol.c.deleted.is_(False), vol.c.id_number.isnot(None), in_scope(vol.c.org_code, scope.code)),
     ).subquery()
     dup = select(people.c.idn).group_by(people.c.idn).having(func.count() > 1).subquery()
     rows = conn.execute(select(people.c.idn, people.c.org, people.c.rid, people.c.name, people.c.kind)

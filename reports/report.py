@@ -82,7 +82,7 @@ def _named_visits(conn, scope, year: int, today) -> None:
     """Each village's monthly visits to the people on its 特殊困难老年人 register (storage.visits)."""
     by_code = {v.code: v for v in scope.villages}
     for month in months_due(year, today):
-        for code, visits in month_visits(conn, lambda col: in_scope(col, scope.code, scope.level),
+        for code, visits in month_visits(conn, lambda col: in_scope(col, scope.code),
                                          f"{year}-{month:02d}").items():
             if code in by_code:
                 by_code[code].visit_register[month] = visits

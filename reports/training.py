@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from reports.facts import COMMITTEE_ROLES, LEADER_ROLES, in_scope, staff_in_post
 from storage.models import table_for
 from storage.schema import record_type
-from storage.validation import org_level, stored_value
+from storage.validation import stored_value
 
 DONE, DUE_SOON, WAITING, OVERDUE = "已完成", "即将到期", "待培训", "已逾期"
 STATUS_ORDER = {OVERDUE: 0, DUE_SOON: 1, WAITING: 2, DONE: 3}
@@ -90,7 +90,6 @@ def add_years(d: dt.date, years: int) -> dt.date:
 def person_rows(conn: Connection, code: str, year: int) -> list[Person]:
     """Staff in post in the year within the scope of ``code``, with their training history up to the year's end."""
     s, tr = table_for("staff"), table_for("training")
-    level = org_level(code)
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     history = (select(tr.c.staff_id, func.max(tr.c.date).label("last_training"))
                .where(tr.c.deleted.is_(False), tr.c.date <= last).group_by(tr.c.staff_id).subquery())
@@ -102,7 +101,7 @@ def person_rows(conn: Connection, code: str, year: int) -> list[Person]:
                    in_year.c.days, in_year.c.n)
             .outerjoin(history, history.c.staff_id == s.c.id)
             .outerjoin(in_year, in_year.c.staff_id == s.c.id)
-            .where(staff_in_post(s, year), in_scope(s.c.org_code, code, level))
+            .where(staff_in_post(s, year), in_scope(s.c.org_code, code))
             .order_by(s.c.org_code, s.c.name, s.c.id))
     out = []
     for r in conn.execute(stmt):

@@ -24,7 +24,7 @@ from reports.facts import in_scope
 from reports.workdays import LATE_AFTER_WORKDAYS, WorkdayCalendar
 from storage.models import table_for
 from storage.schema import record_type
-from storage.validation import display_text, mask, org_level, stored_value
+from storage.validation import display_text, mask, stored_value
 
 NOT_A_CERTIFICATE = ("以上为本台账登记的服务时长合计，仅供村(社区)掌握情况，不是志愿服务记录证明；"
                      "志愿服务记录证明请通过全国志愿服务信息系统出具（民政部令第67号第十五条、第十七条）。")
@@ -75,7 +75,7 @@ def hour_rows(conn: Connection, code: str, year: int, calendar: WorkdayCalendar)
             .join(v, v.c.id == h.c.volunteer_id)
             .outerjoin(t, (t.c.id == v.c.team_id) & t.c.deleted.is_(False))
             .where(h.c.deleted.is_(False), v.c.deleted.is_(False), h.c.date >= first, h.c.date <= last,
-                   in_scope(h.c.org_code, code, org_level(code)))
+                   in_scope(h.c.org_code, code))
             .order_by(h.c.date, h.c.created_at, h.c.id))
     hours_type, volunteer_type = record_type("volunteer_hours"), record_type("volunteer")
     out = []

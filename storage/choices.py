@@ -8,10 +8,12 @@ table with a higher version and wins over the default (see
 
 from __future__ import annotations
 
+from storage.orgcode import LEVEL_LABELS
+
 DEFAULT_CHOICES_VERSION = 1
 
 DEFAULT_CHOICES: dict[str, list[str]] = {
-    "org_level": ["县", "乡镇/街道", "村/社区"],
+    "org_level": list(LEVEL_LABELS.values()),
     "urban_rural": ["城市社区", "农村社区"],
     "facility_category": [
         "综合服务设施/党群服务中心", "养老服务设施", "托育/儿童之家", "卫生室/社区卫生服务站",

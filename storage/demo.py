@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 
 from storage import local
 from storage.choices import DEFAULT_CHOICES as C
+from storage.orgcode import OrgCode
 from storage.repository import Repository, WriteOp, org_unit_id
 from storage.validation import id_check_char
 
@@ -169,14 +170,13 @@ def fill_demo(repo: Repository, records: int = 1000, seed: int = 2024, year: int
     local.set_identity(repo, DEMO_VILLAGE, DEMO_NAME, demo=True)
     ops: list[WriteOp] = []
     existing = {r["org_code"] for r in repo.list("org_unit")}
-    for code, name, level, ur in ((DEMO_COUNTY, "演示县", "县", None),
-                                  (DEMO_TOWNSHIP, "演示镇", "乡镇/街道", None),
-                                  (DEMO_VILLAGE, DEMO_NAME, "村/社区", "农村社区")):
+    for code, name, ur in ((DEMO_COUNTY, "演示县", None), (DEMO_TOWNSHIP, "演示镇", None),
+                           (DEMO_VILLAGE, DEMO_NAME, "农村社区")):
         if code not in existing:
+            org = OrgCode(code)
             ops.append(WriteOp("org_unit", "insert", {
-                "org_code": code, "name": name, "level": level, "urban_rural": ur, "relocation": False,
-                "parent_code": None if level == "县" else (DEMO_COUNTY if level == "乡镇/街道" else DEMO_TOWNSHIP)},
-                org_unit_id(code)))
+                "org_code": code, "name": name, "level": org.level_label, "urban_rural": ur, "relocation": False,
+                "parent_code": str(org.parent) if org.parent else None}, org_unit_id(code)))
     import uuid
 
     for op in _ops(rng, DEMO_VILLAGE, records, year):

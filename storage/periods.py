@@ -44,7 +44,8 @@ from sqlalchemy import Connection, func, select
 from storage.models import ORG_NAMESPACE, Conflict, table_for, utcnow
 from storage.repository import WriteRefused
 from storage.schema import RECORD_TYPES, RecordType
-from storage.validation import check_record, county_of, org_level, township_of
+from storage.orgcode import OrgCode
+from storage.validation import check_record
 from storage.visits import village_month
 
 NOT_SUBMITTED = "未提交"
@@ -67,11 +68,14 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 ACTION_LABELS = {"submit": "提交", "approve": "审核通过", "return": "退回", "accept": "接收", "reopen": "重新打开"}
 
-# Record types a village must have for a month before it can submit (the plans' 工作台账:
-# services rendered that month; the standing registers must exist at all).
-PERIOD_TYPES = tuple(name for name, rt in RECORD_TYPES.items() if rt.date_field)
-REQUIRED_IN_MONTH = ("service",)
-REQUIRED_STANDING = ("facility", "staff")
+# What a village must have for a month before it can submit (the plans' 工作台账: services rendered
+# that month; the standing registers must exist at all) is declared on the record types
+# (``RecordType.required_in_month`` / ``required_standing``).
+
+
+def dated_types() -> tuple[str, ...]:
+    """Record types a date places in a month (the month lock applies to them)."""
+    return tuple(name for name, rt in RECORD_TYPES.items() if rt.date_field and not rt.month_workflow)
 
 DEFAULT_DEADLINE_DAY = 5  # a month's report is due by the 5th of the next month (setting period_deadline_day)
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -240,7 +244,7 @@ def last_record_change(conn: Connection, org_code: str, period: str) -> dt.datet
     """When a record of this village's month was last written (UTC)."""
     start, end = month_bounds(period)
     latest = None
-    for name in PERIOD_TYPES:
+    for name in dated_types():
         rt = RECORD_TYPES[name]
         t = table_for(name)
         col = t.c[rt.date_field]
@@ -300,9 +304,9 @@ def in_scope(role: str, actor_org: str, target_org: str) -> bool:
     if role == "village":
         return actor_org == target_org
     if role == "township":
-        return township_of(target_org) == actor_org
+        return OrgCode(actor_org).scope.contains(target_org)
     if role == "county":
-        return county_of(target_org) == county_of(actor_org)
+        return OrgCode(actor_org).county.scope.contains(target_org)
     return False
 
 
@@ -397,7 +401,7 @@ def lock_refusal(org_code: str, period: str, label: str) -> str:
 
 def lock_guard(conn: Connection, rt: RecordType, op: str, new: dict, old: dict | None) -> str | None:
     """Repository guard: no write into an accepted period; period records follow the state machine."""
-    if rt.name == "period":
+    if rt.month_workflow:
         forget_locked_periods()  # this write may lock or unlock a month
         return check_transition(old, new)
     if not rt.date_field:
@@ -452,8 +456,8 @@ def completeness(repo, org_code: str, period: str) -> Checklist:
     checklist = Checklist(org_code, period)
     errors: list[str] = []
     with repo.engine.connect() as conn:
-        for name in REQUIRED_IN_MONTH:
-            rt = RECORD_TYPES[name]
+        for rt in (rt for rt in RECORD_TYPES.values() if rt.required_in_month):
+            name = rt.name
             t = table_for(name)
             col = t.c[rt.date_field]
             n = conn.execute(select(func.count()).select_from(t).where(
@@ -461,8 +465,8 @@ def completeness(repo, org_code: str, period: str) -> Checklist:
             checklist.items.append(CheckItem(
                 f"month:{name}", f"{period_label(period)}的{rt.label}", n > 0,
                 f"已录入 {n} 条" if n else f"还没有{period_label(period)}的{rt.label}，请先录入本月开展的服务"))
-        for name in REQUIRED_STANDING:
-            rt = RECORD_TYPES[name]
+        for rt in (rt for rt in RECORD_TYPES.values() if rt.required_standing):
+            name = rt.name
             t = table_for(name)
             n = conn.execute(select(func.count()).select_from(t).where(
                 t.c.org_code == org_code, t.c.deleted.is_(False))).scalar_one()
@@ -478,7 +482,7 @@ def completeness(repo, org_code: str, period: str) -> Checklist:
             "户数、常住人口已填" if filled else f"请在“年度基础数据”中填写{start.year}年的户数和常住人口"))
         # validation errors outstanding: the month's records and the standing registers
         for name, rt in RECORD_TYPES.items():
-            if name in ("period", "org_unit"):
+            if not rt.in_workbook:  # the county's registry and the month records themselves
                 continue
             t = table_for(name)
             stmt = select(t).where(t.c.org_code == org_code, t.c.deleted.is_(False))
@@ -609,7 +613,8 @@ def check_change(conn: Connection, change, role: str, actor_org: str) -> str | N
     only add that township and county accounts do not enter a village's
     records of a month that is under their review (they return it instead).
     """
-    if change.record_type != "period":
+    rt = RECORD_TYPES.get(change.record_type)
+    if rt is None or not rt.month_workflow:
         return None
     t = table_for("period")
     old = conn.execute(select(t).where(t.c.id == change.record_id)).mappings().first()
@@ -640,5 +645,5 @@ __all__ = [
     "period_of", "month_bounds", "previous_period", "recent_periods", "period_label", "deadline", "period_id",
     "format_reason", "parse_reason", "display_reason", "state", "get_state", "list_states", "returned_notices",
     "in_scope", "may_act", "check_transition", "lock_guard", "completeness",
-    "submit", "approve", "return_period", "accept", "reopen", "check_change", "org_level",
+    "submit", "approve", "return_period", "accept", "reopen", "check_change", "dated_types",
 ]

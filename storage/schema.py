@@ -5,6 +5,13 @@ Every record type and every field is defined here once.  The database tables
 (``desktop.forms``), Excel columns and import mapping (``exchange``) and the
 sync payloads are all derived from these definitions: adding a field is one
 edit here plus a migration.
+
+What the rest of the program needs to know about a *type* lives on its
+``RecordType`` too: how a row without an id is matched (``natural_keys``), the
+list page's filters and search hint, whether the county maintains it, what a
+month's checklist requires of it, its children, and the order in which a batch
+writes types (``write_order()``, derived from parent and reference fields).
+Adding a record type is one declaration here and a migration (plus its page).
 """
 
 from __future__ import annotations
@@ -12,6 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Literal
+
+from storage.orgcode import LEVEL_LABELS
 
 FieldType = Literal[
     "text",  # free text
@@ -72,6 +81,29 @@ class RecordType:
     parent_field: str | None = None
     cross_rules: tuple[CrossRule, ...] = ()
     township_allowed: bool = False  # township-level records (e.g. 社会工作站)
+    # How a row without a record id (a hand-made workbook) is matched to a stored record, so
+    # importing it twice changes nothing.  Alternatives in order; the first whose fields are all
+    # filled in decides.  No key: matched on all its values (service records).
+    natural_keys: tuple[tuple[str, ...], ...] = ()
+    list_filters: tuple[str, ...] = ()  # choice fields the record list offers as filters
+    search_hint: str = ""  # the list's search box placeholder: what the search looks in
+    # Maintained by the county (``admin load-orgs``): pulled by everyone, written only by county
+    # accounts, not a sheet of the village workbook.
+    county_maintained: bool = False
+    # The month's submit/review record itself: follows the workflow, not the month lock, and is
+    # written after the records of the month it locks.
+    month_workflow: bool = False
+    required_in_month: bool = False  # a month cannot be submitted without one dated in it
+    required_standing: bool = False  # a month cannot be submitted before the register has any
+
+    def __post_init__(self) -> None:
+        names = {f.name for f in self.fields}
+        named = (set(self.list_columns) | set(self.search_fields) | set(self.list_filters)
+                 | {n for key in self.natural_keys for n in key}
+                 | {n for n in (self.date_field, self.parent_field) if n})
+        unknown = sorted(named - names)
+        if unknown:
+            raise ValueError(f"record type {self.name}: unknown fields {unknown}")
 
     def field(self, name: str) -> Field:
         for f in self.fields:
@@ -90,6 +122,31 @@ class RecordType:
     @property
     def pii_fields(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields if f.pii)
+
+    @property
+    def in_workbook(self) -> bool:
+        """Villages fill it in Excel (one sheet): not the county's registry, not the month workflow."""
+        return not (self.county_maintained or self.month_workflow)
+
+    @property
+    def children(self) -> list["RecordType"]:
+        return children_of(self.name)
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """Types whose records must be written before this type's in one batch.
+
+        The types its reference fields point to (a parent among them), the county's registry for
+        its org code, and — for the month workflow record — every type dated into a month.
+        """
+        deps = [f.ref for f in self.fields if f.type == "ref" and f.ref]
+        if self.parent:
+            deps.append(self.parent)
+        if not self.county_maintained and any(f.type == "org_code" for f in self.fields):
+            deps += [rt.name for rt in RECORD_TYPES.values() if rt.county_maintained]
+        if self.month_workflow:
+            deps += [rt.name for rt in RECORD_TYPES.values() if rt.date_field and not rt.month_workflow]
+        return tuple(dict.fromkeys(d for d in deps if d != self.name))
 
 
 ORG = Field("org_code", "区划代码", "org_code", required=True, in_form=False,
@@ -166,8 +223,10 @@ ORG_UNIT = _register(RecordType(
     search_fields=("name", "org_code"),
     cross_rules=(CrossRule(("level", "urban_rural"), lambda v: (
         "城乡分类：村/社区必须选择城市社区或农村社区"
-        if v.get("level") == "村/社区" and not v.get("urban_rural") else None)),),
+        if v.get("level") == LEVEL_LABELS["village"] and not v.get("urban_rural") else None)),),
     township_allowed=True,
+    natural_keys=(("org_code",),),
+    county_maintained=True,
 ))
 
 ORG_YEAR = _register(RecordType(
@@ -186,6 +245,7 @@ ORG_YEAR = _register(RecordType(
                                   and v.get("urban_population") is not None
                                   and v["urban_population"] > v["population"]) else None)),),
     township_allowed=True,
+    natural_keys=(("org_code", "year"),),
 ))
 
 FACILITY = _register(RecordType(
@@ -218,6 +278,10 @@ FACILITY = _register(RecordType(
         CrossRule(("building_area", "office_area"), _office_le_building),
     ),
     township_allowed=True,
+    natural_keys=(("org_code", "name"),),
+    list_filters=("category", "status"),
+    search_hint="搜索：设施名称或地址",
+    required_standing=True,
 ))
 
 STAFF = _register(RecordType(
@@ -243,6 +307,10 @@ STAFF = _register(RecordType(
         CrossRule(("joined_on", "left_on"), _left_after_joined),
         CrossRule(("status", "left_on"), _left_has_date),
     ),
+    natural_keys=(("org_code", "id_number"),),
+    list_filters=("status", "roles"),
+    search_hint="搜索：姓名，或身份证号/手机号的后几位",
+    required_standing=True,
 ))
 
 TRAINING = _register(RecordType(
@@ -258,6 +326,9 @@ TRAINING = _register(RecordType(
     list_columns=("date", "course", "days", "level"),
     search_fields=("course",),
     date_field="date", parent="staff", parent_field="staff_id",
+    natural_keys=(("staff_id", "date", "course"),),
+    list_filters=("level",),
+    search_hint="搜索：课程或社区工作者姓名",
 ))
 
 VOLUNTEER_TEAM = _register(RecordType(
@@ -270,6 +341,8 @@ VOLUNTEER_TEAM = _register(RecordType(
     ),
     list_columns=("name", "leader", "party_backbone"),
     search_fields=("name", "leader"),
+    natural_keys=(("org_code", "name"),),
+    search_hint="搜索：队伍名称或负责人",
 ))
 
 VOLUNTEER = _register(RecordType(
@@ -296,6 +369,9 @@ VOLUNTEER = _register(RecordType(
     list_columns=("name", "gender", "id_number", "phone", "party_member", "registered", "skills"),
     search_fields=("name", "id_number", "phone"),
     cross_rules=(CrossRule(("registered", "registration_no"), _registered_has_number),),
+    natural_keys=(("org_code", "id_number"), ("org_code", "name")),
+    list_filters=("skills",),
+    search_hint="搜索：姓名，或身份证号/手机号的后几位",
 ))
 
 VOLUNTEER_HOURS = _register(RecordType(
@@ -317,6 +393,8 @@ VOLUNTEER_HOURS = _register(RecordType(
     list_columns=("date", "activity", "hours", "beneficiary"),
     search_fields=("activity",),
     date_field="date", parent="volunteer", parent_field="volunteer_id",
+    natural_keys=(("volunteer_id", "date", "activity"),),
+    search_hint="搜索：活动或志愿者姓名",
 ))
 
 SERVICE = _register(RecordType(
@@ -338,6 +416,9 @@ SERVICE = _register(RecordType(
     list_columns=("date", "category", "mode", "target", "persons", "provider", "satisfaction"),
     search_fields=("note", "category"),
     date_field="date",
+    list_filters=("category", "target"),
+    search_hint="搜索：服务类别或备注",
+    required_in_month=True,
 ))
 
 SOCIAL_ORG = _register(RecordType(
@@ -353,6 +434,9 @@ SOCIAL_ORG = _register(RecordType(
     ),
     list_columns=("name", "credit_code", "registration", "org_type", "members", "brand"),
     search_fields=("name", "credit_code"),
+    natural_keys=(("org_code", "name"),),
+    list_filters=("org_type", "registration"),
+    search_hint="搜索：组织名称或统一社会信用代码",
 ))
 
 VOLUNTEER_EVENT = _register(RecordType(
@@ -372,6 +456,9 @@ VOLUNTEER_EVENT = _register(RecordType(
     list_columns=("date", "kind", "title", "issuer", "evaluation"),
     search_fields=("title", "issuer"),
     date_field="date", parent="volunteer", parent_field="volunteer_id",
+    natural_keys=(("volunteer_id", "date", "kind", "title"),),
+    list_filters=("kind",),
+    search_hint="搜索：培训或表彰名称、单位",
 ))
 
 ELDERLY_PERSON = _register(RecordType(
@@ -395,6 +482,9 @@ ELDERLY_PERSON = _register(RecordType(
     list_columns=("name", "gender", "id_number", "difficulties", "added_on", "status"),
     search_fields=("name", "id_number", "phone"),
     cross_rules=(CrossRule(("status", "left_on"), _elderly_left_has_date),),
+    natural_keys=(("org_code", "id_number"), ("org_code", "name")),
+    list_filters=("status", "difficulties"),
+    search_hint="搜索：姓名，或身份证号/手机号的后几位",
 ))
 
 PERIOD = _register(RecordType(
@@ -413,12 +503,9 @@ PERIOD = _register(RecordType(
     ),
     list_columns=("period", "status", "reason", "submitted_at"),
     township_allowed=True,
+    natural_keys=(("org_code", "period"),),
+    month_workflow=True,
 ))
-
-# The order in which types are written when a batch holds parents and children.
-WRITE_ORDER = ("org_unit", "org_year", "facility", "staff", "training", "volunteer_team", "volunteer",
-               "volunteer_hours", "volunteer_event", "elderly_person", "service", "social_org", "period")
-
 
 def record_type(name: str) -> RecordType:
     try:
@@ -429,3 +516,37 @@ def record_type(name: str) -> RecordType:
 
 def children_of(type_name: str) -> list[RecordType]:
     return [rt for rt in RECORD_TYPES.values() if rt.parent == type_name]
+
+
+def write_order() -> tuple[str, ...]:
+    """Every record type, each after the types it depends on (``RecordType.depends_on``).
+
+    A topological order; among types free to go next, the one declared first goes first, so the
+    order is stable and reads like the declarations.  Computed, never kept by hand: a type that is
+    declared is in it.
+    """
+    pending = {name: set(rt.depends_on) & RECORD_TYPES.keys() for name, rt in RECORD_TYPES.items()}
+    order: list[str] = []
+    while pending:
+        ready = next((name for name, deps in pending.items() if not deps), None)
+        if ready is None:
+            raise ValueError(f"record types depend on each other in a circle: {sorted(pending)}")
+        order.append(ready)
+        del pending[ready]
+        for deps in pending.values():
+            deps.discard(ready)
+    return tuple(order)
+
+
+def workbook_types() -> tuple[str, ...]:
+    """The types villages fill in Excel, one sheet each, in write order."""
+    return tuple(name for name in write_order() if RECORD_TYPES[name].in_workbook)
+
+
+def county_maintained_types() -> tuple[str, ...]:
+    return tuple(name for name, rt in RECORD_TYPES.items() if rt.county_maintained)
+
+
+def month_workflow_type() -> RecordType:
+    """The record type of a month's submission (``period``)."""
+    return next(rt for rt in RECORD_TYPES.values() if rt.month_workflow)

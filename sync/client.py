@@ -31,7 +31,8 @@ import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from functools import partial
+from typing import Any, Callable
 
 from sqlalchemy import String, select, type_coerce
 
@@ -232,8 +233,13 @@ class SyncClient:
 
     def __init__(self, repo: Repository, server_url: str | None = None, user: str | None = None, *,
                  ca_file: str | None = None, timeout: float = 60.0, retries: int = 5, backoff: float = 1.0,
-                 progress: Progress | None = None, cancel: "threading.Event | Callable[[], bool] | None" = None):
+                 progress: Progress | None = None, cancel: "threading.Event | Callable[[], bool] | None" = None,
+                 writer: "Callable[[Callable[[], Any]], Any] | None" = None):
         self.repo = repo
+        # Every local write of a sync goes through ``writer`` (default: run it here).  The desktop
+        # passes one that runs it on its single database writer thread, so that the sync itself
+        # (its waits on the network) never holds that thread.
+        self._write = writer or (lambda fn: fn())
         self.server_url = (server_url or repo.get_setting("server_url") or "").rstrip("/")
         self.user = user or repo.get_setting("user") or ""
         self.ca_file = ca_file or repo.get_setting(S_CA_FILE) or None
@@ -276,6 +282,20 @@ class SyncClient:
                 "device_name": device_name or platform.node() or "台账电脑",
                 "package_public_key": PK.public_key_text(signing_key)}
         info = self.transport.request("POST", "/login", json_body=body, retry=True)
+        self._write(partial(self._remember_sign_in, info))
+        self.transport.token = info["token"]
+        self.package_key = signing_key
+        info = dict(info)
+        # the key first: a stored token without its key would look like an old-style sign-in
+        key_stored = credentials.store_package_key(self.server_url, self.user, PK.private_key_text(signing_key))
+        info["stored"] = credentials.store_token(self.server_url, self.user, info["token"])
+        if info["stored"] and not key_stored:
+            log.warning("package signing key not stored; packages need a new sign-in")
+        return info
+
+    def _remember_sign_in(self, info: dict) -> None:
+        from sync import package as PK
+
         ident = local.identity(self.repo)
         if ident is None:
             local.set_identity(self.repo, info["org_code"], info["org_name"] or info["org_code"])
@@ -290,15 +310,6 @@ class SyncClient:
         receipt_key = info.get("receipt_public_key")
         if receipt_key:
             self.repo.set_setting(PK.S_RECEIPT_KEY, receipt_key)
-        self.transport.token = info["token"]
-        self.package_key = signing_key
-        info = dict(info)
-        # the key first: a stored token without its key would look like an old-style sign-in
-        key_stored = credentials.store_package_key(self.server_url, self.user, PK.private_key_text(signing_key))
-        info["stored"] = credentials.store_token(self.server_url, self.user, info["token"])
-        if info["stored"] and not key_stored:
-            log.warning("package signing key not stored; packages need a new sign-in")
-        return info
 
     def _ensure_token(self, password: str | None) -> None:
         if self.transport.token:
@@ -335,7 +346,7 @@ class SyncClient:
             raise
         finally:
             self.report.unsent = self.repo.unsent_count()
-        self.repo.set_setting(S_LAST_SYNC, utcnow().isoformat())
+        self._write(lambda: self.repo.set_setting(S_LAST_SYNC, utcnow().isoformat()))
         return self.report
 
     def _check_cancel(self) -> None:
@@ -413,7 +424,7 @@ class SyncClient:
                     try:
                         answer = self.transport.request("POST", "/push", data=body, gzip_body=True)
                     except _BatchMismatch:
-                        repo.set_setting(S_INFLIGHT, "null")
+                        self._write(lambda: repo.set_setting(S_INFLIGHT, "null"))
                         ahead = None
                         continue
                     except BaseException:
@@ -447,14 +458,14 @@ class SyncClient:
                         if settling is not None:
                             settling.result()
                         self._record_inflight(next_id, next_changes, [])
-                        settling = pool.submit(self._settle_answers, changes, answers, resolutions)
+                        settling = pool.submit(self._write, partial(self._settle_answers, changes, answers, resolutions))
                         ready_next = (next_changes, next_last_seq, next_id, next_body)
                     else:
                         results = [ChangeResult.from_dict(r) for r in answers]
                         if settling is not None:
                             settling.result()
                             settling = None
-                        self._settle(changes, results, resolutions)
+                        self._write(partial(self._settle, changes, results, resolutions))
                     if changes and changes[0].change_id == last_first:
                         # every answer settles its change; the same batch again would be sent forever
                         raise SyncError("同步出现内部错误：服务器的答复未能在本机记下，已停止同步以免反复上传。"
@@ -472,7 +483,7 @@ class SyncClient:
                         settling.result()
                     except Exception:  # noqa: BLE001 - its changes stay pending and go up again as duplicates
                         log.exception("settling a pushed batch failed")
-        repo.set_setting(S_BATCH_SIZE, str(size))
+        self._write(lambda: repo.set_setting(S_BATCH_SIZE, str(size)))
 
     def _settle_answers(self, changes: list[OutgoingChange], answers: list[dict], resolutions: list[dict]) -> None:
         """(helper thread) Settle a fully confirmed batch while the next one is sent (see ``push``)."""
@@ -480,8 +491,9 @@ class SyncClient:
 
     def _record_inflight(self, batch_id: str, changes: list[OutgoingChange], resolutions: list[dict]) -> None:
         """Remember the batch before it is sent: after a crash or a lost answer it goes again with the same id."""
-        self.repo.set_setting(S_INFLIGHT, json.dumps(
-            {"batch_id": batch_id, "change_ids": [c.change_id for c in changes], "resolutions": resolutions}))
+        value = json.dumps({"batch_id": batch_id, "change_ids": [c.change_id for c in changes],
+                            "resolutions": resolutions})
+        self._write(lambda: self.repo.set_setting(S_INFLIGHT, value))
 
     def _prepare_batch(self, size: int, after_seq: int) -> tuple[int, list[OutgoingChange], int | None, str, bytes]:
         """(helper thread) The next batch after ``after_seq``, read and encoded while the server works."""
@@ -676,11 +688,8 @@ class SyncClient:
                 if page.get("reset"):
                     self.report.full_repull = True
                     log.warning("server did not know our cursor: full re-pull")
-                self._save_choice_lists(page.get("choice_lists") or {})
                 changes = [Change.from_dict(d) for d in page["changes"]]
-                with repo.engine.begin() as conn:
-                    self._apply_pulled(conn, changes)
-                    self._put_setting(conn, S_CURSOR, page["cursor"])
+                self._write(partial(self._apply_page, page, changes))
                 cursor = page["cursor"]
                 pulled += len(changes)
                 self.progress("下载", pulled, pulled)
@@ -689,6 +698,12 @@ class SyncClient:
         finally:
             # not waiting: after a cancel or an error a page still on its way is of no use
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _apply_page(self, page: dict, changes: list[Change]) -> None:
+        self._save_choice_lists(page.get("choice_lists") or {})
+        with self.repo.engine.begin() as conn:
+            self._apply_pulled(conn, changes)
+            self._put_setting(conn, S_CURSOR, page["cursor"])
 
     def _pull_page(self, cursor: str | None) -> dict:
         params = {"limit": PULL_PAGE}
@@ -759,12 +774,13 @@ class SyncClient:
     def _local_groups(self, scope: list[str], org_scope: str) -> dict[tuple[str, str], tuple[int, str]]:
         groups = {}
         with self.repo.engine.connect() as conn:
-            for name in RECORD_TYPES:
+            for name, rt in RECORD_TYPES.items():
+                registry = rt.county_maintained  # pulled for the whole county, beyond the account's scope
                 t = table_for(name)
                 by_org: dict[str, list] = defaultdict(list)
                 for org, rid, version in conn.execute(select(t.c.org_code, t.c.id, t.c.version)
                                                       .where(t.c.deleted.is_(False))):
-                    if in_prefixes(org or "", scope) or (name == "org_unit" and (org or "").startswith(org_scope)):
+                    if in_prefixes(org or "", scope) or (registry and (org or "").startswith(org_scope)):
                         by_org[org].append((rid, version))
                 for org, pairs in by_org.items():
                     groups[(name, org)] = (len(pairs), group_checksum(pairs))
@@ -822,25 +838,34 @@ class SyncClient:
         if fetch:
             for i in range(0, len(fetch), 1000):
                 latest = self.transport.request("POST", "/latest", json_body={"record_ids": fetch[i:i + 1000]})
-                with repo.engine.begin() as conn:
-                    for d in latest["changes"]:
-                        change = Change.from_dict(d)
-                        if self._pending_for_record(conn, change.record_id):
-                            self._keep_local_as_conflict(conn, change.record_type, change.record_id,
-                                                         change.change_id, d)
-                        if conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
-                            change = Change(**{**d, "change_id": new_id()})
-                        repo.apply_change(conn, change, sync_state="remote", force=True)
-                        repaired += 1
+                repaired += self._write(partial(self._adopt_latest, latest["changes"]))
         if requeue:
-            with repo.engine.begin() as conn:
-                for rid, server_version in requeue:
-                    ids = list(conn.execute(select(ChangeLog.change_id).where(
-                        ChangeLog.record_id == rid, ChangeLog.version > server_version,
-                        ChangeLog.sync_state.in_(("acked", "remote"))).order_by(ChangeLog.seq)).scalars())
-                    repo.mark_acked(ids, state="pending", conn=conn)
-                    repaired += 1
+            repaired += self._write(partial(self._requeue, requeue))
         return repaired
+
+    def _adopt_latest(self, latest: list[dict]) -> int:
+        repo, repaired = self.repo, 0
+        with repo.engine.begin() as conn:
+            for d in latest:
+                change = Change.from_dict(d)
+                if self._pending_for_record(conn, change.record_id):
+                    self._keep_local_as_conflict(conn, change.record_type, change.record_id,
+                                                 change.change_id, d)
+                if conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
+                    change = Change(**{**d, "change_id": new_id()})
+                repo.apply_change(conn, change, sync_state="remote", force=True)
+                repaired += 1
+        return repaired
+
+    def _requeue(self, requeue: list[tuple[str, int]]) -> int:
+        repo = self.repo
+        with repo.engine.begin() as conn:
+            for rid, server_version in requeue:
+                ids = list(conn.execute(select(ChangeLog.change_id).where(
+                    ChangeLog.record_id == rid, ChangeLog.version > server_version,
+                    ChangeLog.sync_state.in_(("acked", "remote"))).order_by(ChangeLog.seq)).scalars())
+                repo.mark_acked(ids, state="pending", conn=conn)
+        return len(requeue)
 
 
 # --------------------------------------------------------------------------- conflicts and rejections for the UI/CLI

@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from storage import periods as P
 from storage.repository import Change, Repository
+from storage.schema import RECORD_TYPES
 
 MAGIC = b"TZPKG1\n"  # the container's magic line; the format version is in the manifest
 RECEIPT_MAGIC = b"TZRCPT1\n"
@@ -207,12 +208,10 @@ def build_package(repo: Repository, key: Ed25519PrivateKey, *, org_code: str, or
 
 
 def _change_period(change: Change) -> str | None:
-    from storage.schema import RECORD_TYPES
-
     rt = RECORD_TYPES.get(change.record_type)
     if rt is None:
         return None
-    if rt.name == "period":
+    if rt.month_workflow:
         return change.payload.get("period")
     if rt.date_field and change.payload.get(rt.date_field):
         try:
@@ -363,7 +362,8 @@ def apply_receipt(repo: Repository, receipt: Receipt, server_key: Ed25519PublicK
         repo.mark_acked(held, conn=conn)
         for d in receipt.periods:
             change = Change.from_dict(d)
-            if change.record_type == "period" and change.org_code == repo.get_setting("org_code"):
+            rt = RECORD_TYPES.get(change.record_type)
+            if rt is not None and rt.month_workflow and change.org_code == repo.get_setting("org_code"):
                 # already known (duplicate) or changed here since (conflict: the next sync settles it)
                 repo.apply_change(conn, change, sync_state="remote")
     return len(held)
@@ -401,8 +401,9 @@ def import_locally(repo: Repository, package: Package, *, role: str, actor_org: 
     result = LocalImport(package)
     with repo.engine.begin() as conn:
         for change in package.changes:
-            if change.record_type == "org_unit" and role not in ("county", "admin"):
-                result.rejected.append("组织机构由县民政局统一维护，村里的修改不导入")
+            rt = RECORD_TYPES.get(change.record_type)
+            if rt is not None and rt.county_maintained and role not in ("county", "admin"):
+                result.rejected.append(f"{rt.label}由县民政局统一维护，村里的修改不导入")
                 continue
             if not P.in_scope(role, actor_org, change.org_code):
                 result.rejected.append(f"{change.org_code}的记录不在本机单位的管辖范围内")

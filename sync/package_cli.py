@@ -19,6 +19,7 @@ from pathlib import Path
 from storage import local
 from storage import periods as P
 from storage.cli import UserError, open_repository
+from storage.orgcode import OrgCode
 from sync import package as PK
 
 
@@ -136,7 +137,7 @@ def _import(args) -> int:
     repo = open_repository()
     ident = _identity(repo)
     _server, _user, role = _session_info(repo)
-    role = role or {"township": "township", "county": "county", "village": "village"}[P.org_level(ident.org_code)]
+    role = role or OrgCode(ident.org_code).level
     path = Path(args.file)
     try:
         data = path.read_bytes()

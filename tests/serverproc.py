@@ -149,9 +149,10 @@ def setup_county(server: ServerProcess, *, via_cli: bool = False) -> None:
 
 
 def scope_of(user: str) -> tuple[list[str], str]:
+    from storage.orgcode import OrgCode
+
     role, org = USERS[user]
-    prefix = {"village": org, "township": org[:9], "county": org[:6]}[role]
-    return [prefix], org[:6]
+    return [OrgCode(org).scope.prefix], OrgCode(org).county.scope.prefix
 
 
 def live_records(engine, prefixes: list[str], org_prefix: str) -> dict:
@@ -168,7 +169,7 @@ def live_records(engine, prefixes: list[str], org_prefix: str) -> dict:
             t = table_for(name)
             for row in conn.execute(select(t).where(t.c.deleted.is_(False))).mappings():
                 org = row["org_code"] or ""
-                if any(org.startswith(p) for p in prefixes) or (name == "org_unit" and org.startswith(org_prefix)):
+                if any(org.startswith(p) for p in prefixes) or (rt.county_maintained and org.startswith(org_prefix)):
                     out[(name, row["id"])] = (row["version"], payload_of(rt, dict(row)))
     return out
 
@@ -247,14 +248,18 @@ def ledger_ops(org: str, records: int, seed: int = 1):
 class ResponseDroppingProxy:
     """A tiny HTTP proxy on 127.0.0.1 that forwards every request to the server and, when
     ``drop(method, path)`` says so, throws the server's answer away and closes the connection:
-    the server has committed, the client never hears about it (a response lost on the network)."""
+    the server has committed, the client never hears about it (a response lost on the network).
 
-    def __init__(self, target_port: int, drop):
+    ``delay(method, path)`` (seconds, optional) holds an answer back that long: a slow link."""
+
+    def __init__(self, target_port: int, drop, delay=None):
         import http.client
         import http.server
         import threading
 
         self.dropped: list[str] = []
+        self.received: list[str] = []
+        self.answered: list[str] = []
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -264,6 +269,7 @@ class ResponseDroppingProxy:
                 pass
 
             def _forward(self):
+                proxy.received.append(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 conn = http.client.HTTPConnection("127.0.0.1", target_port, timeout=60)
@@ -272,6 +278,9 @@ class ResponseDroppingProxy:
                 resp = conn.getresponse()
                 data = resp.read()
                 conn.close()
+                if delay is not None:
+                    time.sleep(delay(self.command, self.path))
+                proxy.answered.append(self.path)
                 if drop(self.command, self.path):
                     proxy.dropped.append(self.path)
                     self.close_connection = True

@@ -111,23 +111,27 @@ def test_model_fetches_lazily_in_pages(repo, village):
 # --------------------------------------------------------------------------- page registry
 
 
-def test_page_registry_placeholder_only_for_the_missing_module(qapp):
+def test_page_registry_resolves_every_page_and_shows_a_broken_one_as_an_error(qapp):
+    from PySide6.QtWidgets import QLabel
+
     from desktop.ui import pages
 
     titles = [s.title for s in pages.PAGES if not s.optional]
     assert titles == ["设施", "人员", "志愿者", "服务记录", "社会组织", "月报与同步", "指标", "导入导出", "设置"]
+    for spec in pages.PAGES + pages.SETTINGS_SECTIONS:
+        assert callable(pages.resolve_factory(spec)), spec.key  # a plain import, no placeholder fallback
 
-    missing = pages.PageSpec("x", "测试页", "desktop.ui.no_such_page_module", placeholder="这里将提供：测试")
-    page = pages.create_page(missing, None)
-    assert page.objectName() == "placeholder_x"
-    broken = pages.PageSpec("y", "坏页", "desktop.ui.no_such_package.page")  # missing *dependency*
-    page = pages.create_page(broken, None)
+    def fails(ctx):
+        raise RuntimeError("数据库打不开")
+
+    broken = pages.PageSpec("y", "坏页", __name__, "page_that_fails")
+    globals()["page_that_fails"] = fails
+    try:
+        page = pages.create_page(broken, None)
+    finally:
+        del globals()["page_that_fails"]
     assert page.objectName() == "error_y"
-    from PySide6.QtWidgets import QLabel
-
-    assert any("（ModuleNotFoundError）" in label.text() for label in page.findChildren(QLabel))
-    optional = pages.PageSpec("z", "可选", "desktop.ui.no_such_page_module", optional=True)
-    assert not pages.module_available(optional.module)
+    assert any("“坏页”页面无法打开（RuntimeError）" in label.text() for label in page.findChildren(QLabel))
 
 
 # --------------------------------------------------------------------------- logging

@@ -39,13 +39,13 @@ def test_header_sort_runs_as_a_read_job_and_keeps_the_selection(qtbot, service_l
     n = model.rowCount()
     assert n >= 2000
     threads = []
-    real_query = model._run_id_query
+    real_query = model.reader.run_id_query
 
     def recording_query(sql, params):  # the real query; only notes the thread it runs on
         threads.append(threading.current_thread())
         return real_query(sql, params)
 
-    monkeypatch.setattr(model, "_run_id_query", recording_query)
+    monkeypatch.setattr(model.reader, "run_id_query", recording_query)
     page.select_row(1234)
     chosen = page.selected_id()
     before = [model.record_id(r) for r in range(20)]
@@ -101,13 +101,13 @@ def test_search_and_filters_run_as_read_jobs_and_only_the_last_one_counts(qtbot,
     page, model = service_list, service_list.model
     total = model.rowCount()
     threads = []
-    real_query = model._run_id_query
+    real_query = model.reader.run_id_query
 
     def recording_query(sql, params):
         threads.append(threading.current_thread())
         return real_query(sql, params)
 
-    monkeypatch.setattr(model, "_run_id_query", recording_query)
+    monkeypatch.setattr(model.reader, "run_id_query", recording_query)
     page.select_row(0)
     chosen = page.selected_id()
     chosen_category = page.model.display_row(0)[model.column_index("category")]

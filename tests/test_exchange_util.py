@@ -96,9 +96,9 @@ def change_count(repo) -> int:
 
 
 def record_counts(repo) -> dict[str, int]:
-    from exchange.layout import SHEET_TYPES
+    from storage.schema import workbook_types
 
-    return {t: repo.count(t) for t in SHEET_TYPES}
+    return {t: repo.count(t) for t in workbook_types()}
 
 
 def fill_template(template: Path, out: Path, rows: dict[str, list[dict]]) -> Path:

@@ -26,6 +26,7 @@ def page(qtbot, repo):
     assert isinstance(widget, IndicatorsPage)
     qtbot.addWidget(widget)
     widget.resize(1280, 820)
+    assert runner().wait_idle(30)  # the unit and profile choices arrive from a read job
     return widget
 
 
@@ -176,6 +177,7 @@ def test_village_pc_sees_only_its_village(qtbot, repo):
     local.set_identity(repo, CODES["R7"], "R7村")
     page = create_page(AppContext(repo))
     qtbot.addWidget(page)
+    assert runner().wait_idle(30)
     assert page.org_combo.count() == 1
     _compute(page, "沈阳市")
     assert rows_of(page.units) == 0
@@ -193,6 +195,7 @@ def test_custom_profile_saved_and_used(page, monkeypatch):
     from reports.profiles import profile_from_dict
 
     page.save_profile(profile_from_dict(base))
+    assert runner().wait_idle(30)
     assert page.profile_combo.currentText() == "示范县方案"
     _compute(page, "示范县方案")
     rows = {page.summary.item(r, 0).text(): r for r in range(14)}

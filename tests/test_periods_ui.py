@@ -33,6 +33,7 @@ def village_page(qtbot, repo):
     qtbot.addWidget(page)
     page.resize(900, 760)
     page.show()
+    assert runner().wait_idle(30)  # the month's state is read in a read job
     return page
 
 
@@ -51,6 +52,7 @@ def test_checklist_submit_and_returned_notice(qtbot, repo):
 
     fill_month(repo, org=VILLAGE, month=month, services=2)
     page.reload()
+    assert runner().wait_idle(30)
     assert page.submit_btn.isEnabled()
     qtbot.mouseClick(page.submit_btn, Qt.MouseButton.LeftButton)
     assert runner().wait_idle(30)

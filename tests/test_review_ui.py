@@ -58,6 +58,7 @@ def test_review_view_township_returns_and_approves(qtbot, repo, tmp_path):
     qtbot.addWidget(page)
     page.resize(1100, 650)
     page.show()
+    _wait(qtbot)  # the page reads in read jobs
     # only this township's villages, with their month's state
     names = [page.units.item(i, 0).text() for i in range(page.units.rowCount())]
     assert names == ["幸福村（220102001001）", "光明社区（220102001002）", "团结村（220102001003）"]
@@ -66,6 +67,7 @@ def test_review_view_township_returns_and_approves(qtbot, repo, tmp_path):
     assert not page.accept_btn.isVisible() and page.approve_btn.isVisible()
 
     page.select_org("220102001001")
+    _wait(qtbot)
     assert page.records.rowCount() == 2
     assert "√ " + P.period_label(month) + "的服务记录：已录入 2 条" in page.checklist.text()
     assert page.approve_btn.isEnabled() and page.return_btn.isEnabled()
@@ -102,6 +104,7 @@ def test_review_view_township_returns_and_approves(qtbot, repo, tmp_path):
     assert not page.approve_btn.isEnabled()
 
     page.select_org("220102001002")
+    _wait(qtbot)
     qtbot.mouseClick(page.approve_btn, Qt.MouseButton.LeftButton)
     _wait(qtbot)
     assert P.get_state(repo, "220102001002", month).status == P.APPROVED
@@ -112,7 +115,9 @@ def test_review_view_township_returns_and_approves(qtbot, repo, tmp_path):
     fill_month(repo, org="220102001003", month=month, services=1)
     P.submit(repo, "220102001003", month)
     page.reload()
+    _wait(qtbot)
     page.select_org("220102001003")
+    _wait(qtbot)
     P.return_period(repo, "220102001003", month, "县里直接退回", role="county", actor_org=COUNTY)
     qtbot.mouseClick(page.approve_btn, Qt.MouseButton.LeftButton)
     _wait(qtbot)
@@ -122,6 +127,7 @@ def test_review_view_township_returns_and_approves(qtbot, repo, tmp_path):
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.select_org("220102001001")
+    _wait(qtbot)
     QApplication.processEvents()
     assert page.grab().save(str(SHOTS / "review.png"))
 
@@ -138,14 +144,18 @@ def test_review_view_county_accepts_and_reopens(qtbot, repo):
     page = create_page(ctx)
     qtbot.addWidget(page)
     page.show()
+    _wait(qtbot)
     assert page.units.rowCount() == 4 and page.summary.text() == "共 4 个村(社区)，待接收 1 个"
     # one township at a time
     page.township_box.setCurrentIndex(page.township_box.findData(TOWN))
+    _wait(qtbot)
     assert page.units.rowCount() == 3 and page.summary.text() == "共 3 个村(社区)，待接收 0 个"
     page.township_box.setCurrentIndex(page.township_box.findData(WEST))
+    _wait(qtbot)
     assert page.units.rowCount() == 1 and page.units.item(0, 0).text() == "前进村（220102002001）"
     assert not page.approve_btn.isVisible()
     page.select_org("220102002001")
+    _wait(qtbot)
     assert page.accept_btn.isEnabled() and not page.reopen_btn.isEnabled()
     qtbot.mouseClick(page.accept_btn, Qt.MouseButton.LeftButton)
     _wait(qtbot)
@@ -191,6 +201,7 @@ def test_completeness_board_page(qtbot, repo, tmp_path):
     page.resize(1000, 640)
     page.show()
     page.months_box.setCurrentIndex(0)  # 3 months
+    _wait(qtbot)  # the board is built in a read job
     headers = [page.table.horizontalHeaderItem(i).text() for i in range(page.table.columnCount())]
     assert headers == ["乡镇/街道", "村(社区)"] + [P.period_label(m) for m in months]
     assert page.table.rowCount() == 4
@@ -218,5 +229,6 @@ def test_completeness_board_page(qtbot, repo, tmp_path):
     assert "已导出" in page.message.text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.months_box.setCurrentIndex(1)
+    _wait(qtbot)
     QApplication.processEvents()
     assert page.grab().save(str(SHOTS / "board.png"))

@@ -82,9 +82,13 @@ class BoardPage(QWidget):
     def periods(self) -> list[str]:
         return list(reversed(P.recent_periods(self.months_box.currentData())))
 
-    def reload(self) -> None:
-        board = C.build_board(self.ctx.repo, self.scope_code, self.periods())
-        self.show_board(board)
+    def reload(self):
+        """Build the board in a read job; it shows when it arrives (the latest choice of months wins)."""
+        repo, scope_code, periods = self.ctx.repo, self.scope_code, self.periods()
+        self.reload_handle = (op(lambda job: C.build_board(repo, scope_code, periods))
+                              .success(lambda board: self.show_board(board) if periods == self.periods() else None)
+                              .run_in_background(self))
+        return self.reload_handle
 
     def show_board(self, board: C.Board) -> None:
         self.board = board
@@ -111,7 +115,7 @@ class BoardPage(QWidget):
                 self.table.setItem(i, 2 + j, item)
         self.table.resizeColumnsToContents()
         latest = board.periods[-1]
-        self.rates_title.setText(f"{P.period_label(latest)}报送率（截止日：次月{self._deadline_day()}日）")
+        self.rates_title.setText(f"{P.period_label(latest)}报送率（截止日：次月{board.deadline_day}日）")
         rows = [(name, rates[latest]) for _code, (name, rates) in sorted(board.townships.items())]
         rows.append((f"{board.scope_name}合计", board.total[latest]))
         self.rates.setRowCount(len(rows))
@@ -119,9 +123,6 @@ class BoardPage(QWidget):
             for j, text in enumerate((name, str(r.villages), str(r.reported), str(r.on_time),
                                       C.percent(r.reporting_rate), C.percent(r.on_time_rate))):
                 self.rates.setItem(i, j, QTableWidgetItem(text))
-
-    def _deadline_day(self) -> str:
-        return self.ctx.repo.get_setting("period_deadline_day", str(P.DEFAULT_DEADLINE_DAY))
 
     def choose_export_path(self) -> None:
         default = str(Path.home() / f"月报报送情况-{self.board.periods[-1] if self.board else ''}.xlsx")

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, Q
 
 from desktop.ui.flow_layout import FlowLayout, labelled, scrolling_body
 from desktop.ui.jobs import JobCancelled, describe_error, op, write_op
-from exchange.layout import SHEET_TYPES
 from storage.db import data_dir
+from storage.schema import workbook_types
 
 PERIOD_RE = re.compile(r"^\s*(\d{4})\s*[-./年]\s*(\d{1,2})\s*月?\s*$")
 
@@ -290,7 +290,7 @@ class ExchangePage(QWidget):
         self._say("正在检查工作簿…" if dry_run else "正在导入…")
         job = write_op(work) if not dry_run else op(work)
         if not dry_run:
-            job = job.affects(*SHEET_TYPES)
+            job = job.affects(*workbook_types())
         self.handle = (job.with_progress("正在检查工作簿" if dry_run else "正在导入工作簿")
                        .success(lambda _results: show())
                        .failure(self._failed)

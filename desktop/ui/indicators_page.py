@@ -24,6 +24,8 @@ from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, fit_combo_popup, labelled
 from desktop.ui.jobs import describe_error, op
 from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
+from storage import reading
+from storage.orgcode import LEVEL_LABELS
 from storage.validation import display_text
 from reports.profiles import (OP_TEXT, Profile, ProfileError, Target, all_profiles, export_profile, import_profile,
                               save_custom_profile)
@@ -450,34 +452,35 @@ class IndicatorsPage(QWidget):
         table.verticalHeader().setVisible(False)
         table.setWordWrap(True)
 
-    def reload_choices(self) -> None:
-        """Units of this PC's scope (its own unit first), profiles, and the latest year with base data."""
-        from sqlalchemy import func, select
+    def reload_choices(self, select_profile: str | None = None):
+        """Units of this PC's scope (its own unit first), profiles, and the latest year with base data,
+        read in a read job; 计算 waits for them."""
+        from storage.orgcode import OrgCode, Scope
 
-        from storage.models import table_for
-        from storage.validation import org_level
+        repo, own = self.ctx.repo, self.ctx.org_code
+        scope = OrgCode(own).scope if own else Scope.everything()
 
-        ou, oy = table_for("org_unit"), table_for("org_year")
-        own = self.ctx.org_code
-        with self.ctx.repo.engine.connect() as conn:
-            stmt = select(ou.c.org_code, ou.c.name, ou.c.level).where(ou.c.deleted.is_(False)).order_by(ou.c.org_code)
-            if own:
-                level = org_level(own)
-                prefix = {"county": own[:6], "township": own[:9], "village": own}[level]
-                stmt = stmt.where(ou.c.org_code.like(prefix + "%"))
-            units = conn.execute(stmt).all()
-            latest = conn.execute(select(func.max(oy.c.year)).where(oy.c.deleted.is_(False),
-                                                                   oy.c.year <= dt.date.today().year)).scalar()
-        level_rank = {"县": 0, "乡镇/街道": 1, "村/社区": 2}
-        units = sorted(units, key=lambda u: (u.org_code != own, level_rank.get(u.level, 3), u.org_code))
+        def read(job):
+            return (reading.units_in_scope(repo.engine, scope),
+                    reading.latest_base_year(repo.engine, dt.date.today().year), all_profiles(repo))
+
+        self.compute_button.setEnabled(False)
+        self.choices_handle = op(read).success(lambda got: self._show_choices(own, *got, select_profile)) \
+            .run_in_background(self)
+        return self.choices_handle
+
+    def _show_choices(self, own: str | None, units: list[dict], latest: int | None, profiles,
+                      select_profile: str | None) -> None:
+        level_rank = {label: i for i, label in enumerate(LEVEL_LABELS.values())}
+        units = sorted(units, key=lambda u: (u["org_code"] != own, level_rank.get(u["level"], 3), u["org_code"]))
         self.org_combo.clear()
         for u in units:
-            self.org_combo.addItem(f"{u.name}（{u.level}）", u.org_code)
+            self.org_combo.addItem(f"{u['name']}（{u['level']}）", u["org_code"])
         if latest:
             self.year_spin.setValue(int(latest))
-        current = self.profile_combo.currentText()
+        current = select_profile or self.profile_combo.currentText()
         self.profile_combo.clear()
-        self.profiles = {p.name: p for p in all_profiles(self.ctx.repo)}
+        self.profiles = {p.name: p for p in profiles}
         for p in self.profiles.values():
             self.profile_combo.addItem(p.name if p.builtin else f"{p.name}", p.name)
             self.profile_combo.setItemData(self.profile_combo.count() - 1, p.source, Qt.ItemDataRole.ToolTipRole)
@@ -490,6 +493,8 @@ class IndicatorsPage(QWidget):
             self.compute_button.setEnabled(False)
         else:
             self.compute_button.setEnabled(True)
+            if self.isVisible() and self.report is None and self.handle is None:
+                self.compute()  # the page was opened before its choices arrived (see showEvent)
 
     def showEvent(self, event) -> None:
         """The first time the page is opened, compute with the defaults (users expect figures, not a form)."""
@@ -580,7 +585,7 @@ class IndicatorsPage(QWidget):
         headers = ["名称", "层级", "城乡分类"] + [f"{d.id} {d.name}" for d in INDICATORS]
         rows = []
         for unit in units:
-            row = [Cell(unit.name, unit.org_code), Cell("乡镇/街道" if unit.level == "township" else "村/社区"),
+            row = [Cell(unit.name, unit.org_code), Cell(LEVEL_LABELS[unit.level]),
                    Cell(unit.urban_rural or "")]
             for d in INDICATORS:
                 res = unit.results[d.id]
@@ -698,20 +703,13 @@ class IndicatorsPage(QWidget):
         engine = self.ctx.repo.engine
 
         def work(job):
-            from sqlalchemy import select
-
-            from storage.models import table_for
             from storage.schema import record_type
 
             headers, rows = ["类型", "内容"], []
-            with engine.connect() as conn:
-                for type_name, rid in finding.records:
-                    rt = record_type(type_name)
-                    t = table_for(type_name)
-                    rec = conn.execute(select(t).where(t.c.id == rid)).mappings().first()
-                    if rec:
-                        rows.append([rt.label, "；".join(f"{rt.field(c).label}：{display_text(rt.field(c), rec[c])}"
-                                                         for c in rt.list_columns if rec[c] is not None)])
+            for type_name, rec in reading.records_by_id(engine, finding.records):
+                rt = record_type(type_name)
+                rows.append([rt.label, "；".join(f"{rt.field(c).label}：{display_text(rt.field(c), rec[c])}"
+                                                 for c in rt.list_columns if rec[c] is not None)])
             return headers, rows
 
         def show(result):
@@ -784,8 +782,7 @@ class IndicatorsPage(QWidget):
 
     def save_profile(self, profile: Profile) -> None:
         save_custom_profile(self.ctx.repo, profile)  # one small settings row (documented UI-thread exception)
-        self.reload_choices()
-        self.profile_combo.setCurrentText(profile.name)
+        self.reload_choices(select_profile=profile.name)
         self.status.setText(f"方案“{profile.name}”已保存，可在“指标方案”中选择。")
 
 

@@ -34,7 +34,11 @@ Rules (binding for every helper's desktop code):
   thread, so writes are serialised in submission order and never run on the UI thread, and SQLite
   never sees two writers from this process (the record form, ``desktop/forms/record_form.py``
   ``run_write``, saves this way too and waits in a local event loop).  Read-only work uses ``op(fn)`` (a small read pool; WAL
-  lets readers run beside the writer).  Small UI preference writes (``Repository.set_setting`` for
+  lets readers run beside the writer).
+* Work that waits on the network (sync) runs as ``network_op(fn)`` on its own thread, never on the
+  writer: its database writes are handed to the writer thread one at a time with
+  :func:`run_on_writer` (``SyncClient(writer=run_on_writer)``), so a form save waits at most for
+  one of those short transactions, never for the server's answer.  Small UI preference writes (``Repository.set_setting`` for
   large-font mode and similar, a few hundred microseconds) are the one documented exception and may
   run on the UI thread.
 * ``write_op(fn).affects("service", ...)`` makes the app context emit ``records_changed(type)`` and
@@ -98,13 +102,18 @@ class _JobSignals(QObject):
     was_cancelled = Signal()
 
 
+_ON_WRITER = threading.local()  # .active: this thread is the database writer
+
+
 class _Runnable(QRunnable):
-    def __init__(self, fn: Callable[[JobControl], Any], control: JobControl, signals: _JobSignals):
+    def __init__(self, fn: Callable[[JobControl], Any], control: JobControl, signals: _JobSignals,
+                 writes: bool = False):
         super().__init__()
         self.setAutoDelete(True)
-        self._fn, self._control, self._signals = fn, control, signals
+        self._fn, self._control, self._signals, self._writes = fn, control, signals, writes
 
     def run(self) -> None:  # worker thread: no widgets here, only signal emission
+        _ON_WRITER.active = self._writes
         try:
             self._control.raise_if_cancelled()
             result = self._fn(self._control)
@@ -267,6 +276,7 @@ class Job:
         self.on_cancel: Callable[[], None] | None = None
         self.progress_callbacks: list[Callable[[int, int, str], None]] = []
         self.affected_types: tuple[str, ...] = ()
+        self.network = False  # network_op: runs on the network thread
 
     def with_progress(self, label: str) -> "Job":
         """Show a progress dialog (with 取消) titled ``label`` if the job runs longer than 0.5 s."""
@@ -309,6 +319,46 @@ def write_op(fn: Callable[[JobControl], Any]) -> Job:
     return Job(fn, writes=True)
 
 
+def network_op(fn: Callable[[JobControl], Any]) -> Job:
+    """A job that talks to the server (sync): runs on the network thread, never holding the writer.
+
+    Its database writes go through :func:`run_on_writer`."""
+    job = Job(fn, writes=False)
+    job.network = True
+    return job
+
+
+class _WriterCall(QRunnable):
+    def __init__(self, fn: Callable[[], Any]):
+        super().__init__()
+        self.setAutoDelete(True)
+        self.fn, self.result, self.error, self.done = fn, None, None, threading.Event()
+
+    def run(self) -> None:
+        _ON_WRITER.active = True
+        try:
+            self.result = self.fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the waiting thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+def run_on_writer(fn: Callable[[], Any]) -> Any:
+    """Run ``fn`` on the database writer thread and wait for it (from a worker thread, never the UI).
+
+    Queued behind the writes already submitted, like any ``write_op``; on the writer thread itself it
+    simply runs."""
+    if getattr(_ON_WRITER, "active", False):
+        return fn()
+    call = _WriterCall(fn)
+    _runner().write_pool.start(call)
+    call.done.wait()
+    if call.error is not None:
+        raise call.error
+    return call.result
+
+
 class JobRunner(QObject):
     """Owns the thread pools: many readers, exactly one database writer."""
 
@@ -319,14 +369,16 @@ class JobRunner(QObject):
         self.write_pool = QThreadPool()
         self.write_pool.setMaxThreadCount(1)  # THE database writer thread
         self.write_pool.setExpiryTimeout(-1)
+        self.network_pool = QThreadPool()
+        self.network_pool.setMaxThreadCount(1)  # one sync at a time
         self._active: set[JobHandle] = set()
 
     def submit(self, job: Job, parent: QWidget | None) -> JobHandle:
         handle = JobHandle(job, parent)
         self._active.add(handle)
         handle._start_progress_ui()
-        pool = self.write_pool if job.writes else self.read_pool
-        pool.start(_Runnable(job.fn, handle.control, handle.signals))
+        pool = self.write_pool if job.writes else self.network_pool if job.network else self.read_pool
+        pool.start(_Runnable(job.fn, handle.control, handle.signals, writes=job.writes))
         return handle
 
     def _forget(self, handle: JobHandle) -> None:
@@ -344,6 +396,7 @@ class JobRunner(QObject):
         for handle in list(self._active):
             if not handle.job.writes:
                 handle.cancel()
+        self.network_pool.waitForDone(int(timeout_s * 1000))  # its last writes still go to the writer
         self.write_pool.waitForDone(int(timeout_s * 1000))
         self.read_pool.waitForDone(int(timeout_s * 1000))
 
@@ -354,6 +407,7 @@ class JobRunner(QObject):
         while self._active and time.monotonic() < deadline:
             self.read_pool.waitForDone(20)
             self.write_pool.waitForDone(20)
+            self.network_pool.waitForDone(20)
             if app is not None:
                 app.processEvents()
         return not self._active
@@ -415,5 +469,5 @@ def show_error(parent: QWidget | None, exc: BaseException, title: str = "操作�
     box.open()
 
 
-__all__ = ["op", "write_op", "Job", "JobControl", "JobHandle", "JobCancelled", "JobRunner", "runner",
+__all__ = ["op", "write_op", "network_op", "run_on_writer", "Job", "JobControl", "JobHandle", "JobCancelled", "JobRunner", "runner",
            "describe_error", "show_error", "SHOW_PROGRESS_AFTER_MS"]

@@ -19,6 +19,7 @@ from desktop.ui import pages as page_registry
 from desktop.ui.context import AppContext, SyncState
 from desktop.ui.record_pages import current_list
 from storage import __version__
+from storage.schema import record_type
 
 log = logging.getLogger("taizhang.desktop.window")
 
@@ -59,7 +60,7 @@ class MainWindow(QMainWindow):
         # Optional entries (township review, board …) are built now: their factory decides whether
         # they exist on this PC at all (None = not here), so the navigation never shows a dead entry.
         self.specs = []
-        for spec in page_registry.visible_pages():
+        for spec in page_registry.PAGES:
             if spec.optional:
                 page = page_registry.create_page(spec, ctx)
                 if page is None:
@@ -306,7 +307,7 @@ class MainWindow(QMainWindow):
 
     def _records_changed(self, type_name: str) -> None:
         self.ctx.refresh_unsent_count()
-        if type_name == "period":
+        if record_type(type_name).month_workflow:
             self._show_period()
 
     def _show_unsent(self, count: int) -> None:

@@ -10,7 +10,6 @@ when signed in, receipt written next to the package).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
@@ -23,26 +22,12 @@ from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import scrolling_body
 from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import describe_error, op, write_op
+from desktop.ui.sync_widgets import create_widget as sync_box
 from storage import periods as P
-from storage.validation import org_level
+from storage.orgcode import OrgCode
 from sync import package as PK
 
 log = logging.getLogger("taizhang.desktop.periods")
-
-
-def _sync_box(ctx: AppContext) -> QWidget | None:
-    """The sync helper's widget, if this build has it (desktop/ui/sync_widgets.py)."""
-    try:
-        module = importlib.import_module("desktop.ui.sync_widgets")
-    except ModuleNotFoundError as exc:
-        if exc.name == "desktop.ui.sync_widgets":
-            return None
-        raise
-    for name in ("create_widget", "SyncPanel", "SyncWidget"):
-        factory = getattr(module, name, None)
-        if factory is not None:
-            return factory(ctx)
-    return None
 
 
 class PeriodsPage(QWidget):
@@ -51,7 +36,7 @@ class PeriodsPage(QWidget):
         self.ctx = ctx
         self.setObjectName("periodsPage")
         self.org = ctx.identity.org_code
-        self.is_village = org_level(self.org) == "village"
+        self.is_village = OrgCode(self.org).level == "village"
         self.key_provider = self._device_key  # tests replace this with a key from a real sign-in
         self.receipt_key_provider = self._receipt_key  # the county server's receipt public key
         layout = scrolling_body(self)  # scrolls rather than outgrow a 1366×768 screen in large-font mode
@@ -99,7 +84,7 @@ class PeriodsPage(QWidget):
 
         sync_widget = None
         try:
-            sync_widget = _sync_box(ctx)
+            sync_widget = sync_box(ctx)
         except Exception:  # noqa: BLE001 - a broken sync box must not take the month end down
             log.exception("sync widget failed")
         if sync_widget is not None:
@@ -163,12 +148,25 @@ class PeriodsPage(QWidget):
         self.period_box.set_period(period)
         self.reload()
 
-    def reload(self) -> None:
-        self.unsent.setText(f"本机未上传的变更：{self.ctx.repo.unsent_count()} 条")
-        if not self.is_village:
-            return
-        self._show_notices()
-        st = P.get_state(self.ctx.repo, self.org, self.period)
+    def reload(self):
+        """Read the month's state, checklist and returned notices in a read job; shown when they arrive."""
+        repo, org = self.ctx.repo, self.org
+        period = self.period if self.is_village else None
+
+        def read(job):
+            if period is None:
+                return repo.unsent_count(), None, None, None
+            return (repo.unsent_count(), P.returned_notices(repo, org), P.get_state(repo, org, period),
+                    P.completeness(repo, org, period))
+
+        self.reload_handle = op(read).success(lambda got: self._show_month(period, *got)).run_in_background(self)
+        return self.reload_handle
+
+    def _show_month(self, period: str | None, unsent: int, notices, st, checklist) -> None:
+        self.unsent.setText(f"本机未上传的变更：{unsent} 条")
+        if period is None or period != self.period:
+            return  # a township PC has no month box; or another month was chosen meanwhile
+        self._show_notices(notices)
         self.status.setText(f"状态：{st.display_status}")
         lines = []
         if st.submitted_at:
@@ -180,7 +178,6 @@ class PeriodsPage(QWidget):
                          "如需更正请联系县民政局）")
         lines.append(f"截止日：{P.deadline(self.period).astimezone(P.BEIJING):%Y年%m月%d日}")
         self.history.setText("\n".join(lines))
-        checklist = P.completeness(self.ctx.repo, self.org, self.period)
         self.checklist.clear()
         for item in checklist.items:
             row = QListWidgetItem(f"{'√' if item.ok else '×'}  {item.label}：{item.detail}")
@@ -190,12 +187,11 @@ class PeriodsPage(QWidget):
         self.submit_btn.setToolTip("" if checklist.ok else checklist.summary())
         self.submit_btn.setText("重新提交月报" if st.status == P.RETURNED else "提交月报")
 
-    def _show_notices(self) -> None:
+    def _show_notices(self, notices: list[P.PeriodState]) -> None:
         while self.notices_layout.count():
             w = self.notices_layout.takeAt(0).widget()
             if w is not None:
                 w.deleteLater()
-        notices = P.returned_notices(self.ctx.repo, self.org)
         self.notices.setVisible(bool(notices))
         self.notice_labels: list[QLabel] = []
         for st in notices:
@@ -303,7 +299,7 @@ class PeriodsPage(QWidget):
 
     def import_package(self, path: str | Path, *, upload: bool = True):
         repo = self.ctx.repo
-        role = "county" if org_level(self.org) == "county" else "township"
+        role = "county" if OrgCode(self.org).level == "county" else "township"
 
         def work(job):
             data = Path(path).read_bytes()

@@ -29,31 +29,6 @@ log = logging.getLogger("taizhang.desktop.list")
 
 SEARCH_DELAY_MS = 250
 
-SEARCH_HINTS = {
-    "staff": "搜索：姓名，或身份证号/手机号的后几位",
-    "volunteer": "搜索：姓名，或身份证号/手机号的后几位",
-    "facility": "搜索：设施名称或地址",
-    "service": "搜索：服务类别或备注",
-    "social_org": "搜索：组织名称或统一社会信用代码",
-    "volunteer_team": "搜索：队伍名称或负责人",
-    "training": "搜索：课程或社区工作者姓名",
-    "volunteer_hours": "搜索：活动或志愿者姓名",
-    "volunteer_event": "搜索：培训或表彰名称、单位",
-    "elderly_person": "搜索：姓名，或身份证号/手机号的后几位",
-}
-
-DEFAULT_FILTERS = {
-    "facility": ("category", "status"),
-    "staff": ("status", "roles"),
-    "volunteer": ("skills",),
-    "service": ("category", "target"),
-    "social_org": ("org_type", "registration"),
-    "training": ("level",),
-    "volunteer_event": ("kind",),
-    "elderly_person": ("status", "difficulties"),
-}
-
-
 class RecordListPage(QWidget):
     """One list of one record type for this PC's village/community."""
 
@@ -66,6 +41,7 @@ class RecordListPage(QWidget):
         self.rt = record_type(type_name)
         self.setObjectName(f"list_{type_name}")
         self.model = RecordTableModel(ctx.repo.engine, type_name, ctx.org_code, self)
+        self.model.rows_in_background = True  # the table's pages are read by read jobs, never here
         self.open_forms: list[QWidget] = []
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -89,7 +65,7 @@ class RecordListPage(QWidget):
         bar = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setObjectName("search")
-        self.search.setPlaceholderText(SEARCH_HINTS.get(type_name, "搜索"))
+        self.search.setPlaceholderText(self.rt.search_hint or "搜索")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("搜索")
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
@@ -98,7 +74,7 @@ class RecordListPage(QWidget):
         bar.addWidget(self.search, 3)
         self.filter_combos: dict[str, QComboBox] = {}
         choices = ctx.repo.choices()
-        for name in (filters if filters is not None else DEFAULT_FILTERS.get(type_name, ())):
+        for name in (filters if filters is not None else self.rt.list_filters):
             f = self.rt.field(name)
             combo = QComboBox()
             combo.setObjectName(f"filter_{name}")
@@ -217,7 +193,7 @@ class RecordListPage(QWidget):
         if (watched is self.search and event.type() == QEvent.Type.KeyPress
                 and event.key() == Qt.Key.Key_Escape and self.search.text()):
             self.search.clear()
-            self.apply_filter()
+            self.filter_in_background()
             return True
         return super().eventFilter(watched, event)
 
@@ -232,7 +208,8 @@ class RecordListPage(QWidget):
         return flt
 
     def apply_filter(self) -> int:
-        """Filter now, on this thread (Esc, showing deleted records, callers without an event loop)."""
+        """Filter now, on this thread (callers without an event loop; the page itself filters in
+        read jobs)."""
         self._search_timer.stop()
         return self.model.set_filter(self.current_filter())
 
@@ -248,7 +225,7 @@ class RecordListPage(QWidget):
     def _read_job(self, busy_text: str, start):
         """Start a list query as a read job (``start()`` returns its handle), keeping the selected record
         selected; the count shows ``busy_text`` until the rows arrive (``_after_reload``)."""
-        self._pending_select = self.selected_id()
+        self._pending_select = self.model.locate_id = self.selected_id()
         self._pending_row = -1
         self.count_label.setText(busy_text)
         handle = start()
@@ -256,15 +233,13 @@ class RecordListPage(QWidget):
                                 if outcome != "success" else None)  # failed: show the count again
         return handle
 
-    def reload(self, keep_id: str | None = None) -> int:
-        self._pending_select = keep_id or self.selected_id()
-        self.model.filter = self.current_filter()
-        self.model.invalidate()  # F5 / explicit reload: read the database afresh
-        return self.model.reload()
+    def reload(self, keep_id: str | None = None):
+        """F5: read the database afresh (a read job, like every list query of this page)."""
+        return self.refresh_in_background(keep_id)
 
     def refresh_in_background(self, select_id: str | None = None):
         """Reload after a change (save, delete, sync) without blocking; keeps or moves the selection."""
-        self._pending_select = select_id or self.selected_id()
+        self._pending_select = self.model.locate_id = select_id or self.selected_id()
         self._pending_row = self.selected_row()
         self.model.filter = self.current_filter()
         return self.model.reload_in_background()
@@ -354,7 +329,7 @@ class RecordListPage(QWidget):
 
     def set_show_deleted(self, on: bool) -> None:
         self.deleted_toggle.setChecked(on)
-        self.apply_filter()
+        self.filter_in_background()
 
     def _update_buttons(self) -> None:
         has = self.selected_id() is not None
@@ -401,12 +376,8 @@ class RecordListPage(QWidget):
 
     # ------------------------------------------------------------------ new / edit (FORMS helper's dialog)
     def _open_form(self, record_id: str | None, parent_id: str | None = None) -> QWidget | None:
-        try:
-            from desktop.forms import RecordForm  # saves through write_op itself (record_form.run_write)
-        except (ImportError, AttributeError) as exc:
-            log.exception("record form not available")
-            show_error(self, RuntimeError(f"表单模块不可用（{exc}）"), "无法打开表单")
-            return None
+        from desktop.forms import RecordForm  # imported when first needed; saves through record_form.run_write
+
         try:
             form = RecordForm(self.ctx.repo, self.rt.name, self.ctx.org_code, record_id, self, parent_id=parent_id)
         except Exception as exc:  # noqa: BLE001 - e.g. the record was deleted meanwhile (RecordNotFound)
@@ -423,9 +394,8 @@ class RecordListPage(QWidget):
     def _form_saved(self, record: dict) -> None:
         self._saved_id = record.get("id") if record else None  # selected once the list refreshed
         self.ctx.records_changed.emit(self.rt.name)
-        for child in ("training", "volunteer_hours", "volunteer_event"):
-            if record_type(child).parent == self.rt.name:
-                self.ctx.records_changed.emit(child)
+        for child in self.rt.children:
+            self.ctx.records_changed.emit(child.name)
         self.ctx.refresh_unsent_count()
 
     def new_record(self) -> QWidget | None:
@@ -462,12 +432,14 @@ class RecordListPage(QWidget):
 
     # ------------------------------------------------------------------ delete / restore (writer thread)
     def describe(self, record_id: str) -> str:
-        row = self.ctx.repo.get(self.rt.name, record_id, include_deleted=True) or {}
-        parts = [str(row[k]) for k in ("name", "course", "activity") if row.get(k)]
+        """The record in words, from the row the list shows (no database read here)."""
+        at = self.model.row_of(record_id)
+        row = dict(zip((c.key for c in self.model.columns), self.model.display_row(at))) if at >= 0 else {}
+        parts = [row[k] for k in ("name", "course", "activity") if row.get(k)]
         if not parts:
             for k in (self.rt.date_field, "category"):
                 if k and row.get(k):
-                    parts.append(str(row[k]))
+                    parts.append(row[k])
         return f"{self.rt.label}“{' '.join(parts)}”" if parts else f"这条{self.rt.label}记录"
 
     def delete_record(self, confirm: bool = True):

@@ -1,11 +1,14 @@
 """A lazy table model over one record type (Anki-browser style: hold ids, fetch rows in pages).
 
 ``RecordTableModel`` keeps only the ordered list of SQLite rowids that match the current filter
-(100,000 ints ≈ 3 MB) and fetches the visible rows in pages of ``PAGE_SIZE`` with one
-``rowid IN (…)`` query, keeping a bounded cache of pages.  Searching, filtering and sorting are done
-in SQL (``RecordFilter`` → WHERE / ORDER BY), so opening or re-sorting 100,000 rows never builds
-100,000 Python row objects.  The list page re-sorts (header click) and refreshes (after a save or
-sync) through read jobs (``sort_in_background``, ``reload_in_background``), off the UI thread.
+(100,000 ints ≈ 0.8 MB, packed) and fetches the visible rows in pages of ``PAGE_SIZE``, keeping a
+bounded cache of pages.  The queries are the core's read API (``storage.reading.RecordReader``:
+ids for a filter and sort, rows for ids); this model builds no SQL.  The list page re-sorts
+(header click), searches and refreshes (after a save or sync) through read jobs
+(``sort_in_background``, ``set_filter_in_background``, ``reload_in_background``), which also bring
+the first page of rows along.  With ``rows_in_background`` on (the list page sets it), a page not
+yet read is fetched by a read job too: its cells show empty for that moment.  Without it (tests,
+callers without an event loop) ``reload`` and page reads run where they are called.
 
 Columns come from ``RecordType.list_columns`` (child types get their parent's name first).
 ID numbers and phones are stored in clear in the database; they are masked here
@@ -16,20 +19,16 @@ Reads only: the model never writes.  It is usable (and tested) without a view.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import re
+import time
 from array import array
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from sqlalchemy.engine import Engine
 
-from storage.schema import Field, RecordType, record_type
-from storage.validation import display_text, normalize_text, stored_value
+from storage.reading import Column, RecordFilter, RecordReader, build_where, columns_for, display_value
 
 log = logging.getLogger("taizhang.desktop.model")
 
@@ -37,100 +36,6 @@ PAGE_SIZE = 200
 ID_CACHE_MIN_ROWS = 20_000  # smaller results are cheaper to re-query than to keep
 ID_CACHE_ENTRIES = 3
 MAX_CACHED_PAGES = 30
-_DIGITS = re.compile(r"^\d+[Xx]?$")
-
-
-@dataclass
-class RecordFilter:
-    """What the list shows: search text, exact-match filters, a date range, live or deleted rows."""
-
-    search: str = ""
-    equals: dict[str, str] = field(default_factory=dict)  # field name -> choice value
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    deleted: bool = False
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str  # field name, or "_parent" for the parent's name
-    header: str
-    field: Field | None
-    sql: str  # SQL expression for SELECT and ORDER BY
-
-
-def columns_for(rt: RecordType) -> list[Column]:
-    cols = []
-    if rt.parent and rt.parent_field:
-        parent_field = rt.field(rt.parent_field)
-        cols.append(Column("_parent", parent_field.label, None,
-                           f'(SELECT p.name FROM "{rt.parent}" p WHERE p.id = t."{rt.parent_field}")'))
-    for name in rt.list_columns:
-        f = rt.field(name)
-        header = f"{f.label}（{f.unit}）" if f.unit and f.unit != f.label else f.label
-        cols.append(Column(name, header, f, f't."{name}"'))
-    return cols
-
-
-def display_value(f: Field | None, value: Any) -> str:
-    """A stored (raw SQLite) value as the list shows it, as everywhere else (PII masked)."""
-    return display_text(f, stored_value(f, value))
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def build_where(rt: RecordType, flt: RecordFilter, org_code: str | None) -> tuple[str, list]:
-    """SQL WHERE clause (table alias ``t``) and parameters for a filter."""
-    # With a date range the date index is the selective one: a unary + keeps SQLite from choosing the
-    # (org_code, deleted) index, which matches every row of the village and needs a sort (33 → 19 ms).
-    ranged = bool(rt.date_field and (flt.date_from or flt.date_to))
-    plus = "+" if ranged else ""
-    clauses = [f"{plus}t.deleted = ?"]
-    params: list[Any] = [1 if flt.deleted else 0]
-    if org_code:
-        clauses.append(f"{plus}t.org_code = ?")
-        params.append(org_code)
-    for name, value in flt.equals.items():
-        if value in (None, ""):
-            continue
-        f = rt.field(name)
-        if f.type == "multichoice":
-            # JSON arrays may be stored with \u escapes: compare decoded items, not text
-            clauses.append(f'EXISTS (SELECT 1 FROM json_each(t."{name}") WHERE json_each.value = ?)')
-            params.append(value)
-        else:
-            clauses.append(f't."{name}" = ?')
-            params.append(value)
-    if rt.date_field and (flt.date_from or flt.date_to):
-        if flt.date_from:
-            clauses.append(f't."{rt.date_field}" >= ?')
-            params.append(flt.date_from.isoformat())
-        if flt.date_to:
-            clauses.append(f't."{rt.date_field}" <= ?')
-            params.append(flt.date_to.isoformat())
-    q = normalize_text(flt.search).replace(" ", "") if flt.search else ""
-    if q:
-        ors, ps = [], []
-        digits = bool(_DIGITS.match(q))
-        for name in rt.search_fields:
-            f = rt.field(name)
-            if f.type in ("id_number", "phone"):
-                if digits:  # "last digits of the ID or phone"
-                    ors.append(f't."{name}" LIKE ? ESCAPE \'\\\'')
-                    ps.append(f"%{_like_escape(q.upper() if f.type == 'id_number' else q)}")
-            else:
-                ors.append(f't."{name}" LIKE ? ESCAPE \'\\\'')
-                ps.append(f"%{_like_escape(q)}%")
-        if rt.parent and rt.parent_field:
-            ors.append(f'(SELECT p.name FROM "{rt.parent}" p WHERE p.id = t."{rt.parent_field}") LIKE ? ESCAPE \'\\\'')
-            ps.append(f"%{_like_escape(q)}%")
-        if not ors:
-            ors.append("0")
-        clauses.append("(" + " OR ".join(ors) + ")")
-        params.extend(ps)
-    return " AND ".join(clauses), params
 
 
 class RecordTableModel(QAbstractTableModel):
@@ -141,9 +46,10 @@ class RecordTableModel(QAbstractTableModel):
     def __init__(self, engine: Engine, type_name: str, org_code: str | None, parent=None):
         super().__init__(parent)
         self.engine = engine
-        self.rt = record_type(type_name)
+        self.reader = RecordReader(engine, type_name, org_code)
+        self.rt = self.reader.rt
         self.org_code = org_code
-        self.columns = columns_for(self.rt)
+        self.columns = self.reader.columns
         self.filter = RecordFilter()
         self.sort_column: int | None = None
         self.sort_order = Qt.SortOrder.AscendingOrder
@@ -153,35 +59,15 @@ class RecordTableModel(QAbstractTableModel):
         self._generation = 0
         self.pending = False  # a background id query (refresh or sort) is running
         self._id_cache: OrderedDict[tuple, list[int]] = OrderedDict()
+        self.rows_in_background = False  # read pages not yet cached in read jobs (the list page sets it)
+        self._pages_loading: set[int] = set()
+        self.locate_id: str | None = None  # a record whose row the next background query finds too
+        self._located: dict[str, int] = {}  # record id -> rowid, found by the last background query
 
     # ------------------------------------------------------------------ queries
-    def _order_by(self) -> str:
-        if self.sort_column is None:
-            if self.rt.date_field:
-                return f't."{self.rt.date_field}" DESC, t.rowid DESC'
-            if "name" in self.rt.field_names:
-                return 't."name" ASC, t.rowid ASC'
-            return "t.rowid ASC"
-        col = self.columns[self.sort_column]
-        direction = "DESC" if self.sort_order == Qt.SortOrder.DescendingOrder else "ASC"
-        return f"{col.sql} {direction}, t.rowid {direction}"
-
     def _id_query(self) -> tuple[str, tuple]:
-        where, params = build_where(self.rt, self.filter, self.org_code)
-        return f'SELECT t.rowid FROM "{self.rt.name}" t WHERE {where} ORDER BY {self._order_by()}', tuple(params)
-
-    def _run_id_query(self, sql: str, params: tuple) -> list[int]:
-        """Any thread: the engine's pool gives this thread its own connection (plain DB-API cursor:
-        100,000 ids without building 100,000 SQLAlchemy Row objects)."""
-        with self.engine.connect() as conn:
-            cur = conn.connection.cursor()
-            try:
-                cur.execute(sql, params)
-                # streamed into a packed array: 8 bytes per row and no 100,000 int objects to fragment
-                # the heap (a list of ints made every refresh cost RSS that was never given back)
-                return array("q", (r[0] for r in cur))
-            finally:
-                cur.close()
+        return self.reader.id_query(self.filter, self.sort_column,
+                                    self.sort_order == Qt.SortOrder.DescendingOrder)
 
     def _cached_id_query(self, sql: str, params: tuple) -> list[int]:
         """The big unfiltered lists are re-shown often (clearing the search box): keep the last few
@@ -191,29 +77,35 @@ class RecordTableModel(QAbstractTableModel):
         if hit is not None:
             self._id_cache.move_to_end(key)
             return hit
-        rowids = self._run_id_query(sql, params)
+        rowids = self.reader.run_id_query(sql, params)
+        self._remember_ids(key, rowids)
+        return rowids
+
+    def _remember_ids(self, key: tuple, rowids) -> None:
         if len(rowids) >= ID_CACHE_MIN_ROWS:
             self._id_cache[key] = rowids
-            if len(self._id_cache) > ID_CACHE_ENTRIES:
+            self._id_cache.move_to_end(key)
+            while len(self._id_cache) > ID_CACHE_ENTRIES:
                 self._id_cache.popitem(last=False)
-        return rowids
 
     def invalidate(self) -> None:
         """Forget cached id lists (the data changed)."""
         self._id_cache.clear()
 
-    def _apply_rowids(self, rowids: list[int]) -> int:
+    def _apply_rowids(self, rowids: list[int], first_page: list[tuple] | None = None) -> int:
         self.beginResetModel()
         self._rowids = rowids
         self._pages.clear()
+        self._pages_loading.clear()
+        if first_page is not None:
+            self._pages[0] = first_page
         self.endResetModel()
         self.reloaded.emit(len(rowids))
         return len(rowids)
 
     def reload(self) -> int:
-        """Re-run the id query for the current filter and sort now; returns the row count."""
-        import time
-
+        """Re-run the id query for the current filter and sort now, where it is called (tests, callers
+        without an event loop); returns the row count.  The list page uses the background variants."""
         self._generation += 1  # results of a background refresh started earlier are now stale
         self.pending = False
         sql, params = self._id_query()
@@ -252,27 +144,25 @@ class RecordTableModel(QAbstractTableModel):
         sql, params = self._id_query()
         key = (sql, params)
         cached = self._id_cache.get(key)  # read here, on the UI thread: the cache is not thread-safe
+        reader, locate = self.reader, self.locate_id
+        self.locate_id = None
 
         def work(job):
-            import time
-
-            if cached is not None:
-                return cached, 0.0
             start = time.perf_counter()
-            rowids = self._run_id_query(sql, params)
-            return rowids, (time.perf_counter() - start) * 1000
+            rowids = cached if cached is not None else reader.run_id_query(sql, params)
+            elapsed = 0.0 if cached is not None else (time.perf_counter() - start) * 1000
+            first_page = reader.rows(rowids[:PAGE_SIZE])  # the rows shown first come along
+            located = reader.rowid_of(locate) if locate else None
+            return rowids, elapsed, first_page, located
 
         def apply(result) -> None:
-            rowids, elapsed_ms = result
+            rowids, elapsed_ms, first_page, located = result
             if generation != self._generation:
                 return  # a newer query (another sort, a search, a save) has been started meanwhile
             self.last_query_ms = elapsed_ms
-            if len(rowids) >= ID_CACHE_MIN_ROWS:
-                self._id_cache[key] = rowids
-                self._id_cache.move_to_end(key)
-                while len(self._id_cache) > ID_CACHE_ENTRIES:
-                    self._id_cache.popitem(last=False)
-            self._apply_rowids(rowids)
+            self._remember_ids(key, rowids)
+            self._located = {locate: located} if locate and located is not None else {}
+            self._apply_rowids(rowids, first_page)
 
         self.pending = True
         handle = op(work).success(apply).run_in_background()
@@ -294,50 +184,79 @@ class RecordTableModel(QAbstractTableModel):
         self.filter = flt
         return self._query_in_background()
 
-    def _page(self, page_no: int) -> list[tuple]:
-        page = self._pages.get(page_no)
-        if page is not None:
-            self._pages.move_to_end(page_no)
-            return page
-        ids = self._rowids[page_no * PAGE_SIZE:(page_no + 1) * PAGE_SIZE]
-        select = ", ".join(c.sql for c in self.columns)
-        sql = (f'SELECT t.rowid, t.id, t.version, {select} FROM "{self.rt.name}" t '
-               f'WHERE t.rowid IN ({", ".join("?" * len(ids))})')
-        with self.engine.connect() as conn:
-            fetched = {r[0]: r for r in conn.exec_driver_sql(sql, tuple(ids))}
-        fields = [c.field for c in self.columns]
-        page = []
-        for rid in ids:
-            r = fetched.get(rid)
-            if r is None:  # vanished since the id query (deleted elsewhere): an empty row until reload
-                page.append((None, None, ("",) * len(fields)))
-                continue
-            page.append((r[1], r[2], tuple(display_value(f, v) for f, v in zip(fields, r[3:]))))
+    def _page_ids(self, page_no: int):
+        return self._rowids[page_no * PAGE_SIZE:(page_no + 1) * PAGE_SIZE]
+
+    def _store_page(self, page_no: int, page: list[tuple]) -> list[tuple]:
         self._pages[page_no] = page
         if len(self._pages) > MAX_CACHED_PAGES:
             self._pages.popitem(last=False)
         return page
 
-    def _row(self, row: int) -> tuple:
-        return self._page(row // PAGE_SIZE)[row % PAGE_SIZE]
+    def _page(self, page_no: int, *, now: bool = False) -> list[tuple]:
+        """A page of rows: cached, or read now (``now``, or without ``rows_in_background``), or
+        empty placeholders while a read job fetches it (the view's path)."""
+        page = self._pages.get(page_no)
+        if page is not None:
+            self._pages.move_to_end(page_no)
+            return page
+        ids = self._page_ids(page_no)
+        if self.rows_in_background and not now:
+            self._load_page_in_background(page_no, ids)
+            return [(None, None, ("",) * len(self.columns))] * len(ids)
+        return self._store_page(page_no, self.reader.rows(ids))
+
+    def _load_page_in_background(self, page_no: int, ids) -> None:
+        if page_no in self._pages_loading:
+            return
+        from desktop.ui.jobs import op
+
+        self._pages_loading.add(page_no)
+        generation, reader = self._generation, self.reader
+
+        def apply(rows: list[tuple]) -> None:
+            self._pages_loading.discard(page_no)
+            if generation != self._generation:
+                return  # the ids changed meanwhile: this page belongs to an older result
+            self._store_page(page_no, rows)
+            first, last = page_no * PAGE_SIZE, page_no * PAGE_SIZE + len(rows) - 1
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.columns) - 1))
+
+        op(lambda job: reader.rows(ids)).success(apply).failure(
+            lambda exc: self._pages_loading.discard(page_no)).run_in_background()
+
+    def _row(self, row: int, *, now: bool = False) -> tuple:
+        return self._page(row // PAGE_SIZE, now=now)[row % PAGE_SIZE]
 
     # ------------------------------------------------------------------ helpers for views and tests
     def record_id(self, row: int) -> str | None:
+        """The record id of a row (a selected row is shown, so its page is cached; read now if not)."""
         if 0 <= row < len(self._rowids):
-            return self._row(row)[0]
+            return self._row(row, now=True)[0]
         return None
 
     def row_of(self, record_id: str) -> int:
-        """Row of a record id in the current result (−1 if not shown)."""
-        with self.engine.connect() as conn:
-            rowid = conn.exec_driver_sql(f'SELECT rowid FROM "{self.rt.name}" WHERE id = ?', (record_id,)).scalar()
+        """Row of a record id in the current result (−1 if not shown).
+
+        Looked up without a query when the record is on a cached page or was located by the last
+        background query (``locate_id``); otherwise read now, unless rows are read in background."""
+        for page_no, page in self._pages.items():
+            for i, r in enumerate(page):
+                if r[0] == record_id:
+                    return page_no * PAGE_SIZE + i
+        rowid = self._located.get(record_id)
+        if rowid is None:
+            if self.rows_in_background:
+                return -1
+            rowid = self.reader.rowid_of(record_id)
         try:
             return self._rowids.index(rowid)
         except ValueError:
             return -1
 
     def display_row(self, row: int) -> tuple[str, ...]:
-        return self._row(row)[2]
+        """The texts of a row (for callers and tests: read now if its page is not cached yet)."""
+        return self._row(row, now=True)[2]
 
     def column_index(self, key: str) -> int:
         for i, c in enumerate(self.columns):
@@ -390,4 +309,4 @@ class RecordTableModel(QAbstractTableModel):
 
 
 __all__ = ["RecordTableModel", "RecordFilter", "Column", "columns_for", "display_value", "build_where",
-           "PAGE_SIZE"]
+           "PAGE_SIZE"]  # the query helpers live in storage.reading; re-exported for the list page

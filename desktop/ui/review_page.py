@@ -18,11 +18,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.month_box import MonthBox
-from desktop.ui.jobs import write_op
+from desktop.ui.jobs import op, write_op
 from storage import periods as P
-from storage.models import table_for
+from storage import reading
+from storage.orgcode import OrgCode
 from storage.schema import RECORD_TYPES
-from storage.validation import display_text, org_level
+from storage.validation import display_text
 
 STATUS_COLORS = {P.NOT_SUBMITTED: "#FFFFFF", P.SUBMITTED: "#DDEBF7", P.APPROVED: "#C6EFCE",
                  P.ACCEPTED: "#A9D08E", P.RETURNED: "#F4B183"}
@@ -35,29 +36,12 @@ def role_of(ctx: AppContext) -> str | None:
     stored = ctx.repo.get_setting("role")
     if stored in ("township", "county", "admin"):
         return "county" if stored == "admin" else stored
-    level = org_level(ctx.identity.org_code)
+    level = OrgCode(ctx.identity.org_code).level
     return level if level in ("township", "county") else None
 
 
 def display_value(rt, name: str, value) -> str:
     return display_text(rt.field(name), value)
-
-
-def month_records(repo, org_code: str, period: str) -> list[tuple[str, dict]]:
-    """The records that belong to a village's month (types with a date field), oldest first."""
-    from sqlalchemy import select
-
-    start, end = P.month_bounds(period)
-    out = []
-    with repo.engine.connect() as conn:
-        for name in P.PERIOD_TYPES:
-            rt = RECORD_TYPES[name]
-            t = table_for(name)
-            col = t.c[rt.date_field]
-            for row in conn.execute(select(t).where(t.c.org_code == org_code, t.c.deleted.is_(False),
-                                                    col >= start, col < end).order_by(col)).mappings():
-                out.append((name, dict(row)))
-    return out
 
 
 class ReturnDialog(QDialog):
@@ -118,7 +102,7 @@ class ReviewPage(QWidget):
         self.ctx, self.role = ctx, role
         self.setObjectName("reviewPage")
         org = ctx.identity.org_code
-        self.prefix = org[:9] if role == "township" else org[:6]
+        self.scope = OrgCode(org).scope if role == "township" else OrgCode(org).county.scope
         layout = QVBoxLayout(self)
         title = QLabel("审核（乡镇）" if role == "township" else "审核与接收（县民政局）")
         title.setObjectName("pageTitle")
@@ -130,9 +114,8 @@ class ReviewPage(QWidget):
         self.township_box = QComboBox()  # county mode: one township at a time, or all
         self.township_box.setObjectName("township")
         self.township_box.addItem("全部乡镇/街道", "")
-        for u in sorted(ctx.repo.list("org_unit"), key=lambda u: u["org_code"]):
-            if u["org_code"].startswith(self.prefix) and org_level(u["org_code"]) == "township":
-                self.township_box.addItem(u["name"], u["org_code"])
+        op(lambda job: reading.units_in_scope(ctx.repo.engine, self.scope, level="township")).success(
+            self._show_townships).run_in_background(self)
         self.township_box.currentIndexChanged.connect(lambda _i: self.reload())
         compact_combo(self.township_box, 5)
         self.township_box.setVisible(role == "county")
@@ -230,29 +213,31 @@ class ReviewPage(QWidget):
         self.period_box.set_period(period)
         self.reload()
 
-    def reload(self) -> None:
-        repo = self.ctx.repo
-        units = [u for u in repo.list("org_unit") if u["org_code"].startswith(self.prefix)]
-        names = {u["org_code"]: u["name"] for u in units}
-        only = self.township_box.currentData() if self.role == "county" else ""
-        villages = sorted((u for u in units if org_level(u["org_code"]) == "village"
-                           and (not only or u["org_code"][:9] == only[:9])), key=lambda u: u["org_code"])
-        states = P.list_states(repo, [v["org_code"] for v in villages], [self.period])
-        counts = self._month_counts([v["org_code"] for v in villages])
+    def _show_townships(self, townships: list[dict]) -> None:
+        for u in townships:
+            self.township_box.addItem(u["name"], u["org_code"])
+
+    def reload(self):
+        """Read the villages' states for the month in a read job; the table fills when they arrive."""
+        repo, scope, period = self.ctx.repo, self.scope, self.period
+        only = (self.township_box.currentData() if self.role == "county" else "") or None
+        self.reload_handle = (op(lambda job: reading.review_rows(repo, scope, period, township=only))
+                              .success(lambda rows: self._show_rows(rows, period)).run_in_background(self))
+        return self.reload_handle
+
+    def _show_rows(self, rows: list[reading.ReviewRow], period: str) -> None:
+        if period != self.period:
+            return  # another month was chosen meanwhile: its own reload follows
         selected = self.selected_org()
         self._rows = []
-        self.units.setRowCount(len(villages))
+        self.units.setRowCount(len(rows))
         waiting = 0
-        for i, v in enumerate(villages):
-            code = v["org_code"]
-            st = states.get((code, self.period)) or P.PeriodState(code, self.period)
-            if st.status in (P.SUBMITTED, P.APPROVED):
-                with repo.engine.connect() as conn:
-                    st = P.state(conn, code, self.period)
-            self._rows.append({"org_code": code, "name": v["name"], "state": st})
+        for i, r in enumerate(rows):
+            code, st = r.org_code, r.state
+            self._rows.append({"org_code": code, "name": r.name, "state": st})
             waiting += st.status == (P.SUBMITTED if self.role == "township" else P.APPROVED)
-            cells = [f"{v['name']}（{code}）", names.get(code[:9] + "000", ""), st.display_status,
-                     (st.submitted_at or "")[5:16].replace("T", " "), str(counts.get(code, 0))]
+            cells = [f"{r.name}（{code}）", r.township_name, st.display_status,
+                     (st.submitted_at or "")[5:16].replace("T", " "), str(r.records)]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, code)
@@ -261,27 +246,11 @@ class ReviewPage(QWidget):
                     item.setForeground(QBrush(QColor("#000000")))
                 self.units.setItem(i, j, item)
         what = "待审核" if self.role == "township" else "待接收"
-        self.summary.setText(f"共 {len(villages)} 个村(社区)，{what} {waiting} 个")
+        self.summary.setText(f"共 {len(rows)} 个村(社区)，{what} {waiting} 个")
         if selected:
             self.select_org(selected)
         else:
             self._show_selected()
-
-    def _month_counts(self, codes: list[str]) -> dict[str, int]:
-        from sqlalchemy import func, select
-
-        start, end = P.month_bounds(self.period)
-        counts: dict[str, int] = {}
-        with self.ctx.repo.engine.connect() as conn:
-            for name in P.PERIOD_TYPES:
-                rt = RECORD_TYPES[name]
-                t = table_for(name)
-                col = t.c[rt.date_field]
-                for code, n in conn.execute(select(t.c.org_code, func.count()).where(
-                        t.c.org_code.like(self.prefix + "%"), t.c.deleted.is_(False), col >= start, col < end)
-                        .group_by(t.c.org_code)):
-                    counts[code] = counts.get(code, 0) + n
-        return counts
 
     def selected_org(self) -> str | None:
         items = self.units.selectedItems()
@@ -316,10 +285,22 @@ class ReviewPage(QWidget):
         if st.reason:
             lines.append("原因：" + P.display_reason(st.reason))
         self.heading.setText("\n".join(lines))
-        checklist = P.completeness(self.ctx.repo, row["org_code"], self.period)
+        self.checklist.setText("正在读取…")
+        self._month_rows = []
+        self.records.setRowCount(0)
+        repo, org, period = self.ctx.repo, row["org_code"], self.period
+
+        def read(job):
+            return P.completeness(repo, org, period), reading.month_records(repo.engine, org, period)
+
+        self.detail_handle = op(read).success(lambda got: self._show_month(org, period, st, *got)).run_in_background(self)
+
+    def _show_month(self, org: str, period: str, st: P.PeriodState, checklist, month_rows) -> None:
+        if (org, period) != (self.selected_org(), self.period):
+            return  # another village or month was chosen meanwhile
         self.checklist.setText("\n".join(f"{'√' if i.ok else '×'} {i.label}：{i.detail}"
                                          for i in checklist.items if i.key != "state"))
-        self._month_rows = month_records(self.ctx.repo, row["org_code"], self.period)
+        self._month_rows = month_rows
         self.records.setRowCount(len(self._month_rows))
         for i, (name, rec) in enumerate(self._month_rows):
             rt = RECORD_TYPES[name]
@@ -411,4 +392,4 @@ def create_page(ctx: AppContext) -> QWidget | None:
     return ReviewPage(ctx, role)
 
 
-__all__ = ["create_page", "ReviewPage", "ReturnDialog", "role_of", "month_records", "display_value"]
+__all__ = ["create_page", "ReviewPage", "ReturnDialog", "role_of", "display_value"]

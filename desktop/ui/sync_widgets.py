@@ -1,8 +1,9 @@
 """同步 in the desktop app: the sync panel (on the 月报与同步 page), the sign-in dialog, conflicts.
 
-All network and database work runs through ``desktop.ui.jobs.write_op`` (the single DB writer
-thread) with progress and 取消; ``sync.client`` reports progress through a plain callable and
-reads the cancel flag of the job.  The device token lives only in the OS keyring; when the
+A sync runs as ``desktop.ui.jobs.network_op`` (the network thread) with progress and 取消; its
+local writes go to the single DB writer thread one transaction at a time (``run_on_writer``), so a
+form save never waits for the server.  Sign-in and conflict choices are ``write_op`` jobs.
+``sync.client`` reports progress through a plain callable and reads the cancel flag of the job.  The device token lives only in the OS keyring; when the
 keyring is insecure the panel says so and shows a password box for each sync instead.
 """
 
@@ -16,7 +17,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayo
                                QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
-from desktop.ui.jobs import write_op
+from desktop.ui.jobs import network_op, run_on_writer, write_op
 from storage.schema import RECORD_TYPES
 from storage.validation import display_text
 from sync import credentials
@@ -410,13 +411,15 @@ class SyncPanel(QGroupBox):
         repo = self.ctx.repo
         callbacks = self.ctx.core_callbacks()
 
-        retries = 1 if background else 5  # a background sync must not hold the writer thread long
+        retries = 1 if background else 5  # a background sync gives up quickly when the link is bad
 
         def work(job):
             from sync.client import SyncClient
 
+            # on the network thread; each local write of the sync is handed to the writer thread
             client = SyncClient(repo, progress=lambda stage, done, total: job.progress(done, total, f"{stage}…"),
-                                cancel=job.cancelled, retries=retries, timeout=30 if background else 60)
+                                cancel=job.cancelled, retries=retries, timeout=30 if background else 60,
+                                writer=run_on_writer)
             try:
                 return client.sync(password=password or None)
             finally:
@@ -425,7 +428,7 @@ class SyncPanel(QGroupBox):
         self.sync_button.setEnabled(False)
         self.message.setText("正在同步…")
         callbacks.sync_state(running=True, message="正在同步…")
-        job = write_op(work)
+        job = network_op(work)
         if not background:
             job = job.with_progress("正在与县级服务器同步")
         self.handle = (job.affects(*RECORD_TYPES)
