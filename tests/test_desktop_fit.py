@@ -245,6 +245,10 @@ def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_hom
             window.show_page(spec.key)
             settle()
             page = window.stack.currentWidget()
+            # a page that reads in a job may have shown a progress dialog: activation comes back to the
+            # window asynchronously when it closes
+            window.activateWindow()
+            qtbot.waitUntil(window.isActiveWindow)
             window.nav.setFocus()
             reached = []
             for _ in range(60):  # from the navigation, Tab through the page and back round to it
