@@ -35,6 +35,7 @@ from typing import Callable
 
 from sqlalchemy import String, select, type_coerce
 
+from reports.fill.library import save_pulled
 from storage import local
 from storage.db import nested_transaction
 from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, table_for, utcnow
@@ -677,6 +678,8 @@ class SyncClient:
                     self.report.full_repull = True
                     log.warning("server did not know our cursor: full re-pull")
                 self._save_choice_lists(page.get("choice_lists") or {})
+                if "report_templates" in page:  # the county's published report templates (一表通)
+                    save_pulled(repo, page["report_templates"])
                 changes = [Change.from_dict(d) for d in page["changes"]]
                 with repo.engine.begin() as conn:
                     self._apply_pulled(conn, changes)
