@@ -307,3 +307,44 @@ def test_template_resaved_by_libreoffice_with_rows_inserted_and_columns_moved_st
                     and "便民商业网点" in c.mapping.filters_text)
     assert ws.cell(total, shop_col).value == expected
     assert ws.cell(first, 3).value is None  # the 备注 column is left alone
+
+
+def test_a_clerk_turns_a_department_workbook_into_a_template(township, tmp_path):
+    """docs/reports.md step by step: --prepare, one mapping row per number, --check, fill."""
+    from reports.fill.cli import run_fill
+    from reports.fill.prepare import prepare
+    from storage.cli import UserError
+
+    engine, kept = township
+    department = load_workbook(BUILTIN_DIR / "志愿服务情况统计表.xlsx")
+    del department[MAPPING_SHEET]  # what the department sent: its layout, no mapping
+    sent = tmp_path / "部门报表.xlsx"
+    department.save(sent)
+    prepared = prepare(sent, tmp_path / "模板.xlsx", Repository(engine).choices())
+    wb = load_workbook(prepared)
+    ws = wb[MAPPING_SHEET]
+    assert [c.value for c in ws[5]] == ["工作表", "行", "列", "统计项", "筛选", "期间"]
+    assert any("服务设施·数量" in str(dv.sqref) or dv.formula1.startswith("'_taizhang_catalogue'")
+               for dv in ws.data_validations.dataValidation)
+    ws["B2"] = "季报"
+    for r, row in enumerate([("表1", "志愿服务队伍数", "本月", "志愿服务队·数量", "", "本期"),
+                             ("表1", "志愿服务时长", "本年累计", "服务时长·小时合计", "", "本年累计"),
+                             ("表1", "填报单位（盖章）：", "", "填报单位", "", "")], start=6):
+        for c, value in enumerate(row, start=1):
+            ws.cell(r, c, value)
+    wb.save(prepared)
+
+    repo = Repository(engine)
+    args = lambda **kw: __import__("argparse").Namespace(**{  # noqa: E731
+        "catalogue": False, "list": False, "template": str(prepared), "check": False, "prepare": False,
+        "period": None, "org": TOWN, "output": None, "filler": "", **kw})
+    assert run_fill(engine, repo, args(check=True), None) == 0
+    out = tmp_path / "out.xlsx"
+    assert run_fill(engine, repo, args(period="2024-Q2", output=str(out)), None) == 0
+    ws = load_workbook(out)["表1"]
+    hours = num(sum(h["hours"] for h in kept["volunteer_hours"] if dt.date(2024, 1, 1) <= h["date"] <= dt.date(2024, 6, 30)))
+    assert ws.cell(row_of(ws, "志愿服务时长"), 5).value == hours
+    assert ws.cell(row_of(ws, "志愿服务队伍数"), 4).value == len(kept["volunteer_team"])
+    assert [s for s in load_workbook(out).sheetnames if s.startswith("_")] == [FILLED_SHEET]
+    with pytest.raises(UserError, match="季报"):
+        run_fill(engine, repo, args(period="2024-05", output=str(out)), None)

@@ -18,13 +18,15 @@ def add_fill_arguments(p: argparse.ArgumentParser, *, server: bool) -> None:
     p.add_argument("--list", action="store_true", help="列出可用的报表模板（内置示例和县级发布的）")
     p.add_argument("--catalogue", action="store_true", help="列出模板可用的统计项和筛选字段")
     p.add_argument("--check", action="store_true", help="只检查模板（映射表的统计项、字段、值和单元格）")
+    p.add_argument("--prepare", action="store_true",
+                   help="为部门报表加上空白映射表（统计项可下拉选择），用 -o 指定保存的模板文件")
 
 
 def run_fill(engine, repo, args, default_org: str | None) -> int:
     from reports.fill.catalogue import catalogue_text
     from reports.fill.fill import FillError, fill_template, period_for_month
     from reports.fill.library import all_templates, find_template
-    from reports.fill.template import TemplateError
+    from reports.fill.template import MAPPING_SHEET, TemplateError
 
     if args.catalogue:
         print(catalogue_text(repo.choices()))
@@ -39,6 +41,15 @@ def run_fill(engine, repo, args, default_org: str | None) -> int:
     if not args.template:
         raise UserError("请给出模板（.xlsx 文件或模板名称），或用 --list 查看可用的模板")
     try:
+        if args.prepare:
+            if not args.output:
+                raise UserError("请用 -o 指定保存的模板文件，例如：-o 模板.xlsx")
+            from reports.fill.prepare import prepare
+
+            path = prepare(args.template, args.output, repo.choices())
+            print(f"已加上映射表：{path}\n请在“{MAPPING_SHEET}”表中每个要填的数字写一行，"
+                  f"再用 taizhang fill --check {path} 检查")
+            return 0
         template = find_template(args.template, engine, repo.choices())
         if args.check:
             print(f"模板“{template.name}”（{template.period_label}）检查通过：{len(template.mappings)} 条映射")

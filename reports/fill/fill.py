@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from reports.facts import ScopeError, gather, in_scope, resolve_scope, roles_contains
 from reports.fill.catalogue import FILL_DATE, FILLER, PERIOD_TEXT, ROW_CODE, ROW_NAME, ROW_NUMBER, UNIT_NAME
-from reports.fill.template import (FILLED_SHEET, MAPPING_SHEET, PER_TOWNSHIP, PER_VILLAGE, YEAR_TO_DATE, Mapping,
+from reports.fill.template import (CATALOGUE_SHEET, FILLED_SHEET, MAPPING_SHEET, PER_TOWNSHIP, PER_VILLAGE, YEAR_TO_DATE, Mapping,
                                    Template, TemplateError, find_column, find_row, label_index)
 from reports.indicators import compute
 from reports.profiles import find_profile
@@ -247,8 +247,9 @@ def fill_template(engine: Engine, template: Template, org_code: str, period: Per
                     filled.value = f"{anchor.value}{'' if filled.value is None else filled.value}"
                     cells.append(_put(ws, r, c, filled))
         _write_cell_sheet(wb, cells, period)
-        if MAPPING_SHEET in wb.sheetnames:
-            del wb[MAPPING_SHEET]
+        for helper in (MAPPING_SHEET, CATALOGUE_SHEET):
+            if helper in wb.sheetnames:
+                del wb[helper]
         out = io.BytesIO()
         wb.save(out)
     return FillResult(template, period, me, cells, out.getvalue())

@@ -39,6 +39,7 @@ from storage.schema import record_type
 
 MAPPING_SHEET = "_taizhang_mapping"
 FILLED_SHEET = "_taizhang_cells"
+CATALOGUE_SHEET = "_taizhang_catalogue"  # the drop-down list a prepared workbook offers
 HEADERS = ("工作表", "行", "列", "统计项", "筛选", "期间")
 PER_VILLAGE, PER_TOWNSHIP = "每村一行", "每乡镇一行"
 PERIOD_KINDS = {"月报": "month", "季报": "quarter", "年报": "year"}
@@ -158,7 +159,7 @@ def _parse_row(r: int, texts: list[str], wb: Workbook, choices, source: str) -> 
     sheet, row_label, col_label, measure_name, filters_text, span = texts[:6]
     where = f"“{source}”映射表第{r}行"
     sheet = sheet or _first_data_sheet(wb)
-    if sheet not in wb.sheetnames or sheet == MAPPING_SHEET:
+    if sheet not in wb.sheetnames or sheet.startswith("_taizhang"):
         raise TemplateError(f"{where}（单元格 A{r}）：工作簿中没有名为“{sheet}”的工作表")
     if not row_label:
         raise TemplateError(f"{where}（单元格 B{r}）：“行”不能为空，请填写目标行中的文字，或“每村一行”")
@@ -226,6 +227,17 @@ def _parse_value(f, text: str, where: str, choices):
     if f.type == "org_code" and not (len(text) == 12 and text.isdigit()):
         raise TemplateError(f"{where}：字段“{f.label}”的值应为12位区划代码，现为“{text}”")
     return text
+
+
+def landscape_fit_width(ws: Worksheet) -> None:
+    """Print landscape, all columns on one page wide (as department forms are printed)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 # ---------------------------------------------------------------- anchors

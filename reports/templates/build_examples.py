@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from reports.fill.template import HEADERS, MAPPING_SHEET
+from reports.fill.template import HEADERS, MAPPING_SHEET, landscape_fit_width
 
 HERE = Path(__file__).resolve().parent
 THIN = Side(style="thin")
@@ -40,6 +40,7 @@ def _sheet(title: str, width: int, subtitle: str = "") -> tuple[Workbook, object
     ws.merge_cells(start_row=2, start_column=half + 1, end_row=2, end_column=width)
     if subtitle:
         ws.cell(2, width + 1, subtitle)
+    landscape_fit_width(ws)
     return wb, ws
 
 
