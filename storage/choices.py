@@ -49,6 +49,8 @@ DEFAULT_CHOICES: dict[str, list[str]] = {
     "social_org_registration": ["登记", "备案"],
     "social_org_type": ["生活服务", "公益慈善", "居民互助", "农村生产技术服务", "文体"],
     "period_status": ["未提交", "已提交", "乡镇已审核", "县已接收", "已退回"],
+    # registers that carry from month to month; a month's period record lists those confirmed unchanged
+    "standing_type": ["年度基础数据", "服务设施", "社区工作者", "志愿服务队", "志愿者", "社区社会组织"],
 }
 
 # Service categories grouped as the national plan groups them (为民 / 便民 / 安民).

@@ -317,7 +317,7 @@ class ReviewPage(QWidget):
             lines.append("原因：" + P.display_reason(st.reason))
         self.heading.setText("\n".join(lines))
         checklist = P.completeness(self.ctx.repo, row["org_code"], self.period)
-        self.checklist.setText("\n".join(f"{'√' if i.ok else '×'} {i.label}：{i.detail}"
+        self.checklist.setText("\n".join(f"{'√' if i.ok else ('×' if i.blocking else '○')} {i.label}：{i.detail}"
                                          for i in checklist.items if i.key != "state"))
         self._month_rows = month_records(self.ctx.repo, row["org_code"], self.period)
         self.records.setRowCount(len(self._month_rows))

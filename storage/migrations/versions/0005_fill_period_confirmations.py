@@ -1,0 +1,25 @@
+"""The month's confirmations: which standing registers the clerk confirmed as unchanged.
+
+一表通 carries standing data (facilities, workers, volunteers and teams, social
+organisations, the year's base figures) from month to month; each month the clerk
+confirms each register ("本月无变化") or edits it.  The confirmations travel with the
+month's ``period`` record (synced to the township and county) as a JSON list of
+register names, the values of the choice list ``standing_type``.
+
+Revision ID: 0005_fill
+Revises: 0004
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005_fill"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+COLUMNS = (("period", "confirmed"),)  # tests/fixtures/make_release_fixture.py drops these to rebuild older schemas
+
+
+def upgrade() -> None:
+    op.add_column("period", sa.Column("confirmed", sa.JSON(), nullable=True))
