@@ -88,3 +88,44 @@ def test_confirmations_reach_the_township_by_sync(qtbot, tmp_path):
             if c is not None:
                 c.close()
         server.stop()
+
+
+def test_reports_box_fills_a_template_and_drills_down_to_the_records(qtbot, repo, tmp_path):
+    """导入导出 → 报表: due this month, fill for a period, the filled cells listed, a cell's records."""
+    from openpyxl import load_workbook
+
+    from desktop.ui.exchange_page import ExchangePage
+    from storage import local
+    from tests.fixtures.county import T2, build_county
+    from tests.test_review_ui import make_ctx
+
+    build_county(repo)
+    page = ExchangePage(make_ctx(repo, T2, "河东镇"))
+    qtbot.addWidget(page)
+    page.resize(1000, 900)
+    page.show()
+    box = page.fill_box
+    qtbot.waitUntil(lambda: box.templates.count() >= 3, timeout=10000)
+    assert "本月应报：" in box.due.text() and "《志愿服务情况统计表》" in box.due.text()
+    index = next(i for i, e in enumerate(box.entries) if e.name == "城乡社区服务设施情况统计表")
+    box.templates.setCurrentIndex(index)
+    assert box.period.text().count("-Q") == 1  # a quarterly report offers a quarter
+    box.period.setText("2024-Q4")
+    out = tmp_path / "设施.xlsx"
+    box.fill_to(out)
+    assert runner().wait_idle(60)
+    assert "已生成《城乡社区服务设施情况统计表》2024年第4季度" in box.status.text()
+    ws = load_workbook(out)["表1"]
+    rows = [box.cells.item(r, 0).text() for r in range(box.cells.rowCount())]
+    assert len(rows) == sum(1 for c in box.result.cells if c.mapping.measure.is_number) > 0
+    # the 合计 of 综合服务设施 个数 in 河东镇 (U9–U12, R1–R4; R3 has none; U10 has two): 8
+    total = next(r for r in range(box.cells.rowCount()) if box.cells.item(r, 3).text() == "河东镇"
+                 and box.cells.item(r, 1).text() == "服务设施·数量" and "综合服务设施" in box.cells.item(r, 2).text())
+    assert box.cells.item(total, 4).text() == "8"
+    assert ws[box.cells.item(total, 0).text().split("!")[1]].value == 8
+    box.cells.setCurrentCell(total, 0)
+    box.drill(total)
+    assert runner().wait_idle(30)
+    qtbot.waitUntil(lambda: getattr(box, "dialog", None) is not None and box.dialog.isVisible(), timeout=5000)
+    assert box.dialog.table.rowCount() == 8
+    assert local.identity(repo).org_code == T2

@@ -79,6 +79,17 @@ def period_for_month(kind: str, year: int, month: int) -> Period | None:
     return parse_period(str(year)) if month == 12 else None
 
 
+def latest_period(kind: str, today: dt.date) -> Period:
+    """The period a report of this kind is due for this month, else the last one that ended."""
+    due = period_for_month(kind, today.year, today.month)
+    if due is not None:
+        return due
+    if kind == "quarter":
+        q = (today.month - 1) // 3  # the quarter before this one (0: last year's fourth)
+        return parse_period(f"{today.year}-Q{q}" if q else f"{today.year - 1}-Q4")
+    return parse_period(str(today.year - 1))
+
+
 @dataclass
 class Unit:
     code: str
