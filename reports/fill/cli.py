@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from reports.cli import check_output, on_this_pc
 from storage.cli import UserError
 
 
@@ -56,10 +57,7 @@ def run_fill(engine, repo, args, default_org: str | None) -> int:
             return 0
         if not args.period:
             raise UserError("请用 --period 指定统计期间，例如 --period 2024-Q3")
-        if not args.output:
-            raise UserError("请用 -o 指定输出的 Excel 文件，例如：-o 统计表.xlsx")
-        if not str(args.output).lower().endswith(".xlsx"):
-            raise UserError(f"输出文件“{args.output}”应以 .xlsx 结尾")
+        check_output(args.output, "统计表.xlsx")
         org = args.org or default_org
         if not org:
             raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
@@ -73,18 +71,9 @@ def run_fill(engine, repo, args, default_org: str | None) -> int:
     return 0
 
 
-def _fill(args) -> int:
-    from storage import local
-    from storage.cli import open_repository
-
-    repo = open_repository()
-    ident = local.identity(repo)
-    return run_fill(repo.engine, repo, args, ident.org_code if ident else None)
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fill", help="按部门报表模板，从台账生成报表（一表通）",
                        description="用台账数据填写部门报表模板，保持部门原有格式。"
                                    "示例：taizhang fill 志愿服务情况统计表 --period 2024-05 -o 志愿服务.xlsx")
     add_fill_arguments(p, server=False)
-    p.set_defaults(func=_fill)
+    p.set_defaults(func=on_this_pc(run_fill))
