@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from reports.fill.library import BUILTIN_DIR, PUBLISHED, all_templates
 from reports.fill.template import MAPPING_SHEET
 from tests.serverproc import SERVER_CMD, VILLAGE, ServerProcess, server_env, setup_county
+from tests.test_packages_server import server  # noqa: F401 - the county of the package tests (a fixture)
 
 pytestmark = pytest.mark.usefixtures("insecure_keyring")
 CLI = [sys.executable, "-c", "import sys; from desktop.cli import main; sys.exit(main())"]
@@ -83,3 +84,39 @@ def test_published_template_reaches_a_village_by_sync(county, tmp_path):
         assert "南关区志愿服务月报" not in {e.name for e in all_templates(village.engine)}
     finally:
         village.close()
+
+
+
+def test_published_template_reaches_a_village_without_network_by_its_receipt(server, tmp_path):
+    """The offline path: the village's package goes to the county on a USB stick; the receipt that comes
+    back carries the county's catalogue, signed with the rest of the receipt."""
+    from county_server.cmd_packages import import_package
+    from county_server.signing import server_key
+    from reports.fill.library import publish
+    from sync import package as PK
+    from tests.test_packages_server import village_pc
+    from tests.test_periods import VILLAGE as TEST_VILLAGE, fill_month
+
+    repo, key = village_pc(tmp_path, "cun", TEST_VILLAGE, server)
+    fill_month(repo, services=2)
+    publish(server.repo, county_template(tmp_path))
+    data, _pkg = PK.build_package(repo, key, org_code=TEST_VILLAGE, org_name="测试村")
+    receipt = PK.read_receipt(import_package(server, data).receipt.to_bytes())
+    assert set(receipt.report_templates) == {"南关区志愿服务月报"}
+
+    tampered = PK.read_receipt(receipt.to_bytes())
+    tampered.report_templates = {}
+    with pytest.raises(PK.PackageError, match="回执的签名不对"):
+        PK.apply_receipt(repo, tampered, PK.server_receipt_key(repo))
+    assert "南关区志愿服务月报" not in {e.name for e in all_templates(repo.engine)}
+
+    PK.apply_receipt(repo, receipt, PK.server_receipt_key(repo))
+    entry = next(e for e in all_templates(repo.engine) if e.name == "南关区志愿服务月报")
+    assert entry.origin == PUBLISHED
+    # a receipt from a server that sends no catalogue leaves the village's catalogue alone
+    older = PK.read_receipt(receipt.to_bytes())
+    older.report_templates = None
+    older.sign(server_key(server))
+    PK.apply_receipt(repo, older, PK.server_receipt_key(repo))
+    assert "南关区志愿服务月报" in {e.name for e in all_templates(repo.engine)}
+    repo.engine.dispose()
