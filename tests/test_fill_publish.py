@@ -79,6 +79,18 @@ def test_published_template_reaches_a_village_by_sync(county, tmp_path):
         row = next(c.row for c in ws["B"] if c.value == "志愿服务队伍数")
         assert ws.cell(row, 4).value == 1 and ws["A2"].value == "填报单位（盖章）：幸福村"
 
+        # the same report over the county database, for the village's township (its data arrived by sync)
+        village.sync()
+        at_county = tmp_path / "county.xlsx"
+        done = server_cli(county, "fill", "南关区志愿服务月报", "--org", VILLAGE[:9] + "000",
+                          "--period", f"{today:%Y-%m}", "-o", str(at_county))
+        assert "已填 14 个数字" in done.stdout
+        ws = load_workbook(at_county)["表1"]
+        assert ws.cell(row, 4).value == 1 and ws["A2"].value == "填报单位（盖章）：永吉街道"
+        missing = server_cli(county, "fill", "南关区志愿服务月报", "--period", f"{today:%Y-%m}", "-o",
+                             str(at_county), check=False)
+        assert missing.returncode != 0 and "请用 --org 指定区划代码" in missing.stderr
+
         server_cli(county, "fill", "withdraw", "南关区志愿服务月报")
         village.sync()
         assert "南关区志愿服务月报" not in {e.name for e in all_templates(village.engine)}

@@ -112,9 +112,8 @@ class ExchangePage(QWidget):
             row.addWidget(b)
         im.addLayout(row)
         layout.addWidget(import_box)
-        self.fill_box = FillBox(ctx)  # 报表（一表通）
+        self.fill_box = FillBox(ctx)  # 报表（一表通）; reads its templates when shown
         layout.addWidget(self.fill_box)
-        self.fill_box.load()
 
         self.status = QLabel()
         self.status.setObjectName("exchange_status")

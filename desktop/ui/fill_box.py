@@ -27,6 +27,7 @@ class FillBox(QGroupBox):
         self.ctx = ctx
         self.entries = []
         self.result = None
+        self._loading = False
         self.setObjectName("fill_box")
         layout = QVBoxLayout(self)
         self.due = QLabel("正在读取报表模板…")
@@ -69,6 +70,11 @@ class FillBox(QGroupBox):
         ident = self.ctx.identity
         return ident.org_code if ident else None
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's naming
+        super().showEvent(event)
+        if not self._loading:  # templates published by the county arrive with any sync: read them again
+            self.load()
+
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's naming
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.cells.hasFocus():
             self.drill(self.cells.currentRow())
@@ -93,7 +99,10 @@ class FillBox(QGroupBox):
         def done(entries):
             from reports.fill.fill import period_for_month
 
+            self._loading = False
+            current = self.templates.currentText()
             self.entries = entries
+            self.templates.blockSignals(True)
             self.templates.clear()
             due = []
             for e in entries:
@@ -103,9 +112,19 @@ class FillBox(QGroupBox):
                     due.append(f"《{e.name}》{period.text}")
             self.due.setText(("本月应报：" + "；".join(due) + "。数字已可从本单位台账生成，只需先在“月报与同步”中确认台账。")
                              if due else "本月没有应报的报表。")
+            self.templates.blockSignals(False)
+            keep = self.templates.findText(current)
+            self.templates.setCurrentIndex(max(keep, 0))
+            if keep < 0:
+                self._template_changed(self.templates.currentIndex())
             self.fill_button.setEnabled(bool(entries) and self.org_code is not None)
 
-        return op(work).success(done).failure(lambda exc: self._say(describe_error(exc), True)).run_in_background(self)
+        def failed(exc):
+            self._loading = False
+            self._say(describe_error(exc), True)
+
+        self._loading = True
+        return op(work).success(done).failure(failed).run_in_background(self)
 
     def _template_changed(self, index: int) -> None:
         if not 0 <= index < len(self.entries):
