@@ -112,6 +112,20 @@ def main(argv: list[str] | None = None) -> int:
         app.processEvents()
     box.dialog.resize(900, 300)
     box.dialog.grab().save(str(args.out / "fill-drill.png"))
+    # the month's checklist of a village: carried-forward registers to confirm
+    from desktop.ui.periods_page import create_page
+    from storage import periods as P
+    from tests.fixtures.county import CODES
+
+    local.set_identity(repo, CODES["R1"], "R1村")
+    month = P.previous_period()
+    P.confirm_unchanged(repo, CODES["R1"], month, ["staff", "volunteer_team"])
+    page = create_page(AppContext(repo))
+    page.resize(900, 640)
+    page.show()
+    for _ in range(5):
+        app.processEvents()
+    page.checklist.parentWidget().grab().save(str(args.out / "fill-confirm.png"))
     for p in sorted(args.out.glob("fill-*.png")):
         print(p)
     return 0
