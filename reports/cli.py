@@ -42,7 +42,10 @@ def run_report(engine, repo, args, default_org: str | None) -> int:
         for p in all_profiles(repo):
             print(f"{p.name}\t{'内置' if p.builtin else '自定义'}\t{p.source}")
         return 0
-    check_output(args.output, "达标报告.xlsx")
+    if not args.output:
+        raise UserError("请用 -o 指定输出的 Excel 文件，例如：-o 达标报告.xlsx")
+    if not str(args.output).lower().endswith(".xlsx"):
+        raise UserError(f"输出文件“{args.output}”应以 .xlsx 结尾")
     org = args.org or default_org
     if not org:
         raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
@@ -67,15 +70,16 @@ def run_report(engine, repo, args, default_org: str | None) -> int:
     return 0
 
 
-def check_output(output, example: str) -> None:
-    if not output:
-        raise UserError(f"请用 -o 指定输出的 Excel 文件，例如：-o {example}")
-    if not str(output).lower().endswith(".xlsx"):
-        raise UserError(f"输出文件“{output}”应以 .xlsx 结尾")
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="生成年度指标达标报告（Excel）",
+                       description="计算专栏1主要指标、村(社区)达标检查和数据质量检查，写成 Excel 报告。"
+                                   "示例：taizhang report --year 2024 --profile 吉林省 -o 达标报告.xlsx")
+    add_report_arguments(p, org_required=False)
+    p.set_defaults(func=on_this_pc(run_report))
 
 
 def on_this_pc(run):
-    """A ``run(engine, repo, args, default_org)`` command over this PC's ledger and unit."""
+    """A subcommand over this PC's ledger: ``run(engine, repo, args, this PC's unit)``."""
     def command(args) -> int:
         from storage import local
         from storage.cli import open_repository
@@ -84,12 +88,4 @@ def on_this_pc(run):
         ident = local.identity(repo)
         return run(repo.engine, repo, args, ident.org_code if ident else None)
     return command
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="生成年度指标达标报告（Excel）",
-                       description="计算专栏1主要指标、村(社区)达标检查和数据质量检查，写成 Excel 报告。"
-                                   "示例：taizhang report --year 2024 --profile 吉林省 -o 达标报告.xlsx")
-    add_report_arguments(p, org_required=False)
-    p.set_defaults(func=on_this_pc(run_report))
 

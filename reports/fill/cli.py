@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from reports.cli import check_output, on_this_pc
+from reports.cli import on_this_pc
 from storage.cli import UserError
 
 
@@ -57,7 +57,8 @@ def run_fill(engine, repo, args, default_org: str | None) -> int:
             return 0
         if not args.period:
             raise UserError("请用 --period 指定统计期间，例如 --period 2024-Q3")
-        check_output(args.output, "统计表.xlsx")
+        if not args.output or not str(args.output).lower().endswith(".xlsx"):
+            raise UserError("请用 -o 指定输出的 Excel 文件（以 .xlsx 结尾），例如：-o 统计表.xlsx")
         org = args.org or default_org
         if not org:
             raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")

@@ -18,8 +18,17 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-COLUMNS = (("period", "confirmed"),)  # tests/fixtures/make_release_fixture.py drops these to rebuild older schemas
+# (table, column, type); tests/fixtures/make_release_fixture.py reads COLUMNS to build older schemas
+COLUMNS = (("period", "confirmed", sa.JSON()),)
 
 
 def upgrade() -> None:
-    op.add_column("period", sa.Column("confirmed", sa.JSON(), nullable=True))
+    for table, column, type_ in COLUMNS:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column(column, type_, nullable=True))
+
+
+def downgrade() -> None:
+    for table, column, _type in reversed(COLUMNS):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column(column)
