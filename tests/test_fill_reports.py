@@ -36,12 +36,16 @@ def _id(rng):
 
 @pytest.fixture(scope="module")
 def township(tmp_path_factory):
-    """Writes the township and returns (engine, the records as written, minus the tombstoned ones)."""
+    """The township written to SQLite: (engine, the records as written, minus the tombstoned ones)."""
     from storage.db import open_database
 
-    rng = random.Random(22)
     engine = open_database(tmp_path_factory.mktemp("fill") / "town.sqlite3")
-    repo = Repository(engine, actor="测试员")
+    yield engine, build_township(Repository(engine, actor="测试员"))
+    engine.dispose()
+
+
+def build_township(repo) -> dict:
+    rng = random.Random(22)
     ops = [WriteOp("org_unit", "insert", {"org_code": COUNTY, "name": "测试县", "level": "县"}, org_unit_id(COUNTY)),
            WriteOp("org_unit", "insert", {"org_code": TOWN, "name": "测试镇", "level": "乡镇/街道",
                                           "parent_code": COUNTY}, org_unit_id(TOWN))]
@@ -84,8 +88,7 @@ def township(tmp_path_factory):
         for rec in rng.sample(kept[rt], 3):
             repo.delete(rt, rec["id"])
             kept[rt].remove(rec)
-    yield engine, kept
-    engine.dispose()
+    return kept
 
 
 def template(name):
@@ -348,3 +351,20 @@ def test_a_clerk_turns_a_department_workbook_into_a_template(township, tmp_path)
     assert [s for s in load_workbook(out).sheetnames if s.startswith("_")] == [FILLED_SHEET]
     with pytest.raises(UserError, match="季报"):
         run_fill(engine, repo, args(period="2024-05", output=str(out)), None)
+
+
+@pytest.mark.postgres
+def test_the_same_numbers_on_postgresql(township, pg_url):
+    """The county server on PostgreSQL fills every example with the numbers checked above on SQLite."""
+    from storage.db import open_server_database
+
+    engine = open_server_database(pg_url)
+    try:
+        build_township(Repository(engine, actor="测试员"))
+        for name, period in (("城乡社区服务设施情况统计表", "2024-Q3"), ("志愿服务情况统计表", "2024-05"),
+                             ("养老服务情况统计表", "2024")):
+            values = [[(c.coordinate, c.value) for c in fill_template(e, template(name), TOWN, period).cells]
+                      for e in (township[0], engine)]
+            assert values[0] == values[1], name
+    finally:
+        engine.dispose()
