@@ -308,12 +308,12 @@ def fill_template(engine: Engine, template: Template, org_code: str, period: Per
                     anchor = ws.cell(r, c)
                     filled.value = f"{anchor.value}{'' if filled.value is None else filled.value}"
                     cells.append(_put(ws, r, c, filled))
-        _write_cell_sheet(wb, cells, period)
-        for helper in (MAPPING_SHEET, CATALOGUE_SHEET):
-            if helper in wb.sheetnames:
-                del wb[helper]
-        out = io.BytesIO()
-        wb.save(out)
+    _write_cell_sheet(wb, cells, period)  # the database is not held while the workbook is written
+    for helper in (MAPPING_SHEET, CATALOGUE_SHEET):
+        if helper in wb.sheetnames:
+            del wb[helper]
+    out = io.BytesIO()
+    wb.save(out)
     return FillResult(template, period, me, cells, out.getvalue())
 
 
