@@ -57,11 +57,23 @@ def _stored(engine) -> dict[str, dict]:
     return out
 
 
+def _choices(engine) -> dict[str, list[str]]:
+    """The choice lists as this database has them (a county may have extended some)."""
+    from storage.choices import DEFAULT_CHOICES
+    from storage.models import ChoiceList
+
+    merged = {k: list(v) for k, v in DEFAULT_CHOICES.items()}
+    with engine.connect() as conn:
+        merged.update({r.name: list(r.items) for r in conn.execute(select(ChoiceList.name, ChoiceList.items))})
+    return merged
+
+
 def published_templates(engine) -> list[Entry]:
     out = []
+    choices = _choices(engine)
     for name, spec in sorted(_stored(engine).items()):
         try:
-            t = load_template(base64.b64decode(spec["data"]), source=name, choices=None)
+            t = load_template(base64.b64decode(spec["data"]), source=name, choices=choices)
         except (TemplateError, KeyError, ValueError):
             continue  # a template of a newer schema: kept, not offered
         out.append(Entry(name, PUBLISHED, t, spec.get("sha256", "")))
