@@ -10,12 +10,8 @@ township.  Keys: ``fill.<template>.county_s`` (first fill in the process), ``fil
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 PERIODS = {"month": "2024-06", "quarter": "2024-Q2", "year": "2024"}
 
@@ -49,15 +45,9 @@ def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--measure":
         measure(sys.argv[2])
         return
-    from benchmarks.indicators import generate
+    from benchmarks.indicators import generate_and_measure
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.sqlite3"
-        gen = generate(path)
-        done = subprocess.run([sys.executable, "-m", "benchmarks.fill", "--measure", str(path)],
-                              check=True, capture_output=True, text=True,
-                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
-        m = json.loads(done.stdout.strip().splitlines()[-1])
+    gen, m = generate_and_measure("benchmarks.fill")
     print(f"fill.generate_s: {gen['bulk_s'] + gen['service_s']:.1f}")
     for name, t in m["templates"].items():
         print(f"fill.{name}.county_s: {t['county_s']:.3f}")
