@@ -160,17 +160,23 @@ def measure(path: str) -> None:
                       "villages": len(report.scope.villages), "findings": len(report.quality)}))
 
 
+def generate_and_measure(module: str) -> tuple[dict, dict]:
+    """Generate the county in a temporary file, then run ``module --measure PATH`` in a fresh child
+    process (its peak memory is its own) and return (generation figures, the child's last JSON line)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.sqlite3"
+        gen = generate(path)
+        out = subprocess.run([sys.executable, "-m", module, "--measure", str(path)],
+                             check=True, capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+        return gen, json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--measure":
         measure(sys.argv[2])
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.sqlite3"
-        gen = generate(path)
-        out = subprocess.run([sys.executable, "-m", "benchmarks.indicators", "--measure", str(path)],
-                             check=True, capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
-        m = json.loads(out.stdout.strip().splitlines()[-1])
+    gen, m = generate_and_measure("benchmarks.indicators")
     times = sorted(m["times"])
     print(f"indicators.villages: {m['villages']}")
     print(f"indicators.services: {SERVICES}")

@@ -25,6 +25,7 @@ from county_server import policy
 from county_server.auth import AuthError, Principal, login
 from county_server.deps import ApiError, current_principal
 from county_server.models import Rejection, SyncBatch, utcnow
+from reports.fill.library import catalogue_index
 from storage.db import nested_transaction
 from storage.models import ChangeLog, ChoiceList, Conflict, new_id, table_for
 from storage.repository import Change, change_from_row
@@ -312,8 +313,11 @@ def pull(request: Request, cursor: str | None = None, limit: int = PULL_PAGE,
                         for r in conn.execute(select(ChoiceList))}
     more = len(rows) == limit
     next_seq = rows[-1].seq if more else upper
-    return _json({"cursor": make_cursor(state.server_id, next_seq), "more": more, "reset": reset,
-                  "changes": [change_from_row(r).to_dict() for r in rows], "choice_lists": choice_lists}, request)
+    page = {"cursor": make_cursor(state.server_id, next_seq), "more": more, "reset": reset,
+            "changes": [change_from_row(r).to_dict() for r in rows], "choice_lists": choice_lists}
+    if not more:  # the county's report templates (一表通) ride on the last page of a pull
+        page["report_templates"] = catalogue_index(state.engine)
+    return _json(page, request)
 
 
 # --------------------------------------------------------------------------- sanity check

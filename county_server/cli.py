@@ -15,7 +15,7 @@ import sys
 
 from storage.cli import run_command
 
-COMMAND_MODULES: list[str] = ["county_server.cmd_serve", "county_server.cmd_admin", "county_server.cmd_packages", "county_server.cmd_import", "county_server.cmd_report", "county_server.cmd_calendar"]
+COMMAND_MODULES: list[str] = ["county_server.cmd_serve", "county_server.cmd_admin", "county_server.cmd_packages", "county_server.cmd_import", "county_server.cmd_report", "county_server.cmd_calendar", "county_server.cmd_fill"]
 
 
 def default_db_url() -> str:

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from county_server.auth import Principal
 from county_server.models import Account, Device, utcnow
+from reports.fill.library import catalogue_index
 from sync import package as PK
 from sync.protocol import APPLIED, CONFLICT, DUPLICATE, REJECTED
 
@@ -107,7 +108,8 @@ def import_package(state, data: bytes, *, via: Principal | None = None) -> Serve
     by = via.name if via is not None else "县级服务器"
     receipt = PK.Receipt(package.package_id, package.org_code, package.device_id, held, rejected, conflicts,
                          utcnow().isoformat(timespec="seconds"), by,
-                         periods=period_changes(state.engine, package.org_code)).sign(signer)
+                         periods=period_changes(state.engine, package.org_code),
+                         report_templates=catalogue_index(state.engine)).sign(signer)
     log.info("package %s from %s: %d held, %d rejected, %d conflicts%s", package.package_id, package.org_code,
              len(held), len(rejected), len(conflicts), " (replayed)" if answer.get("replayed") else "")
     return ServerImport(receipt, bool(answer.get("replayed")), counts[APPLIED], counts[DUPLICATE])

@@ -13,7 +13,7 @@ import sys
 
 from storage.cli import run_command
 
-COMMAND_MODULES = ["storage.cli", "storage.backup", "sync.cli", "sync.package_cli", "exchange.cli", "reports.cli"]
+COMMAND_MODULES = ["storage.cli", "storage.backup", "sync.cli", "sync.package_cli", "exchange.cli", "reports.cli", "reports.fill.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

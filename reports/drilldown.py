@@ -65,9 +65,15 @@ def drill_rows(engine: Engine, result: IndicatorResult, names: dict[str, str] | 
     """(record type label, column headers, rows as display text with PII masked)."""
     if result.drill is None:
         return "", [], []
-    rt_name = BY_ID[result.indicator_id].record_type
+    _, cond = _where(result)
+    return table_rows(engine, BY_ID[result.indicator_id].record_type, cond, names, limit)
+
+
+def table_rows(engine: Engine, rt_name: str, cond, names: dict[str, str] | None = None,
+               limit: int = 5000) -> tuple[str, list[str], list[list[str]]]:
+    """The records of a type matching a condition, as the list shows them (also behind a filled report cell)."""
     rt = record_type(rt_name)
-    t, cond = _where(result)
+    t = table_for(rt_name)
     cols = list(rt.list_columns)
     headers = ["村(社区)"] + [rt.field(c).label for c in cols]
     names = names or {}

@@ -68,6 +68,8 @@ DEFAULT_CHOICES: dict[str, list[str]] = {
     # next year's holiday arrangement; they reach every PC with the choice lists at sync.
     "statutory_holidays": [],
     "adjusted_workdays": [],
+    # registers that carry from month to month; a month's period record lists those confirmed unchanged
+    "standing_type": ["年度基础数据", "服务设施", "社区工作者", "志愿服务队", "志愿者", "社区社会组织"],
 }
 
 # Service categories grouped as the national plan groups them (为民 / 便民 / 安民).

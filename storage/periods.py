@@ -76,6 +76,9 @@ ACTION_LABELS = {"submit": "提交", "approve": "审核通过", "return": "退�
 def dated_types() -> tuple[str, ...]:
     """Record types a date places in a month (the month lock applies to them)."""
     return tuple(name for name, rt in RECORD_TYPES.items() if rt.date_field and not rt.month_workflow)
+# Registers that carry from month to month; each month the clerk confirms each one unchanged or edits it.
+STANDING_TYPES = ("org_year", "facility", "staff", "volunteer_team", "volunteer", "social_org")
+UNCHANGED, EDITED, UNCONFIRMED = "本月无变化", "本月有修改", "待确认"
 
 DEFAULT_DEADLINE_DAY = 5  # a month's report is due by the 5th of the next month (setting period_deadline_day)
 BEIJING = dt.timezone(dt.timedelta(hours=8))
@@ -207,6 +210,7 @@ class PeriodState:
     accepted_by: str | None = None
     changed_after: str | None = None  # ISO time of the last record edit after submit/review, if any
     exists: bool = False
+    confirmed: tuple[str, ...] = ()  # labels of the standing registers confirmed unchanged this month
 
     @property
     def locked(self) -> bool:
@@ -237,7 +241,8 @@ def _state_from_row(org_code: str, period: str, row: dict | None) -> PeriodState
                        version=row["version"], submitted_at=row.get("submitted_at"),
                        submitted_by=row.get("submitted_by"), reviewed_at=row.get("reviewed_at"),
                        reviewed_by=row.get("reviewed_by"), accepted_at=row.get("accepted_at"),
-                       accepted_by=row.get("accepted_by"), exists=True)
+                       accepted_by=row.get("accepted_by"), exists=True,
+                       confirmed=tuple(row.get("confirmed") or ()))
 
 
 def last_record_change(conn: Connection, org_code: str, period: str) -> dt.datetime | None:
@@ -497,6 +502,7 @@ def completeness(repo, org_code: str, period: str) -> Checklist:
         checklist.items.append(CheckItem(
             "visits", "特殊困难老年人探访", visits.denominator == 0 or visits.numerator == visits.denominator,
             visits.describe(), blocking=False))
+        confirmations = standing_confirmations(conn, org_code, period)
         open_conflicts = conn.execute(select(func.count()).select_from(Conflict).where(
             Conflict.org_code == org_code, Conflict.resolved_at.is_(None))).scalar_one()
         st = state(conn, org_code, period)
@@ -506,6 +512,11 @@ def completeness(repo, org_code: str, period: str) -> Checklist:
     checklist.items.append(CheckItem(
         "conflicts", "没有待处理的同步冲突", open_conflicts == 0,
         "无" if not open_conflicts else f"有 {open_conflicts} 条记录在两处都被修改，请先在“同步冲突”中选择保留哪一版"))
+    for c in confirmations:
+        checklist.items.append(CheckItem(
+            f"confirm:{c.type_name}", f"确认{c.label}", c.status != UNCONFIRMED,
+            f"{c.status}（共 {c.count} 条）" if c.status != UNCONFIRMED
+            else f"共 {c.count} 条，请核对后点“本月无变化”，有变化请直接修改", blocking=False))
     can = st.status in ACTIONS["submit"][0]
     checklist.items.append(CheckItem(
         "state", "填报期状态", can,
@@ -522,6 +533,60 @@ def _summary(rt: RecordType, row) -> str:
             parts.append(str(row[key]))
             break
     return " ".join(parts) or str(row["id"])[:8]
+
+
+# --------------------------------------------------------------------------- carried forward, confirmed
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    type_name: str
+    label: str
+    count: int  # live records of the register
+    status: str  # 本月无变化 / 本月有修改 / 待确认
+
+
+def standing_confirmations(conn: Connection, org_code: str, period: str) -> list[Confirmation]:
+    """Each standing register of a village's month: confirmed unchanged, edited in the month, or not yet.
+
+    Readable wherever the month's period record is (the township and county get it by sync)."""
+    start, end = month_bounds(period)
+    first = dt.datetime.combine(start, dt.time(), tzinfo=dt.timezone.utc)  # month_bounds: end is exclusive
+    last = dt.datetime.combine(end, dt.time(), tzinfo=dt.timezone.utc)
+    st = state(conn, org_code, period)
+    out = []
+    for name in STANDING_TYPES:
+        t = table_for(name)
+        mine = [t.c.org_code == org_code]
+        if name == "org_year":
+            mine.append(t.c.year == start.year)
+        count = conn.execute(select(func.count()).select_from(t).where(t.c.deleted.is_(False), *mine)).scalar_one()
+        edited = conn.execute(select(func.count()).select_from(t).where(
+            *mine, t.c.updated_at >= first, t.c.updated_at < last)).scalar_one()
+        label = RECORD_TYPES[name].label
+        status = UNCHANGED if label in st.confirmed else (EDITED if edited else UNCONFIRMED)
+        out.append(Confirmation(name, label, count, status))
+    return out
+
+
+def confirm_unchanged(repo, org_code: str, period: str, type_names: Iterable[str]) -> PeriodState:
+    """Record that these standing registers did not change this month (on the month's period record)."""
+    labels = []
+    for name in type_names:
+        if name not in STANDING_TYPES:
+            raise PeriodError(f"“{RECORD_TYPES[name].label if name in RECORD_TYPES else name}”不是逐月结转的台账，"
+                              "不需要确认")
+        labels.append(RECORD_TYPES[name].label)
+    st = get_state(repo, org_code, period)
+    if st.status not in (NOT_SUBMITTED, RETURNED):
+        raise PeriodError(f"{period_label(period)}当前状态为“{st.status}”，不能再确认台账；"
+                          "如需更改，请先撤回或等待退回")
+    confirmed = [x for x in _standing_labels() if x in st.confirmed or x in labels]
+    return _write(repo, org_code, period, {"status": st.status, "confirmed": confirmed})
+
+
+def _standing_labels() -> list[str]:
+    return [RECORD_TYPES[n].label for n in STANDING_TYPES]
 
 
 # --------------------------------------------------------------------------- transitions (local writes)

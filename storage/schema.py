@@ -500,6 +500,8 @@ PERIOD = _register(RecordType(
         Field("reviewed_by", "审核人", "text", in_form=False),
         Field("accepted_at", "接收时间", "text", in_form=False),
         Field("accepted_by", "接收人", "text", in_form=False),
+        # standing registers the clerk confirmed as unchanged this month (一表通: carried forward, not retyped)
+        Field("confirmed", "本月确认无变化", "multichoice", choices="standing_type", in_form=False),
     ),
     list_columns=("period", "status", "reason", "submitted_at"),
     township_allowed=True,

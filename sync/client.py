@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 from sqlalchemy import String, select, type_coerce
 
+from reports.fill.library import save_pulled
 from storage import local
 from storage.db import nested_transaction
 from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, table_for, utcnow
@@ -701,6 +702,8 @@ class SyncClient:
 
     def _apply_page(self, page: dict, changes: list[Change]) -> None:
         self._save_choice_lists(page.get("choice_lists") or {})
+        if "report_templates" in page:  # the county's published report templates (一表通)
+            save_pulled(self.repo, page["report_templates"])
         with self.repo.engine.begin() as conn:
             self._apply_pulled(conn, changes)
             self._put_setting(conn, S_CURSOR, page["cursor"])

@@ -49,6 +49,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from reports.fill.library import save_pulled
 from storage import periods as P
 from storage.repository import Change, Repository
 from storage.schema import RECORD_TYPES
@@ -280,10 +281,15 @@ class Receipt:
     # the server's changes of this village's month-end states (returns, approvals, locks, reopenings), in
     # order: a village without network learns from the receipt what the township and county decided
     periods: list[dict] = field(default_factory=list)
+    # the county's published report templates (一表通), as a sync pull carries them; None: not sent
+    # (a receipt of an older server), and then left out of the signed body so its signature still holds
+    report_templates: dict | None = None
 
     def body(self) -> bytes:
         d = self.__dict__.copy()
         d.pop("signature")
+        if d["report_templates"] is None:
+            d.pop("report_templates")
         return _canonical({"format": RECEIPT_FORMAT, "version": VERSION, **d})
 
     def sign(self, key: Ed25519PrivateKey) -> "Receipt":
@@ -366,6 +372,8 @@ def apply_receipt(repo: Repository, receipt: Receipt, server_key: Ed25519PublicK
             if rt is not None and rt.month_workflow and change.org_code == repo.get_setting("org_code"):
                 # already known (duplicate) or changed here since (conflict: the next sync settles it)
                 repo.apply_change(conn, change, sync_state="remote")
+    if receipt.report_templates is not None:
+        save_pulled(repo, receipt.report_templates)
     return len(held)
 
 

@@ -16,7 +16,8 @@ Messages (all JSON objects)::
   POST /push     {batch_id, changes: [Change...], resolutions: [{change_id, resolution}]}
                  -> {batch_id, replayed, results: [{change_id, outcome, message?, server_change?}]}
   GET  /pull?cursor=C&limit=N
-                 -> {cursor, more, reset, changes: [Change...], choice_lists: {name: {version, items}}}
+                 -> {cursor, more, reset, changes: [Change...], choice_lists: {name: {version, items}},
+                     report_templates?: {name: {sha256, published_at, data}}}   (last page only: 一表通)
   GET  /summary  -> {scope: [org prefixes], groups: [{record_type, org_code, count, checksum}]}
   POST /records  {record_type, org_code} -> {records: [[id, version, deleted], ...]}
   POST /latest   {record_ids: [...]} -> {changes: [Change...]}   (latest server change per record)

@@ -21,6 +21,7 @@ from PySide6.QtGui import QDesktopServices, QFont
 from PySide6.QtWidgets import (QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QVBoxLayout, QWidget)
 
+from desktop.ui.fill_box import FillBox
 from desktop.ui.flow_layout import FlowLayout, labelled, scrolling_body
 from desktop.ui.jobs import JobCancelled, describe_error, op, write_op
 from storage.db import data_dir
@@ -111,6 +112,8 @@ class ExchangePage(QWidget):
             row.addWidget(b)
         im.addLayout(row)
         layout.addWidget(import_box)
+        self.fill_box = FillBox(ctx)  # 报表（一表通）; reads its templates when shown
+        layout.addWidget(self.fill_box)
 
         self.status = QLabel()
         self.status.setObjectName("exchange_status")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
@@ -76,7 +76,13 @@ class PeriodsPage(QWidget):
             self.submit_btn.clicked.connect(self.submit)
             recheck = QPushButton("重新检查")
             recheck.clicked.connect(self.reload)
+            self.confirm_btn = QPushButton("所选台账本月无变化")
+            self.confirm_btn.setObjectName("confirm_unchanged")
+            self.confirm_btn.setToolTip("在上面的清单中选中“确认……”各行（可多选），核对无误后点此确认；有变化请直接修改台账")
+            self.confirm_btn.clicked.connect(self.confirm_unchanged)
+            self.checklist.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
             buttons.addWidget(self.submit_btn)
+            buttons.addWidget(self.confirm_btn)
             buttons.addWidget(recheck)
             buttons.addStretch(1)
             bl.addLayout(buttons)
@@ -180,8 +186,10 @@ class PeriodsPage(QWidget):
         self.history.setText("\n".join(lines))
         self.checklist.clear()
         for item in checklist.items:
-            row = QListWidgetItem(f"{'√' if item.ok else '×'}  {item.label}：{item.detail}")
-            row.setForeground(QBrush(QColor("#006100" if item.ok else "#C00000")))
+            mark = "√" if item.ok else ("×" if item.blocking else "○")
+            row = QListWidgetItem(f"{mark}  {item.label}：{item.detail}")
+            row.setForeground(QBrush(QColor("#006100" if item.ok else ("#C00000" if item.blocking else "#9C5700"))))
+            row.setData(Qt.ItemDataRole.UserRole, item.key)
             self.checklist.addItem(row)
         self.submit_btn.setEnabled(checklist.ok)
         self.submit_btn.setToolTip("" if checklist.ok else checklist.summary())
@@ -221,6 +229,23 @@ class PeriodsPage(QWidget):
             self.reload()
 
         return (write_op(lambda job: P.submit(self.ctx.repo, self.org, period, actor_org=self.org))
+                .affects("period").success(done).failure(self._failed).run_in_background(self))
+
+    def confirm_unchanged(self):
+        """The selected standing registers (确认… rows) did not change this month (carried forward)."""
+        period = self.period
+        keys = [i.data(Qt.ItemDataRole.UserRole) or "" for i in self.checklist.selectedItems()]
+        names = [k.split(":", 1)[1] for k in keys if k.startswith("confirm:")]
+        if not names:
+            self.message.setText("请先在清单中选中要确认的“确认……”行（可按住 Ctrl 多选）")
+            return None
+
+        def done(_st: P.PeriodState) -> None:
+            self.message.setText(f"已确认{P.period_label(period)}以下台账无变化："
+                                 + "、".join(P.RECORD_TYPES[n].label for n in names))
+            self.reload()
+
+        return (write_op(lambda job: P.confirm_unchanged(self.ctx.repo, self.org, period, names))
                 .affects("period").success(done).failure(self._failed).run_in_background(self))
 
     def _failed(self, exc: BaseException) -> None:

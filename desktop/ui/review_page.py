@@ -298,7 +298,7 @@ class ReviewPage(QWidget):
     def _show_month(self, org: str, period: str, st: P.PeriodState, checklist, month_rows) -> None:
         if (org, period) != (self.selected_org(), self.period):
             return  # another village or month was chosen meanwhile
-        self.checklist.setText("\n".join(f"{'√' if i.ok else '×'} {i.label}：{i.detail}"
+        self.checklist.setText("\n".join(f"{'√' if i.ok else ('×' if i.blocking else '○')} {i.label}：{i.detail}"
                                          for i in checklist.items if i.key != "state"))
         self._month_rows = month_rows
         self.records.setRowCount(len(self._month_rows))
