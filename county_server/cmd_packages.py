@@ -119,10 +119,12 @@ def period_changes(engine, org_code: str) -> list[dict]:
     """Every change of this village's ``period`` records, in order (a few per month): what the receipt carries."""
     from storage.models import ChangeLog
     from storage.repository import change_from_row
+    from storage.schema import month_workflow_type
 
     with engine.connect() as conn:
         t = ChangeLog.__table__
-        rows = conn.execute(select(t).where(t.c.org_code == org_code, t.c.record_type == "period")
+        rows = conn.execute(select(t).where(t.c.org_code == org_code,
+                                            t.c.record_type == month_workflow_type().name)
                             .order_by(t.c.seq)).all()
     return [change_from_row(r).to_dict() for r in rows]
 

@@ -42,9 +42,9 @@ from typing import Iterable
 from sqlalchemy import Connection, func, select
 
 from storage.models import ORG_NAMESPACE, Conflict, table_for, utcnow
+from storage.orgcode import OrgCode
 from storage.repository import WriteRefused
 from storage.schema import RECORD_TYPES, RecordType
-from storage.orgcode import OrgCode
 from storage.validation import check_record
 from storage.visits import village_month
 
