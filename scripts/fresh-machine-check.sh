@@ -6,8 +6,10 @@
 #   scripts/fresh-machine-check.sh --keep     keep the Debian root afterwards (to look around)
 #   scripts/fresh-machine-check.sh -- -m "not slow"   pytest arguments for ./test.sh (default: the whole suite)
 #
-# What it does (as root on a Debian/Ubuntu host; it installs debootstrap and xvfb on the host if missing):
-#   1. debootstrap --variant=minbase bookworm: a minimal Debian 12 with git and nothing of ours
+# What it does (as root on a Debian/Ubuntu host; it installs debootstrap and xvfb on the host if missing;
+# the app's window is on a private Xvfb of the host, shown inside the root):
+#   1. a copy of a minimal Debian 12 (debootstrap --variant=minbase bookworm, made once and kept pristine
+#      under /var/cache/taizhang-roots), then `apt-get install git` in it: nothing of ours
 #   2. git clone of this checkout's HEAD into it (uncommitted changes are not checked)
 #   3. inside it (chroot with /proc, /sys, /dev, /dev/pts, /dev/shm mounted), exactly the README's commands:
 #        ./run.sh                   under an X server (Xvfb on the host): waits for the first-run window,
@@ -18,7 +20,8 @@
 #   4. reports each step's time, the suite's summary line and where the logs are; exit 0 only if all passed
 #
 # Environment: TAIZHANG_CHECK_DIR (logs, screenshot; default /var/tmp/taizhang-fresh-check),
-# TAIZHANG_MIRROR (Debian mirror; default: the one this host's apt uses, else deb.debian.org).
+# TAIZHANG_MIRROR (Debian mirror; default: the one this host's apt uses, else deb.debian.org),
+# TAIZHANG_ROOTS (where pristine debootstrap roots are kept).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 keep=0 pytest_args=()
@@ -39,65 +42,33 @@ report() { echo "$*" | tee -a "$out/REPORT.txt"; }
 started=$(date +%s)
 elapsed() { echo $(( $(date +%s) - $1 )); }
 
-need=()
-command -v debootstrap >/dev/null || need+=(debootstrap)
-command -v Xvfb >/dev/null || need+=(xvfb)
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
-
-mirror=${TAIZHANG_MIRROR:-}
-if [ -z "$mirror" ]; then  # the Debian mirror this host's apt already uses (reachable from here)
-  mirror=$(grep -rhoE '^(URIs:|deb) +[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-           | awk '{print $2}' | head -1)
-  mirror=${mirror:-http://deb.debian.org/debian}
-fi
-
+. "$SRC/scripts/debian-root.sh"
 root=$(mktemp -d /var/tmp/taizhang-fresh-root.XXXXXX)
-xvfb_pid=""
-mounted=()
+XVFB_PID=""
 cleanup() {
   set +e
-  # end what the check started inside the root (the app, a server), then unmount, newest first
-  for proc in /proc/[0-9]*; do
-    [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ] && kill -9 "${proc#/proc/}" 2>/dev/null
-  done
-  sleep 1
-  for ((i=${#mounted[@]}-1; i>=0; i--)); do umount -l "${mounted[i]}" 2>/dev/null; done
-  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null
+  root_release "$root"
+  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
   if [ "$keep" = 1 ]; then echo "Debian 12 根目录保留在 $root" >&2; else rm -rf --one-file-system "$root"; fi
 }
 trap cleanup EXIT
 
 step=$(date +%s)
-debootstrap --variant=minbase --include=git,ca-certificates bookworm "$root" "$mirror" >"$out/debootstrap.log" 2>&1 \
-  || { report "失败：debootstrap（见 $out/debootstrap.log）"; exit 1; }
-report "debootstrap bookworm (minbase + git): $(elapsed "$step") s, mirror $mirror"
-
-mnt() { mkdir -p "$root$2"; mount "${@:3}" "$1" "$root$2"; mounted+=("$root$2"); }
-mnt proc /proc -t proc
-mnt sysfs /sys -t sysfs
-mnt /dev /dev --bind
-mnt devpts /dev/pts -t devpts -o newinstance,ptmxmode=0666
-mnt tmpfs /dev/shm -t tmpfs -o mode=1777
-mnt tmpfs /run -t tmpfs -o mode=755
-cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-
-# an X server for the app: Xvfb on the host, its socket shown inside the root
-display=$(( 90 + RANDOM % 100 ))
-while [ -e "/tmp/.X11-unix/X$display" ]; do display=$((display + 1)); done
-Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >"$out/xvfb.log" 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 50); do [ -S "/tmp/.X11-unix/X$display" ] && break; sleep 0.2; done
-mnt /tmp/.X11-unix /tmp/.X11-unix --bind
+base=$(debian_base bookworm) || { report "失败：debootstrap bookworm"; exit 1; }
+cp -a "$base/." "$root/"
+root_mount "$root"
+start_xvfb
+root_show_x "$root"
+display=$XVFB_DISPLAY
+# what a new user types first: git, to clone the repository
+root_run "$root" bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends git ca-certificates' \
+  >"$out/git-install.log" 2>&1 || { report "失败：apt-get install git（见 $out/git-install.log）"; exit 1; }
+report "minimal Debian 12 (debootstrap --variant=minbase bookworm, $(debian_mirror); cached at $base) + git: $(elapsed "$step") s"
 
 git clone -q "$SRC" "$root/root/taizhang"
 report "checkout: $(git -C "$SRC" log -1 --format='%h %s' | cut -c1-100)"
 
-in_root() {  # a login-like shell in the root's checkout, with a plain environment
-  chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    LANG=C.UTF-8 TERM=dumb DISPLAY=":$display" "$@"
-}
+in_root() { root_run "$root" env DISPLAY=":$display" "$@"; }
 
 # --- 1. ./run.sh: the first-run window appears --------------------------------------------------
 step=$(date +%s)
@@ -122,11 +93,10 @@ from PySide6.QtGui import QGuiApplication
 app = QGuiApplication(["shot", "-platform", "xcb"])
 sys.exit(0 if app.primaryScreen().grabWindow(0).save("/root/first-run.png") else 1)' >>"$out/run.log" 2>&1 \
   && cp "$root/root/first-run.png" "$out/first-run.png"
-kill -- "$run_pid" 2>/dev/null || true
-for proc in /proc/[0-9]*; do  # close the app (it runs in the root)
-  [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ] && kill "${proc#/proc/}" 2>/dev/null
-done
+root_release "$root"  # close the app (and anything else running inside), then mount again
 wait "$run_pid" 2>/dev/null || true
+root_mount "$root"
+root_show_x "$root"
 report "./run.sh: window ${window} after $(elapsed "$step") s (installs included); screenshot $out/first-run.png"
 grep -E '^(Traceback|ImportError)|^(INFO|WARNING) ' "$out/run.log" >/dev/null \
   && { report "失败：./run.sh 在终端上显示了英文日志或错误："; grep -E '^(Traceback|ImportError|INFO|WARNING)' "$out/run.log" | head -5 | tee -a "$out/REPORT.txt"; exit 1; }
