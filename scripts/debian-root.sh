@@ -8,6 +8,10 @@
 #   root_mount ROOT                    mount /proc, /sys, /dev, /dev/pts, /dev/shm, /run inside ROOT
 #   root_show_x ROOT                   show the host's X sockets (/tmp/.X11-unix) inside ROOT
 #   root_release ROOT                  end every process running inside ROOT, unmount what root_mount did
+#   root_trust_host_network ROOT       give ROOT the host's extra CA certificates (/usr/local/share/
+#                                      ca-certificates) and /etc/pip.conf: where the package registries are
+#                                      reached through a TLS proxy, a machine on that network trusts it too.
+#                                      Needs ca-certificates installed in ROOT.
 #   root_run ROOT CMD…                 run CMD inside ROOT with a plain environment (add VAR=value
 #                                      pairs through env: root_run ROOT env A=1 cmd)
 
@@ -72,6 +76,17 @@ root_release() {
   # unmount newest first
   for dir in $(echo "${_root_mounts[$root]:-}" | tr ' ' '\n' | tac); do umount -l "$dir" 2>/dev/null; done
   _root_mounts[$root]=""
+}
+
+root_trust_host_network() {
+  local root=$1
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    root_run "$root" update-ca-certificates >/dev/null 2>&1 || true
+  fi
+  [ -f /etc/pip.conf ] && cp /etc/pip.conf "$root/etc/pip.conf"
+  return 0
 }
 
 root_run() {

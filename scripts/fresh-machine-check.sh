@@ -63,6 +63,8 @@ display=$XVFB_DISPLAY
 # what a new user types first: git, to clone the repository
 root_run "$root" bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends git ca-certificates' \
   >"$out/git-install.log" 2>&1 || { report "失败：apt-get install git（见 $out/git-install.log）"; exit 1; }
+# this host's network: the registries may be reached through a TLS proxy the host trusts (no packages)
+root_trust_host_network "$root"
 report "minimal Debian 12 (debootstrap --variant=minbase bookworm, $(debian_mirror); cached at $base) + git: $(elapsed "$step") s"
 
 git clone -q "$SRC" "$root/root/taizhang"
