@@ -12,9 +12,10 @@ what=${1:-app}
 app_pkgs=(libegl1 libgl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-wqy-microhei
           libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
           libxcb-image0 libxcb-shape0 libxcb-xkb1 python3-venv)
-# libpython3-dev brings Debian's libpython3.X.so (whichever 3.X is python3), which PyInstaller needs
+# libpython3-dev brings Debian's libpython3.X.so (whichever 3.X is python3), which PyInstaller needs;
+# debootstrap makes the Debian 11 root the 信创 baseline .deb is built and tried in
 test_pkgs=(xvfb xauth postgresql libreoffice-calc-nogui gnome-keyring libsecret-tools dbus dpkg-dev fakeroot binutils
-           libpython3-dev)
+           libpython3-dev debootstrap)
 pkgs=("${app_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()

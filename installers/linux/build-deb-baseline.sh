@@ -7,7 +7,8 @@
 #
 # Debian 11 ships Python 3.9, the app needs ≥ 3.10.  The root therefore gets CPython 3.11 built from
 # Debian's own source package of it (bookworm's python3.11, fetched with `apt-get source`, compiled
-# inside the Debian 11 root against its glibc and libraries, installed in /opt/taizhang-python).
+# inside the Debian 11 root against its glibc and libraries, with the security fixes Debian backported
+# to it, installed in /opt/taizhang-python).
 # PySide6's wheels are manylinux_2_28, so pip picks a Qt that runs on glibc 2.28 by itself.
 #
 # The root (debootstrap, build tools, the compiled Python, pip's cache) is kept in
@@ -41,40 +42,59 @@ build="$TAIZHANG_ROOTS/bullseye-build"
 
 cleanup() { set +e; root_release "$build"; }
 trap cleanup EXIT
+# one build at a time in the shared build root
+mkdir -p "$TAIZHANG_ROOTS"
+exec 9>"$TAIZHANG_ROOTS/bullseye-build.lock"
+flock 9
 
 if [ ! -f "$build/.taizhang-recipe-$RECIPE" ]; then
   echo "准备 Debian 11 构建环境（仅第一次，约 20 分钟）：$build" >&2
   base=$(debian_base bullseye)
-  rm -rf "$build"
+  root_release "$build"
+  rm -rf --one-file-system "$build"
   cp -a "$base" "$build"
   root_mount "$build"
   mirror=$(debian_mirror)
   # the app's system libraries come from the project's own list, so dpkg-shlibdeps sees the same ones
   mkdir -p "$build/tmp/deps" && cp "$ROOT/scripts/system-deps.sh" "$build/tmp/deps/"
+  log="$TAIZHANG_ROOTS/bullseye-build.log"
+  failed() { echo "Debian 11 构建环境准备失败（$1），见 $log" >&2; tail -20 "$log" >&2; exit 1; }
   root_run "$build" bash -euo pipefail -c "
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends build-essential dpkg-dev fakeroot binutils ca-certificates xz-utils \
       libssl-dev zlib1g-dev libbz2-dev libffi-dev liblzma-dev libsqlite3-dev uuid-dev libreadline-dev libncursesw5-dev
     bash /tmp/deps/system-deps.sh app
+  " >"$log" 2>&1 || failed "apt-get install"
+  root_trust_host_network "$build"
+  # CPython 3.11 from Debian 12's own source package, built against Debian 11's glibc: upstream's
+  # 3.11.2 plus the fixes Debian backported to it (its series from shutdown-deadlock.diff on: the
+  # CVE-… and 3.11-gh-… security patches and the crash fixes they build on).  Debian's own layout
+  # patches before them (multiarch, ensurepip disabled, /usr/local schemes) are for /usr and left out.
+  root_run "$build" bash -euo pipefail -c "
     echo 'deb-src $mirror bookworm main' >/etc/apt/sources.list.d/bookworm-src.list
     apt-get update -qq
     mkdir -p /usr/src/python && cd /usr/src/python
     apt-get source --download-only -qq python3.11
-    tar xf python3.11_*.orig.tar.xz
+    tar xf python3.11_*.orig.tar.*
+    tar xf python3.11_*.debian.tar.*
     cd Python-3.11*/
+    grep -q '^shutdown-deadlock.diff' ../debian/patches/series
+    sed -n '/^shutdown-deadlock.diff/,\$p' ../debian/patches/series | while read -r fix _; do
+      patch -p1 -s --no-backup-if-mismatch <../debian/patches/\$fix
+      echo \"applied \$fix\"
+    done
     ./configure -q --prefix=$PY_PREFIX --enable-shared --with-ensurepip=install LDFLAGS=-Wl,-rpath,$PY_PREFIX/lib
     make -s -j\$(nproc) >/dev/null
     make -s install >/dev/null
     cd / && rm -rf /usr/src/python
     $PY_PREFIX/bin/python3 -c 'import ssl, sqlite3, lzma, bz2, ctypes, zlib, uuid; print(\"python\", __import__(\"sys\").version)'
-  " >"$TAIZHANG_ROOTS/bullseye-build.log" 2>&1 \
-    || { echo "Debian 11 构建环境准备失败，见 $TAIZHANG_ROOTS/bullseye-build.log" >&2; tail -20 "$TAIZHANG_ROOTS/bullseye-build.log" >&2; exit 1; }
+  " >>"$log" 2>&1 || failed "CPython 3.11"
   touch "$build/.taizhang-recipe-$RECIPE"
   echo "build_root_seconds: $(( $(date +%s) - started ))"
 fi
 
 root_mount "$build"
-rm -rf "$build/build/taizhang" "$build/build/dist"
+rm -rf --one-file-system "$build/build/taizhang" "$build/build/dist"
 mkdir -p "$build/build/taizhang" "$build/build/dist"
 (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$build/build/taizhang"
 passed=""
