@@ -14,7 +14,8 @@ if [ "${1:-}" = "--with-server" ]; then
   .venv/bin/taizhang-server serve --host 127.0.0.1 --port 8765 >>"$logs/county-server.log" 2>&1 &
   server=$!
   # no exec below: this shell must outlive the app so that the trap stops the server
-  trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null' EXIT
+  stop_server() { local rc=$?; kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; exit "$rc"; }  # the app's exit code
+  trap stop_server EXIT
   trap 'exit 130' INT TERM
   echo "县级服务器已在 http://127.0.0.1:8765 启动（SQLite），关闭程序时一并停止；服务器日志：$logs/county-server.log" >&2
   .venv/bin/taizhang
