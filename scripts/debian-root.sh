@@ -12,6 +12,8 @@
 #                                      ca-certificates) and /etc/pip.conf: where the package registries are
 #                                      reached through a TLS proxy, a machine on that network trusts it too.
 #                                      Needs ca-certificates installed in ROOT.
+#   throwaway_root PREFIX [keep]       a new copy-to-be root directory /var/tmp/PREFIX.XXXXXX, released,
+#                                      its Xvfb stopped and removed (unless keep) when the script exits
 #   root_run ROOT CMD…                 run CMD inside ROOT with a plain environment (add VAR=value
 #                                      pairs through env: root_run ROOT env A=1 cmd)
 
@@ -87,6 +89,20 @@ root_trust_host_network() {
   fi
   [ -f /etc/pip.conf ] && cp /etc/pip.conf "$root/etc/pip.conf"
   return 0
+}
+
+throwaway_root() {  # sets THROWAWAY_ROOT; installs the EXIT trap
+  THROWAWAY_ROOT=$(mktemp -d "/var/tmp/$1.XXXXXX")
+  _throwaway_keep=${2:-}
+  XVFB_PID=""
+  trap _throwaway_cleanup EXIT
+}
+
+_throwaway_cleanup() {
+  set +e
+  root_release "$THROWAWAY_ROOT"
+  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
+  if [ "$_throwaway_keep" = keep ]; then echo "根目录保留在 $THROWAWAY_ROOT" >&2; else rm -rf --one-file-system "$THROWAWAY_ROOT"; fi
 }
 
 root_run() {

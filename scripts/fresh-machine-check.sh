@@ -43,15 +43,8 @@ started=$(date +%s)
 elapsed() { echo $(( $(date +%s) - $1 )); }
 
 . "$SRC/scripts/debian-root.sh"
-root=$(mktemp -d /var/tmp/taizhang-fresh-root.XXXXXX)
-XVFB_PID=""
-cleanup() {
-  set +e
-  root_release "$root"
-  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
-  if [ "$keep" = 1 ]; then echo "Debian 12 根目录保留在 $root" >&2; else rm -rf --one-file-system "$root"; fi
-}
-trap cleanup EXIT
+throwaway_root taizhang-fresh-root "$([ "$keep" = 1 ] && echo keep)"
+root=$THROWAWAY_ROOT
 
 step=$(date +%s)
 base=$(debian_base bookworm) || { report "失败：debootstrap bookworm"; exit 1; }

@@ -17,15 +17,8 @@ suite=${2:-bullseye}
 . "$ROOT/scripts/debian-root.sh"
 
 base=$(debian_base "$suite")
-root=$(mktemp -d /var/tmp/taizhang-deb-check.XXXXXX)
-XVFB_PID=""
-cleanup() {
-  set +e
-  root_release "$root"
-  [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
-  rm -rf --one-file-system "$root"
-}
-trap cleanup EXIT
+throwaway_root taizhang-deb-check
+root=$THROWAWAY_ROOT
 started=$(date +%s)
 cp -a "$base/." "$root/"
 root_mount "$root"
