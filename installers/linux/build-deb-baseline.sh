@@ -61,7 +61,7 @@ if [ ! -f "$build/.taizhang-recipe-$RECIPE" ]; then
   failed() { echo "Debian 11 构建环境准备失败（$1），见 $log" >&2; tail -20 "$log" >&2; exit 1; }
   root_run "$build" bash -euo pipefail -c "
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends build-essential dpkg-dev fakeroot binutils ca-certificates xz-utils \
+    apt-get install -y -qq --no-install-recommends build-essential pkg-config dpkg-dev fakeroot binutils ca-certificates xz-utils \
       libssl-dev zlib1g-dev libbz2-dev libffi-dev liblzma-dev libsqlite3-dev uuid-dev libreadline-dev libncursesw5-dev
     bash /tmp/deps/system-deps.sh app
   " >"$log" 2>&1 || failed "apt-get install"
