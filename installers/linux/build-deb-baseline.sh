@@ -49,22 +49,27 @@ flock 9
 
 if [ ! -f "$build/.taizhang-recipe-$RECIPE" ]; then
   echo "准备 Debian 11 构建环境（仅第一次，约 20 分钟）：$build" >&2
-  base=$(debian_base bullseye)
-  root_release "$build"
-  rm -rf --one-file-system "$build"
-  cp -a "$base" "$build"
-  root_mount "$build"
   mirror=$(debian_mirror)
-  # the app's system libraries come from the project's own list, so dpkg-shlibdeps sees the same ones
-  mkdir -p "$build/tmp/deps" && cp "$ROOT/scripts/system-deps.sh" "$build/tmp/deps/"
   log="$TAIZHANG_ROOTS/bullseye-build.log"
   failed() { echo "Debian 11 构建环境准备失败（$1），见 $log" >&2; tail -20 "$log" >&2; exit 1; }
-  root_run "$build" bash -euo pipefail -c "
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends build-essential pkg-config dpkg-dev fakeroot binutils ca-certificates xz-utils \
-      libssl-dev zlib1g-dev libbz2-dev libffi-dev liblzma-dev libsqlite3-dev uuid-dev libreadline-dev libncursesw5-dev
-    bash /tmp/deps/system-deps.sh app
-  " >"$log" 2>&1 || failed "apt-get install"
+  if [ ! -f "$build/.taizhang-packages-$RECIPE" ]; then  # (a failed Python build resumes after this step)
+    base=$(debian_base bullseye)
+    root_release "$build"
+    rm -rf --one-file-system "$build"
+    cp -a "$base" "$build"
+    root_mount "$build"
+    # the app's system libraries come from the project's own list, so dpkg-shlibdeps sees the same ones
+    mkdir -p "$build/tmp/deps" && cp "$ROOT/scripts/system-deps.sh" "$build/tmp/deps/"
+    root_run "$build" bash -euo pipefail -c "
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends build-essential pkg-config dpkg-dev fakeroot binutils ca-certificates \
+        xz-utils libssl-dev zlib1g-dev libbz2-dev libffi-dev liblzma-dev libsqlite3-dev uuid-dev libreadline-dev \
+        libncursesw5-dev
+      bash /tmp/deps/system-deps.sh app
+    " >"$log" 2>&1 || failed "apt-get install"
+    touch "$build/.taizhang-packages-$RECIPE"
+  fi
+  root_mount "$build"
   root_trust_host_network "$build"
   # CPython 3.11 from Debian 12's own source package, built against Debian 11's glibc: upstream's
   # 3.11.2 plus the fixes Debian backported to it (its series from shutdown-deadlock.diff on: the
@@ -73,7 +78,8 @@ if [ ! -f "$build/.taizhang-recipe-$RECIPE" ]; then
   root_run "$build" bash -euo pipefail -c "
     echo 'deb-src $mirror bookworm main' >/etc/apt/sources.list.d/bookworm-src.list
     apt-get update -qq
-    mkdir -p /usr/src/python && cd /usr/src/python
+    apt-get install -y -qq --no-install-recommends pkg-config >/dev/null
+    rm -rf /usr/src/python && mkdir -p /usr/src/python && cd /usr/src/python
     apt-get source --download-only -qq python3.11
     tar xf python3.11_*.orig.tar.*
     tar xf python3.11_*.debian.tar.*
@@ -83,6 +89,11 @@ if [ ! -f "$build/.taizhang-recipe-$RECIPE" ]; then
       patch -p1 -s --no-backup-if-mismatch <../debian/patches/\$fix
       echo \"applied \$fix\"
     done
+    # a backported expat fix includes CPython's internal headers in pyexpat.c, which 3.12 allows with
+    # this define at its top (Debian builds pyexpat into the interpreter, so its series does not need it)
+    if grep -q 'pycore_' Modules/pyexpat.c && ! grep -q 'Py_BUILD_CORE_MODULE' Modules/pyexpat.c; then
+      sed -i '1i #ifndef Py_BUILD_CORE_BUILTIN\\n#  define Py_BUILD_CORE_MODULE 1\\n#endif' Modules/pyexpat.c
+    fi
     ./configure -q --prefix=$PY_PREFIX --enable-shared --with-ensurepip=install LDFLAGS=-Wl,-rpath,$PY_PREFIX/lib
     make -s -j\$(nproc) >/dev/null
     make -s install >/dev/null
