@@ -102,7 +102,13 @@ _throwaway_cleanup() {
   set +e
   root_release "$THROWAWAY_ROOT"
   [ -n "$XVFB_PID" ] && kill "$XVFB_PID" 2>/dev/null
-  if [ "$_throwaway_keep" = keep ]; then echo "根目录保留在 $THROWAWAY_ROOT" >&2; else rm -rf --one-file-system "$THROWAWAY_ROOT"; fi
+  if [ "$_throwaway_keep" = keep ]; then
+    echo "根目录保留在 $THROWAWAY_ROOT" >&2
+  elif grep -q " $THROWAWAY_ROOT/" /proc/mounts; then  # never delete through a mount that is still there
+    echo "$THROWAWAY_ROOT 下仍有挂载点，未删除" >&2
+  else
+    rm -rf --one-file-system "$THROWAWAY_ROOT"
+  fi
 }
 
 root_run() {

@@ -4,6 +4,9 @@
 #
 #   scripts/fresh-machine-check.sh            check the committed HEAD of this checkout
 #   scripts/fresh-machine-check.sh --keep     keep the Debian root afterwards (to look around)
+#   scripts/fresh-machine-check.sh --own-roots  the suite's baseline .deb test makes its Debian 11 build
+#                                             root inside the fresh machine (+20-30 min) instead of
+#                                             sharing this host's cache (/var/cache/taizhang-roots)
 #   scripts/fresh-machine-check.sh -- -m "not slow"   pytest arguments for ./test.sh (default: the whole suite)
 #
 # What it does (as root on a Debian/Ubuntu host; it installs debootstrap and xvfb on the host if missing;
@@ -24,10 +27,11 @@
 # TAIZHANG_ROOTS (where pristine debootstrap roots are kept).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-keep=0 pytest_args=()
+keep=0 own_roots=0 pytest_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) keep=1; shift;;
+    --own-roots) own_roots=1; shift;;
     --) shift; pytest_args=("$@"); break;;
     -h|--help) sed -n '2,24p' "$0"; exit 0;;
     *) echo "未知参数：$1（--help 查看用法）" >&2; exit 2;;
@@ -49,9 +53,14 @@ root=$THROWAWAY_ROOT
 step=$(date +%s)
 base=$(debian_base bookworm) || { report "失败：debootstrap bookworm"; exit 1; }
 cp -a "$base/." "$root/"
-root_mount "$root"
+mount_all() {
+  root_mount "$root"
+  root_show_x "$root"
+  # the baseline .deb test in ./test.sh keeps its Debian 11 build root outside the checkout: share the host's
+  if [ "$own_roots" = 0 ]; then mkdir -p "$TAIZHANG_ROOTS"; _root_mount_one "$root" "$TAIZHANG_ROOTS" "$TAIZHANG_ROOTS" --bind; fi
+}
 start_xvfb
-root_show_x "$root"
+mount_all
 display=$XVFB_DISPLAY
 # what a new user types first: git, to clone the repository
 root_run "$root" bash -c 'apt-get update -qq && apt-get install -y -qq --no-install-recommends git ca-certificates' \
@@ -90,8 +99,7 @@ sys.exit(0 if app.primaryScreen().grabWindow(0).save("/root/first-run.png") else
   && cp "$root/root/first-run.png" "$out/first-run.png"
 root_release "$root"  # close the app (and anything else running inside), then mount again
 wait "$run_pid" 2>/dev/null || true
-root_mount "$root"
-root_show_x "$root"
+mount_all
 report "./run.sh: window ${window} after $(elapsed "$step") s (installs included); screenshot $out/first-run.png"
 grep -E '^(Traceback|ImportError)|^(INFO|WARNING) ' "$out/run.log" >/dev/null \
   && { report "失败：./run.sh 在终端上显示了英文日志或错误："; grep -E '^(Traceback|ImportError|INFO|WARNING)' "$out/run.log" | head -5 | tee -a "$out/REPORT.txt"; exit 1; }
