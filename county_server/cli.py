@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 
+from storage.argparse_zh import ChineseArgumentParser
 from storage.cli import run_command
 
 COMMAND_MODULES: list[str] = ["county_server.cmd_serve", "county_server.cmd_admin", "county_server.cmd_packages", "county_server.cmd_import", "county_server.cmd_report", "county_server.cmd_calendar", "county_server.cmd_fill"]
@@ -27,7 +28,7 @@ def default_db_url() -> str:
 def build_parser() -> argparse.ArgumentParser:
     from storage import __version__
 
-    parser = argparse.ArgumentParser(prog="taizhang-server", description="社区服务台账县级服务器")
+    parser = ChineseArgumentParser(prog="taizhang-server", description="社区服务台账县级服务器")
     parser.add_argument("--version", action="version", version=f"社区服务台账服务器 {__version__}")
     parser.add_argument("--db", default=os.environ.get("TAIZHANG_DB_URL"),
                         help="数据库地址：sqlite:///路径 或 postgresql://用户@主机/库（默认：数据目录中的 county.sqlite3；"

@@ -15,8 +15,10 @@ HEADER_ALIASES = {
     "code": ("code", "org_code", "区划代码", "统计用区划代码", "代码"),
     "name": ("name", "名称", "单位名称", "村(社区)名称", "名字"),
     "urban_rural": ("urban_rural", "urban/rural", "城乡分类", "城乡分类代码", "城乡"),
-    "relocation": ("relocation", "易地扶贫搬迁集中安置社区", "易地扶贫搬迁", "搬迁安置社区", "安置社区"),
+    "relocation": ("relocation", "易地扶贫搬迁集中安置社区", "易地扶贫搬迁", "易地搬迁安置", "易地搬迁安置社区",
+                   "易地扶贫搬迁安置", "易地搬迁", "搬迁安置社区", "搬迁安置", "安置社区"),
 }
+HEADER_NAMES = {"code": "区划代码", "name": "名称", "urban_rural": "城乡分类", "relocation": "易地搬迁安置"}
 URBAN = {"城市社区", "城市", "城镇", "urban", "u", "111", "112", "121"}
 RURAL = {"农村社区", "农村", "乡村", "rural", "r", "122", "123", "210", "220"}
 TRUE = {"是", "1", "true", "yes", "y", "√", "t"}
@@ -58,6 +60,27 @@ def read_org_rows(path: Path) -> list[list[str]]:
     raise UserError(f"{path.name}：只支持 .csv 或 .xlsx 文件")
 
 
+def _header_columns(header: list[str]) -> tuple[dict[str, int], list[int]]:
+    """Which column holds which field, and the indexes of non-empty header cells no alias names."""
+    known = {a.lower(): key for key, aliases in HEADER_ALIASES.items() for a in aliases}
+    columns: dict[str, int] = {}
+    unknown: list[int] = []
+    for i, h in enumerate(header):
+        if not h:
+            continue
+        key = known.get(h)
+        if key is None:
+            unknown.append(i)
+        else:
+            columns.setdefault(key, i)
+    return columns, unknown
+
+
+def _accepted_headers() -> str:
+    return "；".join(f"{HEADER_NAMES[key]}（或 {'、'.join(a for a in aliases if a != HEADER_NAMES[key])}）"
+                    for key, aliases in HEADER_ALIASES.items())
+
+
 def parse_org_rows(rows: list[list[str]]) -> list[dict]:
     """Rows → org-unit values; all-or-nothing: every problem is reported with its row number."""
     from storage.validation import check_org_code
@@ -66,18 +89,17 @@ def parse_org_rows(rows: list[list[str]]) -> list[dict]:
     if not rows:
         raise UserError("文件中没有数据行")
     header = [c.strip().lower() for c in rows[0]]
-    columns = {}
-    for key, aliases in HEADER_ALIASES.items():
-        for i, h in enumerate(header):
-            if h in [a.lower() for a in aliases]:
-                columns[key] = i
-                break
+    columns, unknown = _header_columns(header)
     if "code" in columns:
         data, first = rows[1:], 2
+        # a column the loader does not know would otherwise be dropped silently (its 是 values lost)
+        if unknown:
+            raise UserError(f"表头中有无法识别的列：{'、'.join(rows[0][i].strip() for i in unknown)}。"
+                            f"可用的列名：{_accepted_headers()}；请改成其中之一，或删去这一列后重新导入")
     else:  # no header: code, name, urban/rural, relocation
         columns, data, first = {"code": 0, "name": 1, "urban_rural": 2, "relocation": 3}, rows, 1
     if "name" not in columns:
-        raise UserError("表头中缺少“名称”列（应有：区划代码、名称、城乡分类、易地扶贫搬迁集中安置社区）")
+        raise UserError(f"表头中缺少“名称”列（应有：{'、'.join(HEADER_NAMES.values())}）")
     out, errors = [], []
     for n, row in enumerate(data, start=first):
         def col(key):
@@ -106,6 +128,9 @@ def parse_org_rows(rows: list[list[str]]) -> list[dict]:
                 errors.append(f"第{n}行：{code} {name} 的城乡分类“{col('urban_rural')}”无法识别，"
                               "请填写“城市社区”或“农村社区”（或统计用城乡分类代码111-220）")
                 continue
+        if level == "village" and "relocation" not in columns:
+            raise UserError(f"表头中缺少“易地搬迁安置”列：第{n}行 {code} {name} 是村（社区），每个村都要填写"
+                            "是否为易地扶贫搬迁集中安置社区（“是”或“否”）。请加上这一列后重新导入，未导入任何数据")
         reloc = col("relocation").lower()
         if reloc in TRUE:
             values["relocation"] = True

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 
+from desktop.logging_setup import setup_console_logging
+from storage.argparse_zh import ChineseArgumentParser
 from storage.cli import run_command
 
 COMMAND_MODULES = ["storage.cli", "storage.backup", "sync.cli", "sync.package_cli", "exchange.cli", "reports.cli", "reports.fill.cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ChineseArgumentParser(
         prog="taizhang", description="社区服务台账：村(社区)、乡镇的离线台账程序。不带子命令时打开桌面程序。")
     from storage import __version__
 
@@ -42,7 +43,7 @@ def _gui(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_console_logging()  # the terminal shows errors only, in Chinese; the rest goes to the log file
     return run_command(getattr(args, "func", _gui), args, logger="taizhang",
                        unexpected="程序出错，请把这段信息发给县民政局信息管理员")
 

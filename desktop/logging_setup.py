@@ -5,6 +5,9 @@
 * :class:`PiiFilter` masks 18-digit ID numbers (110105********1234) and 11-digit mobile numbers
   (138****8000) in the formatted message *and* in exception text, whatever code logged it.  Code
   should still never log PII on purpose; the filter is the safety net.
+* ``setup_console_logging()`` is what the terminal shows: only errors, with Chinese level names
+  (``错误``/``严重错误``); progress and warnings (``alembic`` upgrading the database, an unreachable
+  server) go to the log file only, where an administrator reads them.
 * ``install_excepthook(show)`` logs any uncaught exception (masked) and calls ``show(message)``
   with a Chinese message that says what to do and where the log file is.  Saved data is never at
   risk from an uncaught exception: every write is its own committed transaction.
@@ -61,6 +64,37 @@ def log_dir() -> Path:
 
 def log_file_path() -> Path:
     return log_dir() / "taizhang.log"
+
+
+LEVEL_NAMES_ZH = {"DEBUG": "调试", "INFO": "信息", "WARNING": "警告", "ERROR": "错误", "CRITICAL": "严重错误"}
+CONSOLE_FORMAT = "%(asctime)s %(levelname_zh)s（%(name)s）：%(message)s"
+
+
+class ChineseLevelFormatter(logging.Formatter):
+    """Writes the level in Chinese (错误, 严重错误 …) instead of ERROR, CRITICAL."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname_zh = LEVEL_NAMES_ZH.get(record.levelname, record.levelname)
+        return super().format(record)
+
+
+_console: logging.Handler | None = None
+
+
+def setup_console_logging() -> logging.Handler:
+    """The terminal's log handler: errors only, Chinese level names, PII masked (idempotent)."""
+    global _console
+    with _lock:
+        root = logging.getLogger()
+        if _console is None:
+            _console = logging.StreamHandler(sys.stderr)
+            _console.setLevel(logging.ERROR)
+            _console.setFormatter(ChineseLevelFormatter(CONSOLE_FORMAT, datefmt="%H:%M:%S"))
+            _console.addFilter(PiiFilter())
+            root.addHandler(_console)
+        if root.level == logging.NOTSET or root.level > logging.WARNING:
+            root.setLevel(logging.WARNING)
+    return _console
 
 
 _installed: logging.Handler | None = None
@@ -136,5 +170,5 @@ def install_excepthook(show: Callable[[str], None] | None = None) -> None:
     threading.excepthook = thread_hook
 
 
-__all__ = ["setup_logging", "teardown_logging", "PiiFilter", "mask_pii", "log_file_path", "log_dir", "install_excepthook",
+__all__ = ["setup_logging", "setup_console_logging", "teardown_logging", "PiiFilter", "mask_pii", "log_file_path", "log_dir", "install_excepthook",
            "crash_message"]

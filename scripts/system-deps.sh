@@ -2,14 +2,20 @@
 # Installs the system packages Taizhang needs on Debian/Ubuntu/UOS/Kylin.
 #   scripts/system-deps.sh app    Qt's libraries and a CJK font (to run the desktop app)
 #   scripts/system-deps.sh test   the above plus PostgreSQL, LibreOffice Calc, gnome-keyring,
-#                                 Xvfb and the .deb tools the test suite uses
+#                                 Xvfb (and xauth, which xvfb-run needs), the .deb tools and
+#                                 Python's shared library (PyInstaller bundles it) the test suite uses
+# Checked on a fresh Debian 12 by scripts/fresh-machine-check.sh: every package the app or the
+# tests load must be named here, not pulled in by chance by another one (libglib2.0-0 was).
 # Runs apt-get as root, or through sudo; does nothing for packages already there.
 set -euo pipefail
 what=${1:-app}
-app_pkgs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-wqy-microhei
+app_pkgs=(libegl1 libgl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-wqy-microhei
           libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
           libxcb-image0 libxcb-shape0 libxcb-xkb1 python3-venv)
-test_pkgs=(xvfb postgresql libreoffice-calc-nogui gnome-keyring libsecret-tools dbus dpkg-dev fakeroot binutils)
+# libpython3-dev brings Debian's libpython3.X.so (whichever 3.X is python3), which PyInstaller needs;
+# debootstrap makes the Debian 11 root the 信创 baseline .deb is built and tried in
+test_pkgs=(xvfb xauth postgresql libreoffice-calc-nogui gnome-keyring libsecret-tools dbus dpkg-dev fakeroot binutils
+           libpython3-dev debootstrap)
 pkgs=("${app_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from openpyxl import load_workbook
 from PySide6.QtCore import Qt
@@ -11,8 +9,8 @@ from PySide6.QtCore import Qt
 from desktop.ui.jobs import runner
 from storage import local
 from tests.fixtures.county import CODES, COUNTY, YEAR, build_county, rid
+from tests.test_review_ui import shots_dir
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -139,7 +137,7 @@ def test_drill_down_by_keyboard(page, qtbot):
     dialog.close()
 
 
-def test_chart_and_screenshot(page, qtbot):
+def test_chart_and_screenshot(page, qtbot, tmp_path):
     _compute(page)
     rows = {page.summary.item(r, 0).text(): r for r in range(14)}
     page.summary.setCurrentCell(rows["I4"], 4)
@@ -153,10 +151,10 @@ def test_chart_and_screenshot(page, qtbot):
     page.drill_dialog.close()
     page.show()
     qtbot.waitExposed(page)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    assert page.grab().save(str(SHOTS / "indicators.png"))
+    shots = shots_dir(tmp_path)
+    assert page.grab().save(str(shots / "indicators.png"))
     page.tabs.setCurrentIndex(2)
-    assert page.grab().save(str(SHOTS / "indicators_standards.png"))
+    assert page.grab().save(str(shots / "indicators_standards.png"))
 
 
 def test_export_through_job(page, tmp_path):

@@ -269,3 +269,50 @@ def test_installed_app_explains_a_failed_migration_and_a_too_new_database_in_chi
     assert "更新版本的台账程序" in lines[0] and "请安装最新版本" in lines[0]
     assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
     _dpkg("--purge", APPID)
+
+
+# --------------------------------------------------------------------------- the 信创 baseline (glibc ≤ 2.31)
+
+GLIBC_BASELINE = (2, 31)  # UOS 20 and Kylin V10 ship glibc 2.28-2.31
+
+
+@pytest.mark.timeout(4800)
+def test_baseline_deb_needs_no_newer_glibc_and_opens_in_a_fresh_debian_11(tmp_path):
+    """The release build (installers/linux/build-deb-baseline.sh: bundle and package made inside a
+    Debian 11 root, Python 3.11 compiled there) needs at most glibc 2.31 in every file (objdump -T),
+    and the package installs with apt into a fresh minimal Debian 11 and opens its first-run window
+    there, as an ordinary user with a new data directory, under Xvfb.  The first run on a machine
+    makes and keeps the Debian 11 build root (about 20 minutes on 2 cores); later runs 6-10 minutes."""
+    if os.geteuid() != 0:
+        pytest.skip("debootstrap and chroot need root (CI runs the suite as root)")
+    out = tmp_path / "dist"
+    built = subprocess.run(["bash", str(ROOT / "installers" / "linux" / "build-deb-baseline.sh"), "--fast",
+                            "--out", str(out), "--version", "0.1.0.0"],
+                           capture_output=True, text=True, timeout=4200)
+    assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-5000:]
+    figures = dict(re.findall(r"^(\w+): (\S+)$", built.stdout, re.M))
+    print({k: v for k, v in figures.items() if k.endswith(("seconds", "_mb", "glibc"))})
+    debs = sorted(out.glob(f"{APPID}_0.1.0.0_*.deb"))
+    assert len(debs) == 1, sorted(p.name for p in out.iterdir())
+
+    unpacked = tmp_path / "unpacked"
+    subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(unpacked)], check=True)
+    listed = subprocess.run(["bash", str(ROOT / "installers" / "linux" / "max-glibc.sh"), str(unpacked), "--list"],
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    needs = {line.split(" ", 1)[1]: tuple(int(n) for n in line.split(" ", 1)[0].split(".")) for line in listed}
+    assert any(path.endswith("files/taizhang") for path in needs), "the program itself was read"
+    assert any("libpython3.11" in path for path in needs) and any("libQt6Core" in path for path in needs)
+    too_new = {path: version for path, version in needs.items() if version > GLIBC_BASELINE}
+    assert not too_new, f"files needing glibc > 2.31: {too_new}"
+    assert figures["max_glibc"] == ".".join(map(str, max(needs.values())))
+    control = subprocess.run(["dpkg-deb", "-f", str(debs[0]), "Depends"], capture_output=True, text=True,
+                             check=True).stdout
+    libc = re.search(r"libc6 \(>= ([\d.]+)\)", control)
+    assert libc and tuple(int(n) for n in libc.group(1).split(".")[:2]) <= GLIBC_BASELINE, control
+
+    checked = subprocess.run(["bash", str(ROOT / "installers" / "linux" / "check-deb-in-debian.sh"), str(debs[0]),
+                              "bullseye"], capture_output=True, text=True, timeout=1800)
+    print(checked.stdout)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-3000:]
+    assert "glibc: ldd (Debian GLIBC 2.31" in checked.stdout
+    assert "first-run window: ok" in checked.stdout

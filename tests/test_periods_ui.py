@@ -15,7 +15,7 @@ from storage.db import open_database
 from storage.repository import Repository
 from sync import package as PK
 from tests.test_periods import TOWNSHIP, VILLAGE, fill_month
-from tests.test_review_ui import SHOTS, county_tree
+from tests.test_review_ui import county_tree, shots_dir
 
 KEY = PK.new_signing_key()  # this PC's package signing key, as made at sign-in
 SERVER_KEY = PK.new_signing_key()  # the county server's receipt key
@@ -37,7 +37,7 @@ def village_page(qtbot, repo):
     return page
 
 
-def test_checklist_submit_and_returned_notice(qtbot, repo):
+def test_checklist_submit_and_returned_notice(qtbot, repo, tmp_path):
     county_tree(repo)
     page = village_page(qtbot, repo)
     month = page.period
@@ -70,9 +70,8 @@ def test_checklist_submit_and_returned_notice(qtbot, repo):
     assert f"{P.period_label(month)}的月报被退回" in text and "请补充服务对象" in text and "服务对象应为残疾人" in text
     assert "[record:" not in text
     assert page.submit_btn.text() == "重新提交月报" and page.submit_btn.isEnabled()
-    SHOTS.mkdir(parents=True, exist_ok=True)
     QApplication.processEvents()
-    assert page.grab().save(str(SHOTS / "periods.png"))
+    assert page.grab().save(str(shots_dir(tmp_path) / "periods.png"))
     # it stays after a correction, and goes only when the month is resubmitted
     repo.update("service", svc["id"], {"target": "残疾人"})
     page.ctx.records_changed.emit("service")
