@@ -62,7 +62,7 @@ def _serialize_writers(conn: Connection) -> None:
 @public_router.get("/status", summary="服务器状态（不需登录）")
 def status(request: Request) -> dict:
     return {"protocol_versions": sorted(SUPPORTED_VERSIONS), "server_id": request.app.state.server_id,
-            "time": utcnow().isoformat()}
+            "incarnation": request.app.state.incarnation, "time": utcnow().isoformat()}
 
 
 class LoginRequest(BaseModel):
@@ -330,7 +330,7 @@ def pull(request: Request, cursor: Annotated[str | None, Query(max_length=limits
     with state.engine.begin() as conn:
         _serialize_writers(conn)  # everything up to `upper` is committed
         upper = conn.execute(select(func.max(ChangeLog.seq))).scalar() or 0
-        reset = bool(cursor) and (sid != state.server_id or seq > upper)
+        reset = bool(cursor) and (sid != state.incarnation or seq > upper)  # restored: see incarnation.py
         if reset or not cursor:
             seq = 0
         rows = conn.execute(select(ChangeLog).where(
@@ -341,7 +341,7 @@ def pull(request: Request, cursor: Annotated[str | None, Query(max_length=limits
                         for r in conn.execute(select(ChoiceList))}
     more = len(rows) == limit
     next_seq = rows[-1].seq if more else upper
-    return _json({"cursor": make_cursor(state.server_id, next_seq), "more": more, "reset": reset,
+    return _json({"cursor": make_cursor(state.incarnation, next_seq), "more": more, "reset": reset,
                   "changes": [change_from_row(r).to_dict() for r in rows], "choice_lists": choice_lists}, request)
 
 

@@ -10,12 +10,13 @@ to the list.  Services are reached through ``request.app.state`` (``engine``,
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 from fastapi import Depends, FastAPI
 from sqlalchemy.engine import Engine
 
-from county_server import errors
+from county_server import errors, incarnation
 from county_server.body_limits import BodyLimitMiddleware
 from county_server.deps import check_protocol
 from sync.protocol import API_PREFIX
@@ -34,17 +35,25 @@ def create_app(engine: Engine, receipt_key_path: str | None = None) -> FastAPI:
     from storage.repository import Repository
 
     create_server_tables(engine)
-    app = FastAPI(title="社区服务台账县级服务器 API", version=__version__,
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        incarnation.record_clean_stop(engine, app.state.incarnation)  # each worker, at a clean stop
+
+    app = FastAPI(lifespan=lifespan, title="社区服务台账县级服务器 API", version=__version__,
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None,
                   description="村(社区)、乡镇电脑与县级服务器之间的同步接口。每个请求须带 X-Taizhang-Protocol 头。")
     app.state.engine = engine
     app.state.repo = Repository(engine, actor="县级服务器", device_id=None)
     app.state.server_id = server_id(engine)
+    # settled once per start by `serve` before the workers start; a bare create_app (tests) settles here
+    app.state.incarnation = incarnation.marker(engine) or incarnation.settle(engine)
     app.state.receipt_key_path = signing.key_path(receipt_key_path)
     signing.server_key(app.state)  # made now if new: a key file problem stops the start, not a sign-in
 
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(incarnation.IncarnationHeaderMiddleware, incarnation=app.state.incarnation)
 
     for name in ROUTER_MODULES:
         module = importlib.import_module(name)

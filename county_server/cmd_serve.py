@@ -12,7 +12,9 @@ log = logging.getLogger("taizhang-server")
 def _serve(args) -> int:
     import uvicorn
 
+    from county_server import incarnation
     from county_server.app import create_app
+    from county_server.models import create_server_tables
     from storage.cli import UserError
     from storage.db import open_server_database
 
@@ -21,6 +23,8 @@ def _serve(args) -> int:
     from county_server.signing import SigningKeyError
 
     engine = open_server_database(args.db)
+    create_server_tables(engine)
+    incarnation.settle(engine)  # once, before any worker answers (each records its clean stop)
     try:
         app = create_app(engine, getattr(args, "receipt_key", None))
     except SigningKeyError as exc:

@@ -38,6 +38,9 @@ from sync import limits
 
 API_PREFIX = "/api/v1"
 PROTOCOL_HEADER = "X-Taizhang-Protocol"
+# Every answer names the server's incarnation (county_server.incarnation): a new one after a
+# restore.  Pull cursors carry it; a PC holding a cursor of another incarnation pulls everything.
+INCARNATION_HEADER = "X-Taizhang-Incarnation"
 SUPPORTED_VERSIONS = frozenset({1})
 
 # Per-change outcomes of a push (the repository's apply_change outcomes).
@@ -219,13 +222,17 @@ def in_prefixes(org_code: str, prefixes: Iterable[str]) -> bool:
 # --------------------------------------------------------------------------- pull cursor
 
 
-def make_cursor(server_id: str, seq: int) -> str:
-    """An opaque cursor: the server's identity and its change_log.seq.
+def make_cursor(incarnation: str, seq: int) -> str:
+    """An opaque cursor: the server's incarnation and its change_log.seq.
 
-    The server id changes when a server database is replaced (restored, rebuilt):
-    a cursor from another server id is "unknown" and triggers a full re-pull.
+    The incarnation changes when a server database is replaced (restored, copied back, rebuilt):
+    a cursor from another incarnation is "unknown" and triggers a full re-pull.
     """
-    return f"{server_id}:{seq}"
+    return f"{incarnation}:{seq}"
+
+
+def cursor_incarnation(cursor: str | None) -> str | None:
+    return parse_cursor(cursor)[0]
 
 
 def parse_cursor(cursor: str | None) -> tuple[str | None, int]:
