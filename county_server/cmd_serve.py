@@ -97,8 +97,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="启动县级服务器（HTTP JSON 接口，/api/v1）")
     p.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1；对外服务用 0.0.0.0）")
     p.add_argument("--port", type=int, default=8750, help="端口（默认 8750）")
-    p.add_argument("--workers", type=int, default=1,
-                   help="工作进程数（默认 1）。PostgreSQL：取服务器的 CPU 核数（2–8）；SQLite：用 1。"
+    p.add_argument("--workers", type=int, default=int(os.environ.get("TAIZHANG_WORKERS") or 1),
+                   help="工作进程数（默认 1，或环境变量 TAIZHANG_WORKERS）。PostgreSQL：取服务器的 CPU 核数（2–8）；SQLite：用 1。"
                         f"PostgreSQL 的 max_connections 至少为 进程数×{POOL_PER_WORKER + OVERFLOW_PER_WORKER}+20")
     p.add_argument("--ssl-certfile", help="HTTPS 证书文件（PEM）")
     p.add_argument("--ssl-keyfile", help="HTTPS 私钥文件（PEM）")
