@@ -4,14 +4,13 @@ methods and unparseable bodies too.  Plus a bounded schemathesis fuzz run (slow)
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 import requests
 
 from county_server.body_limits import body_cap
 from sync.protocol import API_PREFIX, PROTOCOL_HEADER, request_headers
-from tests.serverproc import PASSWORD, ServerProcess, setup_county
+from tests.serverproc import ServerProcess, device_token, setup_county
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +18,7 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("errors")
     with ServerProcess(f"sqlite:///{home / 'county.sqlite3'}", home=home) as srv:
         setup_county(srv)
-        answer = requests.post(srv.url + API_PREFIX + "/login", headers=request_headers(), timeout=30, json={
-            "user": "cun", "password": PASSWORD, "device_id": str(uuid.uuid4()), "device_name": "测试"})
-        srv.token = answer.json()["token"]
+        srv.token = device_token(srv)
         srv.openapi = requests.get(srv.url + API_PREFIX + "/openapi.json", timeout=30).json()
         yield srv
 

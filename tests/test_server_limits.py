@@ -20,7 +20,7 @@ from storage.db import open_server_database
 from storage.models import ChangeLog
 from sync import limits
 from sync.protocol import API_PREFIX, request_headers
-from tests.serverproc import PASSWORD, VILLAGE, ServerProcess, setup_county
+from tests.serverproc import VILLAGE, ServerProcess, device_token, setup_county
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +28,7 @@ def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("limits")
     with ServerProcess(f"sqlite:///{home / 'county.sqlite3'}", home=home) as srv:
         setup_county(srv)
-        answer = requests.post(srv.url + API_PREFIX + "/login", headers=request_headers(), timeout=30, json={
-            "user": "cun", "password": PASSWORD, "device_id": str(uuid.uuid4()), "device_name": "测试"})
-        assert answer.status_code == 200, answer.text
-        srv.token = answer.json()["token"]
+        srv.token = device_token(srv)
         yield srv
 
 
