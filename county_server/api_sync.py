@@ -14,18 +14,22 @@ import json
 import logging
 from collections import defaultdict
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from county_server import policy
+from county_server import policy, throttle
 from county_server.auth import AuthError, Principal, login
 from county_server.deps import ApiError, current_principal
+from county_server.errors import responses
 from county_server.models import Rejection, SyncBatch, utcnow
 from reports.fill.library import catalogue_index
+from county_server.writer import write_transaction
 from storage.db import nested_transaction
 from storage.models import ChangeLog, ChoiceList, Conflict, new_id, table_for
 from storage.repository import Change, change_from_row
@@ -33,6 +37,8 @@ from storage.schema import RECORD_TYPES
 from sync.protocol import (APPLIED, CONFLICT, DUPLICATE, E_BAD_REQUEST, E_BATCH_MISMATCH, PULL_PAGE, REJECTED,
                            SUPPORTED_VERSIONS, ChangeResult, batch_digest, decode_body, group_checksum,
                            make_cursor, parse_cursor)
+from sync import limits
+from sync.limits import LimitError
 
 log = logging.getLogger("taizhang-server.sync")
 
@@ -57,15 +63,16 @@ def _serialize_writers(conn: Connection) -> None:
 @public_router.get("/status", summary="服务器状态（不需登录）")
 def status(request: Request) -> dict:
     return {"protocol_versions": sorted(SUPPORTED_VERSIONS), "server_id": request.app.state.server_id,
-            "time": utcnow().isoformat()}
+            "incarnation": request.app.state.incarnation, "time": utcnow().isoformat()}
 
 
 class LoginRequest(BaseModel):
-    user: str = Field(description="用户名")
-    password: str = Field(description="密码")
-    device_id: str = Field(description="本机设备编号（客户端生成的UUID）")
-    device_name: str = Field("", description="电脑名称，便于管理员识别")
-    package_public_key: str | None = Field(None, description="本机为离线数据包新生成的 Ed25519 签名公钥（base64）")
+    user: str = Field(description="用户名", max_length=limits.MAX_NAME_CHARS)
+    password: str = Field(description="密码", max_length=limits.MAX_PASSWORD_CHARS)
+    device_id: str = Field(description="本机设备编号（客户端生成的UUID）", max_length=limits.MAX_ID_CHARS)
+    device_name: str = Field("", description="电脑名称，便于管理员识别", max_length=200)
+    package_public_key: str | None = Field(None, description="本机为离线数据包新生成的 Ed25519 签名公钥（base64）",
+                                           max_length=64)
 
 
 class LoginResponse(BaseModel):
@@ -80,14 +87,22 @@ class LoginResponse(BaseModel):
     receipt_public_key: str = Field(description="县级服务器的回执签名公钥（Ed25519，base64），本机据此验证回执")
 
 
-@router.post("/login", response_model=LoginResponse, summary="登录：用户名+密码换取设备令牌")
+@router.post("/login", response_model=LoginResponse, summary="登录：用户名+密码换取设备令牌", responses=responses(429))
 def do_login(body: LoginRequest, request: Request) -> LoginResponse:
     engine = request.app.state.engine
+    address = request.client.host if request.client else "unknown"  # nginx's X-Forwarded-For (uvicorn)
+    until = throttle.locked_until(engine, body.user, address)
+    if until is not None:  # refused before the password is checked: the right one too
+        raise ApiError(429, throttle.E_LOCKED, throttle.locked_message(until, utcnow()),
+                       headers={"Retry-After": str(max(1, int((until - utcnow()).total_seconds())))})
     try:
         token, expires, p = login(engine, body.user, body.password, body.device_id, body.device_name,
                                   body.package_public_key)
     except AuthError as exc:
+        if exc.code != E_BAD_REQUEST:
+            throttle.record_failure(engine, body.user, address)
         raise ApiError(400 if exc.code == E_BAD_REQUEST else 401, exc.code, str(exc)) from None
+    throttle.record_success(engine, body.user)
     from county_server.signing import server_key
     from sync.package import public_key_text
 
@@ -106,16 +121,13 @@ def _org_id(code: str) -> str:
 # --------------------------------------------------------------------------- push
 
 
-@router.post("/push", summary="上传一批变更（gzip JSON），逐条答复 applied/duplicate/conflict/rejected")
+@router.post("/push", summary="上传一批变更（gzip JSON），逐条答复 applied/duplicate/conflict/rejected",
+             responses=responses(409))
 async def push(request: Request, principal: Principal = Depends(current_principal)) -> Response:
-    raw = await request.body()
-    try:
-        body = decode_body(raw, request.headers.get("Content-Encoding"))
-        batch_id = str(body["batch_id"])
-        changes = [Change.from_dict(d) for d in body.get("changes", [])]
-        resolutions = list(body.get("resolutions") or [])
-    except Exception as exc:  # noqa: BLE001 - any malformed body is the client's error
-        raise ApiError(400, E_BAD_REQUEST, f"上传的数据格式不正确（{type(exc).__name__}），请升级台账程序后重试") from None
+    body = await read_push_body(request)  # every limit checked (sync.limits): nothing is written otherwise
+    batch_id = str(body["batch_id"])
+    changes = [Change.from_dict(d) for d in body.get("changes", [])]
+    resolutions = list(body.get("resolutions") or [])
     answer, results_json = await run_in_threadpool(_push, request.app.state, principal, batch_id, changes,
                                                    resolutions)
     # the results were encoded once for the stored answer: the reply splices that text in
@@ -212,7 +224,7 @@ def _apply_batch(state, p: Principal, batch_id: str, digest: str, changes: list[
     repo = state.repo
     results: list[dict] = []
     now = utcnow()
-    with state.engine.begin() as conn:
+    with write_transaction(state.engine) as conn:  # SQLite: queue behind the one writer
         _serialize_writers(conn)
         if careful:
             olds = _olds(conn, changes)
@@ -290,11 +302,21 @@ def _resolve(conn: Connection, resolutions: list[dict], now: dt.datetime) -> Non
                          .values(resolved_at=now, resolution=choice))
 
 
+async def read_push_body(request: Request) -> dict:
+    """The decoded push body, or a 413/400 ``ApiError`` when it breaks a limit (``sync.limits``)."""
+    raw = await request.body()  # at most limits.MAX_PUSH_BYTES (county_server.body_limits)
+    try:
+        return await run_in_threadpool(decode_body, raw, request.headers.get("Content-Encoding"))
+    except LimitError as exc:
+        raise ApiError(exc.status, "too_large" if exc.status == 413 else E_BAD_REQUEST, str(exc)) from None
+
+
 # --------------------------------------------------------------------------- pull
 
 
 @router.get("/pull", summary="从游标处下载本账号范围内的变更、选项列表")
-def pull(request: Request, cursor: str | None = None, limit: int = PULL_PAGE,
+def pull(request: Request, cursor: Annotated[str | None, Query(max_length=limits.MAX_CURSOR_CHARS)] = None,
+         limit: Annotated[int, Query(ge=1, le=10_000)] = PULL_PAGE,
          principal: Principal = Depends(current_principal)) -> Response:
     state = request.app.state
     limit = max(1, min(limit, 10_000))
@@ -302,7 +324,7 @@ def pull(request: Request, cursor: str | None = None, limit: int = PULL_PAGE,
     with state.engine.begin() as conn:
         _serialize_writers(conn)  # everything up to `upper` is committed
         upper = conn.execute(select(func.max(ChangeLog.seq))).scalar() or 0
-        reset = bool(cursor) and (sid != state.server_id or seq > upper)
+        reset = bool(cursor) and (sid != state.incarnation or seq > upper)  # restored: see incarnation.py
         if reset or not cursor:
             seq = 0
         rows = conn.execute(select(ChangeLog).where(
@@ -313,7 +335,7 @@ def pull(request: Request, cursor: str | None = None, limit: int = PULL_PAGE,
                         for r in conn.execute(select(ChoiceList))}
     more = len(rows) == limit
     next_seq = rows[-1].seq if more else upper
-    page = {"cursor": make_cursor(state.server_id, next_seq), "more": more, "reset": reset,
+    page = {"cursor": make_cursor(state.incarnation, next_seq), "more": more, "reset": reset,
             "changes": [change_from_row(r).to_dict() for r in rows], "choice_lists": choice_lists}
     if not more:  # the county's report templates (一表通) ride on the last page of a pull
         page["report_templates"] = catalogue_index(state.engine)
@@ -342,11 +364,11 @@ def summary(request: Request, principal: Principal = Depends(current_principal))
 
 
 class RecordsRequest(BaseModel):
-    record_type: str
-    org_code: str
+    record_type: str = Field(max_length=limits.MAX_NAME_CHARS)
+    org_code: str = Field(max_length=limits.MAX_ORG_CODE_CHARS)
 
 
-@router.post("/records", summary="核对：一组记录的编号、版本和删除标记")
+@router.post("/records", summary="核对：一组记录的编号、版本和删除标记", responses=responses(403))
 def records(body: RecordsRequest, request: Request, principal: Principal = Depends(current_principal)) -> dict:
     if body.record_type not in RECORD_TYPES:
         raise ApiError(400, E_BAD_REQUEST, f"未知的记录类型“{body.record_type}”")
@@ -359,7 +381,8 @@ def records(body: RecordsRequest, request: Request, principal: Principal = Depen
 
 
 class LatestRequest(BaseModel):
-    record_ids: list[str]
+    record_ids: list[Annotated[str, Field(max_length=limits.MAX_ID_CHARS)]] = Field(
+        max_length=limits.MAX_LATEST_IDS)
 
 
 @router.post("/latest", summary="核对：指定记录在服务器上的最新变更")
@@ -378,7 +401,6 @@ def latest(body: LatestRequest, request: Request, principal: Principal = Depends
 
 @router.post("/noop", summary="基准测试用：接收并解析一批变更后丢弃（不写数据库）")
 async def noop(request: Request, principal: Principal = Depends(current_principal)) -> dict:
-    raw = await request.body()
-    body = decode_body(raw, request.headers.get("Content-Encoding"))
+    body = await read_push_body(request)
     changes = [Change.from_dict(d) for d in body.get("changes", [])]
     return {"batch_id": body.get("batch_id"), "received": len(changes)}

@@ -246,6 +246,28 @@ def _revoke(args) -> int:
     return 0
 
 
+def _unlock(args) -> int:
+    from county_server import throttle
+    from county_server.models import create_server_tables
+    from storage.db import open_server_database
+
+    engine = open_server_database(args.db)
+    create_server_tables(engine)
+    if not args.name and not args.address:
+        locks = throttle.current_locks(engine)
+        if not locks:
+            print("当前没有被锁定的账号或地址")
+        for row in locks:
+            kind, _, who = row["key"].partition(":")
+            print(f"{'账号' if kind == 'account' else '地址'} {who}：连续失败{row['failures']}次，"
+                  f"锁定至 {row['locked_until']:%Y-%m-%d %H:%M}（UTC）")
+        return 0
+    was = throttle.unlock(engine, args.name, args.address)
+    who = "、".join(filter(None, [f"账号“{args.name}”" if args.name else "", f"地址 {args.address}" if args.address else ""]))
+    print(f"{who}已解锁，失败次数已清零" if was else f"{who}没有被锁定，失败次数已清零")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     import logging
 
@@ -266,3 +288,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = asub.add_parser("revoke-device", help="撤销一台设备的登录（丢失或更换电脑时）")
     p.add_argument("device_id", help="设备编号（admin devices 中显示，可只输入前几位）")
     p.set_defaults(func=_revoke)
+    p = asub.add_parser("unlock", help="解除因多次登录失败而锁定的账号（或电脑地址）；不带参数则列出当前的锁定")
+    p.add_argument("name", nargs="?", help="用户名")
+    p.add_argument("--address", help="被锁定的电脑地址（IP）")
+    p.set_defaults(func=_unlock)

@@ -12,9 +12,9 @@ from sync.protocol import E_PROTOCOL, PROTOCOL_HEADER, is_supported, unsupported
 class ApiError(Exception):
     """An error answer: ``{"error": code, "message": 中文}`` with an HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
 async def check_protocol(request: Request) -> None:

@@ -84,6 +84,28 @@ class Rejection(ServerBase):
     __table_args__ = (Index("ix_server_rejection_org", "org_code"),)
 
 
+class LoginThrottle(ServerBase):
+    """Failed sign-ins per account name (as typed: existing or not) and per client address, and the lock."""
+
+    __tablename__ = "server_login_throttle"
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)  # "account:NAME" or "address:IP"
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_failure: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginEvent(ServerBase):
+    """The county's record of failed sign-ins, locks and unlocks (GB/T 22239-2019 8.1.4.1 b)."""
+
+    __tablename__ = "server_login_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)  # failure / lock / unlock
+    account: Mapped[str] = mapped_column(String(100), nullable=False)
+    address: Mapped[str] = mapped_column(String(64), nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
 class ServerInfo(ServerBase):
     """Key/value facts about this server database (its id: a new database means new pull cursors)."""
 
@@ -124,5 +146,5 @@ def server_id(engine: Engine) -> str:
     return value
 
 
-__all__ = ["Account", "Device", "SyncBatch", "Rejection", "ServerInfo", "server_metadata",
+__all__ = ["Account", "Device", "SyncBatch", "Rejection", "ServerInfo", "LoginThrottle", "LoginEvent", "server_metadata",
            "create_server_tables", "server_id", "utcnow"]

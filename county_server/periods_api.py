@@ -15,20 +15,17 @@ from starlette.concurrency import run_in_threadpool
 
 from county_server.auth import Principal
 from county_server.deps import ApiError, current_principal
+from county_server.errors import responses
 from sync import package as PK
 
 router = APIRouter(tags=["月报"])
 
-MAX_PACKAGE_BYTES = 200 * 1024 * 1024
 
-
-@router.post("/packages", summary="上传村(社区)的离线数据包（乡镇代收），返回签名回执")
+@router.post("/packages", summary="上传村(社区)的离线数据包（乡镇代收），返回签名回执", responses=responses(403, 422))
 async def upload_package(request: Request, principal: Principal = Depends(current_principal)) -> dict:
     from county_server.cmd_packages import import_package
 
-    data = await request.body()
-    if len(data) > MAX_PACKAGE_BYTES:
-        raise ApiError(413, "bad_request", "数据包过大（超过200MB），请分月导出")
+    data = await request.body()  # at most sync.limits.MAX_PACKAGE_BYTES (county_server.body_limits: 413 over it)
     if principal.role == "village":
         raise ApiError(403, "forbidden", "村(社区)账号请直接联网同步，数据包由乡镇或县导入")
     try:

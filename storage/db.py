@@ -68,8 +68,12 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.close()
 
 
-def make_engine(url: str | Path) -> Engine:
-    """An engine for a path or URL (sqlite:///…, postgresql://…)."""
+def make_engine(url: str | Path, pool: dict | None = None) -> Engine:
+    """An engine for a path or URL (sqlite:///…, postgresql://…).
+
+    ``pool``: PostgreSQL connection-pool arguments (``pool_size``, ``max_overflow``, ``pool_timeout``);
+    the county server sizes them to its worker processes (``county_server.cmd_serve``).
+    """
     url = str(url)
     if "://" not in url:
         url = f"sqlite:///{url}"
@@ -79,7 +83,7 @@ def make_engine(url: str | Path) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, **(pool or {}))
     return engine
 
 
@@ -198,8 +202,8 @@ def open_database(path: Path | str | None = None) -> Engine:
     return engine
 
 
-def open_server_database(url: str) -> Engine:
-    engine = make_engine(url)
+def open_server_database(url: str, pool: dict | None = None) -> Engine:
+    engine = make_engine(url, pool)
     db_path = None
     if engine.url.get_backend_name() == "sqlite" and engine.url.database:
         db_path = Path(engine.url.database)

@@ -44,9 +44,10 @@ from storage.repository import Change, Repository, payload_of, values_from_paylo
 from storage.schema import RECORD_TYPES
 from storage.validation import display_text
 from sync import credentials
-from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL,
+from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL, INCARNATION_HEADER,
                            MAX_BATCH, MIN_BATCH, PULL_PAGE, REJECTED, START_BATCH, TARGET_SECONDS, ChangeResult,
-                           OutgoingChange, encode_push_rows, group_checksum, in_prefixes, request_headers)
+                           OutgoingChange, cursor_incarnation, encode_push_rows, group_checksum, in_prefixes,
+                           request_headers)
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class Transport:
         self.backoff = backoff
         self.cancelled = cancelled
         self.token: str | None = None
+        self.incarnation: str | None = None  # the server's, from its latest answer (a restore changes it)
 
     def close(self) -> None:
         self.session.close()
@@ -156,6 +158,7 @@ class Transport:
                 status = None
             else:
                 status = resp.status_code
+                self.incarnation = resp.headers.get(INCARNATION_HEADER) or self.incarnation
                 if status < 400:
                     try:
                         return resp.json()
@@ -675,6 +678,13 @@ class SyncClient:
         """
         repo = self.repo
         cursor = repo.get_setting(S_CURSOR)
+        seen = self.transport.incarnation
+        if cursor and seen and cursor_incarnation(cursor) != seen:
+            # the server was restored since this cursor: its seq numbers may have been reused, so
+            # everything is pulled again (unsent local changes stay unsent: pulled ones never touch them)
+            log.warning("server incarnation changed (%s): full re-pull", seen)
+            self.report.full_repull = True
+            cursor = None
         pulled = 0
         self.progress("下载", 0, 0)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="taizhang-pull")

@@ -35,9 +35,13 @@ from typing import Iterable
 
 from storage import PROTOCOL_VERSION
 from storage.repository import Change
+from sync import limits
 
 API_PREFIX = "/api/v1"
 PROTOCOL_HEADER = "X-Taizhang-Protocol"
+# Every answer names the server's incarnation (county_server.incarnation): a new one after a
+# restore.  Pull cursors carry it; a PC holding a cursor of another incarnation pulls everything.
+INCARNATION_HEADER = "X-Taizhang-Incarnation"
 SUPPORTED_VERSIONS = frozenset({1})
 
 # Per-change outcomes of a push (the repository's apply_change outcomes).
@@ -62,7 +66,7 @@ E_BAD_REQUEST = "bad_request"  # 400
 # Batch sizing: the client adapts between these bounds, aiming at TARGET_SECONDS per request.
 MIN_BATCH = 50
 START_BATCH = 500
-MAX_BATCH = 5000
+MAX_BATCH = limits.MAX_BATCH  # the server refuses more (sync.limits)
 TARGET_SECONDS = 1.0
 PULL_PAGE = 2000
 
@@ -176,9 +180,20 @@ def encode_push_rows(batch_id: str, rows: list[OutgoingChange], resolutions: lis
 
 
 def decode_body(data: bytes, content_encoding: str | None) -> dict:
+    """A push body: gunzip'd as a stream under ``limits.MAX_DECODED_BYTES``, parsed, every limit checked.
+
+    Raises ``limits.LimitError`` (413/400, Chinese message) for anything over a limit or malformed.
+    """
     if content_encoding and "gzip" in content_encoding.lower():
-        data = gzip.decompress(data)
-    return json.loads(data)
+        data = limits.gunzip_capped([data])
+    elif len(data) > limits.MAX_DECODED_BYTES:
+        raise limits.LimitError(limits.TOO_LARGE, limits.too_large_message(limits.MAX_DECODED_BYTES))
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError):
+        raise limits.LimitError(limits.BAD_REQUEST, "上传的数据不是有效的 JSON，服务器未处理。请升级台账程序后重试") from None
+    limits.check_push(body)
+    return body
 
 
 def batch_digest(change_ids: Iterable[str]) -> str:
@@ -208,13 +223,17 @@ def in_prefixes(org_code: str, prefixes: Iterable[str]) -> bool:
 # --------------------------------------------------------------------------- pull cursor
 
 
-def make_cursor(server_id: str, seq: int) -> str:
-    """An opaque cursor: the server's identity and its change_log.seq.
+def make_cursor(incarnation: str, seq: int) -> str:
+    """An opaque cursor: the server's incarnation and its change_log.seq.
 
-    The server id changes when a server database is replaced (restored, rebuilt):
-    a cursor from another server id is "unknown" and triggers a full re-pull.
+    The incarnation changes when a server database is replaced (restored, copied back, rebuilt):
+    a cursor from another incarnation is "unknown" and triggers a full re-pull.
     """
-    return f"{server_id}:{seq}"
+    return f"{incarnation}:{seq}"
+
+
+def cursor_incarnation(cursor: str | None) -> str | None:
+    return parse_cursor(cursor)[0]
 
 
 def parse_cursor(cursor: str | None) -> tuple[str | None, int]:

@@ -148,6 +148,18 @@ def setup_county(server: ServerProcess, *, via_cli: bool = False) -> None:
     engine.dispose()
 
 
+def device_token(server: ServerProcess, user: str = "cun") -> str:
+    """Signs ``user`` in over HTTP (a fresh device) and returns its token."""
+    import uuid
+
+    from sync.protocol import request_headers
+
+    answer = requests.post(server.url + API_PREFIX + "/login", headers=request_headers(), timeout=60, json={
+        "user": user, "password": PASSWORD, "device_id": str(uuid.uuid4()), "device_name": "测试"})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["token"]
+
+
 def scope_of(user: str) -> tuple[list[str], str]:
     from storage.orgcode import OrgCode
 

@@ -328,8 +328,8 @@ def test_sanity_check_repairs_mismatches(county, clients):
     assert report_a.mismatches and report_a.repaired >= 2  # found by the check, queued again, pushed
     assert_same(county, a)
     # B's cursor jumped past them (as after a lost pull page): the check fetches them
-    server_id = requests.get(county.url + API_PREFIX + "/status", timeout=10).json()["server_id"]
-    b.repo.set_setting("sync.cursor", make_cursor(server_id, _max_seq(county)))
+    incarnation = requests.get(county.url + API_PREFIX + "/status", timeout=10).json()["incarnation"]
+    b.repo.set_setting("sync.cursor", make_cursor(incarnation, _max_seq(county)))
     report_b = b.sync()
     assert report_b.mismatches and report_b.repaired >= 2
     for rec in lost:

@@ -67,4 +67,19 @@ PYEOF
   # root restoring for the service user: leave no root-owned WAL files behind
   chown --reference="$dest" "$dest-wal" "$dest-shm" 2>/dev/null || true
 fi
-echo "恢复完成：$file → ${url%%\?*}"
+# The restored database is an older state: the server must take a new incarnation at its next
+# start, so that every PC pulls everything again (county_server/incarnation.py).
+if [ "$kind" = pg ]; then
+  psql --quiet --no-psqlrc --dbname "$uri" -c "DO \$\$ BEGIN IF to_regclass('server_info') IS NOT NULL THEN
+    DELETE FROM server_info WHERE key = 'incarnation'; END IF; END \$\$" >/dev/null
+else
+  "$PY" - "$dest" <<'PYEOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=60)
+if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'server_info'").fetchone():
+    with db:
+        db.execute("DELETE FROM server_info WHERE key = 'incarnation'")
+db.close()
+PYEOF
+fi
+echo "恢复完成：$file → ${url%%\?*}（各电脑下次同步时会重新下载全部数据，未上传的修改保留在本机）"

@@ -14,3 +14,5 @@ if [ "$(psql_pg -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; t
 fi
 echo "PostgreSQL 已就绪：数据库 $db，所有者 $role。"
 echo "在 /etc/taizhang/server.env 中设置：TAIZHANG_DB_URL=postgresql://$role@/$db?host=/var/run/postgresql"
+max=$(psql_pg -c "SHOW max_connections")
+echo "PostgreSQL max_connections = $max：服务器每个工作进程最多用 12 个连接，TAIZHANG_WORKERS 不要超过 $(( (max - 20) / 12 ))。"
