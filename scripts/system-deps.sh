@@ -9,7 +9,7 @@ what=${1:-app}
 app_pkgs=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-wqy-microhei
           libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
           libxcb-image0 libxcb-shape0 libxcb-xkb1 python3-venv)
-test_pkgs=(xvfb postgresql libreoffice-calc-nogui gnome-keyring libsecret-tools dbus dpkg-dev fakeroot binutils)
+test_pkgs=(xvfb postgresql libreoffice-calc-nogui gnome-keyring libsecret-tools dbus dpkg-dev fakeroot binutils poppler-utils)
 pkgs=("${app_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()
