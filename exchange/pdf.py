@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -127,22 +128,69 @@ class _Measure:
         return sum(self.char(ch) for ch in text)
 
     def wrap(self, text: str, width: float) -> list[str]:
-        """Lines of at most ``width`` points, broken anywhere (Chinese has no spaces), at newlines too."""
+        """Lines of at most ``width`` points.  Chinese breaks between any two characters; a run of
+        Latin letters and digits ("350 m²", "2024-03-05") is kept whole when it fits on a line, and
+        closing punctuation never starts a line."""
         lines: list[str] = []
         for part in text.translate(GLYPH_FALLBACK).split("\n"):
-            line, used = [], 0.0
+            line: list[str] = []
+            used = 0.0
             for ch in part:
                 w = self.char(ch)
                 if line and used + w > width:
-                    lines.append("".join(line))
-                    line, used = [], 0.0
+                    cut = _break_point(line, ch)
+                    lines.append("".join(line[:cut]).rstrip())
+                    line = line[cut:]
+                    used = sum(self.char(c) for c in line)
                 line.append(ch)
                 used += w
             lines.append("".join(line))
         return lines
 
 
+_NO_LINE_START = set("，。、；：？！）》」』】,.;:?!)%")
+
+
+def _breakable(before: str, after: str) -> bool:
+    if after in _NO_LINE_START:
+        return False
+    return before == " " or ord(before) >= 0x2E80 or ord(after) >= 0x2E80
+
+
+def _break_point(line: list[str], next_ch: str) -> int:
+    """Where to end a full line: before ``next_ch`` if allowed, else at the last allowed point
+    (never at 0: a line with no allowed point is broken where it is full)."""
+    if _breakable(line[-1], next_ch):
+        return len(line)
+    for i in range(len(line) - 1, 0, -1):
+        if _breakable(line[i - 1], line[i]):
+            return i
+    return len(line)
+
+
 # --------------------------------------------------------------------------- the page frame
+
+
+def _compress_last_page(canvas: Canvas) -> None:
+    """Deflate the page just finished now rather than at save time.
+
+    reportlab keeps every page's drawing operators as text until ``save()``; for a 2,000-page
+    ledger that is ~60 KB a page.  Compressed at once, a page costs what it will cost in the file
+    (~7 KB), so memory grows with the PDF's size only.  The stream gets the Filter entry that
+    ``PDFStream.format`` would add, which tells it the content is already encoded."""
+    from reportlab.pdfbase.pdfdoc import PDFArray, PDFName, PDFStream
+
+    page = canvas._doc.Pages.pages[-1]
+    stream = page.stream
+    if not stream or page.Contents:
+        return
+    data = stream.encode("utf8") if isinstance(stream, str) else stream
+    contents = PDFStream(content=zlib.compress(data))
+    contents.dictionary["Filter"] = PDFArray([PDFName("FlateDecode")])
+    contents.__Comment__ = "page stream"
+    page.Contents = contents
+    page.stream = None
+
 
 
 @dataclass
@@ -253,6 +301,7 @@ class PdfDoc:
         c.doForm("page_total")  # drawn once at the end, when the total is known
         c.restoreState()
         c.showPage()
+        _compress_last_page(c)
         self._page_open = False
 
     def close(self) -> int:
@@ -592,6 +641,8 @@ def write_ledger_pdf(engine, path: str | Path, type_name: str, sel: LedgerSelect
         doc.line_pair(unit, f"期间：{period}　共 {total} 条{notice}")
         doc.table(fitted, _numbered(ledger_rows(engine, rt, cols, sel, full=full)), total=total,
                   progress=progress)
+        if total == 0:
+            doc.text("（本期间没有记录）")
         if progress:
             progress(total, total)
 
