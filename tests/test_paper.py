@@ -216,3 +216,43 @@ def test_report_as_pdf_from_both_clis(repo, taizhang_home, tmp_path, capsys):
     assert "R7村" in pdftext(server_out)
     assert main(["report", "--org", COUNTY, "-o", str(tmp_path / "x.doc")]) == 1
     assert "应以 .xlsx（Excel）或 .pdf（PDF）结尾" in capsys.readouterr().err
+
+
+def test_excel_export_prints_well_and_still_reimports(ledger, village, tmp_path):
+    from openpyxl import load_workbook
+
+    from exchange.export import export_workbook
+    from exchange.importer import import_workbook
+
+    path, n = export_workbook(ledger, tmp_path / "导出.xlsx", org_code=village)
+    wb = load_workbook(path)
+    assert "服务记录（2023年）" in wb.sheetnames and "服务记录（2024年）" in wb.sheetnames  # one sheet per year
+    assert "服务记录" not in wb.sheetnames
+    ws = wb["服务记录（2023年）"]
+    assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage
+    assert ws.print_title_rows == "$3:$3"  # the header row on every printed page
+    assert "制表人" in ws.oddFooter.left.text and "审核人" in ws.oddFooter.left.text
+    assert ws.oddFooter.center.text == "第 &P 页 共 &N 页" and "单位（盖章）" in ws.oddFooter.right.text
+    assert ws["A3"].value == "序号" and [ws.cell(row=r, column=1).value for r in range(4, 11)] == list(range(1, 8))
+    assert ws.max_row == 3 + 7 and wb["服务记录（2024年）"].max_row == 3 + 290
+    assert "年度" not in wb["社区工作者"].title and wb["社区工作者"]["A4"].value == 1
+    # the same workbook back into the same ledger: every record recognised, 序号 and year sheets understood
+    again = import_workbook(ledger, path, scope=village)
+    assert again.status == "imported", again.text()
+    assert again.total("unchanged") == n and not again.errors
+    assert not [w for w in again.warnings if "序号" in w.message]
+
+
+def test_year_sheets_are_read_but_a_second_plain_sheet_is_still_refused(ledger, village, tmp_path):
+    from openpyxl import load_workbook
+
+    from exchange.export import export_workbook
+    from exchange.importer import import_workbook
+
+    path, _ = export_workbook(ledger, tmp_path / "导出.xlsx", org_code=village)
+    wb = load_workbook(path)
+    wb.copy_worksheet(wb["服务记录（2023年）"]).title = "服务记录"
+    wb.save(tmp_path / "双份.xlsx")
+    result = import_workbook(ledger, tmp_path / "双份.xlsx", scope=village)
+    assert result.status != "imported" and "请合并为一张表后再导入" in result.text()
