@@ -498,7 +498,8 @@ def _col_spec(col: LedgerColumn, m: _Measure, choices: dict[str, list[str]]) -> 
         if t == "multichoice":
             natural = max(natural, m.width("国") * 16)
         return ColSpec(col.header, natural, max(header_min, m.width("国") * 4 + 2 * PAD))
-    chars = min((f.max_length or 30) if f else 20, 30)
+    # names and short texts get room for ~10 characters, long texts (备注, 地址) for ~24; both wrap
+    chars = 10 if (f is None or (f.max_length or 0) <= 50) else 24
     return ColSpec(col.header, max(m.width("国") * chars + 2 * PAD, header_w),
                    max(header_min, m.width("国") * 5 + 2 * PAD))
 
