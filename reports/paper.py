@@ -214,23 +214,13 @@ def write_report_pdf(report: Report, path: str | Path) -> PrintResult:
     """The 达标 report: cover, indicators (target, value, gap), charts, per-unit results, standards
     checks, data-quality findings."""
     s, p = report.scope, report.profile
-    title = f"{s.name}{s.year}年度城乡社区服务体系主要指标达标报告"
-    met = sum(1 for r in report.indicators if r.status == MET)
-    not_met = sum(1 for r in report.indicators if r.status == NOT_MET)
-    cannot = sum(1 for r in report.indicators if r.status == CANNOT)
+    title = report.title
 
     def draw(doc: PdfDoc) -> None:
         doc.space(doc.height * 0.18)
         doc.heading(title, size=20)
         doc.space(30)
-        info = [("单位", f"{s.name}（{s.code}）"), ("层级", s.level_name), ("年度", f"{s.year}年"),
-                ("指标方案", p.name), ("方案依据", p.source or "自定义方案"),
-                ("村(社区)数", f"{len(s.villages)}（城市社区 {sum(v.is_urban for v in s.villages)}，"
-                             f"农村社区 {sum(v.is_rural for v in s.villages)}）"),
-                ("乡镇(街道)数", str(len(s.townships))),
-                ("指标结果", f"达标 {met} 项，未达标 {not_met} 项，无法计算 {cannot} 项"),
-                ("数据质量问题", f"{len(report.quality)} 条（见“数据质量”，请先处理）"),
-                ("生成时间", report.created_at.astimezone().strftime("%Y-%m-%d %H:%M"))]
+        info = report.cover_facts()
         doc.table(_cols(doc, [("项目", 1, "left"), ("内容", 4, "left")]), info)
         doc.text("说明：指标按各村(社区)数据汇总：分子、分母分别求和后相除；缺少分母数据的村(社区)不计入并在说明中列出。")
 

@@ -116,20 +116,25 @@ def export_pdf(parent: QWidget, job: PaperJob | None, path: str | Path | None = 
     """Ask where to save, then write the PDF there in a job."""
     if job is None:
         return None
+    path = _pdf_target(parent, job.file_name, path)
     if path is None:
-        chosen, _ = QFileDialog.getSaveFileName(parent, "导出PDF", str(Path.home() / job.file_name), "PDF 文件 (*.pdf)")
-        if not chosen:
-            return None
-        path = chosen
-    path = Path(path)
-    if path.suffix.lower() != ".pdf":
-        path = path.with_name(path.name + ".pdf")
+        return None
 
     def done(result) -> None:
         pages = getattr(result, "pages", None)
         _tell(parent, "导出PDF", f"已保存：{path}" + (f"（共 {pages} 页）" if pages else ""))
 
     return _generate(parent, job, path, done)
+
+
+def _pdf_target(parent: QWidget, suggested: str, given: str | Path | None) -> Path | None:
+    """Where to save a PDF: ``given``, or what the user picks (None if cancelled); ends in .pdf."""
+    if given is None:
+        given, _ = QFileDialog.getSaveFileName(parent, "导出PDF", str(Path.home() / suggested), "PDF 文件 (*.pdf)")
+        if not given:
+            return None
+    path = Path(given)
+    return path if path.suffix.lower() == ".pdf" else path.with_name(path.name + ".pdf")
 
 
 def _tell(parent: QWidget, title: str, text: str) -> None:
@@ -249,15 +254,9 @@ class PreviewDialog(QDialog):
         self.next_button.setEnabled(index < self.pages.count - 1)
 
     def save_copy(self, target: str | Path | None = None) -> Path | None:
+        target = _pdf_target(self, self.job.file_name, target)
         if target is None:
-            chosen, _ = QFileDialog.getSaveFileName(self, "导出PDF", str(Path.home() / self.job.file_name),
-                                                    "PDF 文件 (*.pdf)")
-            if not chosen:
-                return None
-            target = chosen
-        target = Path(target)
-        if target.suffix.lower() != ".pdf":
-            target = target.with_name(target.name + ".pdf")
+            return None
         try:
             shutil.copyfile(self.path, target)
         except OSError as exc:
