@@ -96,41 +96,44 @@ def write_workbook(path: str | Path, *, org_code: str | None, org_name: str | No
     _instructions(wb, types, org_code, org_name, period)
     choice_ranges = _choices_sheet(wb, choices)
     written = 0
-    for rt in types:
+    for rt, sheet_name, records in _sheets(types, rows or {}):
         cols = columns_for(rt)
-        for sheet_name, records in _sheets_of(rt, (rows or {}).get(rt.name, ())):
-            ws = wb.create_sheet(sheet_name)
-            _print_setup(ws, len(cols) + 1)
-            ws.freeze_panes = f"B{HEADER_ROW + 1}"
-            ws.column_dimensions["A"].width = SEQ_WIDTH
-            for i, col in enumerate(cols, 1):
-                dim = ws.column_dimensions[column_letter(i)]
-                dim.width = col.width
-                if col.hidden:
-                    dim.hidden = True
-                if col.is_text:
-                    dim.number_format = "@"
-                elif col.field.type == "date":
-                    dim.number_format = "yyyy-mm-dd"
-            last = column_letter(len(cols))
-            ws.merged_cells.add(f"A1:{last}1")
-            ws.merged_cells.add(f"A2:{last}2")
-            title = WriteOnlyCell(ws, f"{org_name or ''}{sheet_name}台账{title_suffix}")
-            title.font, title.alignment = TITLE_FONT, Alignment(horizontal="center")
-            ws.append([title])
-            ws.append([unit_line])
-            header = [_header_cell(ws, SEQ_HEADER, HEADER_FONT, "")]
-            for col in cols:
-                header.append(_header_cell(ws, col.header, REQUIRED_FONT if col.required else HEADER_FONT,
-                                           _help(col, choices)))
-            ws.append(header)
-            n_rows = 0
-            for n_rows, record in enumerate(records, 1):
-                ws.append([n_rows] + [_export_value(col, record) for col in cols])
-                written += 1
-                if progress and written % 1000 == 0:
-                    progress(written)
-            _validations(ws, cols, choice_ranges, max(n_rows, DATA_ROWS_VALIDATED))
+        ws = wb.create_sheet(sheet_name)
+        _print_setup(ws, len(cols) + 1)
+        ws.freeze_panes = f"B{HEADER_ROW + 1}"
+        ws.column_dimensions["A"].width = SEQ_WIDTH  # 序号
+        for i, col in enumerate(cols, 1):
+            dim = ws.column_dimensions[column_letter(i)]
+            dim.width = col.width
+            if col.hidden:
+                dim.hidden = True
+            if col.is_text:
+                dim.number_format = "@"
+            elif col.field.type == "date":
+                dim.number_format = "yyyy-mm-dd"
+        last = column_letter(len(cols))
+        ws.merged_cells.add(f"A1:{last}1")
+        ws.merged_cells.add(f"A2:{last}2")
+        title = WriteOnlyCell(ws, f"{org_name or ''}{sheet_name}台账{title_suffix}")
+        title.font, title.alignment = TITLE_FONT, Alignment(horizontal="center")
+        ws.append([title])
+        ws.append([unit_line])
+        header = [_header_cell(ws, SEQ_HEADER, HEADER_FONT)]
+        for col in cols:
+            c = _header_cell(ws, col.header, REQUIRED_FONT if col.required else HEADER_FONT)
+            text = _help(col, choices)
+            if text:
+                c.comment = Comment(text, "社区服务台账", width=260, height=110)
+            header.append(c)
+        ws.append(header)
+        n_rows = 0
+        for record in records:
+            n_rows += 1
+            ws.append([n_rows] + [_export_value(col, record) for col in cols])
+            written += 1
+            if progress and written % 1000 == 0:
+                progress(written)
+        _validations(ws, cols, choice_ranges, max(n_rows, DATA_ROWS_VALIDATED))
     _meta_sheet(wb, org_code, org_name, period, kind, types)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
@@ -141,27 +144,28 @@ def write_workbook(path: str | Path, *, org_code: str | None, org_name: str | No
     return path
 
 
-def _header_cell(ws, text: str, font: Font, help_text: str) -> WriteOnlyCell:
+def _header_cell(ws, text: str, font: Font) -> WriteOnlyCell:
     c = WriteOnlyCell(ws, text)
     c.font, c.fill, c.border = font, HEADER_FILL, BORDER
     c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    if help_text:
-        c.comment = Comment(help_text, "社区服务台账", width=260, height=110)
     return c
 
 
-def _sheets_of(rt: RecordType, records: Iterable[dict]) -> list[tuple[str, Iterable[dict]]]:
-    """One sheet per year when dated records span several years (a paper ledger is kept per year),
-    else one sheet named by the type."""
-    if not rt.date_field or not isinstance(records, list):
-        return [(rt.label, records)]
-    by_year: dict[int, list[dict]] = {}
-    for r in records:
-        d = r.get(rt.date_field)
-        by_year.setdefault(d.year if isinstance(d, dt.date) else 0, []).append(r)
-    if len(by_year) < 2 or 0 in by_year:
-        return [(rt.label, records)]
-    return [(year_sheet_name(rt, year), by_year[year]) for year in sorted(by_year)]
+def _sheets(types: list[RecordType], rows: dict[str, Iterable[dict]]):
+    """(type, sheet name, records) for each sheet.  Dated records that span several years get one
+    sheet per year, 服务记录（2024年）, as a paper ledger is kept per year; otherwise a sheet per type."""
+    for rt in types:
+        records = rows.get(rt.name, ())
+        by_year: dict[int, list[dict]] = {}
+        if rt.date_field and isinstance(records, list):
+            for r in records:
+                d = r.get(rt.date_field)
+                by_year.setdefault(d.year if isinstance(d, dt.date) else 0, []).append(r)
+        if len(by_year) < 2 or 0 in by_year:
+            yield rt, rt.label, records
+            continue
+        for year in sorted(by_year):
+            yield rt, year_sheet_name(rt, year), by_year[year]
 
 
 def _print_setup(ws, n_cols: int) -> None:
