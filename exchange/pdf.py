@@ -480,7 +480,7 @@ def _col_spec(col: LedgerColumn, m: _Measure, choices: dict[str, list[str]]) -> 
     t = f.type if f else "text"
     if t in ("date", "period", "year"):
         w = m.width("2024-03-05") + 2 * PAD
-        return ColSpec(col.header, max(w, header_min), max(w, header_min) , "center", shrinks=False)
+        return ColSpec(col.header, max(w, header_min), max(w, header_min), "center", shrinks=False)
     if t in ("int", "decimal"):
         w = max(m.width("100000.5") + 2 * PAD, header_min)
         return ColSpec(col.header, max(w, header_w), w, "right", shrinks=False)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDateEdit, QDialog, QDia
                                QSpinBox, QVBoxLayout, QWidget)
 
 from desktop.ui.jobs import op
+from storage.cli import UserError
 
 log = logging.getLogger("taizhang.desktop.printing")
 
@@ -171,10 +172,10 @@ def paint_pages(path: Path, printer: QPrinter, progress: Callable[..., None] | N
     pages = PdfPages(path)
     try:
         if pages.count <= 0:
-            raise RuntimeError("要打印的 PDF 无法读取，请重新生成后再打印")
+            raise UserError("要打印的 PDF 无法读取，请重新生成后再打印")
         painter = QPainter()
         if not painter.begin(printer):
-            raise RuntimeError("无法开始打印：请检查打印机是否已连接、已开机，或在“打印”对话框中选择其他打印机")
+            raise UserError("无法开始打印：请检查打印机是否已连接、已开机，或在“打印”对话框中选择其他打印机")
         try:
             dpi = min(printer.resolution(), PRINT_DPI)
             for index in range(pages.count):
