@@ -245,6 +245,10 @@ def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_hom
             window.show_page(spec.key)
             settle()
             page = window.stack.currentWidget()
+            # a job's progress dialog (shown when a page's first read takes > 0.5 s, as under load)
+            # leaves the offscreen window inactive when it closes, and then nothing has focus
+            window.activateWindow()
+            qtbot.waitUntil(window.isActiveWindow)
             window.nav.setFocus()
             reached = []
             for _ in range(60):  # from the navigation, Tab through the page and back round to it
