@@ -20,7 +20,7 @@ def _report(args) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     from reports.cli import add_report_arguments
 
-    p = sub.add_parser("report", help="按县级数据库生成年度指标达标报告（Excel）",
+    p = sub.add_parser("report", help="按县级数据库生成年度指标达标报告（Excel 或 PDF，按 -o 的扩展名）",
                        description="示例：taizhang-server report --year 2024 --profile 正宁县 --org 220112000000 -o 达标报告.xlsx")
     add_report_arguments(p, org_required=True)
     p.set_defaults(func=_report)

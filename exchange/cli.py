@@ -80,6 +80,43 @@ def _import(args) -> int:
     return 0 if ok == len(results) else 1
 
 
+PRINTABLE = ("service", "facility", "staff", "training", "volunteer_team", "volunteer", "volunteer_hours",
+             "social_org", "org_year")
+
+
+def _print(args) -> int:
+    from exchange.pdf import LedgerSelection, month_selection, write_ledger_pdf, year_selection
+    from storage.cli import open_repository
+
+    if not str(args.output).lower().endswith(".pdf"):
+        raise UserError(f"输出文件“{args.output}”应以 .pdf 结尾")
+    if args.period and args.year:
+        raise UserError("--period 与 --year 只能选一个")
+    repo = open_repository()
+    org, name = _scope(repo, args.org)
+    if not org:
+        raise UserError("本机尚未设置所属村(社区)，无法打印。请先在程序中完成首次设置，或用 --org 指定区划代码")
+    period = _period(args.period)
+    if args.what == "month":
+        from reports.paper import write_month_slip
+
+        if not period:
+            raise UserError("打印月报表请用 --period 指定填报期，如 --period 2024-03")
+        result = write_month_slip(repo, args.output, org, period, org_name=name)
+        print(f"已生成 {period} 月报表：{result.path}（{result.pages} 页）")
+        return 0
+    if args.year is not None and not 2000 <= args.year <= 2100:
+        raise UserError(f"年度 {args.year} 不对，请填写四位年份，例如 --year 2024")
+    sel = (month_selection(org, period) if period else year_selection(org, args.year) if args.year
+           else LedgerSelection(org))
+    result = write_ledger_pdf(repo.engine, args.output, args.what, sel, org_name=name, choices=repo.choices(),
+                              full=args.full,
+                              progress=lambda k, n: print(f"\r已排版 {k}/{n} 条", end="", file=sys.stderr))
+    print(file=sys.stderr)
+    print(f"已生成 PDF：{result.path}（{result.rows} 条，{result.pages} 页）")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("template", help="生成 Excel 填报模板（每类记录一张表，带下拉选项和填写说明）")
     p.add_argument("-o", "--output", required=True, help="输出文件，如 模板.xlsx")
@@ -97,3 +134,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     p.add_argument("--report-dir", help="错误报告（标注了错误单元格的副本）保存到这个文件夹")
     p.set_defaults(func=_import)
+    p = sub.add_parser("print", help="把台账或月报表打印成 PDF（A4，标题、序号、每页表头、页码、签字栏）",
+                       description="示例：taizhang print service --year 2024 -o 服务记录台账.pdf；"
+                                   "taizhang print month --period 2024-03 -o 月报表.pdf")
+    p.add_argument("what", choices=[*PRINTABLE, "month"], metavar="类型",
+                   help="记录类型：" + "、".join(PRINTABLE) + "；month 为本月月报表")
+    p.add_argument("--period", help="只打印该月（YYYY-MM）的记录；month 必填")
+    p.add_argument("--year", type=int, help="只打印该年度的记录")
+    p.add_argument("-o", "--output", required=True, help="输出的 PDF 文件")
+    p.add_argument("--org", help="区划代码（默认：本机所属村(社区)）")
+    p.add_argument("--full", action="store_true",
+                   help="打印完整的身份证号码和手机号（默认遮盖；完整打印会被记录）")
+    p.set_defaults(func=_print)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from exchange.layout import (TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
                              INSTRUCTIONS_SHEET, Column, columns_for, label_index, match_sheet,
-                             normalize_label, column_letter, sheet_types)
+                             normalize_label, column_letter, sheet_types, SEQ_HEADER)
 from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
 from storage.models import new_id, table_for
 from storage.repository import Repository, WriteOp, WriteRefused
@@ -283,6 +283,7 @@ class _Planner:
                        "本程序无法可靠读取。请升级社区服务台账后再导入")
             return
         sheets: dict[str, SheetInfo] = {}
+        year_sheets: dict[str, list[SheetInfo]] = {}  # 服务记录（2024年）, 服务记录（2025年）: one type
         for info in wb.sheets:
             if info.name in (META_SHEET, CHOICES_SHEET, INSTRUCTIONS_SHEET):
                 continue
@@ -291,6 +292,10 @@ class _Planner:
                 if info.visible:
                     self.issue(info.name, None, None, "", "", "不是台账工作表（名称与任何记录类型都不符），已忽略",
                                "warning")
+                continue
+            if _is_year_sheet(info.name, rt) and (rt.name not in sheets or rt.name in year_sheets):
+                year_sheets.setdefault(rt.name, []).append(info)
+                sheets.setdefault(rt.name, info)
                 continue
             if rt.name in sheets:
                 self.issue(info.name, None, None, "", "",
@@ -308,7 +313,8 @@ class _Planner:
                     self.issue("", None, None, "", "",
                                f"缺少工作表“{RECORD_TYPES[name].label}”：本工作簿由台账模板生成，"
                                "请勿删除或重命名工作表。请用原模板重新填写，或把该表从原模板复制回来")
-        ordered = [(rt, sheets[rt.name]) for rt in sheet_types() if rt.name in sheets]
+        ordered = [(rt, info) for rt in sheet_types() if rt.name in sheets
+                   for info in year_sheets.get(rt.name, [sheets[rt.name]])]
         wb.read_ahead([info for _, info in ordered])  # sheet N+1 loads on the side while N is checked
         self.result.org_code = org
         self.period = None
@@ -394,6 +400,8 @@ class _Planner:
                 if m:
                     title_org = m.group(1)
         for col, text in unknown:
+            if normalize_label(text) == SEQ_HEADER:  # our running number column, for paper only
+                continue
             self.issue(info.name, header_end + 1, col, str(text), "",
                        f"列“{text}”不是“{rt.label}”的字段，已忽略", "warning")
         seen: dict[str, int] = {}
@@ -848,6 +856,10 @@ def _cell_to_raw(column: Column, v):
     if isinstance(v, (dt.time, dt.timedelta)):
         return str(v)
     return v
+
+
+def _is_year_sheet(name: str, rt: RecordType) -> bool:
+    return bool(rt.date_field and re.fullmatch(re.escape(rt.label) + r"（\d{4}年）", name.strip()))
 
 
 def _find_header(head: list[list], rt: RecordType, merges) -> tuple[int, dict[int, Column], list] | None:

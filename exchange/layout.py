@@ -33,6 +33,7 @@ RECORD_ID_LABEL = "记录编号"
 ORG_LABEL = "区划代码"
 TITLE_ROWS = 2  # row 1: merged title; row 2: unit / period line; row 3: header
 HEADER_ROW = TITLE_ROWS + 1
+SEQ_HEADER = "序号"  # column A of templates and exports: a running number for paper; ignored on import
 
 # Which types have a sheet (``RecordType.in_workbook``) and how a row without a record id is
 # matched (``RecordType.natural_keys``) are declared on the record type in storage.schema.
@@ -144,6 +145,11 @@ def label_index(rt: RecordType) -> dict[str, Column]:
                 col = next(c for c in columns_for(rt) if c.key == f"{f.name}:{k.name}")
                 index.setdefault(normalize_label(f"{f.label}{k.label}"), col)
     return index
+
+
+def year_sheet_name(rt: RecordType, year: int) -> str:
+    """The sheet of one year when an export spans several years: 服务记录（2024年）."""
+    return f"{rt.label}（{year}年）"
 
 
 def match_sheet(name: str) -> RecordType | None:

@@ -17,8 +17,8 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from exchange.layout import (CHOICES_SHEET, HEADER_ROW, INSTRUCTIONS_SHEET, META_SHEET, ORG_LABEL,
-                             TEMPLATE_VERSION, Column, column_letter, columns_for, sheet_types)
+from exchange.layout import (CHOICES_SHEET, HEADER_ROW, INSTRUCTIONS_SHEET, META_SHEET, ORG_LABEL, SEQ_HEADER,
+                             TEMPLATE_VERSION, Column, column_letter, columns_for, sheet_types, year_sheet_name)
 from storage.schema import RecordType
 
 TITLE_FONT = Font(name="宋体", size=16, bold=True)
@@ -28,6 +28,11 @@ HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 THIN = Side(style="thin", color="999999")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 DATA_ROWS_VALIDATED = 5000  # dropdowns and formats reach this far below the header in a template
+SEQ_WIDTH = 7
+# the printed page's footer: signatures left and right, page numbers in the middle (&P, &N: Excel's codes)
+FOOTER_LEFT = "制表人：　　　　　审核人："
+FOOTER_CENTER = "第 &P 页 共 &N 页"
+FOOTER_RIGHT = "填报日期：　　年　月　日　单位（盖章）："
 
 
 def _schema_version() -> str:
@@ -91,11 +96,13 @@ def write_workbook(path: str | Path, *, org_code: str | None, org_name: str | No
     _instructions(wb, types, org_code, org_name, period)
     choice_ranges = _choices_sheet(wb, choices)
     written = 0
-    for rt in types:
+    for rt, sheet_name, records in _sheets(types, rows or {}):
         cols = columns_for(rt)
-        ws = wb.create_sheet(rt.label)
-        ws.freeze_panes = f"A{HEADER_ROW + 1}"
-        for i, col in enumerate(cols):
+        ws = wb.create_sheet(sheet_name)
+        _print_setup(ws, len(cols) + 1)
+        ws.freeze_panes = f"B{HEADER_ROW + 1}"
+        ws.column_dimensions["A"].width = SEQ_WIDTH  # 序号
+        for i, col in enumerate(cols, 1):
             dim = ws.column_dimensions[column_letter(i)]
             dim.width = col.width
             if col.hidden:
@@ -104,28 +111,25 @@ def write_workbook(path: str | Path, *, org_code: str | None, org_name: str | No
                 dim.number_format = "@"
             elif col.field.type == "date":
                 dim.number_format = "yyyy-mm-dd"
-        last = column_letter(len(cols) - 1)
+        last = column_letter(len(cols))
         ws.merged_cells.add(f"A1:{last}1")
         ws.merged_cells.add(f"A2:{last}2")
-        title = WriteOnlyCell(ws, f"{org_name or ''}{rt.label}台账{title_suffix}")
+        title = WriteOnlyCell(ws, f"{org_name or ''}{sheet_name}台账{title_suffix}")
         title.font, title.alignment = TITLE_FONT, Alignment(horizontal="center")
         ws.append([title])
         ws.append([unit_line])
-        header = []
+        header = [_header_cell(ws, SEQ_HEADER, HEADER_FONT)]
         for col in cols:
-            c = WriteOnlyCell(ws, col.header)
-            c.font = REQUIRED_FONT if col.required else HEADER_FONT
-            c.fill, c.border = HEADER_FILL, BORDER
-            c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            c = _header_cell(ws, col.header, REQUIRED_FONT if col.required else HEADER_FONT)
             text = _help(col, choices)
             if text:
                 c.comment = Comment(text, "社区服务台账", width=260, height=110)
             header.append(c)
         ws.append(header)
         n_rows = 0
-        for record in (rows or {}).get(rt.name, ()):
-            ws.append([_export_value(col, record) for col in cols])
+        for record in records:
             n_rows += 1
+            ws.append([n_rows] + [_export_value(col, record) for col in cols])
             written += 1
             if progress and written % 1000 == 0:
                 progress(written)
@@ -140,6 +144,47 @@ def write_workbook(path: str | Path, *, org_code: str | None, org_name: str | No
     return path
 
 
+def _header_cell(ws, text: str, font: Font) -> WriteOnlyCell:
+    c = WriteOnlyCell(ws, text)
+    c.font, c.fill, c.border = font, HEADER_FILL, BORDER
+    c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    return c
+
+
+def _sheets(types: list[RecordType], rows: dict[str, Iterable[dict]]):
+    """(type, sheet name, records) for each sheet.  Dated records that span several years get one
+    sheet per year, 服务记录（2024年）, as a paper ledger is kept per year; otherwise a sheet per type."""
+    for rt in types:
+        records = rows.get(rt.name, ())
+        by_year: dict[int, list[dict]] = {}
+        if rt.date_field and isinstance(records, list):
+            for r in records:
+                d = r.get(rt.date_field)
+                by_year.setdefault(d.year if isinstance(d, dt.date) else 0, []).append(r)
+        if len(by_year) < 2 or 0 in by_year:
+            yield rt, rt.label, records
+            continue
+        for year in sorted(by_year):
+            yield rt, year_sheet_name(rt, year), by_year[year]
+
+
+def _print_setup(ws, n_cols: int) -> None:
+    """A4, landscape when the columns are many, fitted to the page width, the header row on every
+    page, the signature line and page numbers in the footer."""
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.orientation = "landscape" if n_cols > 6 else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.left.text = FOOTER_LEFT
+    ws.oddFooter.center.text = FOOTER_CENTER
+    ws.oddFooter.right.text = FOOTER_RIGHT
+    for part in (ws.oddFooter.left, ws.oddFooter.center, ws.oddFooter.right):
+        part.size = 10
+
+
 def _export_value(col: Column, record: dict):
     if col.kind == "field":
         return cell_value(col, record.get(col.key))
@@ -152,7 +197,7 @@ def _export_value(col: Column, record: dict):
 
 def _validations(ws, cols: list[Column], choice_ranges: dict[str, str], rows: int) -> None:
     first, last = HEADER_ROW + 1, HEADER_ROW + rows
-    for i, col in enumerate(cols):
+    for i, col in enumerate(cols, 1):  # column A is 序号
         letter = column_letter(i)
         t = col.field.type
         rng = f"{letter}{first}:{letter}{last}"

@@ -14,7 +14,7 @@ def add_report_arguments(p: argparse.ArgumentParser, *, org_required: bool) -> N
                    help="年度（默认：已填年度基础数据的最近一年）")
     p.add_argument("--profile", default="国家",
                    help="指标方案：国家、吉林省、沈阳市、商丘市、正宁县、本机保存的自定义方案名称，或方案文件(.json)路径")
-    p.add_argument("-o", "--output", help="输出的 Excel 文件（.xlsx）")
+    p.add_argument("-o", "--output", help="输出文件：.xlsx 为 Excel，.pdf 为可打印的 PDF")
     p.add_argument("--org", required=org_required,
                    help="区划代码（村/社区、乡镇/街道或县）" + ("" if org_required else "，默认：本机单位"))
     p.add_argument("--list-profiles", action="store_true", help="列出可用的指标方案后退出")
@@ -44,9 +44,10 @@ def run_report(engine, repo, args, default_org: str | None) -> int:
             print(f"{p.name}\t{'内置' if p.builtin else '自定义'}\t{p.source}")
         return 0
     if not args.output:
-        raise UserError("请用 -o 指定输出的 Excel 文件，例如：-o 达标报告.xlsx")
-    if not str(args.output).lower().endswith(".xlsx"):
-        raise UserError(f"输出文件“{args.output}”应以 .xlsx 结尾")
+        raise UserError("请用 -o 指定输出文件，例如：-o 达标报告.xlsx 或 -o 达标报告.pdf")
+    as_pdf = str(args.output).lower().endswith(".pdf")
+    if not as_pdf and not str(args.output).lower().endswith(".xlsx"):
+        raise UserError(f"输出文件“{args.output}”应以 .xlsx（Excel）或 .pdf（PDF）结尾")
     org = args.org or default_org
     if not org:
         raise UserError("本机尚未设置单位，请用 --org 指定区划代码（村/社区、乡镇/街道或县）")
@@ -60,7 +61,12 @@ def run_report(engine, repo, args, default_org: str | None) -> int:
     except (ProfileError, ScopeError) as exc:
         raise UserError(str(exc)) from None
     try:
-        path = write_report(report, args.output)
+        if as_pdf:
+            from reports.paper import write_report_pdf
+
+            path = write_report_pdf(report, args.output).path
+        else:
+            path = write_report(report, args.output)
     except PermissionError:
         raise UserError(f"无法写入“{args.output}”：文件可能正在 Excel/WPS 中打开，请关闭后重试") from None
     met = sum(1 for r in report.indicators if r.status == "met")
@@ -72,8 +78,8 @@ def run_report(engine, repo, args, default_org: str | None) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="生成年度指标达标报告（Excel）",
-                       description="计算专栏1主要指标、村(社区)达标检查和数据质量检查，写成 Excel 报告。"
+    p = sub.add_parser("report", help="生成年度指标达标报告（Excel 或 PDF）",
+                       description="计算专栏1主要指标、村(社区)达标检查和数据质量检查，写成 Excel 或 PDF 报告（按 -o 的扩展名）。"
                                    "示例：taizhang report --year 2024 --profile 吉林省 -o 达标报告.xlsx")
     add_report_arguments(p, org_required=False)
     p.set_defaults(func=on_this_pc(run_report))

@@ -82,22 +82,11 @@ def write_report(report: Report, path: str | Path) -> Path:
     ws.title = "封面"
     ws.column_dimensions["A"].width = 18
     ws.column_dimensions["B"].width = 70
-    ws.cell(row=1, column=1, value=f"{s.name}{s.year}年度城乡社区服务体系主要指标达标报告").font = Font(
-        name=FONT, bold=True, size=16)
+    ws.cell(row=1, column=1, value=report.title).font = Font(name=FONT, bold=True, size=16)
     ws.merge_cells("A1:B1")
-    met = sum(1 for r in report.indicators if r.status == MET)
-    not_met = sum(1 for r in report.indicators if r.status == NOT_MET)
-    cannot = sum(1 for r in report.indicators if r.status == CANNOT)
-    info = [("单位", f"{s.name}（{s.code}）"), ("层级", s.level_name), ("年度", f"{s.year}年"),
-            ("指标方案", p.name), ("方案依据", p.source or "自定义方案"),
-            ("村(社区)数", f"{len(s.villages)}（城市社区 {sum(v.is_urban for v in s.villages)}，"
-                         f"农村社区 {sum(v.is_rural for v in s.villages)}）"),
-            ("乡镇(街道)数", str(len(s.townships))),
-            ("指标结果", f"达标 {met} 项，未达标 {not_met} 项，无法计算 {cannot} 项"),
-            ("数据质量问题", f"{len(report.quality)} 条（见“数据质量”表，请先处理）"),
-            ("生成时间", report.created_at.astimezone().strftime("%Y-%m-%d %H:%M")),
-            ("说明", "指标按各村(社区)数据汇总：分子、分母分别求和后相除；缺少分母数据的村(社区)不计入并在说明中列出。"
-                   "状态同时用颜色和文字标示（✓ 达标 / ✗ 未达标 / 无法计算 / 无目标值 / 不适用）。")]
+    info = report.cover_facts() + [
+        ("说明", "指标按各村(社区)数据汇总：分子、分母分别求和后相除；缺少分母数据的村(社区)不计入并在说明中列出。"
+               "状态同时用颜色和文字标示（✓ 达标 / ✗ 未达标 / 无法计算 / 无目标值 / 不适用）。")]
     for i, (k, v) in enumerate(info, 3):
         ws.cell(row=i, column=1, value=k).font = Font(name=FONT, bold=True)
         c = ws.cell(row=i, column=2, value=v)

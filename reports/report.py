@@ -50,6 +50,25 @@ class Report:
     seconds: float = 0.0
 
     @property
+    def title(self) -> str:
+        return f"{self.scope.name}{self.scope.year}年度城乡社区服务体系主要指标达标报告"
+
+    def cover_facts(self) -> list[tuple[str, str]]:
+        """The cover's lines (项目, 内容), the same in the Excel and the PDF report."""
+        from reports.indicators import CANNOT, MET, NOT_MET
+
+        s, p = self.scope, self.profile
+        counts = {status: sum(1 for r in self.indicators if r.status == status) for status in (MET, NOT_MET, CANNOT)}
+        return [("单位", f"{s.name}（{s.code}）"), ("层级", s.level_name), ("年度", f"{s.year}年"),
+                ("指标方案", p.name), ("方案依据", p.source or "自定义方案"),
+                ("村(社区)数", f"{len(s.villages)}（城市社区 {sum(v.is_urban for v in s.villages)}，"
+                             f"农村社区 {sum(v.is_rural for v in s.villages)}）"),
+                ("乡镇(街道)数", str(len(s.townships))),
+                ("指标结果", f"达标 {counts[MET]} 项，未达标 {counts[NOT_MET]} 项，无法计算 {counts[CANNOT]} 项"),
+                ("数据质量问题", f"{len(self.quality)} 条（见“数据质量”，请先处理）"),
+                ("生成时间", self.created_at.astimezone().strftime("%Y-%m-%d %H:%M"))]
+
+    @property
     def names(self) -> dict[str, str]:
         out = {v.code: v.name for v in self.scope.villages}
         out.update({t.code: t.name for t in self.scope.townships})

@@ -15,7 +15,7 @@ app_pkgs=(libegl1 libgl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontco
 # libpython3-dev brings Debian's libpython3.X.so (whichever 3.X is python3), which PyInstaller needs;
 # debootstrap makes the Debian 11 root the 信创 baseline .deb is built and tried in
 test_pkgs=(xvfb xauth postgresql libreoffice-calc-nogui gnome-keyring libsecret-tools dbus dpkg-dev fakeroot binutils
-           libpython3-dev debootstrap)
+           libpython3-dev debootstrap poppler-utils)
 pkgs=("${app_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 missing=()

@@ -245,8 +245,8 @@ def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_hom
             window.show_page(spec.key)
             settle()
             page = window.stack.currentWidget()
-            # a page that reads in a job may have shown a progress dialog: activation comes back to the
-            # window asynchronously when it closes
+            # a job's progress dialog (shown when a page's first read takes > 0.5 s, as under load)
+            # leaves the offscreen window inactive when it closes, and then nothing has focus
             window.activateWindow()
             qtbot.waitUntil(window.isActiveWindow)
             window.nav.setFocus()

@@ -49,7 +49,7 @@ def test_template_and_export_from_the_page(page, qtbot, tmp_path):
     page.export_to(tmp_path / "x.xlsx")
     _wait(qtbot, page)
     assert "已导出 1 条记录" in page.status.text()
-    assert load_workbook(tmp_path / "x.xlsx")["服务设施"]["A4"].value == "党群服务中心"
+    assert load_workbook(tmp_path / "x.xlsx")["服务设施"]["B4"].value == "党群服务中心"  # A: 序号
     page.export_csv_to(tmp_path / "csv")
     _wait(qtbot, page)
     assert (tmp_path / "csv" / "服务设施.csv").exists()

@@ -39,10 +39,10 @@ def test_template_is_derived_from_the_schema(repo, village, tmp_path):
     for rt in sheet_types():
         ws = wb[rt.label]
         cols = columns_for(rt)
-        assert [c.value for c in ws[3]] == [c.header for c in cols]
+        assert [c.value for c in ws[3]] == ["序号"] + [c.header for c in cols]
         assert "测试村" in ws["A1"].value and "A1" in str(ws.merged_cells)
         assert VILLAGE in ws["A2"].value and "2024-03" in ws["A2"].value
-        for i, col in enumerate(cols, start=1):
+        for i, col in enumerate(cols, start=2):
             letter = ws.cell(row=3, column=i).column_letter
             if col.hidden:
                 assert ws.column_dimensions[letter].hidden
@@ -51,7 +51,7 @@ def test_template_is_derived_from_the_schema(repo, village, tmp_path):
     staff = wb["社区工作者"]
     dropdowns = {str(dv.sqref).split(":")[0][:1]: dv.formula1 for dv in staff.data_validations.dataValidation}
     status_col = [c.key for c in columns_for(sheet_types()[2])].index("status")
-    assert "_选项" in dropdowns[staff.cell(row=3, column=status_col + 1).column_letter]
+    assert "_选项" in dropdowns[staff.cell(row=3, column=status_col + 2).column_letter]
     meta = {r[0].value: r[1].value for r in wb[META_SHEET].iter_rows()}
     assert wb[META_SHEET].sheet_state == "hidden"
     assert meta["schema_version"] == head_revision() and meta["org_code"] == VILLAGE

@@ -114,7 +114,7 @@ def test_taizhang_report_cli(county_repo, tmp_path, capsys):
     assert main(["report", "--year", str(YEAR), "--profile", "无此方案", "--org", COUNTY, "-o", str(out)]) == 1
     assert "没有名为“无此方案”的指标方案" in capsys.readouterr().err
     assert main(["report", "--year", str(YEAR), "--org", COUNTY]) == 1
-    assert "请用 -o 指定输出的 Excel 文件" in capsys.readouterr().err
+    assert "请用 -o 指定输出文件" in capsys.readouterr().err
     assert main(["report", "--list-profiles"]) == 0
     assert "商丘市" in capsys.readouterr().out
 

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, fit_combo_popup, labelled
 from desktop.ui.jobs import describe_error, op
+from desktop.ui.printing import PaperJob, paper_buttons
 from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
 from storage import reading
 from storage.orgcode import LEVEL_LABELS
@@ -354,6 +355,8 @@ class IndicatorsPage(QWidget):
         self.profile_button = QPushButton("方案管理(&M)…")
         self.profile_button.setToolTip("新建、导入或导出指标方案（Alt+M）")
         for b in (self.compute_button, self.export_button, self.profile_button):
+            bar.addWidget(b)
+        for b in paper_buttons(self, self.paper_job):  # the 达标 report on paper / as PDF
             bar.addWidget(b)
         layout.addLayout(bar)
         self.status = QLabel("选择单位、年度和指标方案后点“计算”。")
@@ -744,6 +747,18 @@ class IndicatorsPage(QWidget):
             self.status.setText(f"已导出：{written}")
 
         return op(work).with_progress("正在导出达标报告").success(done).run_in_background(self)
+
+    def paper_job(self) -> PaperJob | None:
+        """The computed 达标 report as PDF (``reports.paper``): cover, indicators, charts, checks."""
+        from reports.paper import write_report_pdf
+
+        report = self.report
+        if report is None:
+            self.status.setText("请先点“计算”，再打印或导出PDF。")
+            return None
+        s = report.scope
+        return PaperJob("达标报告", f"{s.name}{s.year}年达标报告（{report.profile.name}）.pdf",
+                        lambda path, _progress: write_report_pdf(report, path))
 
     def manage_profiles(self) -> None:
         box = QMessageBox(self)

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
+from desktop.ui import printing
 from desktop.ui import pages as page_registry
 from desktop.ui.context import AppContext, SyncState
 from desktop.ui.record_pages import current_list
@@ -177,9 +178,32 @@ class MainWindow(QMainWindow):
                 getattr(lst, method)()
         return run
 
+    def paper_page(self) -> QWidget | None:
+        """The visible page that can print (a record list, the month page, 指标), if any."""
+        for candidate in (self.current_list(), self.current_page()):
+            if candidate is not None and hasattr(candidate, "paper_job"):
+                return candidate
+        return None
+
+    def _on_paper(self, action):
+        def run():
+            page = self.paper_page()
+            if page is None:
+                self.statusBar().showMessage("本页没有可打印的内容：请在记录列表、“月报与同步”或“指标”页打印", 5000)
+                return
+            action(page, page.paper_job())
+        return run
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("文件(&F)")
+        self.action_preview = self._action(file_menu, "打印预览(&V)…", None, self._on_paper(printing.preview),
+                                           "action_print_preview")
+        self.action_print = self._action(file_menu, "打印(&P)…", "Ctrl+P", self._on_paper(printing.print_paper),
+                                         "action_print")
+        self.action_pdf = self._action(file_menu, "导出PDF(&D)…", None, self._on_paper(printing.export_pdf),
+                                       "action_export_pdf")
+        file_menu.addSeparator()
         self._action(file_menu, "退出(&Q)", "Ctrl+Q", self.close, "action_quit")
         rec = bar.addMenu("记录(&R)")
         self.action_new = self._action(rec, "新建(&N)", "Ctrl+N", self._on_list("new_record"), "action_new")

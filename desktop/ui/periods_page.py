@@ -23,6 +23,7 @@ from desktop.ui.flow_layout import scrolling_body
 from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import describe_error, op, write_op
 from desktop.ui.sync_widgets import create_widget as sync_box
+from desktop.ui.printing import PaperJob, paper_buttons
 from storage import periods as P
 from storage.orgcode import OrgCode
 from sync import package as PK
@@ -85,6 +86,8 @@ class PeriodsPage(QWidget):
             buttons.addWidget(self.confirm_btn)
             buttons.addWidget(recheck)
             buttons.addStretch(1)
+            for b in paper_buttons(self, self.paper_job):  # the month's 月报表, to sign and stamp
+                buttons.addWidget(b)
             bl.addLayout(buttons)
             layout.addWidget(box, 1)
 
@@ -144,6 +147,18 @@ class PeriodsPage(QWidget):
         if self._stale:
             self._stale = False
             self.reload()
+
+    # ------------------------------------------------------------------ paper
+    def paper_job(self) -> PaperJob | None:
+        """The month's submission slip (月报表) from ``reports.paper``: counts, checklist, signatures."""
+        from reports.paper import write_month_slip
+
+        if not self.is_village:
+            return None
+        repo, org, period = self.ctx.repo, self.org, self.period
+        name = self.ctx.identity.org_name if self.ctx.identity else ""
+        return PaperJob("月报表", f"{name}{period}月报表.pdf",
+                        lambda path, _progress: write_month_slip(repo, path, org, period, org_name=name))
 
     # ------------------------------------------------------------------ state
     @property

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.jobs import show_error, write_op
+from desktop.ui.printing import LedgerChoice, LedgerScopeDialog, PaperJob, paper_buttons
 from desktop.ui.record_model import RecordFilter, RecordTableModel
 from storage.schema import record_type
 
@@ -155,6 +156,8 @@ class RecordListPage(QWidget):
         compact_combo(self.sort_combo, 5)
         self.sort_combo.activated.connect(self._sort_chosen)
         actions.addWidget(labelled("排序(&O)：", self.sort_combo))
+        for b in paper_buttons(self, self.paper_job):  # 打印预览 · 打印 · 导出PDF
+            actions.addWidget(b)
         layout.addLayout(actions)
 
         self.table = QTableView()
@@ -343,6 +346,50 @@ class RecordListPage(QWidget):
         self.restore_button.setEnabled(has)
         self.history_button.setEnabled(has)
         self.selection_changed.emit()
+
+    # ------------------------------------------------------------------ paper
+    def paper_job(self, choice: LedgerChoice | None = None) -> PaperJob | None:
+        """The printed ledger: the list as shown (filter and order), a month or a year; asks which
+        unless ``choice`` is given.  The PDF itself comes from ``exchange.pdf`` (the one layout)."""
+        from exchange.pdf import LedgerSelection, month_selection, write_ledger_pdf, year_selection
+        from desktop.ui.record_model import build_where
+
+        if choice is None:
+            dialog = LedgerScopeDialog(self.rt.label, bool(self.rt.date_field), bool(self.rt.pii_fields),
+                                       self.model.rowCount(), self)
+            if dialog.exec() != LedgerScopeDialog.DialogCode.Accepted:
+                return None
+            choice = dialog.choice()
+        org, name = self.ctx.org_code, self.ctx.identity.org_name if self.ctx.identity else ""
+        if choice.scope == "month":
+            sel, when = month_selection(org, choice.period), choice.period
+        elif choice.scope == "year":
+            sel, when = year_selection(org, choice.year), f"{choice.year}年"
+        else:
+            where, params = build_where(self.rt, self.model.filter, org)
+            sel = LedgerSelection(org, where=where, params=tuple(params),
+                                  order_by=f"ORDER BY {self.model._order_by()}", period_text=self._filter_text())
+            when = "当前列表"
+        engine, type_name, choices = self.ctx.repo.engine, self.rt.name, self.ctx.repo.choices()
+        return PaperJob(f"{self.rt.label}台账", f"{name}{self.rt.label}台账（{when}）.pdf",
+                        lambda path, progress: write_ledger_pdf(engine, path, type_name, sel, org_name=name,
+                                                                choices=choices, full=choice.full,
+                                                                progress=progress))
+
+    def _filter_text(self) -> str:
+        """The list's filter in words, for the printed title: 2024-01-01 至 2024-03-31，服务类别：养老."""
+        flt = self.model.filter
+        parts = []
+        if flt.date_from or flt.date_to:
+            parts.append(f"{flt.date_from or '最早'} 至 {flt.date_to or '最近'}")
+        for name, value in flt.equals.items():
+            if value:
+                parts.append(f"{self.rt.field(name).label}：{value}")
+        if flt.search:
+            parts.append(f"含“{flt.search}”")
+        if flt.deleted:
+            parts.append("已删除的记录")
+        return "，".join(parts) or "全部"
 
     # ------------------------------------------------------------------ selection
     def selected_row(self) -> int:
