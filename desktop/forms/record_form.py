@@ -338,11 +338,13 @@ class RecordForm(QDialog):
         self.setModal(True)
 
         record = None
+        self._base_date = None  # the stored record's date: moving it out of a submitted month changes that month
         if record_id is not None:
             record = repo.get(type_name, record_id)
             if record is None:
                 raise RecordNotFound(f"找不到要修改的{self.rt.label}记录，可能已被删除或尚未同步")
             self._base_version = record["version"]
+            self._base_date = record.get(self.rt.date_field) if self.rt.date_field else None
             if self.rt.parent_field and not parent_id:
                 self.parent_id = record.get(self.rt.parent_field)
 
@@ -681,6 +683,8 @@ class RecordForm(QDialog):
             return self.result_raw
         values = {name: self._values.get(name) for name in self.widgets}
         values.update(self._context_values())
+        if not self._confirm_period_edit(values):
+            return None
         children = self.pending_children()
         try:
             record = run_write(self, lambda: self.write_to_repository(values, children), self)
@@ -700,6 +704,32 @@ class RecordForm(QDialog):
         self.saved.emit(record)
         super().accept()
         return record
+
+    def _confirm_period_edit(self, values: dict) -> bool:
+        """A record of a submitted, approved or accepted month: say so before saving (periods.edit_notice)."""
+        if not self.rt.date_field or self.repo.get_setting("org_code") != self.org_code:
+            return True  # the month end is the village's own; a township's review edits are not asked
+        from storage import periods as P
+
+        months = {P.period_of(values.get(self.rt.date_field)), P.period_of(self._base_date)} - {None}
+        for period in sorted(months):
+            notice = P.edit_notice(P.get_state(self.repo, self.org_code, period))
+            if notice is None:
+                continue
+            text, refused = notice
+            if refused:
+                warn(self, "不能保存", text + "\n\n表单内容仍保留。", "period_locked")
+                return False
+            box = QMessageBox(QMessageBox.Icon.Question, "本月月报已提交", text, parent=self)
+            box.setObjectName("confirm_period_edit")
+            save = box.addButton("仍然保存", QMessageBox.ButtonRole.AcceptRole)
+            keep = box.addButton("先不保存", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(keep)
+            box.setEscapeButton(keep)
+            box.exec()
+            if box.clickedButton() is not save:
+                return False
+        return True
 
     def write_to_repository(self, values: dict, pending_children: dict[str, list[dict]]) -> dict:
         """The ONE place a form writes records (the repository validates again and logs the change).
