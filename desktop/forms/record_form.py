@@ -683,7 +683,7 @@ class RecordForm(QDialog):
             return self.result_raw
         values = {name: self._values.get(name) for name in self.widgets}
         values.update(self._context_values())
-        if not self._confirm_period_edit(values):
+        if self._refuse_future_date(values) or not self._confirm_period_edit(values):
             return None
         children = self.pending_children()
         try:
@@ -704,6 +704,24 @@ class RecordForm(QDialog):
         self.saved.emit(record)
         super().accept()
         return record
+
+    def _refuse_future_date(self, values: dict) -> bool:
+        """A service, hour or training dated after today is a typo (日期 in the future): say so, keep the form."""
+        import datetime as dt
+
+        from storage.periods import BEIJING
+
+        day = values.get(self.rt.date_field) if self.rt.date_field else None
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day[:10])
+        today = dt.datetime.now(BEIJING).date()
+        if not isinstance(day, dt.date) or day <= today:
+            return False
+        label = self.rt.field(self.rt.date_field).label
+        warn(self, "日期晚于今天", f"{label}是 {day:%Y年%m月%d日}，晚于今天（{today:%Y年%m月%d日}）。\n"
+             f"{self.rt.label}只记已经发生的事，请改正{label}后再保存。表单内容仍保留。", "future_date")
+        self.widgets[self.rt.date_field].setFocus()
+        return True
 
     def _confirm_period_edit(self, values: dict) -> bool:
         """A record of a submitted, approved or accepted month: say so before saving (periods.edit_notice)."""

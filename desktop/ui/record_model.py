@@ -160,11 +160,13 @@ class RecordTableModel(QAbstractTableModel):
             if self.rt.date_field:
                 return f't."{self.rt.date_field}" DESC, t.rowid DESC'
             if "name" in self.rt.field_names:
-                return 't."name" ASC, t.rowid ASC'
+                return 't."name" COLLATE PINYIN ASC, t.rowid ASC'
             return "t.rowid ASC"
         col = self.columns[self.sort_column]
         direction = "DESC" if self.sort_order == Qt.SortOrder.DescendingOrder else "ASC"
-        return f"{col.sql} {direction}, t.rowid {direction}"
+        # names and other free text in pinyin order (storage.collation), not by character code
+        collate = " COLLATE PINYIN" if col.field is None or col.field.type == "text" else ""
+        return f"{col.sql}{collate} {direction}, t.rowid {direction}"
 
     def _id_query(self) -> tuple[str, tuple]:
         where, params = build_where(self.rt, self.filter, self.org_code)

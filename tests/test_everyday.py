@@ -1,0 +1,66 @@
+"""Everyday polish: names in pinyin order, no service/hour/training dated in the future."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from desktop.ui.jobs import runner
+from storage.collation import pinyin_key
+
+SURNAMES = "丁曹曾李万严朱"
+
+
+def test_pinyin_key_orders_surnames_as_a_clerk_looks_them_up():
+    # cao ceng ding li wan yan zhu (曾 by its common reading, as ICU's Chinese collation has it)
+    assert sorted(SURNAMES, key=pinyin_key) == list("曹曾丁李万严朱")
+    assert sorted(SURNAMES) != sorted(SURNAMES, key=pinyin_key)  # character-code order is different
+    assert sorted(["李四", "李明", "Li", ""], key=pinyin_key) == ["", "Li", "李明", "李四"]
+
+
+def test_list_sorts_names_by_pinyin_in_sql(qtbot, repo, village):
+    from desktop.ui.context import AppContext
+    from desktop.ui.record_list import RecordListPage
+
+    for surname in SURNAMES:
+        repo.create("volunteer", {"org_code": village, "name": surname + "小明"})
+    page = RecordListPage(AppContext(repo), "volunteer")
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.loaded, timeout=30_000)
+    col = page.model.column_index("name")
+
+    def names():
+        return [page.model.display_row(r)[col][0] for r in range(page.model.rowCount())]
+
+    assert "".join(names()) == "曹曾丁李万严朱"  # the default order of a register
+    page.model.sort(col)
+    assert "".join(names()) == "曹曾丁李万严朱"
+    assert runner().wait_idle(30)
+
+
+def test_future_date_is_refused_in_the_form(qtbot, repo, village):
+    from desktop.forms.record_form import RecordForm
+
+    tomorrow = dt.date.today() + dt.timedelta(days=2)
+    form = RecordForm(repo, "service", village, initial={
+        "date": tomorrow.isoformat(), "category": "养老", "mode": "上门", "target": "老年人", "persons": "2"})
+    qtbot.addWidget(form)
+    seen = []
+
+    def answer():
+        box = QApplication.activeModalWidget()
+        if box is None or box.objectName() != "future_date":
+            QTimer.singleShot(20, answer)
+            return
+        seen.append(box.text())
+        box.buttons()[0].click()
+
+    QTimer.singleShot(0, answer)
+    assert form.save() is None
+    assert seen and "晚于今天" in seen[0] and "请改正" in seen[0]
+    assert repo.count("service", org_code=village) == 0
+    form.field_widget("date").set_raw(dt.date.today().isoformat())
+    assert form.save() is not None and repo.count("service", org_code=village) == 1
