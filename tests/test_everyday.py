@@ -64,3 +64,34 @@ def test_future_date_is_refused_in_the_form(qtbot, repo, village):
     assert repo.count("service", org_code=village) == 0
     form.field_widget("date").set_raw(dt.date.today().isoformat())
     assert form.save() is not None and repo.count("service", org_code=village) == 1
+
+
+def test_f1_opens_the_help_of_the_current_screen(qtbot, taizhang_home, repo):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QDialog, QTextBrowser
+
+    from desktop.ui.help_page import HELP
+    from tests.test_desktop_fit import make_db, opened_window, settle
+
+    with opened_window(qtbot, make_db(taizhang_home, repo, "village", False)) as controller:
+        window = controller.window
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        for spec in window.specs:
+            window.show_page(spec.key)
+            window.activateWindow()  # offscreen, closing a dialog does not hand activation back
+            qtbot.waitUntil(window.isActiveWindow)
+            settle()
+            QTest.keyClick(window, Qt.Key.Key_F1)
+            dialog = next((d for d in window.findChildren(QDialog, "help") if d.isVisible()), None)
+            assert dialog is not None, spec.key
+            text = dialog.findChild(QTextBrowser).toPlainText()
+            assert dialog.windowTitle() == f"说明 — {spec.title}"
+            for heading in ("这一页做什么", "怎么填", "依据"):
+                assert heading in text, (spec.key, heading)
+            assert spec.key in HELP and HELP[spec.key].purpose in text
+            dialog.reject()
+            dialog.deleteLater()
+            settle()
+    assert "正宁县" in HELP["facility"].basis and "30 平方米" in HELP["facility"].basis

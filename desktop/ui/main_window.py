@@ -2,7 +2,7 @@
 
 Keyboard: Ctrl+1…Ctrl+9 open the navigation entries in order; Ctrl+N 新建, Enter/F2 修改,
 Delete 删除, Ctrl+F 搜索, F5 刷新, Ctrl+D 最近删除, Ctrl+H 修改记录 act on the visible list; Ctrl+Shift+L 大字模式;
-F1 关于.  The navigation itself is a list: Tab to it, arrows to move.
+F1 本页说明 (help for the current screen).  The navigation itself is a list: Tab to it, arrows to move.
 """
 
 from __future__ import annotations
@@ -200,7 +200,8 @@ class MainWindow(QMainWindow):
         self.action_large.setChecked(self.ctx.settings.large_font)
         help_menu = bar.addMenu("帮助(&H)")
         self._action(help_menu, "打开日志文件夹", None, self._open_logs, "action_logs")
-        self._action(help_menu, "关于(&A)", "F1", self.show_about, "action_about")
+        self._action(help_menu, "本页说明(&H)", "F1", self.show_help, "action_help")
+        self._action(help_menu, "关于(&A)", None, self.show_about, "action_about")
 
     def focus_page(self, i: int) -> None:
         if self.nav.item(i) is None or self.nav.item(i).isHidden():
@@ -264,6 +265,14 @@ class MainWindow(QMainWindow):
                 f"数据库：{self.ctx.db_path or '内存'}<br>"
                 f"日志文件：{log_file_path()}<br><br>"
                 "城乡社区服务体系建设的台账程序：离线记录设施、人员、志愿者、服务，月底同步到县服务器。")
+
+    def show_help(self):
+        """F1: what the current screen is for, how to fill it, which plan asks for it (desktop/ui/help_page.py)."""
+        from desktop.ui.help_page import show_help
+
+        row = self.nav.currentRow()
+        spec = self.specs[row] if 0 <= row < len(self.specs) else self.specs[0]
+        return show_help(self, spec.key, spec.title)
 
     def show_about(self) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Information, f"关于{APP_NAME}", self.about_text(),
