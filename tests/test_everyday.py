@@ -95,3 +95,35 @@ def test_f1_opens_the_help_of_the_current_screen(qtbot, taizhang_home, repo):
             dialog.deleteLater()
             settle()
     assert "正宁县" in HELP["facility"].basis and "30 平方米" in HELP["facility"].basis
+
+
+def test_totals_of_the_filtered_range_and_hints(qtbot, repo, village):
+    from desktop.ui.context import AppContext
+    from desktop.ui.record_list import RecordListPage
+    from tests.test_periods import fill_month
+
+    ctx = AppContext(repo)
+    page = RecordListPage(ctx, "service")
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.loaded, timeout=30_000)
+    # an empty list says how to add the first record
+    assert page.hint.isVisible() and "点“新建”（或按 Ctrl+N）添加第一条" in page.hint.text()
+    fill_month(repo, org=village, month="2024-03", services=3)  # 2 + 3 + 4 人次 on 3月1–3日
+    fill_month(repo, org=village, month="2024-05", services=1)  # 2 人次
+    page.refresh_in_background()
+    qtbot.waitUntil(lambda: "合计" in page.count_label.text(), timeout=10_000)
+    assert page.count_label.text() == "共 4 条，合计 11 人次" and not page.hint.isVisible()
+    page.date_check.setChecked(True)
+    page.date_from.setDate(dt.date(2024, 3, 1))
+    page.date_to.setDate(dt.date(2024, 3, 31))
+    assert runner().wait_idle(30)
+    qtbot.waitUntil(lambda: page.count_label.text().startswith("找到 3 条"), timeout=10_000)
+    assert page.count_label.text() == "找到 3 条，合计 9 人次"
+    # a greyed 新建 says why, on the screen (not only in a tooltip)
+    hours = RecordListPage(ctx, "volunteer_hours")
+    qtbot.addWidget(hours)
+    hours.show()
+    assert not hours.new_button.isEnabled()
+    assert hours.hint.isVisible() and "“新建”不可用" in hours.hint.text() and "志愿者" in hours.hint.text()
+    assert runner().wait_idle(30)

@@ -45,6 +45,7 @@ from storage.validation import (Issue, ValidationError, coerce, coerce_record, c
                                 is_blank, mask, org_level, township_of)
 
 from desktop.forms.widgets import FieldWidget, MaskedWidget, widget_for
+from desktop.ui.theme import mark_destructive
 
 log = logging.getLogger("taizhang.desktop.forms")
 
@@ -286,6 +287,7 @@ class ChildTable(QGroupBox):
         box.setObjectName("confirm_delete_child")
         yes = box.addButton("删除", QMessageBox.ButtonRole.DestructiveRole)
         no = box.addButton("不删除", QMessageBox.ButtonRole.RejectRole)
+        mark_destructive(yes, no)
         box.setDefaultButton(no)
         box.exec()
         if box.clickedButton() is not yes:
@@ -798,6 +800,7 @@ class RecordForm(QDialog):
         box.setObjectName("confirm_discard")
         discard = box.addButton("放弃修改", QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton("继续填写", QMessageBox.ButtonRole.RejectRole)
+        mark_destructive(discard, keep)
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
         box.exec()
@@ -880,6 +883,7 @@ class RecordForm(QDialog):
         box.setObjectName("offer_leftover_draft")
         use = box.addButton("恢复草稿", QMessageBox.ButtonRole.AcceptRole)
         drop = box.addButton("丢弃草稿", QMessageBox.ButtonRole.DestructiveRole)
+        mark_destructive(drop, use)
         box.setDefaultButton(use)
         box.setEscapeButton(drop)
         box.exec()

@@ -258,8 +258,14 @@ class AppController(QObject):
     def show_main_window(self):
         from desktop.ui.main_window import MainWindow
 
+        from desktop.ui.main_window import opens_maximised
+
         self.window = MainWindow(self.ctx)
-        self.window.show()
+        screen = self.window.screen()
+        if opens_maximised(screen.availableGeometry().size() if screen is not None else None):
+            self.window.showMaximized()
+        else:
+            self.window.show()
         QTimer.singleShot(0, self._offer_drafts)
         self.window_ready.emit(self.window)
         return self.window

@@ -43,6 +43,12 @@ def initial_size(work_area: QSize | None) -> QSize:
     return PREFERRED_SIZE.boundedTo(work_area - WINDOW_FRAME).expandedTo(QSize(640, 480))
 
 
+def opens_maximised(work_area: QSize | None) -> bool:
+    """Village PCs' 1024×768 and 1366×768 screens: the window opens maximised (every pixel is needed);
+    on a large screen it opens at its preferred size."""
+    return work_area is not None and (work_area.width() <= 1440 or work_area.height() <= 900)
+
+
 def enter_presses_buttons(page: QWidget) -> None:
     """Enter (as well as Space) presses the focused button of a page, as it does in a dialog:
     many users expect Enter.  Qt does this for buttons with autoDefault, which only dialogs set."""

@@ -23,6 +23,7 @@ from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.jobs import show_error, write_op
 from desktop.ui.record_model import RecordFilter, RecordTableModel
+from desktop.ui.theme import mark_destructive
 from storage.schema import record_type
 
 log = logging.getLogger("taizhang.desktop.list")
@@ -154,10 +155,19 @@ class RecordListPage(QWidget):
         self.restore_button.setToolTip("恢复选中的记录（Alt+U，或在列表中按 Enter）")
         self.history_button.setToolTip("查看选中记录的修改记录：谁在什么时候把什么改成了什么（Ctrl+H）")
         self.search.setToolTip("输入后自动搜索；Esc 清空搜索（Ctrl+F 回到这里）")
+        # an on-screen line under the toolbar: why 新建 is greyed, or how to add the first record
+        self.hint = QLabel("", self)  # parented at once: shown while parentless it would open as a window
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color:#555")
+        self.hint.setVisible(False)
         if self.rt.parent:
             parent_label = record_type(self.rt.parent).label
             self.new_button.setEnabled(False)
             self.new_button.setToolTip(f"{self.rt.label}在{parent_label}的表单中填写：打开{parent_label}，在表单下方添加")
+            self.hint.setText(f"“新建”不可用：{self.rt.label}在{parent_label}的表单里添加——到“{parent_label}”那一页，"
+                              f"选中一位{parent_label}，按“修改”，在表单下方点“添加”。")
+            self.hint.setVisible(True)
         self.new_button.clicked.connect(self.new_record)
         self.edit_button.clicked.connect(self.edit_record)
         self.delete_button.clicked.connect(self.delete_record)
@@ -176,6 +186,7 @@ class RecordListPage(QWidget):
         self.sort_combo.activated.connect(self._sort_chosen)
         actions.addWidget(labelled("排序(&O)：", self.sort_combo))
         layout.addLayout(actions)
+        layout.addWidget(self.hint)
 
         self.table = QTableView()
         self.table.setObjectName("table")
@@ -313,11 +324,26 @@ class RecordListPage(QWidget):
             self._columns_fitted = True
             self._fit_columns()
         flt = self.model.filter
-        text = f"找到 {count:,} 条" if (flt.search or flt.equals or flt.date_from) else f"共 {count:,} 条"
+        filtered = bool(flt.search or flt.equals or flt.date_from)
+        text = f"找到 {count:,} 条" if filtered else f"共 {count:,} 条"
         if flt.deleted:
             text += "（已删除，选中后按“恢复”）"
+        elif count and self.model.totals:
+            shown = [(u, v) for u, v in self.model.totals.items() if v] or list(self.model.totals.items())[:1]
+            text += "，合计 " + "、".join(f"{_amount(v)} {unit}" for unit, v in shown)
         self.count_label.setText(text)
+        self._show_empty_hint(count, filtered or flt.deleted)
         self._update_buttons()
+
+    def _show_empty_hint(self, count: int, filtered: bool) -> None:
+        if self.rt.parent:
+            return  # the hint already says where these records are added
+        if count == 0 and not filtered:
+            self.hint.setText(f"还没有{self.rt.label}记录。点“新建”（或按 Ctrl+N）添加第一条；"
+                              "也可以在“导入导出”页从 Excel 模板导入。")
+        elif count == 0:
+            self.hint.setText("没有符合条件的记录。清空搜索框（Esc）或把筛选改回“全部”再看。")
+        self.hint.setVisible(count == 0)
 
     def _records_changed(self, type_name: str) -> None:
         if type_name in (self.rt.name, self.rt.parent):
@@ -477,6 +503,7 @@ class RecordListPage(QWidget):
                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
             box.button(QMessageBox.StandardButton.Yes).setText("删除")
             box.button(QMessageBox.StandardButton.No).setText("不删除")
+            mark_destructive(box.button(QMessageBox.StandardButton.Yes), box.button(QMessageBox.StandardButton.No))
             box.setDefaultButton(QMessageBox.StandardButton.No)
             box.setObjectName("confirm_delete")
             self._confirm_box = box
@@ -507,6 +534,10 @@ class RecordListPage(QWidget):
         window = self.window()
         if hasattr(window, "statusBar"):
             window.statusBar().showMessage(message, 8000)
+
+
+def _amount(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def date_or_none(value: QDate | None) -> dt.date | None:

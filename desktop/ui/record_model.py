@@ -152,6 +152,7 @@ class RecordTableModel(QAbstractTableModel):
         self.last_query_ms = 0.0
         self._generation = 0
         self.pending = False  # a background id query (refresh or sort) is running
+        self.totals: dict[str, float] = {}  # unit → sum over the filtered rows (合计 line)
         self._id_cache: OrderedDict[tuple, list[int]] = OrderedDict()
 
     # ------------------------------------------------------------------ queries
@@ -222,6 +223,7 @@ class RecordTableModel(QAbstractTableModel):
         start = time.perf_counter()
         rowids = self._cached_id_query(sql, params)
         self.last_query_ms = (time.perf_counter() - start) * 1000
+        self.totals = self._totals_query()
         return self._apply_rowids(rowids)
 
     def reload_in_background(self):
@@ -246,6 +248,22 @@ class RecordTableModel(QAbstractTableModel):
         self._set_sort(column, order)
         return self._query_in_background()
 
+    def total_fields(self) -> list:
+        """The amounts a 合计 line adds up for the filtered rows: 人次 of services, 小时 of hours/trainings."""
+        return [f for f in self.rt.fields if self.rt.date_field and f.type in ("int", "decimal")
+                and f.unit in ("人次", "小时", "天")]
+
+    def _totals_query(self) -> dict[str, float]:
+        """Any thread: the sums over the current filter (one SQL aggregate, never the rows)."""
+        fields = self.total_fields()
+        if not fields:
+            return {}
+        where, params = build_where(self.rt, self.filter, self.org_code)
+        sums = ", ".join(f'COALESCE(SUM(t."{f.name}"), 0)' for f in fields)
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql(f'SELECT {sums} FROM "{self.rt.name}" t WHERE {where}', tuple(params)).first()
+        return {f.unit: float(v or 0) for f, v in zip(fields, row)}
+
     def _query_in_background(self):
         from desktop.ui.jobs import op
 
@@ -258,16 +276,18 @@ class RecordTableModel(QAbstractTableModel):
         def work(job):
             import time
 
+            totals = self._totals_query()
             if cached is not None:
-                return cached, 0.0
+                return cached, 0.0, totals
             start = time.perf_counter()
             rowids = self._run_id_query(sql, params)
-            return rowids, (time.perf_counter() - start) * 1000
+            return rowids, (time.perf_counter() - start) * 1000, totals
 
         def apply(result) -> None:
-            rowids, elapsed_ms = result
+            rowids, elapsed_ms, totals = result
             if generation != self._generation:
                 return  # a newer query (another sort, a search, a save) has been started meanwhile
+            self.totals = totals
             self.last_query_ms = elapsed_ms
             if len(rowids) >= ID_CACHE_MIN_ROWS:
                 self._id_cache[key] = rowids
