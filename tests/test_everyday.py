@@ -127,3 +127,16 @@ def test_totals_of_the_filtered_range_and_hints(qtbot, repo, village):
     assert not hours.new_button.isEnabled()
     assert hours.hint.isVisible() and "“新建”不可用" in hours.hint.text() and "志愿者" in hours.hint.text()
     assert runner().wait_idle(30)
+
+
+def test_backup_reminder_after_seven_days(tmp_path):
+    from storage import backup as bk
+
+    db = tmp_path / "taizhang.sqlite3"
+    start = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+    assert bk.backup_reminder(db, start) is None  # the count starts now: no scolding on the first day
+    assert bk.backup_reminder(db, start + dt.timedelta(days=6)) is None
+    text = bk.backup_reminder(db, start + dt.timedelta(days=9))
+    assert text.startswith("已经 9 天没有备份台账了") and "U盘" in text
+    bk.mark_backup(db, start + dt.timedelta(days=9))
+    assert bk.backup_reminder(db, start + dt.timedelta(days=10)) is None

@@ -82,6 +82,8 @@ class MainWindow(QMainWindow):
         self.demo_banner.setObjectName("demoBanner")
         self.demo_banner.setWordWrap(True)  # never the widest thing in the window (large-font mode)
         outer.addWidget(self.demo_banner)
+        self.backup_banner = self._backup_reminder()
+        outer.addWidget(self.backup_banner)
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -208,6 +210,34 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "打开日志文件夹", None, self._open_logs, "action_logs")
         self._action(help_menu, "本页说明(&H)", "F1", self.show_help, "action_help")
         self._action(help_menu, "关于(&A)", None, self.show_about, "action_about")
+
+    def _backup_reminder(self) -> QWidget:
+        """A gentle line on top when no backup was made for 7 days: 现在备份 / 以后再说 (this session)."""
+        from storage import backup as bk
+
+        bar = QWidget()
+        bar.setObjectName("backupReminder")
+        bar.setStyleSheet("#backupReminder{background:#fff7e0;border-bottom:1px solid #e0c060}")
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(10, 4, 10, 4)
+        text = None
+        if not self.ctx.is_demo and self.ctx.db_path is not None:
+            try:
+                text = bk.backup_reminder(self.ctx.db_path)
+            except OSError:
+                text = None
+        label = QLabel(text or "")
+        label.setWordWrap(True)
+        row.addWidget(label, 1)
+        now = QPushButton("现在备份…")
+        now.setObjectName("backupNow")
+        now.clicked.connect(lambda: (bar.hide(), self.show_page("settings")))
+        later = QPushButton("以后再说")
+        later.clicked.connect(bar.hide)
+        row.addWidget(now)
+        row.addWidget(later)
+        bar.setVisible(bool(text))
+        return bar
 
     def focus_page(self, i: int) -> None:
         if self.nav.item(i) is None or self.nav.item(i).isHidden():
