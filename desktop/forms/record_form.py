@@ -508,8 +508,11 @@ class RecordForm(QDialog):
         hint = body.sizeHint()
         line = self.fontMetrics().height()  # scales with the large-font mode
         screen = self.screen().availableGeometry() if self.screen() else None
-        max_h = int(screen.height() * 0.9) if screen else 760
+        max_h = screen.height() - 2 * line if screen else 760  # use the height there is (1024×768 screens)
         max_w = int(screen.width() * 0.9) if screen else 1200
+        owner = self.parentWidget().window() if self.parentWidget() is not None else None
+        if owner is not None and owner.isVisible():  # never larger than the (maximised) main window
+            max_h, max_w = min(max_h, owner.height()), min(max_w, owner.width())
         self.resize(min(max_w, max(620, 34 * line, hint.width() + 60)), min(max_h, max(400, hint.height() + 8 * line)))
 
     # ----------------------------------------------------------------- values

@@ -357,14 +357,14 @@ class RecordListPage(QWidget):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
-        """Column widths from the header and the first rows (never measuring all 100,000)."""
+        """Column widths from the header and the first rows (never measuring all 100,000), and columns
+        by priority: when the list is narrower than all of them (1024×768, large font) the last ones are
+        hidden rather than scrolled to sideways — every field is in the record's form (修改)."""
         fm = self.table.fontMetrics()
         header_fm = self.table.horizontalHeader().fontMetrics()
         sample = [self.model.display_row(r) for r in range(min(40, self.model.rowCount()))]
-        last = len(self.model.columns) - 1
+        widths = []
         for i, col in enumerate(self.model.columns):
-            if i == last:
-                break  # the last column stretches
             width = header_fm.horizontalAdvance(col.header) + 36
             if col.field is not None and col.field.type == "id_number":
                 width = max(width, fm.horizontalAdvance("220102********1234") + 20)
@@ -372,7 +372,32 @@ class RecordListPage(QWidget):
                 width = max(width, fm.horizontalAdvance("138****8000") + 20)
             for row in sample:
                 width = max(width, fm.horizontalAdvance(row[i]) + 20)
-            self.table.setColumnWidth(i, min(width, fm.horizontalAdvance("中") * 16))
+            widths.append(min(width, fm.horizontalAdvance("中") * 16))
+        # the room: the table's width less its frame and a vertical scroll bar (there nearly always is one)
+        room = self.table.width() - 2 * self.table.frameWidth() - self.table.style().pixelMetric(
+            self.table.style().PixelMetric.PM_ScrollBarExtent) - 2
+        shown = len(widths)
+        if self.table.isVisible() and room > 0:
+            while shown > 1 and sum(widths[:shown]) > room:
+                shown -= 1
+        for i, width in enumerate(widths):
+            self.table.setColumnHidden(i, i >= shown)
+            if i < shown - 1:
+                self.table.setColumnWidth(i, width)
+        self.table.horizontalHeader().setMinimumSectionSize(min(widths[:shown]) if shown else 40)
+        hidden = [c.header for c in self.model.columns[shown:]]
+        self.table.horizontalHeader().setToolTip(
+            "屏幕较窄，这些列没有显示，在记录的表单（修改）中可以看到：" + "、".join(hidden) if hidden else "")
+        self.hidden_columns = hidden
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's naming
+        super().resizeEvent(event)
+        if not hasattr(self, "_refit_timer"):
+            self._refit_timer = QTimer(self)
+            self._refit_timer.setSingleShot(True)
+            self._refit_timer.setInterval(50)
+            self._refit_timer.timeout.connect(self._fit_columns)
+        self._refit_timer.start()
 
     def set_show_deleted(self, on: bool) -> None:
         self.deleted_toggle.setChecked(on)
