@@ -371,3 +371,20 @@ def test_lists_and_forms_need_no_sideways_scrolling(qtbot, taizhang_home, repo, 
                 settle()
         assert jobs().wait_idle(30)
         assert not problems, problems
+
+
+@pytest.mark.slow
+def test_readme_screenshots_render_into_a_temporary_folder(tmp_path, monkeypatch, app_look):
+    """The README's screenshots come from desktop/screenshots.py; rendered here into tmp (never over
+    the committed ones), one of them at 1024×768 in large font."""
+    from PySide6.QtGui import QImage
+
+    from desktop import screenshots
+
+    monkeypatch.setenv("TAIZHANG_HOME", str(tmp_path / "home"))
+    assert screenshots.main(["--out", str(tmp_path / "shots"), "--records", "300"]) == 0
+    names = {p.name for p in (tmp_path / "shots").glob("*.png")}
+    assert {"desktop-service.png", "desktop-periods.png", "desktop-first-run.png",
+            "desktop-large-font-1024x768.png"} <= names
+    small = QImage(str(tmp_path / "shots" / "desktop-large-font-1024x768.png"))
+    assert (small.width(), small.height()) == (1008, 688)
