@@ -244,6 +244,8 @@ def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_hom
         for spec in window.specs:
             window.show_page(spec.key)
             settle()
+            window.activateWindow()  # a page's first job may have shown (and closed) a progress dialog
+            qtbot.waitUntil(window.isActiveWindow)
             page = window.stack.currentWidget()
             window.nav.setFocus()
             reached = []

@@ -1,14 +1,15 @@
-"""Everyday polish: names in pinyin order, no service/hour/training dated in the future."""
+"""Everyday polish: names in pinyin order, no service/hour/training dated in the future, F1 help per
+screen, 合计 of the filtered range, hints for greyed and empty lists, the backup reminder."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QLabel
 
 from desktop.ui.jobs import runner
 from storage.collation import pinyin_key
+from tests.test_forms import answer_box
 
 SURNAMES = "丁曹曾李万严朱"
 
@@ -49,16 +50,7 @@ def test_future_date_is_refused_in_the_form(qtbot, repo, village):
         "date": tomorrow.isoformat(), "category": "养老", "mode": "上门", "target": "老年人", "persons": "2"})
     qtbot.addWidget(form)
     seen = []
-
-    def answer():
-        box = QApplication.activeModalWidget()
-        if box is None or box.objectName() != "future_date":
-            QTimer.singleShot(20, answer)
-            return
-        seen.append(box.text())
-        box.buttons()[0].click()
-
-    QTimer.singleShot(0, answer)
+    answer_box("知道了", seen)
     assert form.save() is None
     assert seen and "晚于今天" in seen[0] and "请改正" in seen[0]
     assert repo.count("service", org_code=village) == 0
@@ -67,7 +59,7 @@ def test_future_date_is_refused_in_the_form(qtbot, repo, village):
 
 
 def test_f1_opens_the_help_of_the_current_screen(qtbot, taizhang_home, repo):
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QCoreApplication, QEvent, Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QDialog, QTextBrowser
 
@@ -80,9 +72,9 @@ def test_f1_opens_the_help_of_the_current_screen(qtbot, taizhang_home, repo):
         qtbot.waitUntil(window.isActiveWindow)
         for spec in window.specs:
             window.show_page(spec.key)
+            settle()  # a page's first job may show a progress dialog meanwhile
             window.activateWindow()  # offscreen, closing a dialog does not hand activation back
             qtbot.waitUntil(window.isActiveWindow)
-            settle()
             QTest.keyClick(window, Qt.Key.Key_F1)
             dialog = next((d for d in window.findChildren(QDialog, "help") if d.isVisible()), None)
             assert dialog is not None, spec.key
@@ -91,8 +83,8 @@ def test_f1_opens_the_help_of_the_current_screen(qtbot, taizhang_home, repo):
             for heading in ("这一页做什么", "怎么填", "依据"):
                 assert heading in text, (spec.key, heading)
             assert spec.key in HELP and HELP[spec.key].purpose in text
-            dialog.reject()
-            dialog.deleteLater()
+            dialog.reject()  # closes and deletes it (WA_DeleteOnClose): nothing stays active behind
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
             settle()
     assert "正宁县" in HELP["facility"].basis and "30 平方米" in HELP["facility"].basis
 
@@ -140,3 +132,19 @@ def test_backup_reminder_after_seven_days(tmp_path):
     assert text.startswith("已经 9 天没有备份台账了") and "U盘" in text
     bk.mark_backup(db, start + dt.timedelta(days=9))
     assert bk.backup_reminder(db, start + dt.timedelta(days=10)) is None
+
+
+def test_backup_reminder_shows_on_top_of_the_window(qtbot, taizhang_home, repo):
+    import os
+
+    from storage import backup as bk
+    from tests.test_desktop_fit import make_db, opened_window
+
+    db = make_db(taizhang_home, repo, "township", False)
+    bk.mark_backup(db, dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10))
+    with opened_window(qtbot, db) as controller:
+        window = controller.window
+        assert window.backup_banner.isVisibleTo(window)
+        assert "已经 10 天没有备份台账了" in window.backup_banner.findChild(QLabel).text()
+        assert window.isWindow() and not window.backup_banner.isWindow()
+    assert os.path.exists(db.parent / bk.BACKUP_MARK)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from desktop.ui.jobs import runner
@@ -14,6 +14,7 @@ from storage import periods as P
 from storage.db import open_database
 from storage.repository import Repository
 from sync import package as PK
+from tests.test_forms import answer_box
 from tests.test_periods import TOWNSHIP, VILLAGE, fill_month
 from tests.test_review_ui import SHOTS, county_tree
 
@@ -173,17 +174,8 @@ def test_submit_shows_what_goes_withdraw_edit_warns_and_resubmit(qtbot, repo):
     form = RecordForm(repo, "service", VILLAGE, svc["id"])
     qtbot.addWidget(form)
     seen = []
-
-    def answer():
-        box = QApplication.activeModalWidget()
-        if box is None or box.objectName() != "confirm_period_edit":
-            QTimer.singleShot(20, answer)
-            return
-        seen.append(box.text())
-        next(b for b in box.buttons() if b.text() == "仍然保存").click()
-
     form.field_widget("persons").set_raw("7")
-    QTimer.singleShot(0, answer)
+    answer_box("仍然保存", seen)
     assert form.save() is not None
     assert seen and "已经提交" in seen[0] and "重新提交" in seen[0]
     page.reload()
@@ -237,20 +229,17 @@ def test_month_end_by_keyboard_alone(qtbot, repo):
     qtbot.waitUntil(lambda: QApplication.focusWidget() is page.submit_btn, timeout=3000)  # back where it was
     assert P.get_state(repo, VILLAGE, month).status == P.NOT_SUBMITTED
 
-    tab_to(page.submit_btn, page)
-    press(Qt.Key.Key_Space)
-    box = box_open()
-    tab_to(box.findChild(type(page.submit_btn), "yes"), box)
-    press(Qt.Key.Key_Return)
-    assert runner().wait_idle(30)
-    qtbot.waitUntil(lambda: P.get_state(repo, VILLAGE, month).status == P.SUBMITTED, timeout=3000)
+    def confirm_by_keys(button, key, then: str) -> None:
+        """Tab to the page's button, Space; Tab to the box's 确认 button, ``key``; wait for the state."""
+        page.confirm_box = None
+        tab_to(button, page)
+        press(Qt.Key.Key_Space)
+        box = box_open()
+        tab_to(box.findChild(type(page.submit_btn), "yes"), box)
+        press(key)
+        assert runner().wait_idle(30)
+        qtbot.waitUntil(lambda: P.get_state(repo, VILLAGE, month).status == then, timeout=3000)
 
-    page.confirm_box = None
-    tab_to(page.withdraw_btn, page)
-    press(Qt.Key.Key_Space)
-    box = box_open()
-    tab_to(box.findChild(type(page.submit_btn), "yes"), box)
-    press(Qt.Key.Key_Space)
-    assert runner().wait_idle(30)
-    qtbot.waitUntil(lambda: P.get_state(repo, VILLAGE, month).status == P.NOT_SUBMITTED, timeout=3000)
+    confirm_by_keys(page.submit_btn, Qt.Key.Key_Return, P.SUBMITTED)
+    confirm_by_keys(page.withdraw_btn, Qt.Key.Key_Space, P.NOT_SUBMITTED)
     assert "已撤回" in page.message.text()

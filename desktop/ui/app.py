@@ -256,9 +256,7 @@ class AppController(QObject):
         ctx.setup_requested.connect(self.leave_demo)
 
     def show_main_window(self):
-        from desktop.ui.main_window import MainWindow
-
-        from desktop.ui.main_window import opens_maximised
+        from desktop.ui.main_window import MainWindow, opens_maximised
 
         self.window = MainWindow(self.ctx)
         screen = self.window.screen()

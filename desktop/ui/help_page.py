@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 ZHENGNING = "《正宁县“十四五”城乡社区服务体系建设规划》"
@@ -93,6 +94,7 @@ def help_html(key: str, title: str) -> str:
 def show_help(parent: QWidget, key: str, title: str) -> QDialog:
     dialog = QDialog(parent)
     dialog.setObjectName("help")
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)  # F1 again opens a fresh one
     dialog.setWindowTitle(f"说明 — {title}")
     layout = QVBoxLayout(dialog)
     text = QTextBrowser()

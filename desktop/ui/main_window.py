@@ -208,14 +208,14 @@ class MainWindow(QMainWindow):
         self.action_large.setChecked(self.ctx.settings.large_font)
         help_menu = bar.addMenu("帮助(&H)")
         self._action(help_menu, "打开日志文件夹", None, self._open_logs, "action_logs")
-        self._action(help_menu, "本页说明(&H)", "F1", self.show_help, "action_help")
+        self.action_help = self._action(help_menu, "本页说明(&H)", "F1", self.show_help, "action_help")
         self._action(help_menu, "关于(&A)", None, self.show_about, "action_about")
 
     def _backup_reminder(self) -> QWidget:
         """A gentle line on top when no backup was made for 7 days: 现在备份 / 以后再说 (this session)."""
         from storage import backup as bk
 
-        bar = QWidget()
+        bar = QWidget(self)  # parented at once: shown while parentless it would open as a window of its own
         bar.setObjectName("backupReminder")
         bar.setStyleSheet("#backupReminder{background:#fff7e0;border-bottom:1px solid #e0c060}")
         row = QHBoxLayout(bar)
