@@ -24,6 +24,7 @@ ALLOWED = re.compile(
     r"|\*\.\w+|\.\w{2,6}\b"  # file patterns and extensions
     r"|(?:Ctrl|Shift|Alt)(?:\+\w+)+"  # key combinations: Ctrl+Shift+L
     r"|m²|U盘|是X|为X|\bX\b"  # units, the ID number's check character X
+    r"|(?<![A-Za-z])I\d{1,2}(?!\d)"  # indicator codes I1 … I14 (the plans' 专栏1 numbering)
     r"|(?<![A-Za-z])(?:Excel|CSV|PDF|WPS|USB|ID|Ctrl|Shift|Alt|Enter|Esc|Tab|Delete|Del|Space|F\d{1,2}|PgUp|PgDn"
     r"|Home|End|GB/T|Windows|UOS|Kylin|Linux|SQLite|PostgreSQL|UTF-8|BOM|PC|IT|URL|https?|www|v?\d[\w.+-]*)"
     r"(?![A-Za-z])")
