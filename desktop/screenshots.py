@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx.reload_identity()
     controller = AppController(ctx)
     window = controller.start()
+    window.showNormal()  # it opens maximised on small screens; the shots have a fixed size
     window.resize(args.width, args.height)
     settle()
     for spec in window.specs:
@@ -118,6 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     window.action_large.trigger()
     window.show_page("service")
     save(window, "large-font")
+    # an old office PC: 1024×768 (minus the taskbar), large font, the window as it opens (maximised)
+    window.showNormal()
+    window.resize(1008, 688)
+    runner().wait_idle(60)
+    save(window, "large-font-1024x768")
+    window.show_page("periods")
+    save(window, "periods-1024x768-large")
+    window.resize(args.width, args.height)
     window.action_large.trigger()
 
     runner().wait_idle(30)

@@ -235,7 +235,46 @@ def make_backup(dest: Path | str | None = None, *, db_path: Path | None = None,
         raise
     info.path = dest
     log.info("backup written to %s (%d records)", dest, info.records)
+    mark_backup(db_path)
     return info
+
+
+# --------------------------------------------------------------------------- reminder
+
+BACKUP_MARK = "last-backup.txt"  # beside the database: when this PC last made a backup (UTC, ISO)
+REMIND_AFTER_DAYS = 7
+
+
+def mark_backup(db_path: Path | None = None, when: dt.datetime | None = None) -> None:
+    db_path = Path(db_path) if db_path else default_db_path()
+    when = when or dt.datetime.now(dt.timezone.utc)
+    try:
+        (db_path.parent / BACKUP_MARK).write_text(when.isoformat(), encoding="utf-8")
+    except OSError:  # a read-only data folder: the reminder simply comes again
+        log.warning("could not note the backup time beside %s", db_path)
+
+
+def days_since_backup(db_path: Path | None = None, now: dt.datetime | None = None) -> int:
+    """Whole days since the last backup made on this PC.  The count starts when the program first asks
+    (a new installation is not told off on its first day)."""
+    db_path = Path(db_path) if db_path else default_db_path()
+    now = now or dt.datetime.now(dt.timezone.utc)
+    mark = db_path.parent / BACKUP_MARK
+    try:
+        last = dt.datetime.fromisoformat(mark.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        mark_backup(db_path, now)
+        return 0
+    return max(0, (now - last).days)
+
+
+def backup_reminder(db_path: Path | None = None, now: dt.datetime | None = None) -> str | None:
+    """A gentle line for the main window, or None when a backup is recent enough."""
+    days = days_since_backup(db_path, now)
+    if days < REMIND_AFTER_DAYS:
+        return None
+    return (f"已经 {days} 天没有备份台账了。电脑坏了台账就找不回来，建议现在备份一份到U盘"
+            "（设置 → 备份与恢复）。")
 
 
 def list_backups() -> list[Path]:

@@ -66,6 +66,9 @@ def _sqlite_pragmas(dbapi_conn, _record):
     for pragma in SQLITE_PRAGMAS:
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
+    from storage.collation import install_sqlite_collation
+
+    install_sqlite_collation(dbapi_conn)  # ORDER BY name COLLATE PINYIN (lists sort names by pinyin)
 
 
 def make_engine(url: str | Path, pool: dict | None = None) -> Engine:

@@ -65,8 +65,13 @@ ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "return": ((SUBMITTED, APPROVED), RETURNED, "township"),  # the county may return too, see may_act
     "accept": ((APPROVED,), ACCEPTED, "county"),
     "reopen": ((ACCEPTED,), RETURNED, "county"),
+    # the village takes back a submission the township has not reviewed yet
+    "withdraw": ((SUBMITTED,), NOT_SUBMITTED, "village"),
+    # records changed after the submission or the township's review: submit again (back to review)
+    "resubmit": ((SUBMITTED, APPROVED), SUBMITTED, "village"),
 }
-ACTION_LABELS = {"submit": "提交", "approve": "审核通过", "return": "退回", "accept": "接收", "reopen": "重新打开"}
+ACTION_LABELS = {"submit": "提交", "approve": "审核通过", "return": "退回", "accept": "接收", "reopen": "重新打开",
+                 "withdraw": "撤回", "resubmit": "重新提交"}
 
 # What a village must have for a month before it can submit (the plans' 工作台账: services rendered
 # that month; the standing registers must exist at all) is declared on the record types
@@ -76,6 +81,8 @@ ACTION_LABELS = {"submit": "提交", "approve": "审核通过", "return": "退�
 def dated_types() -> tuple[str, ...]:
     """Record types a date places in a month (the month lock applies to them)."""
     return tuple(name for name, rt in RECORD_TYPES.items() if rt.date_field and not rt.month_workflow)
+
+
 # Registers that carry from month to month; each month the clerk confirms each one unchanged or edits it.
 STANDING_TYPES = ("org_year", "facility", "staff", "volunteer_team", "volunteer", "social_org")
 UNCHANGED, EDITED, UNCONFIRMED = "本月无变化", "本月有修改", "待确认"
@@ -209,6 +216,7 @@ class PeriodState:
     accepted_at: str | None = None
     accepted_by: str | None = None
     changed_after: str | None = None  # ISO time of the last record edit after submit/review, if any
+    changed_count: int = 0  # how many of the month's records were written after submit/review
     exists: bool = False
     confirmed: tuple[str, ...] = ()  # labels of the standing registers confirmed unchanged this month
 
@@ -263,6 +271,18 @@ def last_record_change(conn: Connection, org_code: str, period: str) -> dt.datet
     return latest
 
 
+def records_changed_since(conn: Connection, org_code: str, period: str, since: dt.datetime) -> int:
+    """How many of this village's month's records (deleted ones too) were written after ``since`` (UTC)."""
+    start, end = month_bounds(period)
+    total = 0
+    for name in dated_types():
+        t = table_for(name)
+        col = t.c[RECORD_TYPES[name].date_field]
+        total += conn.execute(select(func.count()).select_from(t).where(
+            t.c.org_code == org_code, col >= start, col < end, t.c.updated_at > since)).scalar_one()
+    return total
+
+
 def state(conn: Connection, org_code: str, period: str) -> PeriodState:
     t = table_for("period")
     row = conn.execute(select(t).where(t.c.id == period_id(org_code, period))).mappings().first()
@@ -272,7 +292,66 @@ def state(conn: Connection, org_code: str, period: str) -> PeriodState:
         last = last_record_change(conn, org_code, period)
         if mark and last and last > dt.datetime.fromisoformat(mark):
             st.changed_after = last.isoformat()
+            st.changed_count = max(1, records_changed_since(conn, org_code, period, _aware(mark)))
     return st
+
+
+def _aware(iso: str) -> dt.datetime:
+    value = dt.datetime.fromisoformat(iso)
+    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """The month's state as one plain sentence, and the one thing to do next (an ACTIONS key or None)."""
+    sentence: str
+    action: str | None = None
+
+
+def next_step(st: PeriodState, checklist: "Checklist | None" = None) -> NextStep:
+    """What a village clerk reads at the top of the month page (village's point of view)."""
+    if st.status in (NOT_SUBMITTED, RETURNED):
+        action = "submit"
+        first = "已退回，请按退回意见改正后重新提交" if st.status == RETURNED else "还没有提交"
+        if checklist is not None and not checklist.ok:
+            return NextStep(f"{first}。下面还有 {len(checklist.problems)} 项要先完成，完成后才能提交", None)
+        return NextStep(f"{first}。检查都已通过，可以提交" if st.status == NOT_SUBMITTED
+                        else f"{first}。检查都已通过，可以重新提交", action)
+    if st.status == SUBMITTED:
+        if st.needs_rereview:
+            return NextStep(f"提交后又修改了 {st.changed_count} 条，请重新提交", "resubmit")
+        return NextStep("已提交，等待乡镇审核。乡镇审核之前，如发现错误可以撤回", "withdraw")
+    if st.status == APPROVED:
+        if st.needs_rereview:
+            return NextStep(f"乡镇审核后又修改了 {st.changed_count} 条，请重新提交，由乡镇重新审核", "resubmit")
+        return NextStep("乡镇已审核通过，等待县民政局接收。不需要再做什么")
+    return NextStep("县民政局已接收，本月台账已锁定。如确需更正，请联系县民政局重新打开")
+
+
+def edit_notice(st: PeriodState) -> tuple[str, bool] | None:
+    """Before a record of this month is saved: (what to tell the clerk, whether saving is refused)."""
+    label = period_label(st.period)
+    if st.status == ACCEPTED:
+        return (f"{label}的台账已由县民政局接收并锁定，这条记录不能保存。"
+                "如确需更正，请联系县民政局重新打开该填报期。", True)
+    if st.status == SUBMITTED:
+        return (f"{label}的月报已经提交，正在等待乡镇审核。\n保存这条记录后，需要在“月报与同步”中重新提交月报。", False)
+    if st.status == APPROVED:
+        return (f"{label}的月报乡镇已审核通过。\n保存这条记录后，需要重新提交月报，由乡镇重新审核。", False)
+    return None
+
+
+def month_counts(repo, org_code: str, period: str) -> dict[str, int]:
+    """The month's live records per dated type (what a submission covers), by type name."""
+    start, end = month_bounds(period)
+    out: dict[str, int] = {}
+    with repo.engine.connect() as conn:
+        for name in dated_types():
+            t = table_for(name)
+            col = t.c[RECORD_TYPES[name].date_field]
+            out[name] = conn.execute(select(func.count()).select_from(t).where(
+                t.c.org_code == org_code, t.c.deleted.is_(False), col >= start, col < end)).scalar_one()
+    return out
 
 
 def get_state(repo, org_code: str, period: str) -> PeriodState:
@@ -360,6 +439,8 @@ def check_transition(old: dict | None, new: dict, *, role: str | None = None,
         return None
     action = action_between(old_status, new_status)
     if action is None:
+        if new_status == NOT_SUBMITTED and old_status in (APPROVED, ACCEPTED):
+            return f"{period_label(period)}的月报乡镇已审核（{old_status}），不能再撤回；如需更正请联系乡镇退回"
         return f"填报期状态不能从“{old_status}”直接改为“{new_status}”"
     if action in ("return", "reopen") and not (new.get("reason") or "").strip():
         return f"{ACTION_LABELS[action]}填报期必须填写原因"
@@ -517,10 +598,8 @@ def completeness(repo, org_code: str, period: str) -> Checklist:
             f"confirm:{c.type_name}", f"确认{c.label}", c.status != UNCONFIRMED,
             f"{c.status}（共 {c.count} 条）" if c.status != UNCONFIRMED
             else f"共 {c.count} 条，请核对后点“本月无变化”，有变化请直接修改", blocking=False))
-    can = st.status in ACTIONS["submit"][0]
-    checklist.items.append(CheckItem(
-        "state", "填报期状态", can,
-        f"当前状态：{st.status}" + ("" if can else "，不需要再提交")))
+    # the state is told in one sentence above the checklist (next_step); here it is never a red ×
+    checklist.items.append(CheckItem("state", "填报期状态", True, f"当前状态：{st.display_status}", blocking=False))
     return checklist
 
 
@@ -625,11 +704,38 @@ def _check(repo, action: str, org_code: str, period: str, role: str, actor_org: 
 
 def submit(repo, org_code: str, period: str, *, role: str = "village", actor_org: str | None = None) -> PeriodState:
     _check(repo, "submit", org_code, period, role, actor_org or org_code)
+    return _submit(repo, org_code, period)
+
+
+def _submit(repo, org_code: str, period: str) -> PeriodState:
     checklist = completeness(repo, org_code, period)
     if not checklist.ok:
         raise PeriodError(f"{period_label(period)}的台账还不能提交：{checklist.summary()}")
     return _write(repo, org_code, period, {"status": SUBMITTED, "submitted_at": _now_iso(),
                                            "submitted_by": repo.actor, "reason": None})
+
+
+def resubmit(repo, org_code: str, period: str, *, role: str = "village", actor_org: str | None = None
+             ) -> PeriodState:
+    """Submit again after records of a submitted or approved month changed (back to the township's review)."""
+    st = _check(repo, "resubmit", org_code, period, role, actor_org or org_code)
+    if not st.needs_rereview:
+        raise PeriodError(f"{period_label(period)}的月报提交后没有修改，不需要重新提交")
+    return _submit(repo, org_code, period)
+
+
+def withdraw(repo, org_code: str, period: str, *, role: str = "village", actor_org: str | None = None
+             ) -> PeriodState:
+    """Take a submission back before the township reviewed it (状态回到未提交)."""
+    _check(repo, "withdraw", org_code, period, role, actor_org or org_code)
+    return _write(repo, org_code, period, {"status": NOT_SUBMITTED, "submitted_at": None, "submitted_by": None})
+
+
+def submit_or_resubmit(repo, org_code: str, period: str, **kw) -> PeriodState:
+    """The month page's one submit button: first submission, after a return, or after later edits."""
+    if get_state(repo, org_code, period).status in (SUBMITTED, APPROVED):
+        return resubmit(repo, org_code, period, **kw)
+    return submit(repo, org_code, period, **kw)
 
 
 def approve(repo, org_code: str, period: str, *, role: str = "township", actor_org: str | None = None
@@ -697,6 +803,10 @@ def check_change(conn: Connection, change, role: str, actor_org: str) -> str | N
             return "村(社区)账号不能修改退回原因"
         return check_transition(old, new) if old else None
     refusal = check_transition(old, new, role=role, actor_org=actor_org)
+    if refusal is None and old_status == APPROVED and new_status == SUBMITTED:
+        if not state(conn, change.org_code, str(new.get("period"))).needs_rereview:
+            return (f"{period_label(str(new.get('period')))}的月报乡镇已审核，审核后没有修改，"
+                    "不需要重新提交")
     if refusal is None and old_status == APPROVED and new_status == ACCEPTED:
         if state(conn, change.org_code, str(new.get("period"))).needs_rereview:
             return (f"{period_label(str(new.get('period')))}的台账在乡镇审核后又有修改，"
@@ -711,4 +821,6 @@ __all__ = [
     "format_reason", "parse_reason", "display_reason", "state", "get_state", "list_states", "returned_notices",
     "in_scope", "may_act", "check_transition", "lock_guard", "completeness",
     "submit", "approve", "return_period", "accept", "reopen", "check_change", "dated_types",
+    "withdraw", "resubmit", "submit_or_resubmit", "next_step", "NextStep", "edit_notice", "month_counts",
+    "records_changed_since",
 ]

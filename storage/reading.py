@@ -145,10 +145,29 @@ class RecordReader:
             if self.rt.date_field:
                 return f't."{self.rt.date_field}" DESC, t.rowid DESC'
             if "name" in self.rt.field_names:
-                return 't."name" ASC, t.rowid ASC'
+                return 't."name" COLLATE PINYIN ASC, t.rowid ASC'
             return "t.rowid ASC"
         direction = "DESC" if descending else "ASC"
-        return f"{self.columns[sort_column].sql} {direction}, t.rowid {direction}"
+        col = self.columns[sort_column]
+        # names and other free text in pinyin order (storage.collation), not by character code
+        collate = " COLLATE PINYIN" if col.field is None or col.field.type == "text" else ""
+        return f"{col.sql}{collate} {direction}, t.rowid {direction}"
+
+    def total_fields(self) -> list[Field]:
+        """The amounts a 合计 line adds up for the filtered rows: 人次 of services, 小时 of hours/trainings."""
+        return [f for f in self.rt.fields if self.rt.date_field and f.type in ("int", "decimal")
+                and f.unit in ("人次", "小时", "天")]
+
+    def totals(self, flt: RecordFilter) -> dict[str, float]:
+        """The sums over a filter, by unit (one SQL aggregate, never the rows)."""
+        fields = self.total_fields()
+        if not fields:
+            return {}
+        where, params = build_where(self.rt, flt, self.org_code)
+        sums = ", ".join(f'COALESCE(SUM(t."{f.name}"), 0)' for f in fields)
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql(f'SELECT {sums} FROM "{self.rt.name}" t WHERE {where}', tuple(params)).first()
+        return {f.unit: float(v or 0) for f, v in zip(fields, row)}
 
     def id_query(self, flt: RecordFilter, sort_column: int | None = None,
                  descending: bool = False) -> tuple[str, tuple]:

@@ -55,7 +55,7 @@ def _login(args) -> int:
     role = {"village": "村(社区)", "township": "乡镇/街道", "county": "县民政局", "admin": "管理员"}.get(info["role"])
     print(f"已登录 {client.server_url}：{info['user']}（{role}，{info['org_name']} {info['org_code']}）")
     if info["stored"]:
-        print("登录凭据已保存在本机的系统密钥环中，以后同步无需再输入密码。")
+        print("登录凭据已安全保存在本机（系统的密码保管功能中），以后同步无需再输入密码。")
     else:
         print(credentials.INSECURE_NOTICE + credentials.PACKAGES_NEED_KEYRING)
     return 0

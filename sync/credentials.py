@@ -16,13 +16,13 @@ log = logging.getLogger(__name__)
 
 SERVICE = "taizhang-sync"
 
-INSECURE_NOTICE = ("本电脑没有安全的密码保管库（系统密钥环），登录凭据不会保存在本机。"
+INSECURE_NOTICE = ("这台电脑的系统里没有能安全保存密码的地方，所以不会记住登录密码。"
                    "每次同步时都需要重新输入密码。")
 
 
-PACKAGES_NEED_KEYRING = ("离线数据包要用本机的签名密钥签名，而签名密钥只能保存在安全的系统密钥环中，"
-                         "所以这台电脑不能导出离线数据包。请联网同步（每次输入密码），"
-                         "或请县民政局信息管理员为本机安装系统密钥环后重新登录（taizhang login）")
+PACKAGES_NEED_KEYRING = ("离线数据包要用本机专用的签名密钥签名，而这台电脑的系统里没有能安全保存它的地方，"
+                         "所以不能导出离线数据包。请联网同步（每次输入密码），"
+                         "或请县民政局信息管理员为本机装好系统的密码保管功能（密钥环）后重新登录（taizhang login）")
 
 
 def _key(server_url: str, user: str) -> str:

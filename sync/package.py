@@ -97,7 +97,7 @@ def private_key_from_text(text: str) -> Ed25519PrivateKey:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
         return Ed25519PrivateKey.from_private_bytes(raw)
     except (ValueError, binascii.Error, UnicodeEncodeError):
-        raise PackageError("系统密钥环中本机的数据包签名密钥已损坏，请联网重新登录一次（taizhang login）") from None
+        raise PackageError("本机保存的数据包签名密钥已损坏，请联网重新登录一次（taizhang login）") from None
 
 
 def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:

@@ -39,7 +39,7 @@ def device_key(repo):
         raise UserError(credentials.INSECURE_NOTICE + credentials.PACKAGES_NEED_KEYRING)
     token = credentials.load_token(server, user)
     if not token:
-        raise UserError(f"系统密钥环中找不到本机的登录凭据，请联网重新登录一次（{again}）后再导出数据包")
+        raise UserError(f"本机没有保存登录凭据，请联网重新登录一次（{again}）后再导出数据包")
     text = credentials.load_package_key(server, user)
     if not text:
         raise UserError("本机是用旧版本台账程序登录的，还没有数据包签名密钥，导出的数据包县级服务器不会接受。"

@@ -244,6 +244,8 @@ def test_tab_reaches_every_control_and_enter_presses_buttons(qtbot, taizhang_hom
         for spec in window.specs:
             window.show_page(spec.key)
             settle()
+            window.activateWindow()  # a page's first job may have shown (and closed) a progress dialog
+            qtbot.waitUntil(window.isActiveWindow)
             page = window.stack.currentWidget()
             # a job's progress dialog (shown when a page's first read takes > 0.5 s, as under load)
             # leaves the offscreen window inactive when it closes, and then nothing has focus
@@ -309,3 +311,86 @@ def test_combo_boxes_are_re_measured_for_large_font(qtbot, taizhang_home, repo, 
         assert view.font().pixelSize() == combo.font().pixelSize() > 15
         assert view.minimumWidth() > normal and view.minimumWidth() > widest()
         assert combo.minimumWidth() > narrowest
+
+
+# --------------------------------------------------------------------------- lists and forms, 4 screens
+
+FOUR = [pytest.param(large, screen, id=f"{'large' if large else 'normal'}-{screen.width()}x{screen.height() + 40}")
+        for screen in (OLD_SCREEN, LARGE_SCREEN) for large in (False, True)]
+
+
+def list_pages(window):
+    """Every record list of the window (tabs included), shown in turn: (title, list page)."""
+    for spec in window.specs:
+        page = window.show_page(spec.key)
+        settle()
+        tabs = getattr(page, "tabs", None)
+        for i in range(tabs.count() if tabs is not None else 1):
+            if tabs is not None:
+                tabs.setCurrentIndex(i)
+                settle()
+            lst = window.current_list()
+            if lst is not None:
+                yield f"{spec.title}/{lst.rt.label}", lst
+        if tabs is not None:
+            tabs.setCurrentIndex(0)
+
+
+@pytest.mark.parametrize("large,screen", FOUR)
+def test_lists_and_forms_need_no_sideways_scrolling(qtbot, taizhang_home, repo, app_look, large, screen):
+    """At 1024×768 and 1366×768, normal and large font: no list scrolls sideways (columns by priority,
+    the rest in the record's form), and every form opens inside the screen, using its height."""
+    from desktop.ui.jobs import runner as jobs
+
+    with opened_window(qtbot, make_db(taizhang_home, repo, "village", large)) as controller:
+        window = controller.window
+        target = client_area(screen)
+        window.showNormal()  # it opened maximised on the test's small virtual screen
+        window.resize(target)
+        settle()
+        assert window.size() == target
+        problems = {}
+        for title, lst in list_pages(window):
+            qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+            settle()
+            bar = lst.table.horizontalScrollBar()
+            shown = [lst.model.columns[i].header for i in range(len(lst.model.columns))
+                     if not lst.table.isColumnHidden(i)]
+            if bar.maximum() > 0:
+                problems[title] = f"scrolls sideways by {bar.maximum()} px; columns {shown}"
+            assert shown and shown[0] == lst.model.columns[0].header  # the most important column stays
+            if lst.new_button.isEnabled():
+                lst.new_record()
+                settle()
+                form = lst.open_forms[-1]
+                geometry = form.frameGeometry()
+                if geometry.width() > screen.width() or geometry.height() > screen.height():  # the work area
+                    problems[f"表单 {title}"] = f"{geometry.width()}×{geometry.height()} > {screen.width()}×{screen.height()}"
+                for area in form.findChildren(QScrollArea):
+                    if area.isVisible() and area.horizontalScrollBar().maximum() > 0:
+                        problems[f"表单 {title} 横向"] = area.horizontalScrollBar().maximum()
+                    if area.isVisible() and area.verticalScrollBar().maximum() > 0 \
+                            and form.height() < target.height() - 80:
+                        problems[f"表单 {title} 高度"] = (f"scrolls {area.verticalScrollBar().maximum()} px "
+                                                          f"in a {form.height()} px form on a {target.height()} px screen")
+                form.done(0)
+                settle()
+        assert jobs().wait_idle(30)
+        assert not problems, problems
+
+
+@pytest.mark.slow
+def test_readme_screenshots_render_into_a_temporary_folder(tmp_path, monkeypatch, app_look):
+    """The README's screenshots come from desktop/screenshots.py; rendered here into tmp (never over
+    the committed ones), one of them at 1024×768 in large font."""
+    from PySide6.QtGui import QImage
+
+    from desktop import screenshots
+
+    monkeypatch.setenv("TAIZHANG_HOME", str(tmp_path / "home"))
+    assert screenshots.main(["--out", str(tmp_path / "shots"), "--records", "300"]) == 0
+    names = {p.name for p in (tmp_path / "shots").glob("*.png")}
+    assert {"desktop-service.png", "desktop-periods.png", "desktop-first-run.png",
+            "desktop-large-font-1024x768.png"} <= names
+    small = QImage(str(tmp_path / "shots" / "desktop-large-font-1024x768.png"))
+    assert (small.width(), small.height()) == (1008, 688)

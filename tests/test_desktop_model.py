@@ -8,6 +8,7 @@ import sys
 import pytest
 from PySide6.QtCore import Qt
 
+from storage.collation import pinyin_key
 from storage.validation import id_check_char
 
 
@@ -60,7 +61,7 @@ def test_model_sort_filter_search_deleted(staff_repo, village):
     name = model.column_index("name")
     model.sort(name, Qt.SortOrder.DescendingOrder)
     names = [model.display_row(r)[name] for r in range(model.rowCount())]
-    assert names == sorted(names, reverse=True)
+    assert names == sorted(names, key=pinyin_key, reverse=True)  # 张 王 刘 李 陈: pinyin, not code order
 
     assert model.set_filter(RecordFilter(search="0003")) == 1  # last digits of ID or phone
     assert model.display_row(0)[name] == "刘洋"

@@ -65,7 +65,7 @@ def test_header_sort_runs_as_a_read_job_and_keeps_the_selection(qtbot, service_l
     row = page.selected_row()
     assert model.record_id(row) == chosen
     assert page.table.visualRect(model.index(row, 0)).intersects(page.table.viewport().rect())
-    assert page.count_label.text() == f"共 {n:,} 条"
+    assert page.count_label.text().startswith(f"共 {n:,} 条，合计")
     assert page.sort_combo.currentText().endswith("升序") and model.pending is False
 
     # two quick clicks: only the last order is shown (the first result is dropped as stale)
@@ -117,7 +117,7 @@ def test_search_and_filters_run_as_read_jobs_and_only_the_last_one_counts(qtbot,
         QTest.keyClick(page.search, Qt.Key.Key_Return)  # Enter searches at once (no typing pause)
         assert model.pending and page.count_label.text() == "正在查找…"
     searched = model.rowCount()
-    assert 0 < searched < total and page.count_label.text() == f"找到 {searched:,} 条"
+    assert 0 < searched < total and page.count_label.text().startswith(f"找到 {searched:,} 条，合计")
 
     combo = page.filter_combos["category"]
     first = page.filter_handle = page.filter_in_background()  # the same search again, then at once…

@@ -239,3 +239,29 @@ def test_first_show_computes_with_defaults(page, qtbot):
     assert runner().wait_idle(60)
     assert page.report is not None and page.report.scope.code == COUNTY and page.report.scope.year == YEAR
     assert page.summary.rowCount() == 14
+
+
+def test_one_village_leads_with_its_own_checks(page):
+    """A village's own page: the standards checks first, counts that agree with the tab, what it lacks
+    in words; no 各村 tab and no one-bar chart; 不适用 indicators left out and named in one line."""
+    from reports.indicators import NOT_APPLICABLE, NOT_MET
+
+    page.org_combo.setCurrentIndex(page.org_combo.findData(CODES["R3"]))
+    _compute(page, "国家")
+    report = page.report
+    assert report.scope.level == "village"
+    failing = sum(c.status == NOT_MET for c in report.standards)
+    assert page.tabs.tabText(2) == f"达标检查（未达标 {failing}）"
+    text = page.status.text()
+    assert f"✗ 未达标 {failing} 项" in text and text.startswith(f"{report.scope.name} {YEAR}年本村达标检查")
+    if failing:
+        assert "还缺：" in text
+    assert page.tabs.currentIndex() == 2 and not page.tabs.isTabVisible(1)
+    assert not page.chart_area.isVisibleTo(page)
+    skipped = [r for r, res in enumerate(report.indicators) if res.status == NOT_APPLICABLE]
+    assert skipped and all(page.summary.isRowHidden(r) for r in skipped)
+    assert f"略去了 {len(skipped)} 项" in text
+    # back to the county: every tab and the chart again
+    page.org_combo.setCurrentIndex(0)
+    _compute(page, "国家")
+    assert page.tabs.isTabVisible(1) and not any(page.summary.isRowHidden(r) for r in range(page.summary.rowCount()))

@@ -390,3 +390,48 @@ def test_offline_village_learns_a_return_from_the_receipt(county, pcs, tmp_path)
     # and the village's next online sync agrees with the server
     report = sync(cun)
     assert report.pushed == 0 and report.mismatches == []
+
+
+def test_withdraw_until_the_township_reviews_and_resubmit_after_edits(county, pcs):
+    """A village takes its submission back; once the township approved, the server refuses 撤回."""
+    import requests
+
+    from sync.protocol import request_headers
+
+    cun, zhen = pcs("cun", "cun"), pcs("zhen", "zhen")
+    for pc in (cun, zhen):
+        sign_in(pc)
+    fill_month(cun.repo, org=VILLAGE, month=MONTH, services=3)
+    P.submit(cun.repo, VILLAGE, MONTH)
+    sync(cun)
+    url = f"{county.url}/api/v1/periods/{VILLAGE}/{MONTH}"
+    answer = requests.get(url, headers=request_headers(cun.token), timeout=10).json()
+    assert answer["status"] == P.SUBMITTED and answer["may_withdraw"] and answer["next_action"] == "withdraw"
+    assert answer["sentence"].startswith("已提交，等待乡镇审核")
+    P.withdraw(cun.repo, VILLAGE, MONTH)
+    sync(cun)
+    assert server_state(county, VILLAGE).status == P.NOT_SUBMITTED
+
+    P.submit(cun.repo, VILLAGE, MONTH)
+    sync(cun)
+    sync(zhen)
+    P.approve(zhen.repo, VILLAGE, MONTH, actor_org=TOWNSHIP)
+    sync(zhen)
+    # the village withdraws before it learned of the review: the server refuses, in words
+    cun.repo.update("period", P.period_id(VILLAGE, MONTH), {"status": P.NOT_SUBMITTED, "submitted_at": None})
+    report = sync(cun)
+    assert report.rejected == 1 and any("不能再撤回" in m for m in report.messages)
+    assert P.get_state(cun.repo, VILLAGE, MONTH).status == P.APPROVED
+    # an edit after the review, then 重新提交: the township has it to review again
+    svc = cun.repo.list("service", org_code=VILLAGE)[0]
+    cun.repo.update("service", svc["id"], {"persons": 12})
+    assert P.next_step(P.get_state(cun.repo, VILLAGE, MONTH)).action == "resubmit"
+    P.submit_or_resubmit(cun.repo, VILLAGE, MONTH)
+    sync(cun)
+    st = server_state(county, VILLAGE)
+    assert st.status == P.SUBMITTED and not st.needs_rereview
+    answer = requests.get(url, headers=request_headers(zhen.token), timeout=10).json()
+    assert answer["status"] == P.SUBMITTED
+    other = requests.get(f"{county.url}/api/v1/periods/220102002001/{MONTH}",
+                         headers=request_headers(cun.token), timeout=10)
+    assert other.status_code == 403

@@ -47,7 +47,7 @@ def test_export_package_needs_a_signed_in_pc(capsys, tmp_path):
     repo.set_setting("server_url", "http://127.0.0.1:9")
     repo.set_setting("user", "cun")
     code, _, err = run(["export-package", "-o", str(tmp_path / "p.tzpkg")], capsys)
-    assert code == 1 and "没有安全的密码保管库" in err and "不能导出离线数据包" in err
+    assert code == 1 and "没有能安全保存" in err and "不能导出离线数据包" in err
     assert not (tmp_path / "p.tzpkg").exists()
     code, _, err = run(["import-package", str(tmp_path / "none.tzpkg")], capsys)
     assert code == 1 and "无法读取数据包文件" in err

@@ -280,3 +280,53 @@ def test_server_refuses_accept_after_edits_since_review(repo, village, engine):
     repo.update("service", svc["id"], {"persons": 30})
     with engine.connect() as conn:
         assert "需乡镇重新审核" in P.check_change(conn, accept, "county", COUNTY)
+
+
+def test_withdraw_before_review_and_resubmit_after_edits(repo, village, engine):
+    fill_month(repo)
+    P.submit(repo, VILLAGE, MONTH)
+    step = P.next_step(P.get_state(repo, VILLAGE, MONTH))
+    assert step == P.NextStep("已提交，等待乡镇审核。乡镇审核之前，如发现错误可以撤回", "withdraw")
+    # the checklist never shows the submitted state as a problem
+    item = next(i for i in P.completeness(repo, VILLAGE, MONTH).items if i.key == "state")
+    assert item.ok and not item.blocking
+    with pytest.raises(P.PeriodError, match="不需要重新提交"):
+        P.resubmit(repo, VILLAGE, MONTH)
+    st = P.withdraw(repo, VILLAGE, MONTH)
+    assert st.status == P.NOT_SUBMITTED and st.submitted_at is None
+    assert P.next_step(st, P.completeness(repo, VILLAGE, MONTH)).action == "submit"
+    assert P.submit_or_resubmit(repo, VILLAGE, MONTH).status == P.SUBMITTED
+    # three edits after submitting: one sentence with the count, and 重新提交 is the next action
+    for svc in repo.list("service", org_code=VILLAGE):
+        repo.update("service", svc["id"], {"persons": 9})
+    st = P.get_state(repo, VILLAGE, MONTH)
+    assert P.next_step(st) == P.NextStep("提交后又修改了 3 条，请重新提交", "resubmit")
+    assert "已经提交" in P.edit_notice(st)[0] and P.edit_notice(st)[1] is False
+    st = P.submit_or_resubmit(repo, VILLAGE, MONTH)
+    assert st.status == P.SUBMITTED and not st.needs_rereview
+    # once the township reviewed it, it can no longer be withdrawn — here and on the server
+    P.approve(repo, VILLAGE, MONTH, actor_org=TOWNSHIP)
+    with pytest.raises(P.PeriodError, match="不能撤回"):
+        P.withdraw(repo, VILLAGE, MONTH)
+    withdraw = Change(change_id="c", record_type="period", record_id=P.period_id(VILLAGE, MONTH), org_code=VILLAGE,
+                      op="update", base_version=3, version=4,
+                      payload={"org_code": VILLAGE, "period": MONTH, "status": P.NOT_SUBMITTED, "deleted": False},
+                      actor="村", device_id=None, at="2024-04-09T00:00:00+00:00")
+    resubmit = Change(change_id="d", record_type="period", record_id=P.period_id(VILLAGE, MONTH), org_code=VILLAGE,
+                      op="update", base_version=3, version=4,
+                      payload={"org_code": VILLAGE, "period": MONTH, "status": P.SUBMITTED, "deleted": False},
+                      actor="村", device_id=None, at="2024-04-09T00:00:00+00:00")
+    with engine.connect() as conn:
+        assert "不能再撤回" in P.check_change(conn, withdraw, "village", VILLAGE)
+        assert "不需要重新提交" in P.check_change(conn, resubmit, "village", VILLAGE)
+    # an edit after the review: the village resubmits and the month goes back to the township
+    svc = repo.list("service", org_code=VILLAGE)[0]
+    repo.update("service", svc["id"], {"persons": 11})
+    st = P.get_state(repo, VILLAGE, MONTH)
+    assert P.next_step(st) == P.NextStep("乡镇审核后又修改了 1 条，请重新提交，由乡镇重新审核", "resubmit")
+    with engine.connect() as conn:
+        assert P.check_change(conn, resubmit, "village", VILLAGE) is None
+    assert P.submit_or_resubmit(repo, VILLAGE, MONTH).status == P.SUBMITTED
+    P.approve(repo, VILLAGE, MONTH, actor_org=TOWNSHIP)
+    st = P.accept(repo, VILLAGE, MONTH, actor_org=COUNTY)
+    assert P.edit_notice(st)[1] is True and "锁定" in P.next_step(st).sentence

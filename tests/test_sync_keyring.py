@@ -53,7 +53,7 @@ echo '{PASSWORD}' | {CLI} login --server {server.url} --user cun
                             text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    assert "已保存在本机的系统密钥环中" in out
+    assert "已安全保存在本机" in out
     backend = next(line.split()[1] for line in out.splitlines() if line.startswith("BACKEND"))
     assert backend == "keyring.backends.SecretService"
     token = next(line.split()[1] for line in out.splitlines() if line.startswith("TOKEN"))
@@ -147,7 +147,7 @@ def test_insecure_keyring_stores_nothing_and_says_so(server, tmp_path):
     login = subprocess.run([*cmd, "login", "--server", server.url, "--user", "cun"], input=PASSWORD + "\n",
                            text=True, capture_output=True, env=env, timeout=120)
     assert login.returncode == 0, login.stderr
-    assert "没有安全的密码保管库" in login.stdout
+    assert "没有能安全保存密码的地方" in login.stdout
     sync = subprocess.run([*cmd, "sync"], input="", text=True, capture_output=True, env=env, timeout=120)
     assert sync.returncode != 0 and "密码" in sync.stderr  # asks for the password again
     sync = subprocess.run([*cmd, "sync"], input=PASSWORD + "\n", text=True, capture_output=True, env=env,

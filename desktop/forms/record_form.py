@@ -45,6 +45,7 @@ from storage.validation import (Issue, ValidationError, coerce, coerce_record, c
                                 is_blank, mask, org_level, township_of)
 
 from desktop.forms.widgets import FieldWidget, MaskedWidget, widget_for
+from desktop.ui.theme import mark_destructive
 
 log = logging.getLogger("taizhang.desktop.forms")
 
@@ -286,6 +287,7 @@ class ChildTable(QGroupBox):
         box.setObjectName("confirm_delete_child")
         yes = box.addButton("删除", QMessageBox.ButtonRole.DestructiveRole)
         no = box.addButton("不删除", QMessageBox.ButtonRole.RejectRole)
+        mark_destructive(yes, no)
         box.setDefaultButton(no)
         box.exec()
         if box.clickedButton() is not yes:
@@ -338,11 +340,13 @@ class RecordForm(QDialog):
         self.setModal(True)
 
         record = None
+        self._base_date = None  # the stored record's date: moving it out of a submitted month changes that month
         if record_id is not None:
             record = repo.get(type_name, record_id)
             if record is None:
                 raise RecordNotFound(f"找不到要修改的{self.rt.label}记录，可能已被删除或尚未同步")
             self._base_version = record["version"]
+            self._base_date = record.get(self.rt.date_field) if self.rt.date_field else None
             if self.rt.parent_field and not parent_id:
                 self.parent_id = record.get(self.rt.parent_field)
 
@@ -504,8 +508,11 @@ class RecordForm(QDialog):
         hint = body.sizeHint()
         line = self.fontMetrics().height()  # scales with the large-font mode
         screen = self.screen().availableGeometry() if self.screen() else None
-        max_h = int(screen.height() * 0.9) if screen else 760
+        max_h = screen.height() - 2 * line if screen else 760  # use the height there is (1024×768 screens)
         max_w = int(screen.width() * 0.9) if screen else 1200
+        owner = self.parentWidget().window() if self.parentWidget() is not None else None
+        if owner is not None and owner.isVisible():  # never larger than the (maximised) main window
+            max_h, max_w = min(max_h, owner.height()), min(max_w, owner.width())
         self.resize(min(max_w, max(620, 34 * line, hint.width() + 60)), min(max_h, max(400, hint.height() + 8 * line)))
 
     # ----------------------------------------------------------------- values
@@ -681,6 +688,8 @@ class RecordForm(QDialog):
             return self.result_raw
         values = {name: self._values.get(name) for name in self.widgets}
         values.update(self._context_values())
+        if self._refuse_future_date(values) or not self._confirm_period_edit(values):
+            return None
         children = self.pending_children()
         try:
             record = run_write(self, lambda: self.write_to_repository(values, children), self)
@@ -700,6 +709,50 @@ class RecordForm(QDialog):
         self.saved.emit(record)
         super().accept()
         return record
+
+    def _refuse_future_date(self, values: dict) -> bool:
+        """A service, hour or training dated after today is a typo (日期 in the future): say so, keep the form."""
+        import datetime as dt
+
+        from storage.periods import BEIJING
+
+        day = values.get(self.rt.date_field) if self.rt.date_field else None
+        if isinstance(day, str):
+            day = dt.date.fromisoformat(day[:10])
+        today = dt.datetime.now(BEIJING).date()
+        if not isinstance(day, dt.date) or day <= today:
+            return False
+        label = self.rt.field(self.rt.date_field).label
+        warn(self, "日期晚于今天", f"{label}是 {day:%Y年%m月%d日}，晚于今天（{today:%Y年%m月%d日}）。\n"
+             f"{self.rt.label}只记已经发生的事，请改正{label}后再保存。表单内容仍保留。", "future_date")
+        self.widgets[self.rt.date_field].setFocus()
+        return True
+
+    def _confirm_period_edit(self, values: dict) -> bool:
+        """A record of a submitted, approved or accepted month: say so before saving (periods.edit_notice)."""
+        if not self.rt.date_field or self.repo.get_setting("org_code") != self.org_code:
+            return True  # the month end is the village's own; a township's review edits are not asked
+        from storage import periods as P
+
+        months = {P.period_of(values.get(self.rt.date_field)), P.period_of(self._base_date)} - {None}
+        for period in sorted(months):
+            notice = P.edit_notice(P.get_state(self.repo, self.org_code, period))
+            if notice is None:
+                continue
+            text, refused = notice
+            if refused:
+                warn(self, "不能保存", text + "\n\n表单内容仍保留。", "period_locked")
+                return False
+            box = QMessageBox(QMessageBox.Icon.Question, "本月月报已提交", text, parent=self)
+            box.setObjectName("confirm_period_edit")
+            save = box.addButton("仍然保存", QMessageBox.ButtonRole.AcceptRole)
+            keep = box.addButton("先不保存", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(keep)
+            box.setEscapeButton(keep)
+            box.exec()
+            if box.clickedButton() is not save:
+                return False
+        return True
 
     def write_to_repository(self, values: dict, pending_children: dict[str, list[dict]]) -> dict:
         """The ONE place a form writes records (the repository validates again and logs the change).
@@ -750,6 +803,7 @@ class RecordForm(QDialog):
         box.setObjectName("confirm_discard")
         discard = box.addButton("放弃修改", QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton("继续填写", QMessageBox.ButtonRole.RejectRole)
+        mark_destructive(discard, keep)
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
         box.exec()
@@ -832,6 +886,7 @@ class RecordForm(QDialog):
         box.setObjectName("offer_leftover_draft")
         use = box.addButton("恢复草稿", QMessageBox.ButtonRole.AcceptRole)
         drop = box.addButton("丢弃草稿", QMessageBox.ButtonRole.DestructiveRole)
+        mark_destructive(drop, use)
         box.setDefaultButton(use)
         box.setEscapeButton(drop)
         box.exec()

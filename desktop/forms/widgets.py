@@ -261,7 +261,17 @@ class MultiChoiceWidget(FieldWidget):
             self._add(item)
         self.list.itemChanged.connect(lambda _item: self.changed.emit())
         self.list.installEventFilter(self)
-        self._layout.addWidget(self.list, 1)
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.list)
+        # the group is one Tab stop: say on the screen how to tick inside it
+        self.hint = QLabel("可多选：方向键移到某一项，按空格键勾选或取消；按 Tab 去下一栏")
+        self.hint.setObjectName("checkHint")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color:#555")
+        column.addWidget(self.hint)
+        self._layout.addLayout(column, 1)
         self.setFocusProxy(self.list)
         self._fit_height()
 

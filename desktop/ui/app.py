@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, QTranslator, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from storage import __version__
@@ -75,7 +75,58 @@ def ensure_qapplication(argv: list[str] | None = None) -> QApplication:
     if not icon.isNull():
         app.setWindowIcon(icon)
     app.setDesktopFileName("org.taizhang.ledger")
+    install_chinese(app)
     return app
+
+
+def install_chinese(app: QApplication) -> bool:
+    """Qt's own Chinese translations, so its standard dialogs, buttons and calendar speak Chinese.
+
+    qtbase_zh_CN.qm ships with PySide6-Essentials (``QLibraryInfo`` TranslationsPath; PyInstaller's
+    PySide6 hook copies it into the bundle).  The file dialogs are Qt's own (not the desktop's
+    native one), so “查找范围/文件名/保存” are Chinese even on a PC whose system language is English.
+    Returns whether the translation was found (a missing file leaves Qt's English, nothing breaks)."""
+    from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt
+
+    QLocale.setDefault(QLocale(QLocale.Language.Chinese, QLocale.Country.China))
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_DontUseNativeDialogs, True)
+    if getattr(app, "_taizhang_qt_zh", None) is not None:
+        return True
+    translator = QTranslator(app)
+    folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    if not translator.load("qtbase_zh_CN", folder):
+        log.warning("Qt's Chinese translation (qtbase_zh_CN.qm) not found in %s", folder)
+        return False
+    app.installTranslator(translator)
+    missing = _QtGaps(app)
+    app.installTranslator(missing)  # installed last, asked first; answers only its few strings
+    app._taizhang_qt_zh = (translator, missing)  # keep them alive as long as the application
+    return True
+
+
+# Strings of Qt's file dialog that qtbase_zh_CN.qm (Qt 6.8–6.11) leaves in English.
+QT_GAPS = {
+    ("QFileDialog", "&Look in:"): "查找范围(&L)：",
+    ("QFileDialog", "Look in:"): "查找范围：",
+    ("QFileDialog", "Files of type:"): "文件类型：",
+    ("QFileDialog", "Files of &type:"): "文件类型(&T)：",
+    ("QFileDialog", "Back"): "后退",
+    ("QFileDialog", "Forward"): "前进",
+    ("QFileDialog", "Parent Directory"): "上一级文件夹",
+    ("QFileDialog", "Create New Folder"): "新建文件夹",
+    ("QFileDialog", "List View"): "列表",
+    ("QFileDialog", "Detail View"): "详细信息",
+}
+
+
+class _QtGaps(QTranslator):
+    """Chinese for the few Qt strings its own translation misses (QT_GAPS); None (a null string) = not mine."""
+
+    def translate(self, context, source, disambiguation=None, n=-1):  # noqa: D401 - Qt override
+        return QT_GAPS.get((context, source))
+
+    def isEmpty(self) -> bool:  # noqa: N802 - Qt naming
+        return False
 
 
 def open_context(db_path: Path | None = None):
@@ -205,10 +256,14 @@ class AppController(QObject):
         ctx.setup_requested.connect(self.leave_demo)
 
     def show_main_window(self):
-        from desktop.ui.main_window import MainWindow
+        from desktop.ui.main_window import MainWindow, opens_maximised
 
         self.window = MainWindow(self.ctx)
-        self.window.show()
+        screen = self.window.screen()
+        if opens_maximised(screen.availableGeometry().size() if screen is not None else None):
+            self.window.showMaximized()
+        else:
+            self.window.show()
         QTimer.singleShot(0, self._offer_drafts)
         self.window_ready.emit(self.window)
         return self.window

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMessageBox, QP
                                QWidget)
 
 from desktop.ui.jobs import describe_error, op, write_op
+from desktop.ui.theme import mark_destructive
 from storage import backup as bk
 from storage.schema import RECORD_TYPES
 
@@ -140,6 +141,7 @@ class BackupWidget(QWidget):
         box.setObjectName("restore_confirm")
         box.button(QMessageBox.StandardButton.Yes).setText("恢复")
         box.button(QMessageBox.StandardButton.No).setText("不恢复")
+        mark_destructive(box.button(QMessageBox.StandardButton.Yes), box.button(QMessageBox.StandardButton.No))
         box.setDefaultButton(QMessageBox.StandardButton.No)
         box.finished.connect(lambda result: self._confirmed(plan, result))
         self.confirm_box = box

@@ -1,7 +1,10 @@
 """First run: choose this PC's village/community (or open the demo village).
 
 The 12-digit statistical division code is checked with ``storage.validation.check_org_code``; the
-township and county follow from the code and are shown as the user types.  The county server address
+county follows from the code and is shown by name (``storage.places``, GB/T 2260) as the user types;
+the township's and village's names come with the org tree at the first sync.  A field is checked
+when it is left (or when no more typing could make it right), never while it is still being typed;
+the dialog grows with its messages instead of squashing the inputs.  The county server address
 is optional (it can be set later in 设置).  The demo village is filled by ``storage.demo.fill_demo``
 in a ``write_op`` job by the caller (``desktop.ui.app``) and is never synced.
 """
@@ -10,12 +13,13 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtCore import QEvent, QRegularExpression, Qt
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPushButton,
                                QVBoxLayout)
 
 from storage import __version__
+from storage.places import county_name
 from storage.validation import check_org_code, county_of, normalize_text, org_level, township_of
 
 VILLAGE, DEMO = "village", "demo"
@@ -37,6 +41,7 @@ class FirstRunDialog(QDialog):
         self.setWindowTitle(f"社区服务台账 {__version__} — 首次使用设置")
         self.choice: str | None = None
         layout = QVBoxLayout(self)
+        self._left: set[str] = set()  # fields the user has left: only these show their problems
         intro = QLabel("欢迎使用社区服务台账。请先设置这台电脑为哪个村(社区)记台账。\n"
                        "区划代码是12位统计用区划代码，可在县民政局下发的通知或国家统计局网站查到。")
         intro.setWordWrap(True)
@@ -55,10 +60,16 @@ class FirstRunDialog(QDialog):
         self.name.setAccessibleName("村(社区)名称")
         self.derived = QLabel()
         self.derived.setObjectName("derived")
+        self.derived.setWordWrap(True)
         self.server = QLineEdit()
         self.server.setObjectName("server_url")
         self.server.setPlaceholderText("可不填，以后在“设置”中填写，如 http://192.168.1.10:8000")
         self.server.setAccessibleName("县服务器地址")
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        for edit in (self.code, self.name, self.server):
+            edit.setMinimumHeight(edit.sizeHint().height())
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance("0") * 16)
         form.addRow("区划代码 *", self.code)
         form.addRow("村(社区)名称 *", self.name)
         form.addRow("", self.derived)
@@ -83,11 +94,12 @@ class FirstRunDialog(QDialog):
         self.start_button.clicked.connect(self.try_accept)
         self.demo_button.clicked.connect(self.choose_demo)
         quit_button.clicked.connect(self.reject)
-        self.code.textChanged.connect(self._update)
-        self.name.textChanged.connect(self._update)
-        self.server.textChanged.connect(self._update)
+        self._keys = {self.code: "code", self.name: "name", self.server: "server"}
+        for edit in self._keys:
+            edit.textChanged.connect(self._update)
+            edit.installEventFilter(self)  # focus-out = the field was left (editingFinished needs an edit)
         self._update()
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(max(560, self.fontMetrics().horizontalAdvance("中") * 34))  # scales with the font
 
     # ------------------------------------------------------------------ validation
     def problems(self) -> list[str]:
@@ -120,24 +132,51 @@ class FirstRunDialog(QDialog):
     def server_url(self) -> str:
         return self.server.text().strip().rstrip("/")
 
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's naming
+        if event.type() == QEvent.Type.FocusOut and watched in self._keys:
+            self._left.add(self._keys[watched])
+            self._update()
+        return super().eventFilter(watched, event)
+
+    def _ready_to_judge(self, problem: str) -> bool:
+        """Show a field's problem once the user left the field, or when more typing cannot fix it."""
+        if problem.startswith("区划代码"):
+            return "code" in self._left or len(self.org_code) == 12
+        if problem.startswith("村(社区)名称"):
+            return "name" in self._left
+        text = self.server.text().strip()
+        could_still_become_valid = any(p.startswith(text) or text.startswith(p) for p in ("http://", "https://"))
+        return "server" in self._left or not could_still_become_valid
+
     def _update(self) -> None:
         code = self.org_code
         if len(code) == 12 and not check_org_code(code) and org_level(code) != "county":
-            level = "村/社区" if org_level(code) == "village" else "乡镇/街道"
-            text = f"层级：{level}；所属县(市、区)代码：{county_of(code)}"
+            county = county_name(code) or "（县名不在本程序自带的区划表中，以县民政局下发的为准）"
+            text = f"所属县(市、区)：{county}（{county_of(code)}）"
             if org_level(code) == "village":
-                text += f"；所属乡镇(街道)代码：{township_of(code)}"
+                text += f"\n所属乡镇(街道)代码：{township_of(code)}（名称在第一次同步后显示）"
+            else:
+                text += "\n这是乡镇(街道)一级的代码"
             self.derived.setText(text)
         else:
-            self.derived.setText("输入12位代码后，这里显示所属乡镇(街道)和县(市、区)")
-        # Show a problem only once the user has typed something, so the form does not open in red.
-        typed = bool(code or self.org_name or self.server.text())
+            self.derived.setText("输入12位代码后，这里显示所属县(市、区)的名称和乡镇(街道)代码")
         problems = self.problems()
-        shown = [p for p in problems if typed and not (p.startswith("区划代码") and len(code) < 12 and code)]
-        self.message.setText("\n".join(shown))
+        self.message.setText("\n".join(p for p in problems if self._ready_to_judge(p)))
         self.start_button.setEnabled(not problems)
+        self._grow()
+
+    def _grow(self) -> None:
+        """Taller when messages or the place name need the room (wrapped labels): never squash the inputs."""
+        layout = self.layout()
+        layout.activate()
+        width = max(self.width(), self.minimumWidth())
+        needed = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        needed = max(needed, layout.totalMinimumSize().height())
+        if needed > self.height():
+            self.resize(width, needed)
 
     def try_accept(self) -> bool:
+        self._left.update(("code", "name", "server"))
         problems = self.problems()
         if problems:
             self.message.setText("\n".join(problems))

@@ -154,6 +154,29 @@ def _status_item(text: str, status: str, key=None) -> SortItem:
     return item
 
 
+def village_summary(report) -> str:
+    """One village's own page in plain words: its standards checks first (the counts agree with the
+    达标检查 tab), what it lacks, then which indicators only a township or county can have."""
+    s = report.scope
+    checks = report.standards
+    met = sum(c.status == MET for c in checks)
+    failing = [c for c in checks if c.status == NOT_MET]
+    cannot = sum(c.status == CANNOT for c in checks)
+    text = f"{s.name} {s.year}年本村达标检查：✓ 达标 {met} 项，✗ 未达标 {len(failing)} 项"
+    text += f"，无法判断 {cannot} 项（缺少数据）。" if cannot else "。"
+    if failing:
+        lacks = "；".join(f"{c.check}（{c.gap}）" if c.gap else c.check for c in failing[:3])
+        more = f"等 {len(failing)} 项" if len(failing) > 3 else ""
+        text += f"还缺：{lacks}{more}。"
+    skipped = [r.definition.id for r in report.indicators if r.status == NOT_APPLICABLE]
+    if skipped:
+        text += (f"“指标”页略去了 {len(skipped)} 项（{'、'.join(skipped)}）：它们只对城市社区或乡镇、县统计，"
+                 "本村不适用。")
+    if report.quality:
+        text += f"数据质量问题 {len(report.quality)} 条。"
+    return text
+
+
 # --------------------------------------------------------------------------- bar chart
 
 
@@ -377,6 +400,7 @@ class IndicatorsPage(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.chart)
         split.addWidget(scroll)
+        self.chart_area = scroll
         split.setSizes([330, 300])
         self.tabs.addTab(split, "指标")
         self.units_model = RowsModel([])
@@ -547,15 +571,28 @@ class IndicatorsPage(QWidget):
         met = sum(r.status == MET for r in report.indicators)
         not_met = sum(r.status == NOT_MET for r in report.indicators)
         cannot = sum(r.status == CANNOT for r in report.indicators)
-        self.status.setText(
-            f"{s.name} {s.year}年，方案“{report.profile.name}”：✓ 达标 {met} 项，✗ 未达标 {not_met} 项，"
-            f"无法计算 {cannot} 项；数据质量问题 {len(report.quality)} 条。点击分子或数值可查看计入的记录。")
+        one_village = s.level == "village"
+        if one_village:
+            self.status.setText(village_summary(report))
+        else:
+            self.status.setText(
+                f"{s.name} {s.year}年，方案“{report.profile.name}”：✓ 达标 {met} 项，✗ 未达标 {not_met} 项，"
+                f"无法计算 {cannot} 项；数据质量问题 {len(report.quality)} 条。点击分子或数值可查看计入的记录。")
         self._fill_summary(report)
         self._fill_units(report)
         self._fill_standards(report)
         self._fill_quality(report)
-        self.summary.setCurrentCell(0, 4)
-        self._show_chart(0)
+        # one village: its own standards checks first; no 各村 tab (one row) and no one-bar chart;
+        # indicators only a township or county can have are left out of the table (named in the summary)
+        self.tabs.setTabVisible(1, not one_village)
+        self.chart_area.setVisible(not one_village)
+        for r, res in enumerate(report.indicators):
+            self.summary.setRowHidden(r, one_village and res.status == NOT_APPLICABLE)
+        if one_village and self.tabs.currentIndex() in (0, 1):
+            self.tabs.setCurrentIndex(2)
+        first = next((r for r in range(self.summary.rowCount()) if not self.summary.isRowHidden(r)), 0)
+        self.summary.setCurrentCell(first, 4)
+        self._show_chart(first)
 
     def _fill_summary(self, report) -> None:
         t = self.summary

@@ -2,7 +2,7 @@
 
 Keyboard: Ctrl+1…Ctrl+9 open the navigation entries in order; Ctrl+N 新建, Enter/F2 修改,
 Delete 删除, Ctrl+F 搜索, F5 刷新, Ctrl+D 最近删除, Ctrl+H 修改记录 act on the visible list; Ctrl+Shift+L 大字模式;
-F1 关于.  The navigation itself is a list: Tab to it, arrows to move.
+F1 本页说明 (help for the current screen).  The navigation itself is a list: Tab to it, arrows to move.
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ def initial_size(work_area: QSize | None) -> QSize:
     return PREFERRED_SIZE.boundedTo(work_area - WINDOW_FRAME).expandedTo(QSize(640, 480))
 
 
+def opens_maximised(work_area: QSize | None) -> bool:
+    """Village PCs' 1024×768 and 1366×768 screens: the window opens maximised (every pixel is needed);
+    on a large screen it opens at its preferred size."""
+    return work_area is not None and (work_area.width() <= 1440 or work_area.height() <= 900)
+
+
 def enter_presses_buttons(page: QWidget) -> None:
     """Enter (as well as Space) presses the focused button of a page, as it does in a dialog:
     many users expect Enter.  Qt does this for buttons with autoDefault, which only dialogs set."""
@@ -78,6 +84,8 @@ class MainWindow(QMainWindow):
         self.demo_banner.setObjectName("demoBanner")
         self.demo_banner.setWordWrap(True)  # never the widest thing in the window (large-font mode)
         outer.addWidget(self.demo_banner)
+        self.backup_banner = self._backup_reminder()
+        outer.addWidget(self.backup_banner)
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -225,7 +233,36 @@ class MainWindow(QMainWindow):
         self.action_large.setChecked(self.ctx.settings.large_font)
         help_menu = bar.addMenu("帮助(&H)")
         self._action(help_menu, "打开日志文件夹", None, self._open_logs, "action_logs")
-        self._action(help_menu, "关于(&A)", "F1", self.show_about, "action_about")
+        self.action_help = self._action(help_menu, "本页说明(&H)", "F1", self.show_help, "action_help")
+        self._action(help_menu, "关于(&A)", None, self.show_about, "action_about")
+
+    def _backup_reminder(self) -> QWidget:
+        """A gentle line on top when no backup was made for 7 days: 现在备份 / 以后再说 (this session)."""
+        from storage import backup as bk
+
+        bar = QWidget(self)  # parented at once: shown while parentless it would open as a window of its own
+        bar.setObjectName("backupReminder")
+        bar.setStyleSheet("#backupReminder{background:#fff7e0;border-bottom:1px solid #e0c060}")
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(10, 4, 10, 4)
+        text = None
+        if not self.ctx.is_demo and self.ctx.db_path is not None:
+            try:
+                text = bk.backup_reminder(self.ctx.db_path)
+            except OSError:
+                text = None
+        label = QLabel(text or "")
+        label.setWordWrap(True)
+        row.addWidget(label, 1)
+        now = QPushButton("现在备份…")
+        now.setObjectName("backupNow")
+        now.clicked.connect(lambda: (bar.hide(), self.show_page("settings")))
+        later = QPushButton("以后再说")
+        later.clicked.connect(bar.hide)
+        row.addWidget(now)
+        row.addWidget(later)
+        bar.setVisible(bool(text))
+        return bar
 
     def focus_page(self, i: int) -> None:
         if self.nav.item(i) is None or self.nav.item(i).isHidden():
@@ -289,6 +326,14 @@ class MainWindow(QMainWindow):
                 f"数据库：{self.ctx.db_path or '内存'}<br>"
                 f"日志文件：{log_file_path()}<br><br>"
                 "城乡社区服务体系建设的台账程序：离线记录设施、人员、志愿者、服务，月底同步到县服务器。")
+
+    def show_help(self):
+        """F1: what the current screen is for, how to fill it, which plan asks for it (desktop/ui/help_page.py)."""
+        from desktop.ui.help_page import show_help
+
+        row = self.nav.currentRow()
+        spec = self.specs[row] if 0 <= row < len(self.specs) else self.specs[0]
+        return show_help(self, spec.key, spec.title)
 
     def show_about(self) -> QMessageBox:
         box = QMessageBox(QMessageBox.Icon.Information, f"关于{APP_NAME}", self.about_text(),

@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+                               QListWidgetItem, QMessageBox, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import scrolling_body
@@ -26,6 +26,7 @@ from desktop.ui.sync_widgets import create_widget as sync_box
 from desktop.ui.printing import PaperJob, paper_buttons
 from storage import periods as P
 from storage.orgcode import OrgCode
+from storage.schema import RECORD_TYPES
 from sync import package as PK
 
 log = logging.getLogger("taizhang.desktop.periods")
@@ -60,10 +61,20 @@ class PeriodsPage(QWidget):
             self.period_box = MonthBox()
             self.period_box.currentIndexChanged.connect(lambda _i: self.reload())
             bar.addWidget(self.period_box)
+            bar.addStretch(1)
+            bl.addLayout(bar)
+            # the month's state in one plain sentence, with the one next action (P.next_step)
             self.status = QLabel("")
             self.status.setObjectName("status")
-            bar.addWidget(self.status, 1)
-            bl.addLayout(bar)
+            self.status.setWordWrap(True)
+            self.status.setStyleSheet("font-weight:bold")
+            bl.addWidget(self.status)
+            # what just happened (submitted, withdrawn, refused), right under the state — where the eyes are
+            self.message = QLabel("")
+            self.message.setObjectName("message")
+            self.message.setWordWrap(True)
+            self.message.setVisible(False)
+            bl.addWidget(self.message)
             self.history = QLabel("")
             self.history.setWordWrap(True)
             bl.addWidget(self.history)
@@ -72,9 +83,12 @@ class PeriodsPage(QWidget):
             self.checklist.setObjectName("checklist")
             bl.addWidget(self.checklist)
             buttons = QHBoxLayout()
-            self.submit_btn = QPushButton("提交月报")
+            self.submit_btn = QPushButton("提交月报…")
             self.submit_btn.setObjectName("submit")
             self.submit_btn.clicked.connect(self.submit)
+            self.withdraw_btn = QPushButton("撤回提交…")
+            self.withdraw_btn.setObjectName("withdraw")
+            self.withdraw_btn.clicked.connect(self.withdraw)
             recheck = QPushButton("重新检查")
             recheck.clicked.connect(self.reload)
             self.confirm_btn = QPushButton("所选台账本月无变化")
@@ -84,6 +98,7 @@ class PeriodsPage(QWidget):
             self.checklist.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
             buttons.addWidget(self.submit_btn)
             buttons.addWidget(self.confirm_btn)
+            buttons.addWidget(self.withdraw_btn)
             buttons.addWidget(recheck)
             buttons.addStretch(1)
             for b in paper_buttons(self, self.paper_job):  # the month's 月报表, to sign and stamp
@@ -119,10 +134,12 @@ class PeriodsPage(QWidget):
         self.unsent.setVisible(sync_widget is None)  # the sync box shows the count itself
         pl.addWidget(self.unsent, 1)
         layout.addWidget(pkg)
-        self.message = QLabel("")
-        self.message.setObjectName("message")
-        self.message.setWordWrap(True)
-        layout.addWidget(self.message)
+        if not self.is_village:
+            self.message = QLabel("")
+            self.message.setObjectName("message")
+            self.message.setWordWrap(True)
+            layout.insertWidget(1, self.message)  # under the title, not below the fold
+        self.confirm_box: QMessageBox | None = None
         if not self.is_village:
             layout.addStretch(1)
         # The checklist reads the whole month: a sync or restore emits records_changed once per record
@@ -188,7 +205,6 @@ class PeriodsPage(QWidget):
         if period is None or period != self.period:
             return  # a township PC has no month box; or another month was chosen meanwhile
         self._show_notices(notices)
-        self.status.setText(f"状态：{st.display_status}")
         lines = []
         if st.submitted_at:
             lines.append(f"提交：{st.submitted_by or ''} {st.submitted_at[:16].replace('T', ' ')}")
@@ -201,14 +217,28 @@ class PeriodsPage(QWidget):
         self.history.setText("\n".join(lines))
         self.checklist.clear()
         for item in checklist.items:
+            if item.key == "state":
+                continue  # the sentence above says it
             mark = "√" if item.ok else ("×" if item.blocking else "○")
             row = QListWidgetItem(f"{mark}  {item.label}：{item.detail}")
             row.setForeground(QBrush(QColor("#006100" if item.ok else ("#C00000" if item.blocking else "#9C5700"))))
             row.setData(Qt.ItemDataRole.UserRole, item.key)
             self.checklist.addItem(row)
-        self.submit_btn.setEnabled(checklist.ok)
-        self.submit_btn.setToolTip("" if checklist.ok else checklist.summary())
-        self.submit_btn.setText("重新提交月报" if st.status == P.RETURNED else "提交月报")
+        self.state, self.checks, self.step = st, checklist, P.next_step(st, checklist)
+        self.status.setText(f"{P.period_label(self.period)}：{self.step.sentence}")
+        can_submit = self.step.action in ("submit", "resubmit")
+        self.submit_btn.setEnabled(can_submit)
+        self.submit_btn.setText("重新提交月报…" if st.status != P.NOT_SUBMITTED else "提交月报…")
+        if can_submit:
+            self.submit_btn.setToolTip("先显示要提交的内容，确认后才提交")
+        elif st.status in (P.NOT_SUBMITTED, P.RETURNED):
+            self.submit_btn.setToolTip("还不能提交：" + checklist.summary())
+        else:
+            self.submit_btn.setToolTip(f"不需要提交：{self.step.sentence}")
+        self.withdraw_btn.setVisible(st.status == P.SUBMITTED)
+        self.withdraw_btn.setEnabled(self.step.action == "withdraw")
+        self.withdraw_btn.setToolTip("乡镇审核之前可以撤回；撤回后本月回到“未提交”，改好后再提交"
+                                     if self.step.action == "withdraw" else "有修改时请直接重新提交")
 
     def _show_notices(self, notices: list[P.PeriodState]) -> None:
         while self.notices_layout.count():
@@ -235,15 +265,34 @@ class PeriodsPage(QWidget):
             self.notices_layout.addWidget(row)
 
     # ------------------------------------------------------------------ actions
-    def submit(self):
+    def submit_summary(self) -> str:
+        """What a submission covers: the month's records per type and the checklist, for the confirmation."""
+        counts = P.month_counts(self.ctx.repo, self.org, self.period)
+        lines = [f"将把{P.period_label(self.period)}的月报提交给乡镇审核，包括本月的："]
+        lines += [f"    {RECORD_TYPES[name].label}：{n} 条" for name, n in counts.items()]
+        lines.append("\n提交前检查：")
+        lines += [f"    {'√' if i.ok else '×'} {i.label}：{i.detail}" for i in self.checks.items if i.key != "state"]
+        lines.append("\n提交后，乡镇审核之前仍可以撤回。")
+        return "\n".join(lines)
+
+    def submit(self) -> QMessageBox:
+        """Show what will be submitted and ask once; the submission runs only after 确认提交."""
+        self.reload()
         period = self.period
+        again = self.step.action == "resubmit"
+        title = "重新提交月报" if again or self.state.status == P.RETURNED else "提交月报"
+        box = self._confirm(title, self.submit_summary(), "确认提交", "暂不提交", "confirm_submit")
+        box.accepted.connect(lambda: self._run_submit(period))
+        return box
 
+    def _run_submit(self, period: str):
         def done(st: P.PeriodState) -> None:
-            self.message.setText(f"{P.period_label(period)}的月报已提交。同步（或导出数据包交给乡镇）后乡镇即可审核")
-            self.ctx.period_changed.emit(period)
             self.reload()
+            self._say(f"{P.period_label(period)}的月报已提交。联网同步（或导出数据包交给乡镇）后，乡镇即可审核；"
+                      "乡镇审核之前如发现错误，可以点“撤回提交”。")
+            self.ctx.period_changed.emit(period)
 
-        return (write_op(lambda job: P.submit(self.ctx.repo, self.org, period, actor_org=self.org))
+        return (write_op(lambda job: P.submit_or_resubmit(self.ctx.repo, self.org, period, actor_org=self.org))
                 .affects("period").success(done).failure(self._failed).run_in_background(self))
 
     def confirm_unchanged(self):
@@ -263,10 +312,58 @@ class PeriodsPage(QWidget):
         return (write_op(lambda job: P.confirm_unchanged(self.ctx.repo, self.org, period, names))
                 .affects("period").success(done).failure(self._failed).run_in_background(self))
 
+    def withdraw(self) -> QMessageBox:
+        period = self.period
+        box = self._confirm("撤回提交", f"撤回{P.period_label(period)}的月报？\n\n撤回后本月回到“未提交”，"
+                            "乡镇暂时不会审核它。改好后请再次提交。\n（联网同步后乡镇那边也会看到已撤回；"
+                            "如果乡镇已经审核，撤回会被拒绝。）", "撤回", "不撤回", "confirm_withdraw")
+        box.accepted.connect(lambda: self._run_withdraw(period))
+        return box
+
+    def _run_withdraw(self, period: str):
+        def done(st: P.PeriodState) -> None:
+            self.reload()
+            self._say(f"{P.period_label(period)}的月报已撤回，现在是“未提交”。改好后请再次提交。")
+            self.ctx.period_changed.emit(period)
+
+        return (write_op(lambda job: P.withdraw(self.ctx.repo, self.org, period, actor_org=self.org))
+                .affects("period").success(done).failure(self._failed).run_in_background(self))
+
+    def _confirm(self, title: str, text: str, yes: str, no: str, name: str) -> QMessageBox:
+        """One deliberate confirmation, window-modal (never blocks the event loop); 不… is the default."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self)
+        box.setObjectName(name)
+        yes_btn = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+        yes_btn.setObjectName("yes")
+        no_btn = box.addButton(no, QMessageBox.ButtonRole.RejectRole)
+        no_btn.setObjectName("no")
+        box.setDefaultButton(no_btn)
+        box.setEscapeButton(no_btn)
+        opener = self.focusWidget()
+        box.finished.connect(lambda _r: self._refocus(opener))
+        self.confirm_box = box
+        box.open()
+        return box
+
+    def _refocus(self, widget: QWidget | None) -> None:
+        """Back to the page and the button that opened the box (a keyboard user goes on from there)."""
+        self.window().activateWindow()
+        target = widget if widget is not None and widget.isEnabled() and widget.isVisible() else self.status
+        target.setFocus()
+
+    def _say(self, text: str, error: bool = False) -> None:
+        """Show a result under the month's state and scroll it into view."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self.message.setStyleSheet("color:#C00000" if error else "color:#006100")
+        scroll = self.findChild(QScrollArea, "pageScroll")
+        if scroll is not None:
+            scroll.ensureWidgetVisible(self.message)
+
     def _failed(self, exc: BaseException) -> None:
         from desktop.ui.jobs import show_error
 
-        self.message.setText(describe_error(exc))
+        self._say(describe_error(exc), error=True)
         show_error(self, exc)  # window-modal, never blocks the event loop
 
     def _device_key(self) -> bytes:
@@ -303,8 +400,8 @@ class PeriodsPage(QWidget):
             return pkg
 
         def done(pkg: PK.Package) -> None:
-            self.message.setText(f"已导出数据包 {path}：{len(pkg.changes)} 条变更。请交给乡镇收集员，"
-                                 "拿回回执后点“导入回执”；在此之前这些变更仍算作未上传")
+            self._say(f"已导出数据包 {path}：{len(pkg.changes)} 条变更。请交给乡镇收集员，"
+                      "拿回回执后点“导入回执”；在此之前这些变更仍算作未上传")
 
         return op(work).with_progress("正在导出数据包").success(done).failure(self._failed).run_in_background(self)
 
@@ -327,7 +424,7 @@ class PeriodsPage(QWidget):
 
         def done(result) -> None:
             receipt, marked = result
-            self.message.setText(f"回执已读入：{receipt.summary()}。本机 {marked} 条变更已确认上传")
+            self._say(f"回执已读入：{receipt.summary()}。本机 {marked} 条变更已确认上传")
             self.reload()
 
         return (write_op(work).affects("period").success(done).failure(self._failed).run_in_background(self))
@@ -359,7 +456,7 @@ class PeriodsPage(QWidget):
                 text += f"。已上传县级服务器：{answer['summary']}。回执：{out}"
             return text
 
-        return (write_op(work).affects("service", "period").success(self.message.setText).failure(self._failed)
+        return (write_op(work).affects("service", "period").success(self._say).failure(self._failed)
                 .run_in_background(self))
 
 

@@ -24,6 +24,7 @@ from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.jobs import show_error, write_op
 from desktop.ui.printing import LedgerChoice, LedgerScopeDialog, PaperJob, paper_buttons
 from desktop.ui.record_model import RecordFilter, RecordTableModel
+from desktop.ui.theme import mark_destructive
 from storage.schema import record_type
 
 log = logging.getLogger("taizhang.desktop.list")
@@ -135,10 +136,19 @@ class RecordListPage(QWidget):
         self.restore_button.setToolTip("恢复选中的记录（Alt+U，或在列表中按 Enter）")
         self.history_button.setToolTip("查看选中记录的修改记录：谁在什么时候把什么改成了什么（Ctrl+H）")
         self.search.setToolTip("输入后自动搜索；Esc 清空搜索（Ctrl+F 回到这里）")
+        # an on-screen line under the toolbar: why 新建 is greyed, or how to add the first record
+        self.hint = QLabel("", self)  # parented at once: shown while parentless it would open as a window
+        self.hint.setObjectName("hint")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color:#555")
+        self.hint.setVisible(False)
         if self.rt.parent:
             parent_label = record_type(self.rt.parent).label
             self.new_button.setEnabled(False)
             self.new_button.setToolTip(f"{self.rt.label}在{parent_label}的表单中填写：打开{parent_label}，在表单下方添加")
+            self.hint.setText(f"“新建”不可用：{self.rt.label}在{parent_label}的表单里添加——到“{parent_label}”那一页，"
+                              f"选中一位{parent_label}，按“修改”，在表单下方点“添加”。")
+            self.hint.setVisible(True)
         self.new_button.clicked.connect(self.new_record)
         self.edit_button.clicked.connect(self.edit_record)
         self.delete_button.clicked.connect(self.delete_record)
@@ -159,6 +169,7 @@ class RecordListPage(QWidget):
         for b in paper_buttons(self, self.paper_job):  # 打印预览 · 打印 · 导出PDF
             actions.addWidget(b)
         layout.addLayout(actions)
+        layout.addWidget(self.hint)
 
         self.table = QTableView()
         self.table.setObjectName("table")
@@ -295,11 +306,26 @@ class RecordListPage(QWidget):
             self._columns_fitted = True
             self._fit_columns()
         flt = self.model.filter
-        text = f"找到 {count:,} 条" if (flt.search or flt.equals or flt.date_from) else f"共 {count:,} 条"
+        filtered = bool(flt.search or flt.equals or flt.date_from)
+        text = f"找到 {count:,} 条" if filtered else f"共 {count:,} 条"
         if flt.deleted:
             text += "（已删除，选中后按“恢复”）"
+        elif count and self.model.totals:
+            shown = [(u, v) for u, v in self.model.totals.items() if v] or list(self.model.totals.items())[:1]
+            text += "，合计 " + "、".join(f"{_amount(v)} {unit}" for unit, v in shown)
         self.count_label.setText(text)
+        self._show_empty_hint(count, filtered or flt.deleted)
         self._update_buttons()
+
+    def _show_empty_hint(self, count: int, filtered: bool) -> None:
+        if self.rt.parent:
+            return  # the hint already says where these records are added
+        if count == 0 and not filtered:
+            self.hint.setText(f"还没有{self.rt.label}记录。点“新建”（或按 Ctrl+N）添加第一条；"
+                              "也可以在“导入导出”页从 Excel 模板导入。")
+        elif count == 0:
+            self.hint.setText("没有符合条件的记录。清空搜索框（Esc）或把筛选改回“全部”再看。")
+        self.hint.setVisible(count == 0)
 
     def _records_changed(self, type_name: str) -> None:
         if type_name in (self.rt.name, self.rt.parent):
@@ -313,14 +339,14 @@ class RecordListPage(QWidget):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
-        """Column widths from the header and the first rows (never measuring all 100,000)."""
+        """Column widths from the header and the first rows (never measuring all 100,000), and columns
+        by priority: when the list is narrower than all of them (1024×768, large font) the last ones are
+        hidden rather than scrolled to sideways — every field is in the record's form (修改)."""
         fm = self.table.fontMetrics()
         header_fm = self.table.horizontalHeader().fontMetrics()
         sample = [self.model.display_row(r) for r in range(min(40, self.model.rowCount()))]
-        last = len(self.model.columns) - 1
+        widths = []
         for i, col in enumerate(self.model.columns):
-            if i == last:
-                break  # the last column stretches
             width = header_fm.horizontalAdvance(col.header) + 36
             if col.field is not None and col.field.type == "id_number":
                 width = max(width, fm.horizontalAdvance("220102********1234") + 20)
@@ -328,7 +354,32 @@ class RecordListPage(QWidget):
                 width = max(width, fm.horizontalAdvance("138****8000") + 20)
             for row in sample:
                 width = max(width, fm.horizontalAdvance(row[i]) + 20)
-            self.table.setColumnWidth(i, min(width, fm.horizontalAdvance("中") * 16))
+            widths.append(min(width, fm.horizontalAdvance("中") * 16))
+        # the room: the table's width less its frame and a vertical scroll bar (there nearly always is one)
+        room = self.table.width() - 2 * self.table.frameWidth() - self.table.style().pixelMetric(
+            self.table.style().PixelMetric.PM_ScrollBarExtent) - 2
+        shown = len(widths)
+        if self.table.isVisible() and room > 0:
+            while shown > 1 and sum(widths[:shown]) > room:
+                shown -= 1
+        for i, width in enumerate(widths):
+            self.table.setColumnHidden(i, i >= shown)
+            if i < shown - 1:
+                self.table.setColumnWidth(i, width)
+        self.table.horizontalHeader().setMinimumSectionSize(min(widths[:shown]) if shown else 40)
+        hidden = [c.header for c in self.model.columns[shown:]]
+        self.table.horizontalHeader().setToolTip(
+            "屏幕较窄，这些列没有显示，在记录的表单（修改）中可以看到：" + "、".join(hidden) if hidden else "")
+        self.hidden_columns = hidden
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's naming
+        super().resizeEvent(event)
+        if not hasattr(self, "_refit_timer"):
+            self._refit_timer = QTimer(self)
+            self._refit_timer.setSingleShot(True)
+            self._refit_timer.setInterval(50)
+            self._refit_timer.timeout.connect(self._fit_columns)
+        self._refit_timer.start()
 
     def set_show_deleted(self, on: bool) -> None:
         self.deleted_toggle.setChecked(on)
@@ -500,6 +551,7 @@ class RecordListPage(QWidget):
                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
             box.button(QMessageBox.StandardButton.Yes).setText("删除")
             box.button(QMessageBox.StandardButton.No).setText("不删除")
+            mark_destructive(box.button(QMessageBox.StandardButton.Yes), box.button(QMessageBox.StandardButton.No))
             box.setDefaultButton(QMessageBox.StandardButton.No)
             box.setObjectName("confirm_delete")
             self._confirm_box = box
@@ -530,6 +582,10 @@ class RecordListPage(QWidget):
         window = self.window()
         if hasattr(window, "statusBar"):
             window.statusBar().showMessage(message, 8000)
+
+
+def _amount(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
 def date_or_none(value: QDate | None) -> dt.date | None:

@@ -58,6 +58,7 @@ class RecordTableModel(QAbstractTableModel):
         self.last_query_ms = 0.0
         self._generation = 0
         self.pending = False  # a background id query (refresh or sort) is running
+        self.totals: dict[str, float] = {}  # unit → sum over the filtered rows (合计 line)
         self._id_cache: OrderedDict[tuple, list[int]] = OrderedDict()
         self.rows_in_background = False  # read pages not yet cached in read jobs (the list page sets it)
         self._pages_loading: set[int] = set()
@@ -112,6 +113,7 @@ class RecordTableModel(QAbstractTableModel):
         start = time.perf_counter()
         rowids = self._cached_id_query(sql, params)
         self.last_query_ms = (time.perf_counter() - start) * 1000
+        self.totals = self.reader.totals(self.filter)
         return self._apply_rowids(rowids)
 
     def reload_in_background(self):
@@ -144,7 +146,7 @@ class RecordTableModel(QAbstractTableModel):
         sql, params = self._id_query()
         key = (sql, params)
         cached = self._id_cache.get(key)  # read here, on the UI thread: the cache is not thread-safe
-        reader, locate = self.reader, self.locate_id
+        reader, locate, flt = self.reader, self.locate_id, self.filter
         self.locate_id = None
 
         def work(job):
@@ -153,12 +155,13 @@ class RecordTableModel(QAbstractTableModel):
             elapsed = 0.0 if cached is not None else (time.perf_counter() - start) * 1000
             first_page = reader.rows(rowids[:PAGE_SIZE])  # the rows shown first come along
             located = reader.rowid_of(locate) if locate else None
-            return rowids, elapsed, first_page, located
+            return rowids, elapsed, first_page, located, reader.totals(flt)
 
         def apply(result) -> None:
-            rowids, elapsed_ms, first_page, located = result
+            rowids, elapsed_ms, first_page, located, totals = result
             if generation != self._generation:
                 return  # a newer query (another sort, a search, a save) has been started meanwhile
+            self.totals = totals
             self.last_query_ms = elapsed_ms
             self._remember_ids(key, rowids)
             self._located = {locate: located} if locate and located is not None else {}

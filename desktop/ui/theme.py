@@ -109,7 +109,24 @@ QListWidget#navigation:focus {{ border: 2px solid {FOCUS}; }}
 QLabel#pageTitle {{ font-size: {px + 6}px; font-weight: bold; }}
 QLabel#demoBanner {{ background: #ad4e00; color: #ffffff; padding: 4px 10px; font-weight: bold; }}
 QLabel#fieldError {{ color: #b01b1b; }}
+QPushButton[destructive="true"] {{ color: #ffffff; background: #b01b1b; border: 1px solid #7a1010;
+    border-radius: 3px; }}
+QPushButton[destructive="true"]:focus {{ border: 2px solid {FOCUS}; }}
+QCheckBox::indicator, QRadioButton::indicator {{ width: {px - 2}px; height: {px - 2}px; }}
 """
+
+
+def mark_destructive(button, safe=None) -> None:
+    """删除/放弃 look like what they do (red, style sheet above) and 不删除 stays a plain button; the
+    style's Yes/No icons (a green tick on 删除, a red cross on 不删除) are removed: they said the opposite."""
+    from PySide6.QtGui import QIcon
+
+    for b in (button, safe):
+        if b is not None:
+            b.setIcon(QIcon())
+    button.setProperty("destructive", True)
+    button.style().unpolish(button)
+    button.style().polish(button)
 
 
 def apply_theme(app: QApplication, large: bool) -> None:
@@ -119,4 +136,4 @@ def apply_theme(app: QApplication, large: bool) -> None:
     app.setStyleSheet(style_sheet(large))
 
 
-__all__ = ["apply_theme", "pick_cjk_family", "app_font", "body_px", "NORMAL_PX", "LARGE_PX"]
+__all__ = ["apply_theme", "pick_cjk_family", "app_font", "body_px", "NORMAL_PX", "LARGE_PX", "mark_destructive"]
