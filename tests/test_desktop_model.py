@@ -118,7 +118,7 @@ def test_page_registry_resolves_every_page_and_shows_a_broken_one_as_an_error(qa
     from desktop.ui import pages
 
     titles = [s.title for s in pages.PAGES if not s.optional]
-    assert titles == ["设施", "人员", "志愿者", "服务记录", "社会组织", "月报与同步", "指标", "导入导出", "设置"]
+    assert titles == ["设施", "人员", "志愿者", "服务记录", "社会组织", "困难老人", "月报与同步", "指标", "导入导出", "设置"]
     for spec in pages.PAGES + pages.SETTINGS_SECTIONS:
         assert callable(pages.resolve_factory(spec)), spec.key  # a plain import, no placeholder fallback
 

@@ -79,6 +79,7 @@ def test_confirmations_reach_the_township_by_sync(qtbot, tmp_path):
         assert isinstance(page, ReviewPage) and page.role == "township"
         qtbot.addWidget(page)
         page.set_period(month)
+        assert runner().wait_idle(30)  # the villages' rows are read in a job
         page.select_org(VILLAGE)
         assert runner().wait_idle(30)  # the month's checklist is read in a job
         text = page.checklist.text()

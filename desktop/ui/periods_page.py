@@ -186,21 +186,27 @@ class PeriodsPage(QWidget):
         self.period_box.set_period(period)
         self.reload()
 
-    def reload(self):
-        """Read the month's state, checklist and returned notices in a read job; shown when they arrive."""
+    def reload(self, then=None):
+        """Read the month's state, checklist and returned notices in a read job; shown when they arrive
+        (then ``then()``, e.g. the submit confirmation, which must see the month as it is now)."""
         repo, org = self.ctx.repo, self.org
         period = self.period if self.is_village else None
 
         def read(job):
             if period is None:
-                return repo.unsent_count(), None, None, None
+                return repo.unsent_count(), None, None, None, None
             return (repo.unsent_count(), P.returned_notices(repo, org), P.get_state(repo, org, period),
-                    P.completeness(repo, org, period))
+                    P.completeness(repo, org, period), P.month_counts(repo, org, period))
 
-        self.reload_handle = op(read).success(lambda got: self._show_month(period, *got)).run_in_background(self)
+        def show(got) -> None:
+            self._show_month(period, *got)
+            if then is not None and period == self.period:
+                then()
+
+        self.reload_handle = op(read).success(show).run_in_background(self)
         return self.reload_handle
 
-    def _show_month(self, period: str | None, unsent: int, notices, st, checklist) -> None:
+    def _show_month(self, period: str | None, unsent: int, notices, st, checklist, counts) -> None:
         self.unsent.setText(f"本机未上传的变更：{unsent} 条")
         if period is None or period != self.period:
             return  # a township PC has no month box; or another month was chosen meanwhile
@@ -224,7 +230,7 @@ class PeriodsPage(QWidget):
             row.setForeground(QBrush(QColor("#006100" if item.ok else ("#C00000" if item.blocking else "#9C5700"))))
             row.setData(Qt.ItemDataRole.UserRole, item.key)
             self.checklist.addItem(row)
-        self.state, self.checks, self.step = st, checklist, P.next_step(st, checklist)
+        self.state, self.checks, self.step, self.counts = st, checklist, P.next_step(st, checklist), counts
         self.status.setText(f"{P.period_label(self.period)}：{self.step.sentence}")
         can_submit = self.step.action in ("submit", "resubmit")
         self.submit_btn.setEnabled(can_submit)
@@ -267,7 +273,7 @@ class PeriodsPage(QWidget):
     # ------------------------------------------------------------------ actions
     def submit_summary(self) -> str:
         """What a submission covers: the month's records per type and the checklist, for the confirmation."""
-        counts = P.month_counts(self.ctx.repo, self.org, self.period)
+        counts = self.counts
         lines = [f"将把{P.period_label(self.period)}的月报提交给乡镇审核，包括本月的："]
         lines += [f"    {RECORD_TYPES[name].label}：{n} 条" for name, n in counts.items()]
         lines.append("\n提交前检查：")
@@ -275,9 +281,12 @@ class PeriodsPage(QWidget):
         lines.append("\n提交后，乡镇审核之前仍可以撤回。")
         return "\n".join(lines)
 
-    def submit(self) -> QMessageBox:
-        """Show what will be submitted and ask once; the submission runs only after 确认提交."""
-        self.reload()
+    def submit(self):
+        """Show what will be submitted and ask once (after reading the month afresh); the submission
+        runs only after 确认提交."""
+        return self.reload(then=self._ask_submit)
+
+    def _ask_submit(self) -> QMessageBox:
         period = self.period
         again = self.step.action == "resubmit"
         title = "重新提交月报" if again or self.state.status == P.RETURNED else "提交月报"

@@ -419,7 +419,7 @@ class RecordListPage(QWidget):
         else:
             where, params = build_where(self.rt, self.model.filter, org)
             sel = LedgerSelection(org, where=where, params=tuple(params),
-                                  order_by=f"ORDER BY {self.model._order_by()}", period_text=self._filter_text())
+                                  order_by=f"ORDER BY {self.model.order_by()}", period_text=self._filter_text())
             when = "当前列表"
         engine, type_name, choices = self.ctx.repo.engine, self.rt.name, self.ctx.repo.choices()
         return PaperJob(f"{self.rt.label}台账", f"{name}{self.rt.label}台账（{when}）.pdf",

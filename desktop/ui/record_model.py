@@ -70,6 +70,10 @@ class RecordTableModel(QAbstractTableModel):
         return self.reader.id_query(self.filter, self.sort_column,
                                     self.sort_order == Qt.SortOrder.DescendingOrder)
 
+    def order_by(self) -> str:
+        """The list's current order as SQL (a printout of the list keeps it)."""
+        return self.reader.order_by(self.sort_column, self.sort_order == Qt.SortOrder.DescendingOrder)
+
     def _cached_id_query(self, sql: str, params: tuple) -> list[int]:
         """The big unfiltered lists are re-shown often (clearing the search box): keep the last few
         large results until the data changes (``invalidate``; every refresh after a write does)."""
