@@ -12,6 +12,7 @@ import logging
 import sys
 
 from storage.cli import run_command
+from storage.logsafe import install_pii_masking
 
 COMMAND_MODULES = ["storage.cli", "storage.backup", "sync.cli", "sync.package_cli", "exchange.cli", "reports.cli"]
 
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_pii_masking()  # every log line and uncaught traceback of this process is masked
     return run_command(getattr(args, "func", _gui), args, logger="taizhang",
                        unexpected="程序出错，请把这段信息发给县民政局信息管理员")
 

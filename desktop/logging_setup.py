@@ -2,9 +2,9 @@
 
 * ``setup_logging()`` installs a ``RotatingFileHandler`` (``<data dir>/logs/taizhang.log``, 1 MB x 5)
   on the root logger.  Every handler it installs carries :class:`PiiFilter`.
-* :class:`PiiFilter` masks 18-digit ID numbers (110105********1234) and 11-digit mobile numbers
-  (138****8000) in the formatted message *and* in exception text, whatever code logged it.  Code
-  should still never log PII on purpose; the filter is the safety net.
+* :class:`PiiFilter` and :func:`install_pii_masking` come from the core (``storage.logsafe``, shared
+  with the CLI and the server): ID numbers and mobile numbers are masked in every message and
+  traceback, whatever code logged it.
 * ``install_excepthook(show)`` logs any uncaught exception (masked) and calls ``show(message)``
   with a Chinese message that says what to do and where the log file is.  Saved data is never at
   risk from an uncaught exception: every write is its own committed transaction.
@@ -14,41 +14,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 import sys
 import threading
 from pathlib import Path
 from typing import Callable
 
-_ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+from storage.logsafe import PiiFilter, install_pii_masking, mask_pii
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
-
-
-def mask_pii(text: str) -> str:
-    """Mask every ID number and mobile number in free text."""
-    text = _ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3), text)
-    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
-
-
-class PiiFilter(logging.Filter):
-    """Rewrites a record so that its message and traceback carry no ID numbers or phone numbers."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string must not lose the log line
-            message = str(record.msg)
-        record.msg = mask_pii(message)
-        record.args = None
-        if record.exc_info and record.exc_info[0] is not None:
-            formatter = logging.Formatter()
-            record.exc_text = mask_pii(formatter.formatException(record.exc_info))
-            record.exc_info = None
-        if record.stack_info:
-            record.stack_info = mask_pii(record.stack_info)
-        return True
 
 
 def log_dir() -> Path:
@@ -82,6 +55,7 @@ def setup_logging(level: int = logging.INFO) -> Path:
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         handler.addFilter(PiiFilter())
         root.addHandler(handler)
+        install_pii_masking(excepthook=False)
         for other in root.handlers:
             if not any(isinstance(f, PiiFilter) for f in other.filters):
                 other.addFilter(PiiFilter())
