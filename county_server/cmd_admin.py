@@ -242,3 +242,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = asub.add_parser("revoke-device", help="撤销一台设备的登录（丢失或更换电脑时）")
     p.add_argument("device_id", help="设备编号（admin devices 中显示，可只输入前几位）")
     p.set_defaults(func=_revoke)
+    from county_server import cmd_privacy
+
+    cmd_privacy.register_admin(asub)

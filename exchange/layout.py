@@ -36,7 +36,7 @@ HEADER_ROW = TITLE_ROWS + 1
 
 # Org units are the county's registry and periods follow the submit/review
 # workflow; neither is filled in by villages in Excel.
-SHEET_TYPES: tuple[str, ...] = tuple(t for t in WRITE_ORDER if t not in ("org_unit", "period"))
+SHEET_TYPES: tuple[str, ...] = tuple(t for t in WRITE_ORDER if t not in ("org_unit", "period", "disclosure"))
 
 # How a row without a record UUID is matched to a record already stored, so
 # importing the same workbook twice changes nothing.  Alternatives are tried in

@@ -347,9 +347,27 @@ PERIOD = _register(RecordType(
     township_allowed=True,
 ))
 
+# A full disclosure of personal information (a full export, an ID shown on screen): written by
+# storage.disclosure, synced to the county like any record, never in a workbook.
+DISCLOSURE = _register(RecordType(
+    name="disclosure", label="个人信息查看导出记录",
+    fields=(
+        ORG,
+        Field("at", "时间", "text", required=True, in_form=False),
+        Field("actor", "操作人", "text", required=True, max_length=100, in_form=False),
+        Field("action", "方式", "text", required=True, max_length=50),
+        Field("record_types", "记录类型", "text", required=True, max_length=500),
+        Field("row_count", "条数", "int", min=0),
+        Field("purpose", "用途", "text", required=True, max_length=500),
+        Field("file_name", "文件", "text", max_length=500),
+    ),
+    list_columns=("at", "actor", "action", "record_types", "row_count", "purpose", "file_name"),
+    township_allowed=True,
+))
+
 # The order in which types are written when a batch holds parents and children.
 WRITE_ORDER = ("org_unit", "org_year", "facility", "staff", "training", "volunteer_team", "volunteer",
-               "volunteer_hours", "service", "social_org", "period")
+               "volunteer_hours", "service", "social_org", "period", "disclosure")
 
 
 def record_type(name: str) -> RecordType:

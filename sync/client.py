@@ -285,11 +285,16 @@ class SyncClient:
                             "请使用本村(社区)的账号登录")
         self.repo.set_setting("server_url", self.server_url)
         self.repo.set_setting("user", self.user)
+        from storage import disclosure
+
+        disclosure.remember_sign_in(self.repo, info["role"], info.get("full_export_roles"))
         if self.ca_file:
             self.repo.set_setting(S_CA_FILE, self.ca_file)
         receipt_key = info.get("receipt_public_key")
         if receipt_key:
             self.repo.set_setting(PK.S_RECEIPT_KEY, receipt_key)
+        if info.get("package_encryption_key"):  # offline packages are encrypted to it
+            self.repo.set_setting(PK.S_COUNTY_KEY, info["package_encryption_key"])
         self.transport.token = info["token"]
         self.package_key = signing_key
         info = dict(info)

@@ -74,6 +74,7 @@ PAGES: tuple[PageSpec, ...] = (
 SETTINGS_SECTIONS: tuple[PageSpec, ...] = (
     PageSpec("backup", "备份与恢复", "desktop.ui.backup_widget", "create_widget", placeholder=(
         "这里将提供：一键备份本机台账数据库到U盘或其他文件夹，以及从备份恢复（恢复前会先自动备份当前数据）。")),
+    PageSpec("privacy", "个人信息保护", "desktop.ui.privacy_widget", "create_widget"),
 )
 
 
