@@ -58,3 +58,30 @@ def register_admin(asub: argparse._SubParsersAction) -> None:
     p = asub.add_parser("full-export-roles", help="查看或设置哪些角色可以导出完整的身份号码和手机号")
     p.add_argument("roles", nargs="*", metavar="ROLE", help="village、township、county、admin 中的若干个；不写则只显示当前设置")
     p.set_defaults(func=_full_export_roles)
+    p = asub.add_parser("package-key", help="把数据包解密密钥导出到文件，交给需要在本机审核数据包的乡镇电脑（慎用）")
+    p.add_argument("-o", "--output", required=True, help="密钥文件名（新文件，仅本用户可读）")
+    p.set_defaults(func=_package_key)
+
+
+def _package_key(args) -> int:
+    """Write the county's package key to a file for a township collector's PC (``taizhang package-key FILE``)."""
+    import os
+
+    from county_server.cmd_packages import server_state
+    from county_server.signing import encryption_key
+    from storage.db import open_server_database
+    from sync.package import x25519_private_text
+
+    key = encryption_key(server_state(open_server_database(args.db), getattr(args, "receipt_key", None)))
+    out = args.output
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UserError(f"文件 {out} 已存在，为免覆盖，请换一个文件名") from None
+    except OSError as exc:
+        raise UserError(f"无法写入 {out}：{exc.strerror or exc}") from None
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(x25519_private_text(key))
+    print(f"已导出数据包解密密钥到 {out}。持有它的电脑能打开本县所有村的数据包（含身份号码和手机号）："
+          "只交给确需在本机审核的乡镇收集员，在其电脑上运行 taizhang package-key 文件 后立即删除该文件。")
+    return 0

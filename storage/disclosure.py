@@ -31,7 +31,7 @@ ROLES = ("village", "township", "county", "admin")
 ROLE_LABELS = {"village": "村(社区)", "township": "乡镇(街道)", "county": "县民政局", "admin": "管理员"}
 DEFAULT_FULL_EXPORT_ROLES = ROLES
 
-S_ROLE = "account.role"  # the role of the account this PC signed in with (village if it never did)
+S_ROLE = "role"  # the role of the account this PC signed in with (village if it never did)
 S_FULL_EXPORT_ROLES = "privacy.full_export_roles"  # comma-separated, from the county at sign-in
 
 EXPORT_XLSX = "完整导出Excel"
