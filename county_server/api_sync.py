@@ -65,6 +65,7 @@ class LoginRequest(BaseModel):
     device_id: str = Field(description="本机设备编号（客户端生成的UUID）")
     device_name: str = Field("", description="电脑名称，便于管理员识别")
     package_public_key: str | None = Field(None, description="本机为离线数据包新生成的 Ed25519 签名公钥（base64）")
+    new_password: str | None = Field(None, description="同时修改本账号的密码（一次性密码登录时必须提供）")
 
 
 class LoginResponse(BaseModel):
@@ -86,9 +87,10 @@ def do_login(body: LoginRequest, request: Request) -> LoginResponse:
     engine = request.app.state.engine
     try:
         token, expires, p = login(engine, body.user, body.password, body.device_id, body.device_name,
-                                  body.package_public_key)
+                                  body.package_public_key, body.new_password)
     except AuthError as exc:
-        raise ApiError(400 if exc.code == E_BAD_REQUEST else 401, exc.code, str(exc)) from None
+        status = {E_BAD_REQUEST: 400, "password_change_required": 403}.get(exc.code, 401)
+        raise ApiError(status, exc.code, str(exc)) from None
     from county_server.signing import encryption_key, server_key
     from storage import disclosure
     from sync.package import public_key_text, x25519_public_text

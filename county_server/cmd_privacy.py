@@ -13,10 +13,13 @@ from storage.cli import UserError
 
 
 def _repo(args):
+    from county_server.models import create_server_tables
     from storage.db import open_server_database
     from storage.repository import Repository
 
-    return Repository(open_server_database(args.db), actor="县级服务器管理员")
+    engine = open_server_database(args.db)
+    create_server_tables(engine)
+    return Repository(engine, actor="县级服务器管理员")
 
 
 def _disclosures(args) -> int:
@@ -44,6 +47,9 @@ def _full_export_roles(args) -> int:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         repo.set_setting(disclosure.S_FULL_EXPORT_ROLES, ",".join(roles))
+        from county_server.accounts import record_action
+
+        record_action(repo.engine, "full-export-roles", "", ",".join(roles))
         print("已设置：各电脑下次登录后生效。", end="")
     labels = "、".join(disclosure.ROLE_LABELS[r] for r in disclosure.full_export_roles(repo)) or "（无）"
     print(f"可以导出完整身份号码和手机号的角色：{labels}")
@@ -72,7 +78,8 @@ def _package_key(args) -> int:
     from storage.db import open_server_database
     from sync.package import x25519_private_text
 
-    key = encryption_key(server_state(open_server_database(args.db), getattr(args, "receipt_key", None)))
+    state = server_state(open_server_database(args.db), getattr(args, "receipt_key", None))
+    key = encryption_key(state)
     out = args.output
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -82,6 +89,9 @@ def _package_key(args) -> int:
         raise UserError(f"无法写入 {out}：{exc.strerror or exc}") from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(x25519_private_text(key))
+    from county_server.accounts import record_action
+
+    record_action(state.engine, "package-key", str(out), "导出数据包解密密钥")
     print(f"已导出数据包解密密钥到 {out}。持有它的电脑能打开本县所有村的数据包（含身份号码和手机号）："
           "只交给确需在本机审核的乡镇收集员，在其电脑上运行 taizhang package-key 文件 后立即删除该文件。")
     return 0

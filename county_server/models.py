@@ -32,6 +32,9 @@ class Account(ServerBase):
     org_code: Mapped[str] = mapped_column(String(12), nullable=False)
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    # set by ``admin reset-password``: the one-time password works only to choose a new one
+    must_change_password: Mapped[bool | None] = mapped_column(Boolean, default=False)
+    last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Device(ServerBase):
@@ -84,6 +87,18 @@ class Rejection(ServerBase):
     __table_args__ = (Index("ix_server_rejection_org", "org_code"),)
 
 
+class AdminAction(ServerBase):
+    """Every account and key action at the county (who ran it, on which account, what): kept for audit."""
+
+    __tablename__ = "server_admin_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    target: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
 class ServerInfo(ServerBase):
     """Key/value facts about this server database (its id: a new database means new pull cursors)."""
 
@@ -105,12 +120,16 @@ def _add_missing_columns(engine: Engine) -> None:
     """Server tables from an earlier release get the nullable columns added since (create_all adds none)."""
     from sqlalchemy import inspect, text
 
-    have = {c["name"] for c in inspect(engine).get_columns("server_device")}
-    if "package_public_key" not in have:
-        # IF NOT EXISTS (PostgreSQL): two server processes starting at once both get here
-        maybe = " IF NOT EXISTS" if engine.dialect.name == "postgresql" else ""
-        with engine.begin() as conn:
-            conn.execute(text(f"ALTER TABLE server_device ADD COLUMN{maybe} package_public_key VARCHAR(64)"))
+    # IF NOT EXISTS (PostgreSQL): two server processes starting at once both get here
+    maybe = " IF NOT EXISTS" if engine.dialect.name == "postgresql" else ""
+    added = {"server_device": (("package_public_key", "VARCHAR(64)"),),
+             "server_account": (("must_change_password", "BOOLEAN"), ("last_login", "TIMESTAMP"))}
+    for table, columns in added.items():
+        have = {c["name"] for c in inspect(engine).get_columns(table)}
+        for name, sql_type in columns:
+            if name not in have:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN{maybe} {name} {sql_type}"))
 
 
 def server_id(engine: Engine) -> str:
@@ -124,5 +143,5 @@ def server_id(engine: Engine) -> str:
     return value
 
 
-__all__ = ["Account", "Device", "SyncBatch", "Rejection", "ServerInfo", "server_metadata",
+__all__ = ["Account", "AdminAction", "Device", "SyncBatch", "Rejection", "ServerInfo", "server_metadata",
            "create_server_tables", "server_id", "utcnow"]

@@ -64,6 +64,10 @@ class LoginRequired(SyncError):
     """No valid device token: the user must sign in (again)."""
 
 
+class PasswordChangeRequired(SyncError):
+    """Signed in with a one-time password: sign in again with a new password (``login(new_password=…)``)."""
+
+
 class SyncCancelled(SyncError):
     pass
 
@@ -215,6 +219,8 @@ def _error_from(resp) -> SyncError:
         return SyncError(message)
     if code == E_PROTOCOL:
         return SyncError(message)
+    if code == "password_change_required":
+        return PasswordChangeRequired(message)
     if code == E_BATCH_MISMATCH:
         return _BatchMismatch(message)
     return SyncError(f"服务器拒绝了请求：{message}")
@@ -258,7 +264,7 @@ class SyncClient:
             raise SyncError("这是演示数据（幸福村），演示数据永远不会同步到县级服务器。"
                             "请在正式的数据目录中录入本村数据后再同步")
 
-    def login(self, password: str, *, device_name: str | None = None) -> dict:
+    def login(self, password: str, *, device_name: str | None = None, new_password: str | None = None) -> dict:
         """Sign in; the token goes to the OS keyring (or stays in memory if the keyring is insecure).
 
         Every sign-in also makes a new Ed25519 key pair for offline packages: the public key goes
@@ -275,6 +281,8 @@ class SyncClient:
         body = {"user": self.user, "password": password, "device_id": local.device_id(self.repo),
                 "device_name": device_name or platform.node() or "台账电脑",
                 "package_public_key": PK.public_key_text(signing_key)}
+        if new_password is not None:
+            body["new_password"] = new_password
         info = self.transport.request("POST", "/login", json_body=body, retry=True)
         ident = local.identity(self.repo)
         if ident is None:
