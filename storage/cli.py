@@ -51,6 +51,10 @@ def open_repository(actor: str | None = None):
     user = repo.get_setting("user")
     if user and actor is None:
         repo.actor = user
+    if actor is None and not local.is_demo(repo):
+        from storage import operators
+
+        operators.start_of_day(repo)  # the one member of staff, or TAIZHANG_OPERATOR
     return repo
 
 
