@@ -48,9 +48,12 @@ def create_app(engine: Engine, receipt_key_path: str | None = None) -> FastAPI:
     async def _api_error(_request: Request, exc: ApiError):
         return JSONResponse({"error": exc.code, "message": exc.message}, status_code=exc.status)
 
+    from storage.logsafe import mask_pii
+
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_request: Request, exc: RequestValidationError):
-        return JSONResponse({"error": E_BAD_REQUEST, "message": f"请求格式不正确：{exc.errors()[:3]}"},
+        # pydantic quotes the offending input: never an ID number or phone in the answer (or a log)
+        return JSONResponse({"error": E_BAD_REQUEST, "message": mask_pii(f"请求格式不正确：{exc.errors()[:3]}")},
                             status_code=400)
 
     for name in ROUTER_MODULES:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import sys
 import threading
 from pathlib import Path
 from typing import Callable
 
-from storage.logsafe import PiiFilter, install_pii_masking, mask_pii
+from storage.logsafe import PiiFilter, install_excepthooks, install_pii_masking, mask_pii
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
 
@@ -89,25 +88,7 @@ def install_excepthook(show: Callable[[str], None] | None = None) -> None:
     ``show`` may be called from any thread (uncaught exceptions in threads too): the desktop app
     passes a function that emits a queued Qt signal.
     """
-    previous = sys.excepthook
-
-    def hook(exc_type, exc, tb):
-        if issubclass(exc_type, KeyboardInterrupt):
-            previous(exc_type, exc, tb)
-            return
-        logging.getLogger("taizhang").critical("uncaught exception", exc_info=(exc_type, exc, tb))
-        if show is not None:
-            try:
-                show(crash_message())
-            except Exception:  # noqa: BLE001 - the hook itself must never raise
-                logging.getLogger("taizhang").exception("could not show the crash message")
-
-    sys.excepthook = hook
-
-    def thread_hook(args):
-        hook(args.exc_type, args.exc_value, args.exc_traceback)
-
-    threading.excepthook = thread_hook
+    install_excepthooks(None if show is None else lambda: show(crash_message()))
 
 
 __all__ = ["setup_logging", "teardown_logging", "PiiFilter", "mask_pii", "log_file_path", "log_dir", "install_excepthook",

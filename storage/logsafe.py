@@ -81,11 +81,12 @@ def install_pii_masking(*, excepthook: bool = True) -> None:
                 handler.addFilter(PiiFilter())
         _installed = True
     if excepthook:
-        _install_excepthooks()
+        install_excepthooks()
 
 
-def _install_excepthooks() -> None:
-    """Uncaught exceptions go through logging (masked) instead of Python's unmasked traceback print."""
+def install_excepthooks(after_logging=None) -> None:
+    """Uncaught exceptions (any thread) go through logging (masked) instead of Python's unmasked
+    traceback print; ``after_logging()`` then runs (the desktop tells the user), never raising."""
     previous = sys.excepthook
 
     def hook(exc_type, exc, tb):
@@ -93,9 +94,14 @@ def _install_excepthooks() -> None:
             previous(exc_type, exc, tb)
             return
         logging.getLogger("taizhang").critical("uncaught exception", exc_info=(exc_type, exc, tb))
+        if after_logging is not None:
+            try:
+                after_logging()
+            except Exception:  # noqa: BLE001 - the hook itself must never raise
+                logging.getLogger("taizhang").exception("could not tell the user about the error")
 
     sys.excepthook = hook
     threading.excepthook = lambda args: hook(args.exc_type, args.exc_value, args.exc_traceback)
 
 
-__all__ = ["mask_pii", "PiiFilter", "install_pii_masking"]
+__all__ = ["mask_pii", "PiiFilter", "install_pii_masking", "install_excepthooks"]
