@@ -98,14 +98,13 @@ def export_workbook(repo: Repository, path: str | Path, *, org_code: str, period
     if full:
         purpose = disclosure.check_full_allowed(repo, purpose)
     records = records_for_export(repo, org_code, period, full=full)
-    path = write_workbook(path, org_code=org_code, org_name=_org_name(repo, org_code), period=period,
-                          choices=repo.choices(), rows=records, kind="export", progress=progress)
-    total = sum(len(v) for v in records.values())
-    if full:
+    if full:  # recorded before the file exists: a failed write leaves a record too much, never one too few
         disclosure.record_disclosure(repo, action=disclosure.EXPORT_XLSX, record_types=pii_types(records),
                                      rows=sum(len(records[t]) for t in pii_types(records)), purpose=purpose,
                                      file_name=Path(path).name, org_code=org_code)
-    return path, total
+    path = write_workbook(path, org_code=org_code, org_name=_org_name(repo, org_code), period=period,
+                          choices=repo.choices(), rows=records, kind="export", progress=progress)
+    return path, sum(len(v) for v in records.values())
 
 
 def _csv_rows(rt: RecordType, cols: list[Column], records: list[dict]) -> Iterator[list]:
@@ -136,6 +135,12 @@ def export_csv(repo: Repository, out_dir: str | Path, *, org_code: str, period: 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = records_for_export(repo, org_code, period, full=full)
+    if full:  # recorded before the files exist, as for the workbook
+        shown = [t for t in pii_types(records) if not types or t in types]
+        disclosure.record_disclosure(repo, action=disclosure.EXPORT_CSV, record_types=shown,
+                                     rows=sum(len(records[t]) for t in shown), purpose=purpose,
+                                     file_name="、".join(f"{RECORD_TYPES[t].label}.csv" for t in shown) or out_dir.name,
+                                     org_code=org_code)
     written = []
     for rt in sheet_types():
         if types and rt.name not in types:
@@ -144,11 +149,4 @@ def export_csv(repo: Repository, out_dir: str | Path, *, org_code: str, period: 
         with open(path, "w", encoding="utf-8-sig", newline="") as fh:
             csv.writer(fh).writerows(_csv_rows(rt, columns_for(rt), records[rt.name]))
         written.append(path)
-    if full:
-        shown = [t for t in pii_types(records) if not types or t in types]
-        disclosure.record_disclosure(repo, action=disclosure.EXPORT_CSV, record_types=shown,
-                                     rows=sum(len(records[t]) for t in shown), purpose=purpose,
-                                     file_name="、".join(p.name for p in written if p.stem in
-                                                        {RECORD_TYPES[t].label for t in shown}) or out_dir.name,
-                                     org_code=org_code)
     return written
