@@ -120,15 +120,18 @@ def test_no_log_or_output_holds_an_id_number_or_phone(tmp_path, qapp):
                 failures.append).run_in_background(None)
             write_op(lambda job: DraftStore(repo.engine).save("staff", record)).failure(  # a draft, via SQLAlchemy
                 failures.append).run_in_background(None)
+            # a bug whose exception text quotes a value (Python's own messages do): logged with its traceback
+            write_op(lambda job: int(record["id_number"] + "号")).failure(failures.append).run_in_background(None)
             runner().wait_idle()
             qapp.processEvents()
-            assert len(failures) == 2, "both writes should have failed"
+            assert len(failures) == 3, "all three jobs should have failed"
+            assert any(values["公民身份号码*"] in str(f) for f in failures)  # the value really was in the error
             for h in logging.getLogger().handlers:
                 h.flush()
             desktop_log = log_file_path().read_text(encoding="utf-8")
         finally:
             teardown_logging()
-        assert "job failed" in desktop_log and "Traceback" in desktop_log
+        assert "job failed" in desktop_log and "Traceback" in desktop_log and "invalid literal" in desktop_log
     finally:
         server.stop()
 
