@@ -73,6 +73,8 @@ class LoginRequest(BaseModel):
     device_name: str = Field("", description="电脑名称，便于管理员识别", max_length=200)
     package_public_key: str | None = Field(None, description="本机为离线数据包新生成的 Ed25519 签名公钥（base64）",
                                            max_length=64)
+    new_password: str | None = Field(None, description="同时修改本账号的密码（一次性密码登录时必须提供）",
+                                     max_length=limits.MAX_PASSWORD_CHARS)
 
 
 class LoginResponse(BaseModel):
@@ -85,9 +87,11 @@ class LoginResponse(BaseModel):
     server_id: str
     device: str
     receipt_public_key: str = Field(description="县级服务器的回执签名公钥（Ed25519，base64），本机据此验证回执")
+    full_export_roles: list[str] | None = Field(None, description="可以导出完整身份号码和手机号的角色（县里设置）")
+    package_encryption_key: str | None = Field(None, description="离线数据包加密用的县级服务器公钥（X25519，base64）")
 
 
-@router.post("/login", response_model=LoginResponse, summary="登录：用户名+密码换取设备令牌", responses=responses(429))
+@router.post("/login", response_model=LoginResponse, summary="登录：用户名+密码换取设备令牌", responses=responses(403, 429))
 def do_login(body: LoginRequest, request: Request) -> LoginResponse:
     engine = request.app.state.engine
     address = request.client.host if request.client else "unknown"  # nginx's X-Forwarded-For (uvicorn)
@@ -97,19 +101,23 @@ def do_login(body: LoginRequest, request: Request) -> LoginResponse:
                        headers={"Retry-After": str(max(1, int((until - utcnow()).total_seconds())))})
     try:
         token, expires, p = login(engine, body.user, body.password, body.device_id, body.device_name,
-                                  body.package_public_key)
+                                  body.package_public_key, body.new_password)
     except AuthError as exc:
         if exc.code != E_BAD_REQUEST:
             throttle.record_failure(engine, body.user, address)
-        raise ApiError(400 if exc.code == E_BAD_REQUEST else 401, exc.code, str(exc)) from None
+        status = {E_BAD_REQUEST: 400, "password_change_required": 403}.get(exc.code, 401)
+        raise ApiError(status, exc.code, str(exc)) from None
     throttle.record_success(engine, body.user)
-    from county_server.signing import server_key
-    from sync.package import public_key_text
+    from county_server.signing import encryption_key, server_key
+    from storage import disclosure
+    from sync.package import public_key_text, x25519_public_text
 
     org = request.app.state.repo.get("org_unit", _org_id(p.org_code))
     return LoginResponse(token=token, expires_at=expires.isoformat(), user=p.name, role=p.role, org_code=p.org_code,
                          org_name=(org or {}).get("name") or "", server_id=request.app.state.server_id,
-                         device=p.device_id, receipt_public_key=public_key_text(server_key(request.app.state)))
+                         device=p.device_id, receipt_public_key=public_key_text(server_key(request.app.state)),
+                         full_export_roles=list(disclosure.full_export_roles(request.app.state.repo)),
+                         package_encryption_key=x25519_public_text(encryption_key(request.app.state)))
 
 
 def _org_id(code: str) -> str:

@@ -50,6 +50,7 @@ def create_app(engine: Engine, receipt_key_path: str | None = None) -> FastAPI:
     app.state.incarnation = incarnation.marker(engine) or incarnation.settle(engine)
     app.state.receipt_key_path = signing.key_path(receipt_key_path)
     signing.server_key(app.state)  # made now if new: a key file problem stops the start, not a sign-in
+    signing.encryption_key(app.state)  # the key offline packages are encrypted to, likewise
 
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware)

@@ -106,8 +106,12 @@ def add_account(engine: Engine, name: str, password: str, role: str, org_code: s
 
 
 def login(engine: Engine, name: str, password: str, client_device_id: str, device_name: str,
-          package_public_key: str | None = None) -> tuple[str, dt.datetime, Principal]:
+          package_public_key: str | None = None, new_password: str | None = None
+          ) -> tuple[str, dt.datetime, Principal]:
     """Check the password and issue a new device token (one device row per PC and account).
+
+    ``new_password``: the account's own password change (``taizhang passwd``), required after
+    ``admin reset-password`` — a one-time password signs in only together with a new one.
 
     ``package_public_key``: the Ed25519 public key (base64) the PC made for this sign-in; it replaces
     the device's previous one (older programs send none: their packages are refused).
@@ -132,11 +136,23 @@ def login(engine: Engine, name: str, password: str, client_device_id: str, devic
         raise AuthError("auth_failed", "用户名或密码不正确，请检查后重新输入")
     if acc["disabled"]:
         raise AuthError("auth_failed", "该账号已停用，请联系县民政局信息管理员")
+    from county_server import accounts as A
+
+    if new_password is not None:
+        try:
+            A.check_new_password(new_password)
+        except ValueError as exc:
+            raise AuthError("bad_request", str(exc)) from None
+        A.change_password(engine, acc["id"], new_password, actor=f"{acc['name']}（{device_name[:60]}）")
+    elif acc.get("must_change_password"):
+        raise AuthError("password_change_required",
+                        "这是县民政局重置的一次性密码，只能用来设置新密码。请输入新密码（至少8个字符）后重新登录")
     token = secrets.token_urlsafe(32)
     now = utcnow()
     expires = now + dt.timedelta(days=TOKEN_DAYS)
     devices = Device.__table__
     with write_transaction(engine) as conn:
+        conn.execute(update(Account.__table__).where(Account.__table__.c.id == acc["id"]).values(last_login=now))
         existing = conn.execute(select(devices.c.id).where(
             devices.c.account_id == acc["id"], devices.c.client_device_id == client_device_id,
             devices.c.revoked_at.is_(None))).scalar()

@@ -15,6 +15,7 @@ import sys
 
 from storage.argparse_zh import ChineseArgumentParser
 from storage.cli import run_command
+from storage.logsafe import install_pii_masking
 
 COMMAND_MODULES: list[str] = ["county_server.cmd_serve", "county_server.cmd_admin", "county_server.cmd_packages", "county_server.cmd_import", "county_server.cmd_report", "county_server.cmd_calendar", "county_server.cmd_fill"]
 
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.db = args.db or default_db_url()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_pii_masking()  # every log line and uncaught traceback of this process is masked
     return run_command(args.func, args, logger="taizhang-server",
                        unexpected="服务器出错，详细信息已写入日志，请联系县民政局信息管理员")
 

@@ -208,6 +208,9 @@ def _add_user(args) -> int:
         add_account(engine, args.name, password, args.role, args.org)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    from county_server.accounts import record_action
+
+    record_action(engine, "add-user", args.name, f"{args.role} {args.org}")
     print(f"账号已创建：{args.name}（{ROLE_LABELS[args.role]}，{org['name']} {args.org}）")
     return 0
 
@@ -220,8 +223,10 @@ def _devices(args) -> int:
     engine = open_server_database(args.db)
     create_server_tables(engine)
     rows = list_devices(engine)
+    if getattr(args, "name", None):
+        rows = [r for r in rows if r["account"] == args.name.strip()]
     if not rows:
-        print("还没有设备登录过本服务器")
+        print(f"账号 {args.name} 还没有登录过任何电脑" if getattr(args, "name", None) else "还没有设备登录过本服务器")
         return 0
     print("设备编号                              账号        单位          电脑名称          最近同步（UTC）    状态")
     for r in rows:
@@ -242,6 +247,9 @@ def _revoke(args) -> int:
         row = revoke_device(engine, args.device_id)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    from county_server.accounts import record_action
+
+    record_action(engine, "revoke-device", row["id"], row["device_name"])
     print(f"设备 {row['id']}（{row['device_name']}）已撤销：它下次同步时需要重新登录")
     return 0
 
@@ -283,7 +291,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="角色：village 村(社区)、township 乡镇、county 县、admin 管理员")
     p.add_argument("--org", required=True, help="账号所属单位的12位区划代码")
     p.set_defaults(func=_add_user)
-    p = asub.add_parser("devices", help="列出登录过的设备")
+    p = asub.add_parser("devices", help="列出登录过的设备（可只看一个账号的）")
+    p.add_argument("name", nargs="?", help="用户名（不写则列出全部）")
     p.set_defaults(func=_devices)
     p = asub.add_parser("revoke-device", help="撤销一台设备的登录（丢失或更换电脑时）")
     p.add_argument("device_id", help="设备编号（admin devices 中显示，可只输入前几位）")
@@ -292,3 +301,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", nargs="?", help="用户名")
     p.add_argument("--address", help="被锁定的电脑地址（IP）")
     p.set_defaults(func=_unlock)
+    from county_server import cmd_accounts, cmd_privacy
+
+    cmd_privacy.register_admin(asub)
+    cmd_accounts.register_admin(asub)

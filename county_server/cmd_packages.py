@@ -84,9 +84,9 @@ def import_package(state, data: bytes, *, via: Principal | None = None) -> Serve
     from county_server import policy
     from county_server.api_sync import process_push
 
-    from county_server.signing import server_key
+    from county_server.signing import encryption_key, server_key
 
-    package = PK.read_package(data)
+    package = PK.read_package(data, encryption_key(state))
     principal = signing_device(state.engine, package)
     signer = server_key(state)  # before anything is applied: no import without its receipt
     if principal.org_code != package.org_code:

@@ -32,6 +32,9 @@ class Account(ServerBase):
     org_code: Mapped[str] = mapped_column(String(12), nullable=False)
     disabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    # set by ``admin reset-password``: the one-time password works only to choose a new one
+    must_change_password: Mapped[bool | None] = mapped_column(Boolean, default=False)
+    last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Device(ServerBase):
@@ -103,6 +106,15 @@ class LoginEvent(ServerBase):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)  # failure / lock / unlock
     account: Mapped[str] = mapped_column(String(100), nullable=False)
     address: Mapped[str] = mapped_column(String(64), nullable=False)
+class AdminAction(ServerBase):
+    """Every account and key action at the county (who ran it, on which account, what): kept for audit."""
+
+    __tablename__ = "server_admin_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    actor: Mapped[str] = mapped_column(String(200), nullable=False)
+    action: Mapped[str] = mapped_column(String(60), nullable=False)
+    target: Mapped[str] = mapped_column(String(200), nullable=False, default="")
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
@@ -127,12 +139,16 @@ def _add_missing_columns(engine: Engine) -> None:
     """Server tables from an earlier release get the nullable columns added since (create_all adds none)."""
     from sqlalchemy import inspect, text
 
-    have = {c["name"] for c in inspect(engine).get_columns("server_device")}
-    if "package_public_key" not in have:
-        # IF NOT EXISTS (PostgreSQL): two server processes starting at once both get here
-        maybe = " IF NOT EXISTS" if engine.dialect.name == "postgresql" else ""
-        with engine.begin() as conn:
-            conn.execute(text(f"ALTER TABLE server_device ADD COLUMN{maybe} package_public_key VARCHAR(64)"))
+    # IF NOT EXISTS (PostgreSQL): two server processes starting at once both get here
+    maybe = " IF NOT EXISTS" if engine.dialect.name == "postgresql" else ""
+    added = {"server_device": (("package_public_key", "VARCHAR(64)"),),
+             "server_account": (("must_change_password", "BOOLEAN"), ("last_login", "TIMESTAMP"))}
+    for table, columns in added.items():
+        have = {c["name"] for c in inspect(engine).get_columns(table)}
+        for name, sql_type in columns:
+            if name not in have:
+                with engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE {table} ADD COLUMN{maybe} {name} {sql_type}"))
 
 
 def server_id(engine: Engine) -> str:
@@ -146,5 +162,5 @@ def server_id(engine: Engine) -> str:
     return value
 
 
-__all__ = ["Account", "Device", "SyncBatch", "Rejection", "ServerInfo", "LoginThrottle", "LoginEvent", "server_metadata",
+__all__ = ["Account", "Device", "SyncBatch", "Rejection", "ServerInfo", "LoginThrottle", "LoginEvent", "AdminAction", "server_metadata",
            "create_server_tables", "server_id", "utcnow"]

@@ -94,6 +94,8 @@ def _check_change(conn: Connection, p: Principal, change: Change, old: dict | No
     payload_org = change.payload.get("org_code")
     if payload_org != change.org_code:
         return f"这条{rt.label}的区划代码前后不一致（{change.org_code} 与 {payload_org}），已拒绝"
+    if change.record_type == "disclosure" and (change.op != "insert" or old is not None):
+        return "个人信息查看导出记录只能新增，不能修改或删除，服务器已拒绝并记录"
     if rt.county_maintained and p.role not in ("county", "admin"):
         return (f"{rt.label}（{change.org_code}）由县民政局统一维护，{_who(p)}不能新建或修改。"
                 "本机的这项修改已撤回，如需更正名称或城乡分类请联系县民政局")

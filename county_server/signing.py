@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 log = logging.getLogger("taizhang-server.signing")
 
@@ -46,17 +47,17 @@ def key_path(explicit: str | os.PathLike | None = None) -> Path:
     return data_dir() / FILENAME
 
 
-def load_or_create(path: Path) -> Ed25519PrivateKey:
+def load_or_create(path: Path, key_class=Ed25519PrivateKey, label: str = "回执签名密钥"):
     """The key in ``path``; a new one written there (mode 0600, atomically) if there is none yet."""
     path = Path(path)
     with _lock:
         if not path.exists():
-            _create(path)
-        return _load(path)
+            _create(path, key_class, label)
+        return _load(path, key_class, label)
 
 
-def _create(path: Path) -> None:
-    key = Ed25519PrivateKey.generate()
+def _create(path: Path, key_class=Ed25519PrivateKey, label: str = "回执签名密钥") -> None:
+    key = key_class.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     try:
@@ -75,26 +76,26 @@ def _create(path: Path) -> None:
         finally:
             os.unlink(tmp)
     except OSError as exc:
-        raise SigningKeyError(f"无法创建回执签名密钥文件“{path}”：{exc.strerror or exc}。"
+        raise SigningKeyError(f"无法创建{label}文件“{path}”：{exc.strerror or exc}。"
                               f"请检查该目录的权限，或用 --receipt-key 指定其他位置") from None
-    log.info("created the receipt signing key %s", path)
+    log.info("created the %s key %s", key_class.__name__, path)
 
 
-def _load(path: Path) -> Ed25519PrivateKey:
+def _load(path: Path, key_class=Ed25519PrivateKey, label: str = "回执签名密钥"):
     try:
         mode = path.stat().st_mode
         if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
             os.chmod(path, 0o600)  # readable by others: tighten, and say so
-            log.warning("receipt signing key %s was readable by other users; permissions set to 0600", path)
+            log.warning("key file %s was readable by other users; permissions set to 0600", path)
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except OSError as exc:
-        raise SigningKeyError(f"无法读取回执签名密钥文件“{path}”：{exc.strerror or exc}。"
+        raise SigningKeyError(f"无法读取{label}文件“{path}”：{exc.strerror or exc}。"
                               "请确认服务器以有权读取该文件的系统用户运行") from None
     except ValueError:
-        raise SigningKeyError(f"回执签名密钥文件“{path}”已损坏（不是有效的密钥）。请从备份恢复该文件；"
-                              "如无备份，删除它后服务器会生成新密钥，各村(社区)电脑须重新登录一次才能导入新回执") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyError(f"回执签名密钥文件“{path}”中不是 Ed25519 密钥，请检查 --receipt-key 指定的文件")
+        raise SigningKeyError(f"{label}文件“{path}”已损坏（不是有效的密钥）。请从备份恢复该文件；"
+                              "如无备份，删除它后服务器会生成新密钥，各村(社区)电脑须重新登录一次") from None
+    if not isinstance(key, key_class):
+        raise SigningKeyError(f"{label}文件“{path}”中不是 {key_class.__name__[:-10]} 密钥，请检查指定的文件")
     return key
 
 
@@ -104,4 +105,29 @@ def server_key(state) -> Ed25519PrivateKey:
     if key is None:
         key = load_or_create(getattr(state, "receipt_key_path", None) or key_path())
         state.receipt_key = key
+    return key
+
+
+# The key offline packages are encrypted to (X25519): the same rules as the receipt key — one file,
+# 0600, never in the database — kept beside it (``package-encryption-key.pem``) unless
+# ``TAIZHANG_PACKAGE_KEY`` names another file.  Losing it makes packages already on USB sticks
+# unreadable (villages export them again after signing in); back it up with the receipt key.
+ENCRYPTION_ENV = "TAIZHANG_PACKAGE_KEY"
+ENCRYPTION_FILENAME = "package-encryption-key.pem"
+ENCRYPTION_LABEL = "数据包解密密钥"
+
+
+def encryption_key_path(receipt_key_path: str | os.PathLike | None = None) -> Path:
+    if os.environ.get(ENCRYPTION_ENV):
+        return Path(os.environ[ENCRYPTION_ENV])
+    return key_path(receipt_key_path).with_name(ENCRYPTION_FILENAME)
+
+
+def encryption_key(state) -> X25519PrivateKey:
+    """The package decryption key of a server ``state``, loaded (or made) once."""
+    key = getattr(state, "package_encryption_key", None)
+    if key is None:
+        path = encryption_key_path(getattr(state, "receipt_key_path", None))
+        key = load_or_create(path, X25519PrivateKey, ENCRYPTION_LABEL)
+        state.package_encryption_key = key
     return key

@@ -13,6 +13,7 @@ import sys
 from desktop.logging_setup import setup_console_logging
 from storage.argparse_zh import ChineseArgumentParser
 from storage.cli import run_command
+from storage.logsafe import install_pii_masking
 
 COMMAND_MODULES = ["storage.cli", "storage.backup", "sync.cli", "sync.package_cli", "exchange.cli", "reports.cli", "reports.fill.cli"]
 
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_console_logging()  # the terminal shows errors only, in Chinese; the rest goes to the log file
+    install_pii_masking()  # every log line and uncaught traceback of this process is masked
     return run_command(getattr(args, "func", _gui), args, logger="taizhang",
                        unexpected="程序出错，请把这段信息发给县民政局信息管理员")
 

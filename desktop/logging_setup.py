@@ -2,9 +2,9 @@
 
 * ``setup_logging()`` installs a ``RotatingFileHandler`` (``<data dir>/logs/taizhang.log``, 1 MB x 5)
   on the root logger.  Every handler it installs carries :class:`PiiFilter`.
-* :class:`PiiFilter` masks 18-digit ID numbers (110105********1234) and 11-digit mobile numbers
-  (138****8000) in the formatted message *and* in exception text, whatever code logged it.  Code
-  should still never log PII on purpose; the filter is the safety net.
+* :class:`PiiFilter` and :func:`install_pii_masking` come from the core (``storage.logsafe``, shared
+  with the CLI and the server): ID numbers and mobile numbers are masked in every message and
+  traceback, whatever code logged it.
 * ``setup_console_logging()`` is what the terminal shows: only errors, with Chinese level names
   (``错误``/``严重错误``); progress and warnings (``alembic`` upgrading the database, an unreachable
   server) go to the log file only, where an administrator reads them.
@@ -17,41 +17,14 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 import sys
 import threading
 from pathlib import Path
 from typing import Callable
 
-_ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+from storage.logsafe import PiiFilter, install_excepthooks, install_pii_masking, mask_pii
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
-
-
-def mask_pii(text: str) -> str:
-    """Mask every ID number and mobile number in free text."""
-    text = _ID_RE.sub(lambda m: m.group(1) + "********" + m.group(3), text)
-    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
-
-
-class PiiFilter(logging.Filter):
-    """Rewrites a record so that its message and traceback carry no ID numbers or phone numbers."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a bad format string must not lose the log line
-            message = str(record.msg)
-        record.msg = mask_pii(message)
-        record.args = None
-        if record.exc_info and record.exc_info[0] is not None:
-            formatter = logging.Formatter()
-            record.exc_text = mask_pii(formatter.formatException(record.exc_info))
-            record.exc_info = None
-        if record.stack_info:
-            record.stack_info = mask_pii(record.stack_info)
-        return True
 
 
 def log_dir() -> Path:
@@ -116,6 +89,7 @@ def setup_logging(level: int = logging.INFO) -> Path:
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         handler.addFilter(PiiFilter())
         root.addHandler(handler)
+        install_pii_masking(excepthook=False)
         for other in root.handlers:
             if not any(isinstance(f, PiiFilter) for f in other.filters):
                 other.addFilter(PiiFilter())
@@ -149,25 +123,7 @@ def install_excepthook(show: Callable[[str], None] | None = None) -> None:
     ``show`` may be called from any thread (uncaught exceptions in threads too): the desktop app
     passes a function that emits a queued Qt signal.
     """
-    previous = sys.excepthook
-
-    def hook(exc_type, exc, tb):
-        if issubclass(exc_type, KeyboardInterrupt):
-            previous(exc_type, exc, tb)
-            return
-        logging.getLogger("taizhang").critical("uncaught exception", exc_info=(exc_type, exc, tb))
-        if show is not None:
-            try:
-                show(crash_message())
-            except Exception:  # noqa: BLE001 - the hook itself must never raise
-                logging.getLogger("taizhang").exception("could not show the crash message")
-
-    sys.excepthook = hook
-
-    def thread_hook(args):
-        hook(args.exc_type, args.exc_value, args.exc_traceback)
-
-    threading.excepthook = thread_hook
+    install_excepthooks(None if show is None else lambda: show(crash_message()))
 
 
 __all__ = ["setup_logging", "setup_console_logging", "teardown_logging", "PiiFilter", "mask_pii", "log_file_path", "log_dir", "install_excepthook",

@@ -53,15 +53,18 @@ def _export(args) -> int:
         raise UserError("本机尚未设置所属村(社区)，无法导出。请先在程序中完成首次设置，或用 --org 指定区划代码")
     period = _period(args.period)
     out = Path(args.output)
+    if args.purpose and not args.full:
+        raise UserError("--purpose 只和 --full 一起使用：默认导出的身份号码和手机号是遮挡的，不需要填写用途")
+    how = "（身份号码、手机号完整，已记录本次导出）" if args.full else "（身份号码、手机号已遮挡；需要完整信息请加 --full --purpose 用途）"
     if args.csv or out.suffix.lower() == ".csv":
         folder = out if not out.suffix else out.parent
-        paths = export_csv(repo, folder, org_code=org, period=period)
-        print(f"已导出 CSV（UTF-8 带 BOM）{len(paths)} 个文件到 {folder}")
+        paths = export_csv(repo, folder, org_code=org, period=period, full=args.full, purpose=args.purpose)
+        print(f"已导出 CSV（UTF-8 带 BOM）{len(paths)} 个文件到 {folder}{how}")
         return 0
-    path, n = export_workbook(repo, out, org_code=org, period=period,
+    path, n = export_workbook(repo, out, org_code=org, period=period, full=args.full, purpose=args.purpose,
                               progress=lambda k: print(f"\r已写出 {k} 条", end="", file=sys.stderr))
     print(file=sys.stderr)
-    print(f"已导出 {n} 条记录到 {path}" + (f"（填报期 {period}）" if period else ""))
+    print(f"已导出 {n} 条记录到 {path}" + (f"（填报期 {period}）" if period else "") + how)
     return 0
 
 
@@ -128,6 +131,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--period", help="只导出该填报期（YYYY-MM）的服务、培训、时长记录；设施、人员等全部导出")
     p.add_argument("--org", help="区划代码（默认：本机所属村(社区)）")
     p.add_argument("--csv", action="store_true", help="导出 CSV（每类记录一个文件，UTF-8 带 BOM）到 -o 指定的文件夹")
+    p.add_argument("--full", action="store_true",
+                   help="导出完整的身份号码和手机号（默认遮挡）；须有县里授权的角色并用 --purpose 说明用途，每次都会记录")
+    p.add_argument("--purpose", help="完整导出的用途，如“报县民政局年度核查”（与 --full 一起使用）")
     p.set_defaults(func=_export)
     p = sub.add_parser("import", help="把填好的 Excel 工作簿导入本机台账（只接受本单位的数据；全部导入或全部不导入）")
     p.add_argument("files", nargs="+", metavar="FILE", help="工作簿（.xlsx）或包含工作簿的文件夹")

@@ -13,7 +13,16 @@ database.  Before it overwrites anything it keeps a safety copy of the current
 database in ``<data dir>/backups``.  Older backups are upgraded after the
 restore through the normal migration path (``storage.db.prepare_database``).
 
-CLI: ``taizhang backup [--to FILE]``, ``taizhang restore FILE [--yes]``.
+Backups made for carrying away (``taizhang backup``, 设置 → 备份与恢复) are encrypted with a
+passphrase chosen when they are made (``storage.sealed_file``: scrypt + AES-256-GCM; a ``.tzbak``
+file): a lost USB stick discloses nothing, and any PC of the same village restores it with the
+passphrase.  The plain copy is made and checked in the local ``backups`` folder (beside the
+database, which holds the same data), encrypted onto the target, and deleted.  A restore decrypts
+into that folder, checks the result as before, and deletes the decrypted copy afterwards.  The
+automatic copies that never leave the PC (before an upgrade, before a restore) stay plain.
+
+CLI: ``taizhang backup [--to FILE]``, ``taizhang restore FILE [--yes]`` (the passphrase is asked, or
+read from standard input when it is not a terminal).
 """
 
 from __future__ import annotations
@@ -28,11 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from storage import sealed_file
 from storage.db import DatabaseError, data_dir, default_db_path, known_revisions, prepare_database, make_engine
 
 log = logging.getLogger(__name__)
 
 BACKUP_SUFFIX = ".sqlite3"
+SEALED_SUFFIX = ".tzbak"  # a passphrase-encrypted backup
+DECRYPTED_PREFIX = ".解密中-"  # a restore's decrypted copy in the local backups folder, deleted afterwards
 PAGES_PER_STEP = 512  # 2 MB per step at 4 KB pages: progress moves, the writer is never blocked long
 
 Progress = Callable[[int, int], None]  # (done, total) in pages; raise to cancel
@@ -44,6 +56,10 @@ class BackupError(DatabaseError):
 
 class BackupCancelled(BackupError):
     pass
+
+
+class PassphraseNeeded(BackupError):
+    """An encrypted backup was given without its passphrase."""
 
 
 @dataclass
@@ -74,9 +90,10 @@ class BackupInfo:
 
 @dataclass
 class RestorePlan:
-    backup: BackupInfo
+    backup: BackupInfo  # for an encrypted backup: its decrypted copy (deleted after the restore)
     current: BackupInfo | None
     warnings: list[str] = field(default_factory=list)
+    original: Path | None = None  # the file the user chose
 
 
 @dataclass
@@ -157,13 +174,14 @@ def current_info(db_path: Path | None = None) -> BackupInfo | None:
 # --------------------------------------------------------------------------- backup
 
 
-def default_backup_name(info: BackupInfo | None = None, now: dt.datetime | None = None) -> str:
+def default_backup_name(info: BackupInfo | None = None, now: dt.datetime | None = None,
+                        suffix: str = BACKUP_SUFFIX) -> str:
     now = now or dt.datetime.now()
     who = ""
     if info and info.org_code:
         name = "".join("_" if ch in '\\/:*?"<>|' else ch for ch in (info.org_name or ""))  # Windows/FAT-safe
         who = f"-{name}{info.org_code}"
-    return f"台账备份{who}-{now:%Y%m%d-%H%M%S}{BACKUP_SUFFIX}"
+    return f"台账备份{who}-{now:%Y%m%d-%H%M%S}{suffix}"
 
 
 def backup_dir() -> Path:
@@ -195,17 +213,25 @@ def _online_copy(src: Path, dest: Path, progress: Progress | None) -> None:
 
 
 def make_backup(dest: Path | str | None = None, *, db_path: Path | None = None,
-                progress: Progress | None = None) -> BackupInfo:
-    """Copy the local database consistently (even while it is being written) and verify the copy."""
+                progress: Progress | None = None, passphrase: str | None = None) -> BackupInfo:
+    """Copy the local database consistently (even while it is being written) and verify the copy.
+
+    With a ``passphrase`` the backup is a ``.tzbak`` file encrypted with it (what users make)."""
     db_path = Path(db_path) if db_path else default_db_path()
     current = current_info(db_path)
     if current is None:
         raise BackupError("本机还没有台账数据，无需备份。")
+    if passphrase is not None:
+        try:
+            sealed_file.check_new_passphrase(passphrase)
+        except ValueError as exc:
+            raise BackupError(str(exc)) from None
+    suffix = SEALED_SUFFIX if passphrase is not None else BACKUP_SUFFIX
     if dest is None:
-        dest = backup_dir() / default_backup_name(current)
+        dest = backup_dir() / default_backup_name(current, suffix=suffix)
     dest = Path(dest)
-    if dest.is_dir() or (not dest.exists() and dest.suffix.lower() != BACKUP_SUFFIX):
-        dest = dest / default_backup_name(current)  # a folder (e.g. the USB stick): a dated name in it
+    if dest.is_dir() or (not dest.exists() and dest.suffix.lower() != suffix):
+        dest = dest / default_backup_name(current, suffix=suffix)  # a folder (e.g. the USB stick): a dated name in it
     if dest.resolve() == db_path.resolve():
         raise BackupError("备份文件不能和正在使用的数据库是同一个文件，请换一个位置。")
     try:
@@ -213,26 +239,28 @@ def make_backup(dest: Path | str | None = None, *, db_path: Path | None = None,
     except OSError as exc:
         raise BackupError(f"无法在 {dest.parent} 建立备份文件夹：{exc.strerror or exc}。请换一个位置（如U盘）。") from exc
     partial = dest.with_name(dest.name + ".part")
+    # The plain copy of an encrypted backup never touches the target (a USB stick keeps deleted data).
+    plain = backup_dir() / f".{dest.stem}.plain.part" if passphrase is not None else partial
     partial.unlink(missing_ok=True)
+    plain.unlink(missing_ok=True)
     try:
-        _online_copy(db_path, partial, progress)
-        info = inspect_backup(partial)
+        _online_copy(db_path, plain, progress)
+        info = inspect_backup(plain)
         if info.org_code != current.org_code:
             raise BackupError("备份校验失败：备份中的单位与本机不一致。请重试。")
+        if passphrase is not None:
+            sealed_file.seal_file(plain, partial, passphrase)
+            plain.unlink()
+            info.size = partial.stat().st_size
         os.replace(partial, dest)
-    except BackupCancelled:
-        partial.unlink(missing_ok=True)
-        raise
     except sqlite3.Error as exc:
-        partial.unlink(missing_ok=True)
         raise BackupError(f"备份失败：{exc}。原数据库没有改动。请确认目标位置有足够空间后重试。") from exc
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise BackupError(f"备份失败：无法写入 {dest}（{exc.strerror or exc}）。"
                           "请确认U盘已插好、有足够空间后重试。") from exc
-    except BaseException:
+    finally:
         partial.unlink(missing_ok=True)
-        raise
+        plain.unlink(missing_ok=True)
     info.path = dest
     log.info("backup written to %s (%d records)", dest, info.records)
     mark_backup(db_path)
@@ -279,14 +307,59 @@ def backup_reminder(db_path: Path | None = None, now: dt.datetime | None = None)
 
 def list_backups() -> list[Path]:
     """Backup files in the data directory's backups folder, newest first (not opened: that is cheap)."""
-    return sorted(backup_dir().glob(f"*{BACKUP_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    found = [*backup_dir().glob(f"*{BACKUP_SUFFIX}"), *backup_dir().glob(f"*{SEALED_SUFFIX}")]
+    return sorted((p for p in found if not p.name.startswith(".")), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def is_encrypted(path: Path | str) -> bool:
+    return sealed_file.is_sealed(path)
+
+
+def _decrypted_copy(path: Path, passphrase: str | None) -> Path:
+    """An encrypted backup opened into the local backups folder (deleted after the restore)."""
+    if passphrase is None:
+        raise PassphraseNeeded(f"备份文件 {path.name} 已加密，请输入制作备份时设置的口令。")
+    plain = backup_dir() / f"{DECRYPTED_PREFIX}{path.stem}{BACKUP_SUFFIX}"
+    try:
+        sealed_file.open_file(path, plain, passphrase)
+    except sealed_file.WrongPassphrase:
+        raise BackupError("备份口令不对（或备份文件已损坏、被改动），没有恢复，本机数据没有改动。"
+                          "请输入制作这个备份时设置的口令；口令忘记后无法找回。") from None
+    except OSError as exc:
+        plain.unlink(missing_ok=True)
+        raise BackupError(f"无法读取备份文件 {path}：{exc.strerror or exc}。") from None
+    return plain
+
+
+def discard_decrypted(plan: RestorePlan) -> None:
+    """Delete a restore's decrypted copy (after the restore, or when the user declines)."""
+    if plan.original is not None and plan.backup.path.name.startswith(DECRYPTED_PREFIX):
+        plan.backup.path.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- restore
 
 
-def plan_restore(backup_path: Path | str, *, db_path: Path | None = None) -> RestorePlan:
-    """Check a backup against this PC; raise BackupError if it must be refused, else list warnings."""
+def plan_restore(backup_path: Path | str, *, db_path: Path | None = None,
+                 passphrase: str | None = None) -> RestorePlan:
+    """Check a backup against this PC; raise BackupError if it must be refused, else list warnings.
+
+    An encrypted backup is decrypted with ``passphrase`` into the local backups folder first
+    (``plan.backup.path``; ``discard_decrypted(plan)`` deletes it, as ``restore_backup`` does)."""
+    original = Path(backup_path) if is_encrypted(backup_path) else None
+    if original is None:
+        return _plan_restore(Path(backup_path), db_path)
+    plain = _decrypted_copy(original, passphrase)
+    try:
+        plan = _plan_restore(plain, db_path)
+    except BaseException:
+        plain.unlink(missing_ok=True)
+        raise
+    plan.original = original
+    return plan
+
+
+def _plan_restore(backup_path: Path, db_path: Path | None) -> RestorePlan:
     backup = inspect_backup(backup_path)
     if backup.revision is None:
         raise BackupError(f"备份文件 {backup.path} 缺少数据库版本标记，不能恢复。")
@@ -330,14 +403,26 @@ def _pending_not_in_backup(db_path: Path, backup_path: Path) -> int:
 
 
 def restore_backup(backup_path: Path | str, *, db_path: Path | None = None,
-                   progress: Progress | None = None, dispose: Callable[[], None] | None = None) -> RestoreResult:
+                   progress: Progress | None = None, dispose: Callable[[], None] | None = None,
+                   passphrase: str | None = None) -> RestoreResult:
     """Replace the local database with a checked backup, keeping a safety copy of the current one.
 
     ``dispose`` is called before the database is overwritten, so that the caller can close its
     pooled connections (the app's engine).  Every connection opened afterwards sees the restored data.
+    ``backup_path`` may be an encrypted backup (with ``passphrase``) or a plan's decrypted copy.
     """
     db_path = Path(db_path) if db_path else default_db_path()
-    plan = plan_restore(backup_path, db_path=db_path)
+    plan = plan_restore(backup_path, db_path=db_path, passphrase=passphrase)
+    if Path(backup_path).name.startswith(DECRYPTED_PREFIX):
+        plan.original = Path(backup_path)  # a decrypted copy handed over from an earlier plan: ours to delete
+    try:
+        return _restore(plan, db_path, progress, dispose)
+    finally:
+        discard_decrypted(plan)
+
+
+def _restore(plan: RestorePlan, db_path: Path, progress: Progress | None,
+             dispose: Callable[[], None] | None) -> RestoreResult:
     safety = None
     if plan.current is not None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -398,16 +483,41 @@ def _cli_progress(done: int, total: int) -> None:
     print(f"\r{done * 100 // max(total, 1)}%", end="", file=sys.stderr)
 
 
+def _read_passphrase(prompt: str, *, confirm: bool) -> str:
+    """From the terminal (hidden; asked twice for a new one), or one line of standard input."""
+    import getpass
+
+    if sys.stdin is None or not sys.stdin.isatty():
+        return (sys.stdin.readline() if sys.stdin else "").rstrip("\r\n")
+    first = getpass.getpass(prompt)
+    if confirm:
+        try:
+            sealed_file.check_new_passphrase(first, getpass.getpass("再输入一次备份口令："))
+        except ValueError as exc:
+            raise BackupError(str(exc)) from None
+    return first
+
+
 def _backup_cmd(args) -> int:
-    info = make_backup(args.to, progress=_cli_progress)
+    print(sealed_file.FORGOTTEN, file=sys.stderr)
+    passphrase = _read_passphrase("设置备份口令（至少8个字符）：", confirm=True)
+    info = make_backup(args.to, progress=_cli_progress, passphrase=passphrase)
     print(file=sys.stderr)
-    print(f"备份完成：{info.path}")
+    print(f"备份完成（已用口令加密）：{info.path}")
     print(info.summary())
     return 0
 
 
 def _restore_cmd(args) -> int:
-    plan = plan_restore(args.file)
+    passphrase = _read_passphrase("备份口令：", confirm=False) if is_encrypted(args.file) else None
+    plan = plan_restore(args.file, passphrase=passphrase)
+    try:
+        return _confirm_and_restore(args, plan)
+    finally:
+        discard_decrypted(plan)
+
+
+def _confirm_and_restore(args, plan: RestorePlan) -> int:
     print(f"备份内容：{plan.backup.summary()}")
     if plan.current:
         print(f"本机现有：{plan.current.summary()}")
@@ -418,7 +528,7 @@ def _restore_cmd(args) -> int:
         if answer not in ("y", "yes", "是"):
             print("已取消，本机数据没有改动。")
             return 1
-    result = restore_backup(args.file, progress=_cli_progress)
+    result = restore_backup(plan.backup.path, progress=_cli_progress)
     print(file=sys.stderr)
     print(f"恢复完成：{result.backup.village}，记录 {result.backup.records} 条。")
     if result.safety_copy:
@@ -429,7 +539,7 @@ def _restore_cmd(args) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("backup", help="备份本机台账数据库（可在程序打开时进行）")
+    p = sub.add_parser("backup", help="备份本机台账数据库（用口令加密；可在程序打开时进行）")
     p.add_argument("--to", metavar="文件或文件夹", help="备份文件位置（默认：数据目录下的 backups 文件夹）")
     p.set_defaults(func=_backup_cmd)
     p = sub.add_parser("restore", help="从备份恢复本机台账（只接受本村的备份，恢复前自动保存安全副本）")

@@ -20,6 +20,7 @@ def run_command(func, args, *, logger: str, unexpected: str) -> int:
     is logged with its traceback and reported as ``unexpected`` (what to do next).
     """
     from storage.db import DatabaseError
+    from storage.logsafe import mask_pii
     from storage.repository import WriteRefused
     from storage.validation import ValidationError
 
@@ -29,13 +30,14 @@ def run_command(func, args, *, logger: str, unexpected: str) -> int:
         print("已取消。", file=sys.stderr)
         return 130
     except (UserError, DatabaseError, WriteRefused, ValidationError) as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        print(mask_pii(f"错误：{exc}"), file=sys.stderr)
         return 1
     except Exception as exc:  # noqa: BLE001 - every failure becomes a Chinese message and exit 1
         import logging
 
         logging.getLogger(logger).exception("unexpected error")
-        print(f"{unexpected}（{type(exc).__name__}: {exc}）", file=sys.stderr)
+        # The database's own error text may quote a value (PostgreSQL's "Key (…)=(…)"): masked too.
+        print(mask_pii(f"{unexpected}（{type(exc).__name__}: {exc}）"), file=sys.stderr)
         return 1
 
 
@@ -49,6 +51,10 @@ def open_repository(actor: str | None = None):
     user = repo.get_setting("user")
     if user and actor is None:
         repo.actor = user
+    if actor is None and not local.is_demo(repo):
+        from storage import operators
+
+        operators.start_of_day(repo)  # the one member of staff, or TAIZHANG_OPERATOR
     return repo
 
 

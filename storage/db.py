@@ -83,10 +83,11 @@ def make_engine(url: str | Path, pool: dict | None = None) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # hide_parameters: an SQL error's text never carries a record's values (ID numbers, phones).
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True, **(pool or {}))
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, **(pool or {}))
     return engine
 
 

@@ -95,6 +95,7 @@ class RecordType:
     month_workflow: bool = False
     required_in_month: bool = False  # a month cannot be submitted without one dated in it
     required_standing: bool = False  # a month cannot be submitted before the register has any
+    written_by_program: bool = False  # the program writes these itself (disclosures): no form, no sheet
 
     def __post_init__(self) -> None:
         names = {f.name for f in self.fields}
@@ -126,7 +127,7 @@ class RecordType:
     @property
     def in_workbook(self) -> bool:
         """Villages fill it in Excel (one sheet): not the county's registry, not the month workflow."""
-        return not (self.county_maintained or self.month_workflow)
+        return not (self.county_maintained or self.month_workflow or self.written_by_program)
 
     @property
     def children(self) -> list["RecordType"]:
@@ -507,6 +508,25 @@ PERIOD = _register(RecordType(
     township_allowed=True,
     natural_keys=(("org_code", "period"),),
     month_workflow=True,
+))
+
+# A full disclosure of personal information (a full export, an ID shown on screen): written by
+# storage.disclosure, synced to the county like any record, never in a workbook.
+DISCLOSURE = _register(RecordType(
+    name="disclosure", label="个人信息查看导出记录",
+    fields=(
+        ORG,
+        Field("at", "时间", "text", required=True, in_form=False),
+        Field("actor", "操作人", "text", required=True, max_length=100, in_form=False),
+        Field("action", "方式", "text", required=True, max_length=50),
+        Field("record_types", "记录类型", "text", required=True, max_length=500),
+        Field("row_count", "条数", "int", min=0),
+        Field("purpose", "用途", "text", required=True, max_length=500),
+        Field("file_name", "文件", "text", max_length=500),
+    ),
+    list_columns=("at", "actor", "action", "record_types", "row_count", "purpose", "file_name"),
+    township_allowed=True,
+    written_by_program=True,
 ))
 
 def record_type(name: str) -> RecordType:

@@ -129,6 +129,10 @@ def id_birth_date(number: str) -> dt.date | None:
         return None
 
 
+MASKED_HINT = ("这是遮挡后的号码（带*号，来自默认的遮挡导出），不能导入。请按证件填写完整号码，"
+               "或改用“导出完整的身份号码和手机号”导出的表格")
+
+
 def check_id_number(raw: str, label: str = "公民身份号码", today: dt.date | None = None) -> list[Issue]:
     """GB 11643 18-digit number: format, birth date, check character, area code."""
     number = normalize_text(raw).replace(" ", "").upper()
@@ -137,6 +141,8 @@ def check_id_number(raw: str, label: str = "公民身份号码", today: dt.date 
     if "E+" in number or "E17" in number:
         return [Issue("", f"{label}：“{number}”已被Excel转成科学计数法，末尾数位已丢失，无法自动修复。"
                           "请把该列设置为“文本”格式后按证件重新录入")]
+    if "*" in number:
+        return [Issue("", f"{label}：{MASKED_HINT}")]
     if len(number) == 15 and number.isdigit():
         return [Issue("", f"{label}：这是15位的旧号码，请按第二代身份证上的18位号码填写")]
     if len(number) != 18:
@@ -197,6 +203,8 @@ def check_phone(raw: str, label: str = "手机号") -> list[Issue]:
         phone = phone[3:]
     if not phone:
         return []
+    if "*" in phone:
+        return [Issue("", f"{label}：{MASKED_HINT}")]
     if not re.fullmatch(r"1[3-9]\d{9}", phone):
         return [Issue("", f"{label}：应为以1开头的11位手机号码（如13800138000），请核对后重新输入")]
     return []

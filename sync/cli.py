@@ -40,18 +40,51 @@ def _client(args, repo):
         raise UserError(str(exc)) from None
 
 
-def _login(args) -> int:
+def _read_new_password() -> str:
+    """A new password: asked twice on a terminal, one more line of standard input otherwise."""
+    new = _read_password("新密码（至少8个字符）：")
+    if _can_prompt() and getpass.getpass("再输入一次新密码：") != new:
+        raise UserError("两次输入的新密码不一致，密码没有修改")
+    if len(new) < 8:
+        raise UserError("新密码至少需要8个字符，密码没有修改")
+    return new
+
+
+def _sign_in(args, *, change: bool):
+    """Sign in (``change``: and set a new password); a one-time password asks for the new one."""
     from storage.cli import open_repository
-    from sync import credentials
-    from sync.client import SyncError
+    from sync.client import PasswordChangeRequired, SyncError
 
     repo = open_repository()
     client = _client(args, repo)
-    password = _read_password()
+    password = _read_password("当前密码：" if change else "密码：")
     try:
-        info = client.login(password)
+        try:
+            return client, client.login(password, new_password=_read_new_password() if change else None)
+        except PasswordChangeRequired as exc:
+            print(str(exc), file=sys.stderr)
+            return client, client.login(password, new_password=_read_new_password())
     except SyncError as exc:
         raise UserError(str(exc)) from None
+
+
+def _passwd(args) -> int:
+    from storage.cli import open_repository
+
+    repo = open_repository()
+    args.server = args.server or repo.get_setting("server_url")
+    args.user = args.user or repo.get_setting("user")
+    if not args.server or not args.user:
+        raise UserError("本机还没有登录过县级服务器，请用 --server 和 --user 指定服务器和用户名")
+    _sign_in(args, change=True)
+    print(f"密码已修改：{args.user}。本机已用新密码重新登录。")
+    return 0
+
+
+def _login(args) -> int:
+    from sync import credentials
+
+    client, info = _sign_in(args, change=False)
     role = {"village": "村(社区)", "township": "乡镇/街道", "county": "县民政局", "admin": "管理员"}.get(info["role"])
     print(f"已登录 {client.server_url}：{info['user']}（{role}，{info['org_name']} {info['org_code']}）")
     if info["stored"]:
@@ -145,6 +178,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ca-file", help="县民政局提供的证书文件（CA，PEM 格式），用于验证服务器")
     common(p)
     p.set_defaults(func=_login)
+    p = sub.add_parser("passwd", help="修改自己在县级服务器上的密码（当前密码、新密码从标准输入读取或提示输入）")
+    p.add_argument("--server", help="县级服务器地址（默认：本机登录过的服务器）")
+    p.add_argument("--user", help="用户名（默认：本机登录的用户）")
+    p.add_argument("--ca-file", help="县民政局提供的证书文件（CA，PEM 格式）")
+    common(p)
+    p.set_defaults(func=_passwd)
     p = sub.add_parser("sync", help="与县级服务器同步（上传本机修改、下载上级的修改、核对）")
     common(p)
     p.set_defaults(func=_sync)

@@ -67,6 +67,10 @@ class LoginRequired(SyncError):
     """No valid device token: the user must sign in (again)."""
 
 
+class PasswordChangeRequired(SyncError):
+    """Signed in with a one-time password: sign in again with a new password (``login(new_password=…)``)."""
+
+
 class SyncCancelled(SyncError):
     pass
 
@@ -220,6 +224,8 @@ def _error_from(resp) -> SyncError:
         return SyncError(message)
     if code == E_PROTOCOL:
         return SyncError(message)
+    if code == "password_change_required":
+        return PasswordChangeRequired(message)
     if code == E_BATCH_MISMATCH:
         return _BatchMismatch(message)
     return SyncError(f"服务器拒绝了请求：{message}")
@@ -268,7 +274,7 @@ class SyncClient:
             raise SyncError("这是演示数据（幸福村），演示数据永远不会同步到县级服务器。"
                             "请在正式的数据目录中录入本村数据后再同步")
 
-    def login(self, password: str, *, device_name: str | None = None) -> dict:
+    def login(self, password: str, *, device_name: str | None = None, new_password: str | None = None) -> dict:
         """Sign in; the token goes to the OS keyring (or stays in memory if the keyring is insecure).
 
         Every sign-in also makes a new Ed25519 key pair for offline packages: the public key goes
@@ -285,6 +291,8 @@ class SyncClient:
         body = {"user": self.user, "password": password, "device_id": local.device_id(self.repo),
                 "device_name": device_name or platform.node() or "台账电脑",
                 "package_public_key": PK.public_key_text(signing_key)}
+        if new_password is not None:
+            body["new_password"] = new_password
         info = self.transport.request("POST", "/login", json_body=body, retry=True)
         self._write(partial(self._remember_sign_in, info))
         self.transport.token = info["token"]
@@ -309,11 +317,16 @@ class SyncClient:
                             "请使用本村(社区)的账号登录")
         self.repo.set_setting("server_url", self.server_url)
         self.repo.set_setting("user", self.user)
+        from storage import disclosure
+
+        disclosure.remember_sign_in(self.repo, info["role"], info.get("full_export_roles"))
         if self.ca_file:
             self.repo.set_setting(S_CA_FILE, self.ca_file)
         receipt_key = info.get("receipt_public_key")
         if receipt_key:
             self.repo.set_setting(PK.S_RECEIPT_KEY, receipt_key)
+        if info.get("package_encryption_key"):  # offline packages are encrypted to it
+            self.repo.set_setting(PK.S_COUNTY_KEY, info["package_encryption_key"])
 
     def _ensure_token(self, password: str | None) -> None:
         if self.transport.token:

@@ -126,3 +126,16 @@ def load_package_key(server_url: str, user: str) -> str | None:
 
 def delete_package_key(server_url: str, user: str) -> None:
     _delete(_package_key_name(server_url, user))
+
+
+def _county_key_name(server_url: str) -> str:
+    return f"county-package-key|{server_url.rstrip('/')}"
+
+
+def store_county_package_key(server_url: str, private_key_pem: str) -> bool:
+    """A township collector's PC given the county's package key (to review sealed packages); False if not stored."""
+    return _store(_county_key_name(server_url), private_key_pem, "county package key")
+
+
+def load_county_package_key(server_url: str) -> str | None:
+    return _load(_county_key_name(server_url))

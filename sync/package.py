@@ -26,6 +26,16 @@ database (it holds only public keys and token hashes), is accepted.  Receipts go
 other way: the server signs them with its own key (a file in its data directory, never
 in the database, ``county_server.signing``), whose public key the PC got at sign-in.
 
+Confidentiality (container ``TZPKG2``): the signed package above is then encrypted to the county
+server's X25519 public key, which the PC got at sign-in, so a lost USB stick discloses nothing —
+neither the raw bytes nor anything decompressed from them carry a record's values.  The
+construction is the standard ECIES-style hybrid from ``cryptography``'s primitives: an ephemeral
+X25519 key pair per package, HKDF-SHA256 over the shared secret (info binds both public keys), and
+AES-256-GCM with a random 96-bit nonce; the header line (algorithm, recipient key id, ephemeral
+public key, nonce) is the AEAD's associated data, so it cannot be altered either.  Only the holder
+of the county's private key can open it: the county server (``county_server.signing``), or a
+township collector's PC the county gave that key to (``taizhang package-key``, OS keyring only).
+
 Format 1 (HMAC keyed with the SHA-256 of the device token — exactly what the server
 stores, so a copy of the server database could forge packages and receipts) is
 refused with a message saying to upgrade and sign in again.
@@ -40,14 +50,19 @@ import gzip
 import hashlib
 import hmac
 import json
+import os
 import uuid
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from reports.fill.library import save_pulled
 from storage import periods as P
@@ -55,6 +70,8 @@ from storage.repository import Change, Repository
 from storage.schema import RECORD_TYPES
 
 MAGIC = b"TZPKG1\n"  # the container's magic line; the format version is in the manifest
+SEALED_MAGIC = b"TZPKG2\n"  # a TZPKG1 container encrypted to the county's key
+SEALED_ALG = "X25519-HKDF-SHA256-AES256GCM"
 RECEIPT_MAGIC = b"TZRCPT1\n"
 FORMAT = "taizhang-package"
 RECEIPT_FORMAT = "taizhang-receipt"
@@ -63,6 +80,7 @@ LEGACY_VERSION = 1
 SIGNATURE = "ed25519"
 
 S_RECEIPT_KEY = "sync.receipt_key"  # setting: the county server's receipt public key, from sign-in (not a secret)
+S_COUNTY_KEY = "sync.package_encryption_key"  # setting: the county's X25519 public key, from sign-in (not a secret)
 
 LEGACY_PACKAGE_MESSAGE = (
     "这个数据包是旧版本台账程序导出的（格式版本1，签名用的是登录凭据，县级服务器数据库的副本就足以伪造），"
@@ -143,6 +161,94 @@ def _verify(key: Ed25519PublicKey | str, body: bytes, signature: str) -> bool:
         return False
 
 
+# --------------------------------------------------------------------------- encryption to the county
+
+
+def new_encryption_key() -> X25519PrivateKey:
+    return X25519PrivateKey.generate()
+
+
+def x25519_public_text(key: X25519PrivateKey | X25519PublicKey) -> str:
+    if isinstance(key, X25519PrivateKey):
+        key = key.public_key()
+    return base64.b64encode(key.public_bytes(serialization.Encoding.Raw,
+                                             serialization.PublicFormat.Raw)).decode("ascii")
+
+
+def x25519_public_from_text(text: str) -> X25519PublicKey:
+    try:
+        return X25519PublicKey.from_public_bytes(base64.b64decode(str(text).encode("ascii"), validate=True))
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        raise PackageError("县级服务器的数据包加密公钥格式不正确，请联网重新登录一次（taizhang login）") from None
+
+
+def x25519_private_text(key: X25519PrivateKey) -> str:
+    """The county's private key as text (the server's key file holds PEM; this is for a township's keyring)."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode("ascii")
+
+
+def x25519_private_from_text(text: str) -> X25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(text.encode("ascii"), password=None)
+    except (ValueError, UnicodeEncodeError, TypeError):
+        key = None
+    if not isinstance(key, X25519PrivateKey):
+        raise PackageError("数据包解密密钥无效（不是县级服务器导出的 X25519 密钥文件），请向县民政局重新索取")
+    return key
+
+
+def _sealing_key(shared: bytes, ephemeral: bytes, recipient: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=b"taizhang-package-v2|" + ephemeral + recipient).derive(shared)
+
+
+def seal(inner: bytes, recipient: X25519PublicKey | str) -> bytes:
+    """Encrypt package bytes to the county's public key (``TZPKG2`` container)."""
+    if isinstance(recipient, str):
+        recipient = x25519_public_from_text(recipient)
+    ephemeral = X25519PrivateKey.generate()
+    epk = ephemeral.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    rpk = recipient.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    nonce = os.urandom(12)
+    header = _canonical({"alg": SEALED_ALG, "recipient": hashlib.sha256(rpk).hexdigest()[:16],
+                         "epk": base64.b64encode(epk).decode("ascii"), "nonce": base64.b64encode(nonce).decode("ascii")})
+    key = _sealing_key(ephemeral.exchange(recipient), epk, rpk)
+    return SEALED_MAGIC + header + b"\n" + AESGCM(key).encrypt(nonce, inner, SEALED_MAGIC + header)
+
+
+def unseal(data: bytes, key: X25519PrivateKey | None) -> bytes:
+    """The package bytes inside a ``TZPKG2`` container; PackageError (Chinese) if it cannot be opened."""
+    if key is None:
+        raise PackageError("这个数据包已加密，只有县级服务器（或持有县里所发解密密钥的乡镇电脑）能打开。"
+                           "请直接上传县级服务器，或向县民政局索取解密密钥（taizhang package-key）")
+    header, sep, sealed = data[len(SEALED_MAGIC):].partition(b"\n")
+    try:
+        meta = json.loads(header.decode("utf-8"))
+        epk, nonce = base64.b64decode(meta["epk"]), base64.b64decode(meta["nonce"])
+        if meta.get("alg") != SEALED_ALG or not sep:
+            raise ValueError(meta.get("alg"))
+        rpk = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        if meta.get("recipient") != hashlib.sha256(rpk).hexdigest()[:16]:
+            raise PackageError("这个数据包是加密给另一个县级服务器的（加密密钥不符），本服务器无法打开，已拒绝导入。"
+                               "请确认该村登录的是本县的服务器")
+        shared = key.exchange(X25519PublicKey.from_public_bytes(epk))
+        return AESGCM(_sealing_key(shared, epk, rpk)).decrypt(nonce, sealed, SEALED_MAGIC + header)
+    except PackageError:
+        raise
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, binascii.Error, InvalidTag):
+        raise PackageError("数据包已损坏或被改动（解密校验失败），已拒绝导入。请让该村重新导出数据包") from None
+
+
+def county_package_key(repo: Repository) -> X25519PublicKey:
+    """The county's package encryption key this PC got at sign-in; PackageError (Chinese) if it has none."""
+    text = repo.get_setting(S_COUNTY_KEY)
+    if not text:
+        raise PackageError("本机还没有县级服务器的数据包加密公钥（本机是用旧版本程序登录的，或还没有登录过），"
+                           "为防止U盘丢失泄露个人信息，数据包必须加密。请联网重新登录一次（taizhang login）后再导出")
+    return x25519_public_from_text(text)
+
+
 # --------------------------------------------------------------------------- packages
 
 
@@ -181,8 +287,12 @@ class Package:
 
 
 def build_package(repo: Repository, key: Ed25519PrivateKey, *, org_code: str, org_name: str = "", user: str = "",
-                  server_id: str | None = None, page: int = 5000) -> tuple[bytes, Package]:
-    """All pending changes of this PC as package bytes (nothing is marked sent: only a receipt does that)."""
+                  server_id: str | None = None, page: int = 5000,
+                  recipient: X25519PublicKey | str | None = None) -> tuple[bytes, Package]:
+    """All pending changes of this PC as package bytes (nothing is marked sent: only a receipt does that).
+
+    ``recipient``: the county's encryption key (``county_package_key(repo)``); the app always passes
+    it.  Without it the bytes are the signed ``TZPKG1`` container alone (tests of the inner format)."""
     changes: list[Change] = []
     after = 0
     while True:
@@ -205,6 +315,8 @@ def build_package(repo: Repository, key: Ed25519PrivateKey, *, org_code: str, or
     doc = {"manifest": manifest, "changes": wire, "sha256": hashlib.sha256(body).hexdigest(),
            "signature": _sign(key, body)}
     data = MAGIC + gzip.compress(_canonical(doc), compresslevel=6)
+    if recipient is not None:
+        data = seal(data, recipient)
     return data, Package(manifest, changes, doc["sha256"], doc["signature"], body)
 
 
@@ -233,8 +345,16 @@ def _open(data: bytes, magic: bytes, what: str) -> dict:
                            f"请让对方重新导出{what}后再导入") from None
 
 
-def read_package(data: bytes) -> Package:
-    """Parse and integrity-check a package (the signature is checked by whoever holds the key)."""
+def is_sealed(data: bytes) -> bool:
+    return data.startswith(SEALED_MAGIC)
+
+
+def read_package(data: bytes, decrypt_key: X25519PrivateKey | None = None) -> Package:
+    """Parse and integrity-check a package (the signature is checked by whoever holds the key).
+
+    A sealed package (``TZPKG2``) needs the county's private key ``decrypt_key``."""
+    if is_sealed(data):
+        data = unseal(data, decrypt_key)
     doc = _open(data, MAGIC, "数据包")
     try:
         manifest, wire = doc["manifest"], doc["changes"]
@@ -256,12 +376,12 @@ def read_package(data: bytes) -> Package:
         raise PackageError(f"数据包缺少必需的内容（{exc}），已拒绝导入") from None
 
 
-def read_package_file(path: str | Path) -> Package:
+def read_package_file(path: str | Path, decrypt_key: X25519PrivateKey | None = None) -> Package:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise PackageError(f"无法读取数据包文件“{path}”：{exc.strerror or exc}") from None
-    return read_package(data)
+    return read_package(data, decrypt_key)
 
 
 # --------------------------------------------------------------------------- receipts

@@ -71,8 +71,13 @@ def _export(args) -> int:
     repo = open_repository()
     ident = _identity(repo)
     key = device_key(repo)
+    try:
+        county = PK.county_package_key(repo)
+    except PK.PackageError as exc:
+        raise UserError(str(exc)) from None
     data, pkg = PK.build_package(repo, key, org_code=ident.org_code, org_name=ident.org_name,
-                                 user=repo.get_setting("user") or "", server_id=repo.get_setting("server_id"))
+                                 user=repo.get_setting("user") or "", server_id=repo.get_setting("server_id"),
+                                 recipient=county)
     if not pkg.changes:
         print("本机没有未上传的变更，不需要导出数据包")
         return 0
@@ -81,7 +86,7 @@ def _export(args) -> int:
     tmp.write_bytes(data)
     tmp.replace(out)  # never a half-written package on the stick
     months = "、".join(P.period_label(p) for p in pkg.manifest["periods"]) or "无"
-    print(f"已导出数据包 {out}：{len(pkg.changes)} 条变更（涉及月份：{months}）")
+    print(f"已导出数据包 {out}：{len(pkg.changes)} 条变更（涉及月份：{months}；已加密，只有县级服务器能打开）")
     print("请把数据包交给乡镇收集员；拿回回执后运行 taizhang import-receipt 回执文件。在此之前这些变更仍算作未上传")
     return 0
 
@@ -133,6 +138,41 @@ def _upload_as_this_pc(repo, data: bytes, password_source=None) -> dict:
     return upload_package(server, token, data, ca_file=repo.get_setting("sync.ca_file"))
 
 
+def county_decrypt_key(repo):
+    """The county's package key, if the county gave it to this (township) PC; None otherwise."""
+    from sync import credentials
+
+    server = repo.get_setting("server_url")
+    text = credentials.load_county_package_key(server) if server else None
+    return PK.x25519_private_from_text(text) if text else None
+
+
+def _package_key(args) -> int:
+    """Keep the county's package key (a file the county made with ``taizhang-server admin package-key``) in the keyring."""
+    from sync import credentials
+
+    repo = open_repository()
+    server = repo.get_setting("server_url")
+    if not server:
+        raise UserError("本机还没有登录过县级服务器，请先登录（taizhang login）再导入解密密钥")
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="ascii")
+        key = PK.x25519_private_from_text(text)
+    except (OSError, UnicodeDecodeError):
+        raise UserError(f"无法读取密钥文件“{path}”，请确认是县民政局给的 .pem 文件") from None
+    except PK.PackageError as exc:
+        raise UserError(str(exc)) from None
+    expected = repo.get_setting(PK.S_COUNTY_KEY)
+    if expected and PK.x25519_public_text(key) != expected:
+        raise UserError("这个解密密钥与本机登录的县级服务器不符（不是本县服务器的密钥），未保存")
+    if not credentials.store_county_package_key(server, PK.x25519_private_text(key)):
+        raise UserError(credentials.INSECURE_NOTICE + "解密密钥只能保存在安全的系统密钥环中，未保存。")
+    print("县里的数据包解密密钥已保存在本机的系统密钥环中：导入村里的数据包时可在本机审核。"
+          f"请立即删除密钥文件 {path}（不要留在U盘或桌面上）")
+    return 0
+
+
 def _import(args) -> int:
     repo = open_repository()
     ident = _identity(repo)
@@ -143,12 +183,16 @@ def _import(args) -> int:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"无法读取数据包文件“{path}”：{exc.strerror or exc}") from None
-    try:
-        pkg = PK.read_package(data)
-        result = PK.import_locally(repo, pkg, role=role, actor_org=ident.org_code)
-    except PK.PackageError as exc:
-        raise UserError(str(exc)) from None
-    print(f"本机已导入 {result.summary()}")
+    decrypt = county_decrypt_key(repo)
+    if PK.is_sealed(data) and decrypt is None and not args.local_only:
+        print("数据包已加密，本机没有县里发的解密密钥，不在本机导入，直接上传县级服务器")
+    else:
+        try:
+            pkg = PK.read_package(data, decrypt)
+            result = PK.import_locally(repo, pkg, role=role, actor_org=ident.org_code)
+        except PK.PackageError as exc:
+            raise UserError(str(exc)) from None
+        print(f"本机已导入 {result.summary()}")
     if args.local_only:
         return 0
     from sync.cli import _read_password
@@ -225,6 +269,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-r", "--receipt", help="回执写到哪里（默认：数据包旁边的 “…-回执.tzrcpt”）")
     p.add_argument("--local-only", action="store_true", help="只导入本机审核，不上传服务器（没有网络时）")
     p.set_defaults(func=_import)
+    p = sub.add_parser("package-key", help="（乡镇）保存县里发的数据包解密密钥（放在系统密钥环中），以便在本机审核村里的数据包")
+    p.add_argument("file", help="县民政局用 taizhang-server admin package-key 导出的密钥文件（.pem）")
+    p.set_defaults(func=_package_key)
     p = sub.add_parser("import-receipt", help="（村）读入乡镇带回的回执，确认哪些变更县级服务器已收到")
     p.add_argument("file", help="回执文件（.tzrcpt）")
     p.set_defaults(func=_import_receipt)

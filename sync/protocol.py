@@ -62,6 +62,7 @@ E_TOKEN_EXPIRED = "token_expired"  # 401
 E_FORBIDDEN = "forbidden"  # 403
 E_BATCH_MISMATCH = "batch_mismatch"  # 409: a batch id reused for other changes
 E_BAD_REQUEST = "bad_request"  # 400
+E_PASSWORD_CHANGE = "password_change_required"  # 403: a one-time password; sign in again with a new one
 
 # Batch sizing: the client adapts between these bounds, aiming at TARGET_SECONDS per request.
 MIN_BATCH = 50

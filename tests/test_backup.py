@@ -208,15 +208,59 @@ def test_cancelling_a_backup_leaves_no_file(filled, tmp_path):
 
 
 def test_cli_backup_and_restore(filled, village, tmp_path, monkeypatch, capsys):
+    import io
+
     from desktop.cli import main
 
+    def stdin(text):
+        monkeypatch.setattr("sys.stdin", io.StringIO(text))
+
+    stdin("短口令\n")
+    assert main(["backup", "--to", str(tmp_path / "usb")]) == 1
+    assert "至少需要8个字符" in capsys.readouterr().err and not list((tmp_path / "usb").glob("*"))
+    stdin("村里的备份口令2024\n")
     assert main(["backup", "--to", str(tmp_path / "usb")]) == 0
-    out = capsys.readouterr().out
-    assert "备份完成" in out and "测试村（220102001001）" in out
-    made = next((tmp_path / "usb").glob("台账备份-*.sqlite3"))
+    captured = capsys.readouterr()
+    assert "备份完成（已用口令加密）" in captured.out and "测试村（220102001001）" in captured.out
+    assert "无法找回" in captured.err  # said plainly before the passphrase is set
+    made = next((tmp_path / "usb").glob("台账备份-*.tzbak"))
+    assert bk.is_encrypted(made)
     _other_pc(tmp_path, monkeypatch, "pc2")
+    stdin("错误的口令123\n")
+    assert main(["restore", str(made), "--yes"]) == 1
+    assert "备份口令不对" in capsys.readouterr().err
+    assert not [p for p in bk.backup_dir().iterdir() if p.name.startswith(bk.DECRYPTED_PREFIX)]
+    stdin("村里的备份口令2024\n")
     assert main(["restore", str(made), "--yes"]) == 0
     assert "恢复完成：测试村（220102001001）" in capsys.readouterr().out
     monkeypatch.setattr("builtins.input", lambda prompt: "n")
+    stdin("村里的备份口令2024\n")
     assert main(["restore", str(made)]) == 1
     assert "已取消，本机数据没有改动" in capsys.readouterr().out
+    assert not [p for p in bk.backup_dir().iterdir() if p.name.startswith(bk.DECRYPTED_PREFIX)]
+
+
+def test_an_encrypted_backup_holds_no_personal_information(filled, village, tmp_path):
+    from storage import sealed_file
+
+    staff = filled.list("staff")
+    assert staff
+    info = bk.make_backup(tmp_path / "usb", passphrase="村里的备份口令2024")
+    data = info.path.read_bytes()
+    assert data.startswith(sealed_file.MAGIC) and b"SQLite format 3" not in data
+    for person in staff:
+        assert person["id_number"].encode() not in data and person["name"].encode() not in data
+    assert not list(bk.backup_dir().glob(".*.part"))  # the plain copy made on the way is gone
+    with pytest.raises(bk.PassphraseNeeded):
+        bk.plan_restore(info.path)
+    with pytest.raises(bk.BackupError, match="口令不对"):
+        bk.plan_restore(info.path, passphrase="another passphrase")
+    damaged = bytearray(data)
+    damaged[-100] ^= 1
+    (tmp_path / "damaged.tzbak").write_bytes(bytes(damaged))
+    with pytest.raises(bk.BackupError, match="口令不对|已损坏"):
+        bk.plan_restore(tmp_path / "damaged.tzbak", passphrase="村里的备份口令2024")
+    plan = bk.plan_restore(info.path, passphrase="村里的备份口令2024")
+    assert plan.backup.records == bk.current_info().records
+    bk.discard_decrypted(plan)
+    assert not plan.backup.path.exists()

@@ -4,7 +4,7 @@ another PC of the same village (after confirming), refusal of another village's 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QLabel, QMessageBox
 
 from storage import backup as bk
 from storage.local import set_identity
@@ -51,11 +51,20 @@ def test_backup_then_restore_on_another_pc_through_the_settings_box(qtbot, make_
     assert "还没有备份" in widget.last.text()
     usb = tmp_path / "usb"
     usb.mkdir()
-    widget.backup_to(usb)
+    widget.backup_to(usb)  # the passphrase is asked twice, and must match
+    qtbot.waitUntil(lambda: widget.passphrase_box is not None, timeout=10000)
+    box = widget.passphrase_box
+    assert "无法找回" in box.findChild(QLabel).text()
+    box.first.setText("村里的备份口令2024")
+    box.second.setText("村里的备份口令2025")
+    box.accept()
+    assert "不一致" in box.error.text() and widget.passphrase_box is box
+    box.second.setText("村里的备份口令2024")
+    box.accept()
     _wait(qtbot, widget)
-    made = list(usb.glob("台账备份-测试村220102001001-*.sqlite3"))
+    made = list(usb.glob("台账备份-测试村220102001001-*.tzbak"))
     assert len(made) == 1
-    assert widget.status.text().startswith(f"备份完成：{made[0]}")
+    assert widget.status.text().startswith(f"备份完成（已用口令加密）：{made[0]}")
     assert "测试村（220102001001）" in widget.status.text() and widget.backup_button.isEnabled()
 
     # The second PC of the same village, set up but still empty.
@@ -67,9 +76,17 @@ def test_backup_then_restore_on_another_pc_through_the_settings_box(qtbot, make_
     qtbot.addWidget(widget2)
     changed = []
     ctx2.records_changed.connect(changed.append)
-    widget2.restore_from(made[0])
+    widget2.restore_from(made[0])  # a wrong passphrase first: refused, nothing changed
+    qtbot.waitUntil(lambda: widget2.passphrase_box is not None, timeout=10000)
+    widget2.passphrase_box.first.setText("错误的口令123")
+    widget2.passphrase_box.accept()
     _wait(qtbot, widget2)
-    qtbot.waitUntil(lambda: widget2.confirm_box is not None, timeout=10000)
+    assert "备份口令不对" in widget2.status.text() and ctx2.repo.count("staff") == 0
+    widget2.restore_from(made[0])
+    qtbot.waitUntil(lambda: widget2.passphrase_box is not None, timeout=10000)
+    widget2.passphrase_box.first.setText("村里的备份口令2024")
+    widget2.passphrase_box.accept()
+    qtbot.waitUntil(lambda: widget2.handle is not None and widget2.confirm_box is not None, timeout=10000)
     box = widget2.confirm_box
     assert "备份内容：测试村（220102001001）" in box.text() and "安全副本" in box.text()
     box.button(QMessageBox.StandardButton.Yes).click()

@@ -83,3 +83,30 @@ def test_cancel_rolls_the_workbook_back(page, qtbot, tmp_path):
     _wait(qtbot, page)
     assert page.ctx.repo.count("facility") == 1
     assert page.status.text().startswith("已取消")
+
+
+def test_full_export_needs_a_purpose_and_is_listed_in_settings(page, qtbot, tmp_path):
+    from desktop.ui.privacy_widget import PrivacyWidget
+    from tests.test_exchange_util import valid_id
+
+    repo = page.ctx.repo
+    repo.create("staff", {"org_code": VILLAGE, "name": "李四", "id_number": valid_id(3), "roles": ["网格员"],
+                          "status": "在岗"})
+    page.export_to(tmp_path / "m.xlsx")
+    _wait(qtbot, page)
+    assert "已遮挡" in page.status.text()
+    assert valid_id(3) not in [c.value for c in load_workbook(tmp_path / "m.xlsx")["社区工作者"]["C"]]
+    assert not page.purpose.isEnabled()
+    page.full_export.setChecked(True)
+    assert page.purpose.isEnabled()
+    page.export_to(tmp_path / "f.xlsx")
+    assert "请填写用途" in page.status.text() and not (tmp_path / "f.xlsx").exists()
+    page.purpose.setText("报县民政局年度核查")
+    page.export_to(tmp_path / "f.xlsx")
+    _wait(qtbot, page)
+    assert "本次导出已记录" in page.status.text(), page.status.text()
+    assert valid_id(3) in [c.value for c in load_workbook(tmp_path / "f.xlsx")["社区工作者"]["C"]]
+    widget = PrivacyWidget(page.ctx)
+    qtbot.addWidget(widget)
+    qtbot.waitUntil(lambda: widget.table.rowCount() == 1, timeout=30000)
+    assert widget.table.item(0, 6).text() == "报县民政局年度核查" and widget.table.item(0, 7).text() == "f.xlsx"

@@ -18,6 +18,9 @@ from storage.demo import fill_demo
 from storage.repository import Repository
 from tests.test_exchange_util import (COUNTY, VILLAGE, change_count, fill_template, record_counts, valid_id)
 
+# These tests re-import what they export, so they export in full (allowed by default, recorded).
+FULL = {"full": True, "purpose": "测试：导出后再导入"}
+
 
 @pytest.fixture
 def county_repo(tmp_path):
@@ -60,7 +63,7 @@ def test_template_is_derived_from_the_schema(repo, village, tmp_path):
 
 
 def test_export_import_round_trip_changes_nothing(demo_repo, county_repo, tmp_path):
-    path, n = export_workbook(demo_repo, tmp_path / "导出.xlsx", org_code=VILLAGE)
+    path, n = export_workbook(demo_repo, tmp_path / "导出.xlsx", org_code=VILLAGE, **FULL)
     assert n == sum(record_counts(demo_repo).values())
     # into the county: everything created, with the village's own UUIDs
     first = import_workbook(county_repo, path, scope=COUNTY)
@@ -82,7 +85,7 @@ def test_export_import_round_trip_changes_nothing(demo_repo, county_repo, tmp_pa
 
 
 def test_edited_export_updates_instead_of_duplicating(demo_repo, county_repo, tmp_path):
-    path, _ = export_workbook(demo_repo, tmp_path / "导出.xlsx", org_code=VILLAGE)
+    path, _ = export_workbook(demo_repo, tmp_path / "导出.xlsx", org_code=VILLAGE, **FULL)
     import_workbook(county_repo, path)
     wb = load_workbook(path)
     ws = wb["服务设施"]
@@ -143,7 +146,7 @@ def test_period_export_contains_only_that_months_dated_records(demo_repo, tmp_pa
     services = demo_repo.list("service")
     month = services[0]["date"].strftime("%Y-%m")
     expected = sum(1 for s in services if s["date"].strftime("%Y-%m") == month)
-    path, _ = export_workbook(demo_repo, tmp_path / "月.xlsx", org_code=VILLAGE, period=month)
+    path, _ = export_workbook(demo_repo, tmp_path / "月.xlsx", org_code=VILLAGE, period=month, **FULL)
     ws = load_workbook(path, read_only=True)["服务记录"]
     rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if any(v is not None for v in r)]
     assert len(rows) == expected
@@ -151,7 +154,7 @@ def test_period_export_contains_only_that_months_dated_records(demo_repo, tmp_pa
 
 
 def test_csv_export_has_bom_and_text_ids(demo_repo, tmp_path):
-    paths = export_csv(demo_repo, tmp_path / "csv", org_code=VILLAGE)
+    paths = export_csv(demo_repo, tmp_path / "csv", org_code=VILLAGE, **FULL)
     staff = next(p for p in paths if p.name == "社区工作者.csv")
     raw = staff.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -165,7 +168,7 @@ def test_csv_export_has_bom_and_text_ids(demo_repo, tmp_path):
 def test_batch_import_of_a_folder_with_progress_and_cancel(demo_repo, county_repo, tmp_path):
     folder = tmp_path / "收件"
     folder.mkdir()
-    export_workbook(demo_repo, folder / "a-好.xlsx", org_code=VILLAGE)
+    export_workbook(demo_repo, folder / "a-好.xlsx", org_code=VILLAGE, **FULL)
     (folder / "b-坏.xlsx").write_bytes(b"not a workbook at all")
     (folder / "~$a-好.xlsx").write_bytes(b"lock file")
     seen = []
@@ -182,7 +185,7 @@ def test_batch_import_of_a_folder_with_progress_and_cancel(demo_repo, county_rep
 
 
 def test_cancel_during_write_rolls_back(demo_repo, county_repo, tmp_path):
-    path, _ = export_workbook(demo_repo, tmp_path / "导出.xlsx", org_code=VILLAGE)
+    path, _ = export_workbook(demo_repo, tmp_path / "导出.xlsx", org_code=VILLAGE, **FULL)
     state = {"writing": False}
 
     def progress(p):
@@ -201,7 +204,7 @@ def _server(tmp_path, *args):
 
 
 def test_server_import_cli_exit_status_dry_run_and_reports(demo_repo, tmp_path):
-    good, _ = export_workbook(demo_repo, tmp_path / "好.xlsx", org_code=VILLAGE)
+    good, _ = export_workbook(demo_repo, tmp_path / "好.xlsx", org_code=VILLAGE, **FULL)
     bad = tmp_path / "坏.xlsx"
     bad.write_bytes(good.read_bytes()[:2000])  # truncated zip
     dry = _server(tmp_path, good, "--dry-run")
@@ -270,7 +273,7 @@ def test_rows_outside_the_templates_period_are_imported_with_a_warning(repo, vil
 def test_children_of_a_deleted_parent_are_not_exported(demo_repo, county_repo, tmp_path):
     training = demo_repo.list("training")[0]
     demo_repo.delete("staff", training["staff_id"])
-    path, n = export_workbook(demo_repo, tmp_path / "x.xlsx", org_code=VILLAGE)
+    path, n = export_workbook(demo_repo, tmp_path / "x.xlsx", org_code=VILLAGE, **FULL)
     result = import_workbook(county_repo, path)
     assert result.status == "imported", result.text()
     assert training["id"] not in {t["id"] for t in county_repo.list("training")}
@@ -278,7 +281,7 @@ def test_children_of_a_deleted_parent_are_not_exported(demo_repo, county_repo, t
 
 def test_server_import_on_postgresql(demo_repo, pg_engine, pg_url, tmp_path):
     """The county server in production runs PostgreSQL: the same CLI, all or nothing, idempotent."""
-    good, n = export_workbook(demo_repo, tmp_path / "好.xlsx", org_code=VILLAGE)
+    good, n = export_workbook(demo_repo, tmp_path / "好.xlsx", org_code=VILLAGE, **FULL)
     pg = Repository(pg_engine, actor="县")
     from storage.repository import WriteOp
 
@@ -313,7 +316,7 @@ def test_hidden_ids_of_another_villages_records_are_refused_live_or_deleted(demo
     village's records at the county (one of them deleted there) — every such row is refused, nothing written."""
     from storage.repository import org_unit_id
 
-    path, n = export_workbook(demo_repo, tmp_path / "导出.xlsx", org_code=VILLAGE)
+    path, n = export_workbook(demo_repo, tmp_path / "导出.xlsx", org_code=VILLAGE, **FULL)
     assert import_workbook(county_repo, path, scope=COUNTY).status == "imported"
     other = "220102001002"
     county_repo.create("org_unit", {"org_code": other, "name": "邻村", "level": "村/社区", "urban_rural": "农村社区",

@@ -520,8 +520,18 @@ def test_reveal_of_masked_id_in_edit_form(qtbot, make_form, repo, village):
     w = form.field_widget("id_number")
     assert VALID_ID not in w.edit.text() and w.edit.isReadOnly()
     assert all(VALID_ID not in lbl.text() for lbl in form.findChildren(type(form.summary)))
+    assert repo.list("disclosure") == []
     qtbot.mouseClick(w.button, Qt.MouseButton.LeftButton)
     assert w.edit.text() == VALID_ID and not w.edit.isReadOnly()
+    # showing a stored number in full is a disclosure: recorded once (hiding and showing again adds none)
+    from desktop.ui.jobs import runner
+
+    qtbot.mouseClick(w.button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.button, Qt.MouseButton.LeftButton)
+    runner().wait_idle()
+    shown = repo.list("disclosure")
+    assert [(d["action"], d["record_types"], d["row_count"], d["actor"]) for d in shown] == \
+        [("屏幕显示完整号码", "社区工作者", 1, repo.actor)]
     # saving without changing anything else keeps the number
     saved = form.save()
     assert saved["id_number"] == VALID_ID

@@ -20,6 +20,7 @@ from tests.test_review_ui import county_tree, shots_dir
 
 KEY = PK.new_signing_key()  # this PC's package signing key, as made at sign-in
 SERVER_KEY = PK.new_signing_key()  # the county server's receipt key
+COUNTY_KEY = PK.new_encryption_key()  # the county server's package encryption key
 
 
 def village_page(qtbot, repo):
@@ -94,7 +95,7 @@ def test_checklist_submit_and_returned_notice(qtbot, repo, tmp_path):
     assert not page.notices.isVisibleTo(page)
 
 
-def test_package_export_receipt_and_township_import(qtbot, repo, tmp_path):
+def test_package_export_receipt_and_township_import(qtbot, repo, tmp_path, monkeypatch):
     from desktop.ui.context import AppContext
     from desktop.ui.periods_page import PeriodsPage
 
@@ -107,10 +108,14 @@ def test_package_export_receipt_and_township_import(qtbot, repo, tmp_path):
     assert page.export_to(out) is None
     assert "还没有登录过县级服务器" in page.message.text() and not out.exists()
     page.key_provider = lambda: KEY
+    assert page.export_to(out) is None  # signed in, but by an older release: no county key, so no package
+    assert "加密公钥" in page.message.text() and not out.exists()
+    repo.set_setting(PK.S_COUNTY_KEY, PK.x25519_public_text(COUNTY_KEY))  # what sign-in stores
     handle = page.export_to(out)
     qtbot.waitUntil(handle.is_done, timeout=20000)
     assert out.exists() and "已导出数据包" in page.message.text()
-    pkg = PK.read_package(out.read_bytes())
+    assert PK.is_sealed(out.read_bytes())
+    pkg = PK.read_package(out.read_bytes(), COUNTY_KEY)
     assert pkg.verify(KEY.public_key()) and pkg.org_code == VILLAGE
 
     # the township PC imports it for review (no server in this test: local import only)
@@ -120,6 +125,11 @@ def test_package_export_receipt_and_township_import(qtbot, repo, tmp_path):
     town = PeriodsPage(AppContext(town_repo))
     qtbot.addWidget(town)
     assert not town.is_village
+    handle = town.import_package(out, upload=False)  # without the county's key it cannot open the package
+    qtbot.waitUntil(handle.is_done, timeout=20000)
+    assert "已加密" in town.message.text() and town_repo.count("service", org_code=VILLAGE) == 0
+    # given the county's key (kept in the OS keyring: tests/test_sync_keyring.py), it can
+    monkeypatch.setattr("sync.package_cli.county_decrypt_key", lambda _repo: COUNTY_KEY)
     handle = town.import_package(out, upload=False)
     qtbot.waitUntil(handle.is_done, timeout=20000)
     assert "本机新写入" in town.message.text()

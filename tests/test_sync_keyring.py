@@ -85,6 +85,8 @@ def test_package_round_trip_with_keys_in_secret_service(server, tmp_path):
     village, town, stick = tmp_path / "village", tmp_path / "town", tmp_path / "stick"
     stick.mkdir()
     (tmp_path / "add.py").write_text(ADD_SERVICES, encoding="utf-8")
+    # the county gives the township collector's PC its package key, to review packages locally
+    server.admin("package-key", "-o", str(tmp_path / "county-key.pem"))
     script = f"""
 set -e
 echo -n keyring-unlock | gnome-keyring-daemon --unlock --components=secrets >/dev/null
@@ -95,6 +97,7 @@ echo '{PASSWORD}' | {CLI} login --server {server.url} --user cun
 {sys.executable} -c 'import keyring; print("KEY", keyring.get_password("taizhang-sync", "{server.url}|cun|package-signing-key"))'
 export TAIZHANG_HOME={town}
 echo '{PASSWORD}' | {CLI} login --server {server.url} --user zhen
+{CLI} package-key {tmp_path / 'county-key.pem'}
 {CLI} import-package {stick / 'xingfu.tzpkg'} < /dev/null
 export TAIZHANG_HOME={village}
 {CLI} import-receipt {stick / 'xingfu-回执.tzrcpt'}
@@ -110,6 +113,7 @@ export TAIZHANG_HOME={village}
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "PENDING 2" in out and "已导出数据包" in out
+    assert "数据包解密密钥已保存" in out and "本机已导入" in out  # the township PC opened the sealed package
     assert "已上传县级服务器：新写入 2 条" in out
     assert "本机 2 条变更已确认上传，尚未上传 0 条" in out
     old_login = (tmp_path / "old.err").read_text(encoding="utf-8")
@@ -121,7 +125,10 @@ export TAIZHANG_HOME={village}
     from sync import package as PK
 
     signing_key = PK.private_key_from_text(private)
-    pkg = PK.read_package_file(stick / "xingfu.tzpkg")
+    with pytest.raises(PK.PackageError, match="已加密"):
+        PK.read_package_file(stick / "xingfu.tzpkg")  # sealed: a lost stick discloses nothing
+    county_key = PK.x25519_private_from_text((tmp_path / "county-key.pem").read_text())
+    pkg = PK.read_package_file(stick / "xingfu.tzpkg", county_key)
     assert pkg.verify(signing_key.public_key())  # signed with the key kept in the keyring
     # the private key is in the keyring only: not in the PC's data directory, not in the server's database
     assert private.encode() not in _db_bytes(village)

@@ -456,6 +456,7 @@ class RecordForm(QDialog):
             w.changed.connect(lambda name=f.name: self._field_changed(name))
             if isinstance(w, MaskedWidget):
                 w.revealed_changed.connect(lambda _on: self._revalidate())
+                w.revealed_changed.connect(lambda on, name=f.name: on and self._record_reveal(name))
             row += 1
 
         self.child_tables: list[ChildTable] = []
@@ -584,6 +585,30 @@ class RecordForm(QDialog):
         gender = self.widgets.get("gender")
         if gender is not None and is_blank(gender.raw()):
             gender.set_raw("男" if int(value[16]) % 2 else "女")
+
+    def _record_reveal(self, field_name: str) -> None:
+        """A stored ID number or phone shown in full (显示) is a disclosure: recorded once per form and field."""
+        shown = getattr(self, "_revealed", set())
+        self._revealed = shown
+        if self.record_id is None or field_name in shown:
+            return  # a value the user is typing into a new record is not a disclosure
+        shown.add(field_name)
+        from storage import disclosure
+
+        label = self.rt.field(field_name).label
+        try:
+            from desktop.ui.jobs import write_op
+        except ImportError:  # the forms used on their own: write directly
+            write_op = None
+
+        def work(_job=None):
+            return disclosure.record_disclosure(self.repo, action=disclosure.SCREEN, record_types=[self.rt.name],
+                                                rows=1, purpose=f"查看{label}", org_code=self.org_code)
+
+        if write_op is None:
+            work()
+        else:
+            write_op(work).affects("disclosure").run_in_background(self)
 
     def _revalidate(self) -> None:
         if self._loading:

@@ -143,6 +143,13 @@ def open_context(db_path: Path | None = None):
     user = repo.get_setting("user")
     if user:
         repo.actor = user
+    if local.identity(repo) is not None and not local.is_demo(repo):
+        from storage import operators
+
+        try:
+            operators.start_of_day(repo)  # a PC with one member of staff is not asked anything
+        except operators.OperatorError as exc:
+            log.warning("TAIZHANG_OPERATOR not used: %s", exc)
     return AppContext(repo, path)
 
 
@@ -156,6 +163,7 @@ class AppController(QObject):
         self.ctx = ctx
         self.window = None
         self.first_run = None
+        self.operator_dialog = None
         self.demo_job = None
         self._connect(ctx)
 
@@ -170,6 +178,15 @@ class AppController(QObject):
             self.first_run.finished.connect(self._first_run_done)
             self.first_run.open()
             return self.first_run
+        from storage import operators
+
+        if not self.ctx.is_demo and operators.needs_choice(self.ctx.repo):
+            from desktop.ui.operator_dialog import OperatorDialog
+
+            self.operator_dialog = OperatorDialog(self.ctx.repo)
+            self.operator_dialog.finished.connect(lambda _result: self.show_main_window())
+            self.operator_dialog.open()
+            return self.operator_dialog
         return self.show_main_window()
 
     def _first_run_done(self, result: int) -> None:

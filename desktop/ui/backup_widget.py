@@ -10,15 +10,67 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
 
 from desktop.ui.jobs import describe_error, op, write_op
 from desktop.ui.theme import mark_destructive
 from storage import backup as bk
+from storage import sealed_file
 from storage.schema import RECORD_TYPES
+
+
+class PassphraseDialog(QDialog):
+    """The backup passphrase: set (typed twice) when a backup is made, asked when one is restored."""
+
+    def __init__(self, parent: QWidget | None, *, new: bool):
+        super().__init__(parent)
+        self.new = new
+        self.setObjectName("passphrase_dialog")
+        self.setWindowTitle("设置备份口令" if new else "输入备份口令")
+        layout = QVBoxLayout(self)
+        text = ("备份文件会用这个口令加密，U盘丢失也不会泄露身份号码和手机号。在另一台电脑上恢复时需要输入它。"
+                if new else "这个备份已加密，请输入制作备份时设置的口令。")
+        intro = QLabel(text + "\n" + sealed_file.FORGOTTEN)
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.first = QLineEdit()
+        self.first.setObjectName("passphrase")
+        self.first.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow("备份口令(&P)：", self.first)
+        self.second = QLineEdit()
+        self.second.setObjectName("passphrase_again")
+        self.second.setEchoMode(QLineEdit.EchoMode.Password)
+        if new:
+            form.addRow("再输入一次(&A)：", self.second)
+        layout.addLayout(form)
+        self.error = QLabel()
+        self.error.setObjectName("passphrase_error")
+        self.error.setStyleSheet("color: #b03a2e;")
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("确定")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def passphrase(self) -> str:
+        return self.first.text()
+
+    def accept(self) -> None:
+        try:
+            if self.new:
+                sealed_file.check_new_passphrase(self.first.text(), self.second.text())
+            elif not self.first.text():
+                raise ValueError("请输入备份口令")
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        super().accept()
 
 
 class BackupWidget(QWidget):
@@ -28,6 +80,7 @@ class BackupWidget(QWidget):
         self.setObjectName("backup_widget")
         self.handle = None
         self.confirm_box: QMessageBox | None = None
+        self.passphrase_box: PassphraseDialog | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         intro = QLabel("备份会把本机全部台账复制成一个文件，程序打开时也可以备份。建议每月底备份一次，"
@@ -92,11 +145,32 @@ class BackupWidget(QWidget):
         if folder:
             self.backup_to(Path(folder))
 
-    def backup_to(self, folder: Path):
+    def _ask_passphrase(self, *, new: bool, then) -> None:
+        """Ask for the passphrase (window-modal, never blocking the event loop), then ``then(passphrase)``."""
+        box = PassphraseDialog(self, new=new)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def finished(result: int) -> None:
+            self.passphrase_box = None
+            if result == QDialog.DialogCode.Accepted:
+                then(box.passphrase())
+            else:
+                self._busy(False)
+                self._say("已取消，本机数据没有改动。")
+
+        box.finished.connect(finished)
+        self.passphrase_box = box
+        box.open()
+
+    def backup_to(self, folder: Path, passphrase: str | None = None):
+        """Back up to ``folder``, encrypted with a passphrase (asked, twice, if not given)."""
+        if passphrase is None:
+            self._ask_passphrase(new=True, then=lambda p: self.backup_to(folder, p))
+            return None
         db_path = self._db_path()
 
         def work(job):
-            return bk.make_backup(folder, db_path=db_path,
+            return bk.make_backup(folder, db_path=db_path, passphrase=passphrase,
                                   progress=lambda done, total: job.progress(done, total, "正在备份台账…"))
 
         self._busy(True)
@@ -108,23 +182,27 @@ class BackupWidget(QWidget):
 
     def _backup_done(self, info: bk.BackupInfo) -> None:
         self._busy(False)
-        self._say(f"备份完成：{info.path}\n{info.summary()}")
+        self._say(f"备份完成（已用口令加密）：{info.path}\n{info.summary()}\n{sealed_file.FORGOTTEN}")
         self.show_last_backup()
 
     # ------------------------------------------------------------------ restore
 
     def choose_backup_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "选择备份文件", str(bk.backup_dir()),
-                                              "台账备份 (*.sqlite3);;所有文件 (*)")
+                                              "台账备份 (*.tzbak *.sqlite3);;所有文件 (*)")
         if path:
             self.restore_from(Path(path))
 
-    def restore_from(self, path: Path):
-        """Check the backup (read job), then ask before replacing anything."""
+    def restore_from(self, path: Path, passphrase: str | None = None):
+        """Check the backup (read job; an encrypted one after its passphrase), then ask before replacing anything."""
+        if passphrase is None and bk.is_encrypted(path):
+            self._busy(True)
+            self._ask_passphrase(new=False, then=lambda p: self.restore_from(path, p))
+            return None
         db_path = self._db_path()
         self._busy(True)
         self._say("正在检查备份文件…")
-        self.handle = (op(lambda job: bk.plan_restore(path, db_path=db_path))
+        self.handle = (op(lambda job: bk.plan_restore(path, db_path=db_path, passphrase=passphrase))
                        .with_progress("正在检查备份文件")
                        .success(self._confirm_restore).failure(self._failed).on_cancelled(self._cancelled)
                        .run_in_background(self))
@@ -150,6 +228,7 @@ class BackupWidget(QWidget):
     def _confirmed(self, plan: bk.RestorePlan, result: int) -> None:
         self.confirm_box = None
         if result != QMessageBox.StandardButton.Yes:
+            bk.discard_decrypted(plan)
             self._busy(False)
             self._say("没有恢复，本机数据没有改动。")
             return

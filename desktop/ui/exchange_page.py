@@ -66,6 +66,20 @@ class ExchangePage(QWidget):
         period_row.addWidget(labelled("填报期(&Q)（可留空）：", self.period))
         period_row.addStretch(1)
         ex.addLayout(period_row)
+        # Masked by default; full numbers only when chosen, with a purpose, and recorded (storage.disclosure).
+        full_row = QHBoxLayout()
+        self.full_export = QCheckBox("导出完整的身份号码和手机号(&F)")
+        self.full_export.setObjectName("export_full")
+        self.full_export.setToolTip("默认导出的身份号码、手机号是遮挡的（如 110105********1234）。"
+                                    "完整导出须填写用途，每次都会记录并同步到县里。")
+        self.purpose = QLineEdit()
+        self.purpose.setObjectName("export_purpose")
+        self.purpose.setPlaceholderText("用途，如：报县民政局年度核查")
+        self.purpose.setEnabled(False)
+        self.full_export.toggled.connect(self.purpose.setEnabled)
+        full_row.addWidget(self.full_export)
+        full_row.addWidget(labelled("用途(&U)：", self.purpose), 1)
+        ex.addLayout(full_row)
         buttons = FlowLayout()
         self.template_button = QPushButton("生成填报模板(&T)…")
         self.template_button.setObjectName("make_template")
@@ -156,6 +170,22 @@ class ExchangePage(QWidget):
             self.period.setFocus()
             return False
 
+    def _full_choice(self) -> tuple[bool, str | None] | None:
+        """(full, purpose) as chosen; None (and a message) if full is chosen without a purpose."""
+        if not self.full_export.isChecked():
+            return False, None
+        purpose = self.purpose.text().strip()
+        if not purpose:
+            self._say("导出完整的身份号码和手机号时请填写用途，它会和本次导出一起记录。", error=True)
+            self.purpose.setFocus()
+            return None
+        return True, purpose
+
+    @staticmethod
+    def _export_job(work, full: bool):
+        """A masked export only reads; a full one also writes its disclosure record (the writer thread)."""
+        return write_op(work).affects("disclosure") if full else op(work)
+
     def _failed(self, exc: BaseException) -> None:
         self._busy(False)
         self._say(describe_error(exc), error=True)
@@ -213,44 +243,47 @@ class ExchangePage(QWidget):
                        .run_in_background(self))
 
     def export_to(self, path: Path) -> None:
-        period = self._period()
-        if period is False:
+        period, choice = self._period(), self._full_choice()
+        if period is False or choice is None:
             return
         repo, org = self.ctx.repo, self.org_code
+        full, purpose = choice
 
         def work(job):
             from exchange.export import export_workbook
 
-            return export_workbook(repo, path, org_code=org, period=period,
+            return export_workbook(repo, path, org_code=org, period=period, full=full, purpose=purpose,
                                    progress=lambda n: job.progress(n, 0, f"已写出 {n} 条"))
 
         def done(result):
             self._busy(False)
             written, n = result
-            self._say(f"已导出 {n} 条记录到 {written}" + (f"（填报期 {period}）" if period else ""))
+            self._say(f"已导出 {n} 条记录到 {written}" + (f"（填报期 {period}）" if period else "") + _how(full))
 
         self._busy(True)
         self._say("正在导出…")
-        self.handle = (op(work).with_progress("正在导出 Excel").success(done).failure(self._failed)
+        self.handle = (self._export_job(work, full).with_progress("正在导出 Excel").success(done).failure(self._failed)
                        .on_cancelled(lambda: (self._busy(False), self._say("已取消导出")))
                        .run_in_background(self))
 
     def export_csv_to(self, folder: Path) -> None:
-        period = self._period()
-        if period is False:
+        period, choice = self._period(), self._full_choice()
+        if period is False or choice is None:
             return
         repo, org = self.ctx.repo, self.org_code
+        full, purpose = choice
 
         def work(job):
             from exchange.export import export_csv
 
             job.progress(0, 0, "正在导出 CSV…")
-            return export_csv(repo, folder, org_code=org, period=period)
+            return export_csv(repo, folder, org_code=org, period=period, full=full, purpose=purpose)
 
         self._busy(True)
-        self.handle = (op(work).with_progress("正在导出 CSV")
+        self.handle = (self._export_job(work, full).with_progress("正在导出 CSV")
                        .success(lambda paths: (self._busy(False),
-                                               self._say(f"已导出 {len(paths)} 个 CSV 文件（UTF-8 带 BOM）到 {folder}")))
+                                               self._say(f"已导出 {len(paths)} 个 CSV 文件（UTF-8 带 BOM）到 {folder}"
+                                                         + _how(full))))
                        .failure(self._failed)
                        .run_in_background(self))
 
@@ -299,6 +332,10 @@ class ExchangePage(QWidget):
                        .failure(self._failed)
                        .on_cancelled(lambda: show(cancelled=True))
                        .run_in_background(self))
+
+
+def _how(full: bool) -> str:
+    return "；身份号码和手机号完整，本次导出已记录" if full else "；身份号码和手机号已遮挡"
 
 
 def create_page(ctx) -> QWidget:

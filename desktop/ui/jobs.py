@@ -437,8 +437,9 @@ def describe_error(exc: BaseException) -> str:
     from storage.db import DatabaseError
     from storage.repository import WriteRefused
     from storage.validation import ValidationError
+    from sync.package import PackageError
 
-    if isinstance(exc, (ValidationError, WriteRefused, DatabaseError, UserError)):
+    if isinstance(exc, (ValidationError, WriteRefused, DatabaseError, UserError, PackageError)):
         return str(exc)
     text = str(exc)
     if isinstance(exc, sqlite3.OperationalError) or "database is locked" in text:

@@ -364,7 +364,11 @@ class MainWindow(QMainWindow):
         self.status_period.setObjectName("status_period")
         self.status_version = QLabel(f"版本 {__version__}")
         self.status_version.setObjectName("status_version")
-        for w in (self.status_online, self.status_unsent, self.status_last_sync, self.status_period):
+        # who writes are recorded as (storage.operators): the person chosen at start-up
+        self.status_operator = QLabel(f"操作人：{self.ctx.repo.actor}")
+        self.status_operator.setObjectName("status_operator")
+        for w in (self.status_operator, self.status_online, self.status_unsent, self.status_last_sync,
+                  self.status_period):
             sb.addPermanentWidget(w)
         sb.addPermanentWidget(self.status_version)
         self.ctx.unsent_count_changed.connect(self._show_unsent)

@@ -58,6 +58,7 @@ PAGES: tuple[PageSpec, ...] = (
 # Boxes embedded in the 设置 page, same rules as pages (factory(ctx) -> QWidget | None).
 SETTINGS_SECTIONS: tuple[PageSpec, ...] = (
     PageSpec("backup", "备份与恢复", "desktop.ui.backup_widget", "create_widget"),
+    PageSpec("privacy", "个人信息保护", "desktop.ui.privacy_widget", "create_widget"),
 )
 
 

@@ -395,13 +395,14 @@ class PeriodsPage(QWidget):
         repo, ident = self.ctx.repo, self.ctx.identity
         try:
             key = self.key_provider()
+            county = PK.county_package_key(repo)  # packages are always encrypted to the county
         except Exception as exc:  # noqa: BLE001 - no sign-in / no keyring: tell the user what to do
             self._failed(exc)
             return None
 
         def work(job):
             data, pkg = PK.build_package(repo, key, org_code=ident.org_code, org_name=ident.org_name,
-                                         user=repo.get_setting("user") or "")
+                                         user=repo.get_setting("user") or "", recipient=county)
             out = Path(path)
             tmp = out.with_name(out.name + ".tmp")
             tmp.write_bytes(data)
@@ -448,10 +449,16 @@ class PeriodsPage(QWidget):
         role = "county" if OrgCode(self.org).level == "county" else "township"
 
         def work(job):
+            from sync.package_cli import county_decrypt_key
+
             data = Path(path).read_bytes()
-            pkg = PK.read_package(data)
-            local_result = PK.import_locally(repo, pkg, role=role, actor_org=self.org)
-            text = f"本机已导入{local_result.summary()}"
+            decrypt = county_decrypt_key(repo)
+            if PK.is_sealed(data) and decrypt is None and upload:
+                text = "数据包已加密，本机没有县里发的解密密钥，不在本机导入"
+            else:
+                pkg = PK.read_package(data, decrypt)
+                local_result = PK.import_locally(repo, pkg, role=role, actor_org=self.org)
+                text = f"本机已导入{local_result.summary()}"
             if upload:
                 from sync.package_cli import _upload_as_this_pc
                 import base64
