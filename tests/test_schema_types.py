@@ -19,12 +19,14 @@ def test_write_order_puts_every_type_after_what_it_refers_to():
     for rt in RECORD_TYPES.values():
         for dep in rt.depends_on:
             assert order.index(dep) < order.index(rt.name), (rt.name, dep)
-    assert order[0] == "org_unit" and order[-1] == "period"  # the registry first, the month lock last
+    dated = [name for name, rt in RECORD_TYPES.items() if rt.date_field and not rt.month_workflow]
+    assert order[0] == "org_unit"  # the registry first, the month lock after every type it locks
+    assert all(order.index(name) < order.index("period") for name in dated)
     assert order.index("staff") < order.index("training") and order.index("volunteer") < order.index("volunteer_hours")
 
 
 def test_types_declare_what_pages_imports_and_checklists_need():
-    assert set(workbook_types()) == set(RECORD_TYPES) - {"org_unit", "period"}
+    assert set(workbook_types()) == set(RECORD_TYPES) - {"org_unit", "period", "disclosure"}
     assert RECORD_TYPES["org_unit"].county_maintained and RECORD_TYPES["period"].month_workflow
     assert [rt.name for rt in RECORD_TYPES.values() if rt.required_in_month] == ["service"]
     assert {rt.name for rt in RECORD_TYPES.values() if rt.required_standing} == {"facility", "staff"}
@@ -115,7 +117,8 @@ def test_a_new_record_type_works_everywhere_with_one_declaration(qtbot, tmp_path
     assert again.total("create") == 0 and len(repo.list(name)) == 2
     path, _n = export_workbook(repo, tmp_path / "导出.xlsx", org_code=VILLAGE)
     ws = load_workbook(path)[throwaway.label]
-    assert {ws.cell(row=r, column=2).value for r in (4, 5)} == {"村口广场", "小学操场"}
+    site = next(c.column for c in ws[3] if str(c.value or "").startswith("地点"))  # after 序号 and 日期
+    assert {ws.cell(row=r, column=site).value for r in (4, 5)} == {"村口广场", "小学操场"}
 
     # sync: pushed to a real server process that knows the type only from the declaration
     server = ServerProcess(f"sqlite:///{tmp_path / 'county.sqlite3'}", home=tmp_path / "server")
