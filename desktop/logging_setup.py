@@ -51,6 +51,19 @@ class ChineseLevelFormatter(logging.Formatter):
         return super().format(record)
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes (not the stream of the moment it was
+    made, which a test runner's capture may have closed since)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 _console: logging.Handler | None = None
 
 
@@ -60,7 +73,7 @@ def setup_console_logging() -> logging.Handler:
     with _lock:
         root = logging.getLogger()
         if _console is None:
-            _console = logging.StreamHandler(sys.stderr)
+            _console = _StderrHandler()
             _console.setLevel(logging.ERROR)
             _console.setFormatter(ChineseLevelFormatter(CONSOLE_FORMAT, datefmt="%H:%M:%S"))
             _console.addFilter(PiiFilter())
