@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from county_server.models import LoginEvent, LoginThrottle, utcnow
 from county_server.writer import write_transaction
+from storage.db import nested_transaction
 
 log = logging.getLogger("taizhang-server.auth")
 
@@ -85,7 +86,7 @@ def _count_failure(conn, key: str, now: dt.datetime) -> int:
     row = conn.execute(select(t.c.failures, t.c.last_failure, t.c.locked_until).where(t.c.key == key)).first()
     if row is None:
         try:
-            with conn.begin_nested():
+            with nested_transaction(conn):
                 conn.execute(insert(t).values(key=key, failures=1, last_failure=now))
             return 1
         except IntegrityError:  # another worker inserted it a moment ago
