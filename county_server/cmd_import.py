@@ -5,7 +5,8 @@ Each workbook is checked cell by cell and then written entirely or not at all
 so that villages pull what the county imported).  One summary line per
 workbook goes to standard output; annotated error reports go to --report-dir.
 Exit status: 0 when every workbook was imported (with --dry-run: would be),
-1 when any was rejected.
+1 when any was rejected or holds a row older than the record it names (冲突: kept
+beside the record in the conflict list, see ``taizhang-server conflicts``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def county_scope(repo, explicit: str | None) -> str | None:
 
 
 def _run(args) -> int:
-    from exchange.importer import Progress, expand_paths, import_files
+    from exchange.importer import Progress, expand_paths, import_files, import_total_line
     from storage.db import open_server_database
     from storage.repository import Repository
 
@@ -68,13 +69,10 @@ def _run(args) -> int:
                                progress=progress, on_result=on_result)
     finally:
         engine.dispose()
-    ok = sum(1 for r in results if r.ok)
-    verb = "可导入" if args.dry_run else "已导入"
-    print(f"共 {len(results)} 个工作簿：{verb} {ok} 个，拒绝 {len(results) - ok} 个"
-          + ("（试运行，未写入任何数据）" if args.dry_run else ""))
-    if args.report_dir and ok < len(results):
+    print(import_total_line(results, args.dry_run) + ("（试运行，未写入任何数据）" if args.dry_run else ""))
+    if args.report_dir and any(r.status == "rejected" for r in results):
         print(f"错误报告（带批注的工作簿）在 {Path(args.report_dir)}，请发回报送单位改正")
-    return 0 if ok == len(results) else 1
+    return 0 if all(r.ok for r in results) else 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
