@@ -28,7 +28,8 @@ from storage.models import new_id, table_for
 from storage.conflicts import ORIGIN_IMPORT, keep_both
 from storage.repository import Repository, WriteOp, WriteRefused, payload_of
 from storage.schema import RECORD_TYPES, Field, RecordType
-from storage.validation import Issue, ValidationError, check_record, coerce, county_of, mask, township_of
+from storage.validation import (Issue, ValidationError, check_record, coerce, county_of, derive_values, mask,
+                                township_of)
 
 HEADER_SEARCH_ROWS = 30
 FOOTER_WORDS = ("合计", "小计", "总计", "填表人", "填报人", "审核人", "负责人", "制表人", "注：", "注:", "说明：")
@@ -152,7 +153,8 @@ class ImportResult:
         if self.conflicts:
             counts += f"，冲突 {len(self.conflicts)}"
         if self.status == "imported":
-            kept = "；有冲突的行未覆盖，两个版本都已保留，请用 taizhang conflicts 或“冲突”中选择" if self.conflicts else ""
+            kept = ("；有冲突的行未覆盖，两个版本都已保留，请在冲突列表中选择（taizhang conflicts，"
+                    "县里用 taizhang-server import-conflicts）") if self.conflicts else ""
             return f"[已导入] {name}：{counts}（{self.seconds:.1f} 秒）{kept}"
         if self.status == "would_import":
             return f"[可导入] {name}：将{counts}（试运行，未写入；冲突的行不会覆盖）"
@@ -716,6 +718,7 @@ class _Planner:
                 counts.rejected += 1
                 continue
             old = existing.get(match_id) if match_id else None
+            derive_values(rt, values)  # 性别/出生日期 from the ID number, as a form save does
             if old is not None:
                 if old.get("org_code") != values.get("org_code"):
                     self.issue(sheet_name, row.excel_row, None, "区划代码", values.get("org_code"),

@@ -15,6 +15,7 @@ import json
 from sqlalchemy import Connection, select
 
 from storage.models import Conflict, new_id, utcnow
+from storage.schema import RECORD_TYPES
 
 ORIGIN_IMPORT = "import"
 
@@ -46,3 +47,52 @@ def version_labels(origin: str | None) -> tuple[str, str]:
     if origin == ORIGIN_IMPORT:
         return "导入表格中的版本", "当前保存的版本"
     return "本机的版本", "服务器的版本"
+
+
+def open_conflicts(repo) -> list[dict]:
+    """Unresolved conflicts, oldest first, each with both payloads decoded (``local``, ``server``)."""
+    t = Conflict.__table__
+    with repo.engine.connect() as conn:
+        rows = conn.execute(select(t).where(t.c.resolved_at.is_(None)).order_by(t.c.created_at)).mappings().all()
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["local"] = json.loads(d["local_payload"])
+        d["server"] = json.loads(d["server_payload"]) if d["server_payload"] else None
+        d["label"] = RECORD_TYPES[d["record_type"]].label if d["record_type"] in RECORD_TYPES else d["record_type"]
+        out.append(d)
+    return out
+
+
+def choose(repo, conflict_id: str, keep: str) -> dict | None:
+    """Settle a conflict: 'server' keeps the stored version, 'local' writes the other one as a new version.
+
+    Returns the conflict row, or None when it was resolved already.  The write goes through the
+    repository like any edit, so it enters the change log and syncs.
+    """
+    from storage.repository import values_from_payload
+
+    if keep not in ("server", "local"):
+        raise ValueError(keep)
+    t = Conflict.__table__
+    with repo.engine.connect() as conn:
+        row = conn.execute(select(t).where(t.c.id == conflict_id)).mappings().first()
+    if row is None or row["resolved_at"] is not None:
+        return None
+    rt = RECORD_TYPES[row["record_type"]]
+    if keep == "local":
+        mine = json.loads(row["local_payload"])
+        current = repo.get(rt.name, row["record_id"], include_deleted=True)
+        if current is None:
+            repo.create(rt.name, values_from_payload(rt, mine), record_id=row["record_id"])
+        elif mine.get("deleted"):
+            if not current["deleted"]:
+                repo.delete(rt.name, row["record_id"])
+        else:
+            if current["deleted"]:
+                repo.restore(rt.name, row["record_id"])
+                current = repo.get(rt.name, row["record_id"])
+            repo.update(rt.name, row["record_id"], values_from_payload(rt, mine), expected_version=current["version"])
+    with repo.engine.begin() as conn:
+        conn.execute(t.update().where(t.c.id == conflict_id).values(resolved_at=utcnow(), resolution=keep))
+    return dict(row)

@@ -8,6 +8,7 @@ stays, the row waits in the conflict list; importing the current export changes 
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
@@ -85,9 +86,13 @@ def test_village_reimport_of_an_older_export_is_a_conflict(repo, village, tmp_pa
     assert [c["record_id"] for c in open_conflicts(repo)] == [staff["id"]]
 
 
+def _server_cli(db, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "county_server.cli", "--db", f"sqlite:///{db}", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
 def _server_import(db, *files) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "county_server.cli", "--db", f"sqlite:///{db}", "import",
-                           "--county", COUNTY, *map(str, files)], capture_output=True, text=True, timeout=120)
+    return _server_cli(db, "import", "--county", COUNTY, *files)
 
 
 def test_county_reimport_of_an_older_export_is_a_conflict(repo, village, tmp_path):
@@ -116,11 +121,20 @@ def test_county_reimport_of_an_older_export_is_a_conflict(repo, village, tmp_pat
         engine.dispose()
     again = _server_import(db, new)
     assert again.returncode == 0 and "冲突" not in again.stdout and "更新 0" in again.stdout
+
+    # the county settles it: the workbook's version becomes the record's next version
+    listed = _server_cli(db, "import-conflicts")
+    assert "未处理的导入冲突：1 条" in listed.stdout and "building_area" in listed.stdout
+    chosen = _server_cli(db, "import-conflicts", kept[0]["id"][:8], "--keep", "table")
+    assert chosen.returncode == 0, chosen.stdout + chosen.stderr
     engine = open_database(db)
     try:
-        assert change_count(Repository(engine)) == changes
+        county = Repository(engine)
+        assert change_count(county) == changes + 1
+        assert county.get("facility", rec["id"])["building_area"] == 300.0
     finally:
         engine.dispose()
+    assert "未处理的导入冲突：0 条" in _server_cli(db, "import-conflicts").stdout
 
 
 @pytest.mark.usefixtures("insecure_keyring")
@@ -162,3 +176,20 @@ def test_reimport_after_a_resolved_sync_conflict_is_a_conflict(tmp_path, keep):
             if c is not None:
                 c.close()
         server.stop()
+
+
+def test_excel_imported_staff_gets_gender_and_birth_date_from_the_id_number(repo, village, tmp_path):
+    from tests.test_exchange_util import STAFF_HEADER, make_workbook, staff_row
+
+    header = [h for h in STAFF_HEADER if h != "性别"]  # no 性别 column; no 出生日期 column either
+    row = staff_row(2)
+    del row[STAFF_HEADER.index("性别")]
+    path = make_workbook(tmp_path / "人员.xlsx", {"社区工作者": [header, row]})
+    result = import_workbook(repo, path, scope=VILLAGE)
+    assert result.status == "imported", result.text()
+    (imported,) = repo.list("staff")
+    formed = repo.create("staff", {"org_code": VILLAGE, "name": "李四", "id_number": valid_id(5, born="19920615"),
+                                   "roles": ["网格员"], "status": "在岗"})
+    assert (imported["gender"], imported["birth_date"]) == ("男" if int(valid_id(2)[16]) % 2 else "女",
+                                                           dt.date(1980, 1, 1))
+    assert formed["birth_date"] == dt.date(1992, 6, 15) and formed["gender"] in ("男", "女")
