@@ -5,7 +5,8 @@ Each workbook is checked cell by cell and then written entirely or not at all
 so that villages pull what the county imported).  One summary line per
 workbook goes to standard output; annotated error reports go to --report-dir.
 Exit status: 0 when every workbook was imported (with --dry-run: would be),
-1 when any was rejected.
+1 when any was rejected or holds a row older than the record it names (冲突: kept
+beside the record in the conflict list, see ``taizhang-server conflicts``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def county_scope(repo, explicit: str | None) -> str | None:
 
 
 def _run(args) -> int:
-    from exchange.importer import Progress, expand_paths, import_files
+    from exchange.importer import Progress, expand_paths, import_files, import_total_line
     from storage.db import open_server_database
     from storage.repository import Repository
 
@@ -69,13 +70,37 @@ def _run(args) -> int:
                                progress=progress, on_result=on_result)
     finally:
         engine.dispose()
-    ok = sum(1 for r in results if r.ok)
-    verb = "可导入" if args.dry_run else "已导入"
-    print(f"共 {len(results)} 个工作簿：{verb} {ok} 个，拒绝 {len(results) - ok} 个"
-          + ("（试运行，未写入任何数据）" if args.dry_run else ""))
-    if args.report_dir and ok < len(results):
+    print(import_total_line(results, args.dry_run) + ("（试运行，未写入任何数据）" if args.dry_run else ""))
+    if args.report_dir and any(r.status == "rejected" for r in results):
         print(f"错误报告（带批注的工作簿）在 {Path(args.report_dir)}，请发回报送单位改正")
-    return 0 if ok == len(results) else 1
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _conflicts(args) -> int:
+    """Rows of older exports that met a newer record: list them, or keep one version (--keep)."""
+    from storage import conflicts
+    from storage.db import open_server_database
+    from storage.repository import Repository
+
+    engine = open_server_database(args.db)
+    try:
+        repo = Repository(engine, actor=args.actor, device_id=None)
+        waiting = [c for c in conflicts.open_conflicts(repo) if c["origin"] == conflicts.ORIGIN_IMPORT]
+        if args.keep:
+            matches = [c for c in waiting if args.id and c["id"].startswith(args.id)]
+            if len(matches) != 1:
+                raise UserError(f"没有唯一以“{args.id or ''}”开头的导入冲突，请用 taizhang-server import-conflicts 查看编号")
+            conflicts.choose(repo, matches[0]["id"], "local" if args.keep == "table" else "server")
+            print("已采用导入表格中的版本" if args.keep == "table" else "已保留当前保存的版本")
+            return 0
+        print(f"未处理的导入冲突：{len(waiting)} 条")
+        for c in waiting:
+            diff = [k for k in c["local"] if c["server"] is None or c["local"].get(k) != c["server"].get(k)]
+            print(f"  {c['id'][:8]}  {c['label']}  {c['org_code']}  当前第{c['server_version']}版，"
+                  f"与表格不同的字段：{'、'.join(diff) or '无'}")
+        return 0
+    finally:
+        engine.dispose()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,3 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--county", help="本县的12位区划代码（默认取服务器组织机构中唯一的县）")
     p.add_argument("--actor", default="县级Excel导入", help="记入修改记录的操作人")
     p.set_defaults(func=_run)
+    p = sub.add_parser("import-conflicts", help="查看导入时与较新记录冲突的行（较旧的表格），--keep 选择保留哪个版本")
+    p.add_argument("id", nargs="?", help="冲突编号（前几位即可）")
+    p.add_argument("--keep", choices=["table", "current"], help="采用表格中的版本（table）或保留当前保存的版本（current）")
+    p.add_argument("--actor", default="县级Excel导入", help="记入修改记录的操作人")
+    p.set_defaults(func=_conflicts)

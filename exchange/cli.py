@@ -69,7 +69,7 @@ def _export(args) -> int:
 
 
 def _import(args) -> int:
-    from exchange.importer import import_files
+    from exchange.importer import import_files, import_total_line
     from storage.cli import open_repository
 
     repo = open_repository()
@@ -78,9 +78,8 @@ def _import(args) -> int:
                            on_result=lambda r: print(r.text(), flush=True))
     if not results:
         raise UserError("没有找到要导入的 .xlsx 文件，请检查文件或文件夹路径")
-    ok = sum(1 for r in results if r.ok)
-    print(f"共 {len(results)} 个工作簿：{'可导入' if args.dry_run else '已导入'} {ok} 个，拒绝 {len(results) - ok} 个")
-    return 0 if ok == len(results) else 1
+    print(import_total_line(results, args.dry_run))
+    return 0 if all(r.ok for r in results) else 1
 
 
 PRINTABLE = ("service", "facility", "staff", "training", "volunteer_team", "volunteer", "volunteer_hours",

@@ -116,6 +116,8 @@ def _csv_rows(rt: RecordType, cols: list[Column], records: list[dict]) -> Iterat
                 v = cell_value(c, r.get(c.key))
             elif c.kind == "record_id":
                 v = r.get("id")
+            elif c.kind == "record_version":
+                v = r.get("version")
             else:
                 v = r.get(f"_{c.key}")
             row.append("" if v is None else (v.isoformat() if isinstance(v, dt.date) else v))

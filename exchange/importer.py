@@ -25,9 +25,11 @@ from exchange.layout import (TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOIC
                              normalize_label, column_letter, sheet_types, SEQ_HEADER)
 from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
 from storage.models import new_id, table_for
-from storage.repository import Repository, WriteOp, WriteRefused
+from storage.conflicts import ORIGIN_IMPORT, keep_both
+from storage.repository import Repository, WriteOp, WriteRefused, payload_of
 from storage.schema import RECORD_TYPES, Field, RecordType
-from storage.validation import Issue, ValidationError, check_record, coerce, county_of, mask, township_of
+from storage.validation import (Issue, ValidationError, check_record, coerce, county_of, derive_values, mask,
+                                township_of)
 
 HEADER_SEARCH_ROWS = 30
 FOOTER_WORDS = ("合计", "小计", "总计", "填表人", "填报人", "审核人", "负责人", "制表人", "注：", "注:", "说明：")
@@ -76,6 +78,29 @@ class TypeCounts:
     update: int = 0
     unchanged: int = 0
     rejected: int = 0
+    conflict: int = 0
+
+
+@dataclass
+class ImportConflict:
+    """An exported row older than the record it names: both versions kept, nothing overwritten."""
+
+    sheet: str
+    row: int
+    record_type: str
+    record_id: str
+    org_code: str
+    row_version: int
+    stored_version: int
+    differences: list[tuple[str, str, str]]  # (field label, as in the workbook, as stored), PII masked
+    workbook: dict  # the row as a full payload (fields the workbook lacks keep the stored value)
+    stored: dict  # the record's payload as stored
+
+    def text(self) -> str:
+        rt = RECORD_TYPES[self.record_type]
+        diffs = "；".join(f"{label}：表格中为“{new}”，当前为“{old}”" for label, new, old in self.differences)
+        return (f"工作表“{self.sheet}”第{self.row}行：这条{rt.label}记录在导出后已被修改（表格中是第{self.row_version}版，"
+                f"当前是第{self.stored_version}版），未覆盖。{diffs}")
 
 
 @dataclass
@@ -91,6 +116,7 @@ class ImportResult:
     write_seconds: float = 0.0  # of which in Repository.bulk_write
     report: Path | None = None
     rows_read: int = 0
+    conflicts: list[ImportConflict] = field(default_factory=list)
 
     @property
     def errors(self) -> list[CellIssue]:
@@ -105,7 +131,8 @@ class ImportResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("imported", "would_import", "nothing")
+        """Imported (or would be) with nothing left for a person to decide."""
+        return self.status in ("imported", "would_import", "nothing") and not self.conflicts
 
     def grouped_errors(self) -> dict[str, dict[str, list[int | None]]]:
         """error → column → rows (the shape of DHIS2's conflict list)."""
@@ -123,10 +150,14 @@ class ImportResult:
         name = self.path.name
         created, updated, unchanged = self.total("create"), self.total("update"), self.total("unchanged")
         counts = f"新建 {created}，更新 {updated}，未变 {unchanged}"
+        if self.conflicts:
+            counts += f"，冲突 {len(self.conflicts)}"
         if self.status == "imported":
-            return f"[已导入] {name}：{counts}（{self.seconds:.1f} 秒）"
+            kept = ("；有冲突的行未覆盖，两个版本都已保留，请在冲突列表中选择（taizhang conflicts，"
+                    "县里用 taizhang-server import-conflicts）") if self.conflicts else ""
+            return f"[已导入] {name}：{counts}（{self.seconds:.1f} 秒）{kept}"
         if self.status == "would_import":
-            return f"[可导入] {name}：将{counts}（试运行，未写入）"
+            return f"[可导入] {name}：将{counts}（试运行，未写入；冲突的行不会覆盖）"
         if self.status == "nothing":
             return f"[无内容] {name}：没有可导入的数据行"
         if self.status == "pending":
@@ -142,9 +173,13 @@ class ImportResult:
         lines = [self.summary_line()]
         if self.counts:
             for name, c in self.counts.items():
-                if c.create or c.update or c.unchanged or c.rejected:
+                if c.create or c.update or c.unchanged or c.rejected or c.conflict:
                     lines.append(f"    {RECORD_TYPES[name].label}：新建 {c.create}，更新 {c.update}，"
-                                 f"未变 {c.unchanged}，有错 {c.rejected}")
+                                 f"未变 {c.unchanged}，有错 {c.rejected}" + (f"，冲突 {c.conflict}" if c.conflict else ""))
+        for conflict in self.conflicts[:50]:
+            lines.append(f"  冲突：{conflict.text()}")
+        if len(self.conflicts) > 50:
+            lines.append(f"  另有 {len(self.conflicts) - 50} 条冲突，见 taizhang conflicts")
         for kind, columns in self.grouped_errors().items():
             lines.append(f"  错误：{kind}")
             for column, rows in columns.items():
@@ -233,6 +268,7 @@ class _Planner:
         self.choices = repo.choices()
         self._memo: dict[tuple, dict] = {}  # per column: cell value → coerce() result
         self.ops: list[WriteOp] = []
+        self.conflicts: list[ImportConflict] = []
         # record type → id → {name, id_number, org_code}: parents for child rows, from DB and workbook
         self.parents: dict[str, dict[str, dict]] = {}
         self._by_name: dict[str, dict] = {}
@@ -265,12 +301,14 @@ class _Planner:
         except WorkbookError as exc:
             self.issue("", None, None, "", "", str(exc))
         self.result.seconds = time.perf_counter() - started
-        if not self.result.errors and not self.ops and not self.result.total("unchanged"):
+        if not self.result.errors and not self.ops and not self.result.total("unchanged") and not self.conflicts:
             self.issue("", None, None, "", "", "工作簿中没有数据行（各表表头下方都是空的），没有可导入的内容。"
                        "请填写后再报送")
         if self.result.errors:
             self.result.status = "rejected"
             self.ops = []
+            self.conflicts = []
+        self.result.conflicts = self.conflicts
         return Plan(self.result, self.ops)
 
     def _workbook(self, wb: RawWorkbook) -> None:
@@ -688,6 +726,7 @@ class _Planner:
                 counts.rejected += 1
                 continue
             old = existing.get(match_id) if match_id else None
+            derive_values(rt, values)  # 性别/出生日期 from the ID number, as a form save does
             if old is not None:
                 if old.get("org_code") != values.get("org_code"):
                     self.issue(sheet_name, row.excel_row, None, "区划代码", values.get("org_code"),
@@ -696,6 +735,13 @@ class _Planner:
                     continue
                 changed = [n for n, val in values.items()
                            if (was := old.get(n)) != val and _cmp(was) != _cmp(val)]  # equal → same _cmp
+                row_version = v.get("#version")
+                if changed and match_id == record_id and row_version is not None and row_version < old["version"]:
+                    # exported before the record changed: the newer stored value wins until a person chooses
+                    self._conflict(rt, sheet_name, row, match_id, values, old, changed, row_version)
+                    counts.conflict += 1
+                    seen_ids[match_id] = row.excel_row
+                    continue
                 if changed:
                     self.ops.append(WriteOp(rt.name, "update", values, match_id))
                     counts.update += 1
@@ -711,6 +757,15 @@ class _Planner:
                 self._add_parent(rt.name, row.record_id, values)
 
     parent_types = {f.ref for rt in RECORD_TYPES.values() for f in rt.fields if f.type == "ref"}
+
+    def _conflict(self, rt: RecordType, sheet_name: str, row: _Row, record_id: str, values: dict, old: dict,
+                  changed: list[str], row_version: int) -> None:
+        stored = dict(payload_of(rt, old), deleted=bool(old["deleted"]))
+        workbook = dict(payload_of(rt, {**old, **values}), deleted=False)
+        differences = [(_label_of(rt, n), _shown(values.get(n), rt.field(n).type), _shown(old.get(n), rt.field(n).type))
+                       for n in changed]
+        self.conflicts.append(ImportConflict(sheet_name, row.excel_row, rt.name, record_id, old["org_code"],
+                                             row_version, old["version"], differences, workbook, stored))
 
     def _ids_stored(self, type_name: str, ids: set[str]) -> set[str]:
         """Which of these record ids exist in the database at all (any unit, deleted or not)."""
@@ -968,6 +1023,8 @@ def import_workbook(repo: Repository, path: str | Path, *, scope: str | None = N
         if total:
             # every cell was validated with the schema's validators while planning
             repo.bulk_write(plan.ops, validate=False, progress=written)
+        if result.conflicts:
+            _keep_conflicts(repo, result.conflicts)
         result.status = "imported"
     except Cancelled:
         result.status = "cancelled"
@@ -977,6 +1034,26 @@ def import_workbook(repo: Repository, path: str | Path, *, scope: str | None = N
     result.write_seconds = time.perf_counter() - write_started
     result.seconds = time.perf_counter() - started
     return result
+
+
+def import_total_line(results: list[ImportResult], dry_run: bool) -> str:
+    """The closing line of a batch: how many workbooks were (or would be) imported, had conflicts, were refused."""
+    imported = sum(1 for r in results if r.status in ("imported", "would_import", "nothing"))
+    rejected = sum(1 for r in results if r.status == "rejected")
+    with_conflicts = sum(1 for r in results if r.conflicts)
+    line = f"共 {len(results)} 个工作簿：{'可导入' if dry_run else '已导入'} {imported} 个，拒绝 {rejected} 个"
+    if with_conflicts:
+        line += f"，其中 {with_conflicts} 个有冲突（较旧的行未覆盖较新的记录）"
+    return line
+
+
+def _keep_conflicts(repo: Repository, conflicts: list[ImportConflict]) -> None:
+    """Each stale row beside its record in the conflict list, where sync conflicts are resolved too."""
+    with repo.engine.begin() as conn:
+        for c in conflicts:
+            keep_both(conn, record_type=c.record_type, record_id=c.record_id, org_code=c.org_code,
+                      change_id=new_id(), other=c.workbook, current=c.stored, current_version=c.stored_version,
+                      origin=ORIGIN_IMPORT)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

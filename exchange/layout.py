@@ -12,6 +12,9 @@ kinds of column are not plain fields:
   among the workbook's own rows and the records already in the database.
 - ``记录编号``: a hidden column with the record's UUID, so that re-importing an
   exported workbook updates records instead of duplicating them.
+- ``记录版本``: a hidden column with the record's version as exported.  A row whose
+  version is older than the stored record's is a conflict on import (the record
+  changed after the export), never a silent overwrite.
 - ``区划代码``: optional.  Templates and exports are for one village, whose code
   is in the title line and the hidden metadata sheet; a hand-made workbook may
   carry the code per row instead.
@@ -25,11 +28,15 @@ from dataclasses import dataclass
 
 from storage.schema import RECORD_TYPES, Field, RecordType, workbook_types
 
+# The hidden version column's cells are read as a whole number like any int field.
+VERSION_FIELD = Field("version", "记录版本", "int", min=1)
+
 TEMPLATE_VERSION = "1"
 META_SHEET = "_元数据"
 CHOICES_SHEET = "_选项"
 INSTRUCTIONS_SHEET = "填写说明"
 RECORD_ID_LABEL = "记录编号"
+RECORD_VERSION_LABEL = "记录版本"
 ORG_LABEL = "区划代码"
 TITLE_ROWS = 2  # row 1: merged title; row 2: unit / period line; row 3: header
 HEADER_ROW = TITLE_ROWS + 1
@@ -48,7 +55,7 @@ MAX_CELL_CHARS = 32_767
 class Column:
     key: str  # "name", "staff_id:name", "staff_id:#", "#", "org"
     label: str
-    kind: str  # field | ref_key | ref_id | record_id | org
+    kind: str  # field | ref_key | ref_id | record_id | record_version | org
     field: Field  # the field whose type, format and validators apply to the cell
     required: bool = False
     hidden: bool = False
@@ -103,6 +110,7 @@ def columns_for(rt: RecordType, *, with_org: bool = False) -> list[Column]:
         cols.append(Column(f.name, f.label, "field", f, required=f.required))
     cols.extend(hidden)
     cols.append(Column("#", RECORD_ID_LABEL, "record_id", rt.field("org_code"), hidden=True))
+    cols.append(Column("#version", RECORD_VERSION_LABEL, "record_version", VERSION_FIELD, hidden=True))
     return cols
 
 

@@ -62,7 +62,7 @@ def _help(col: Column, choices: dict[str, list[str]]) -> str:
     parts = []
     if col.kind == "ref_key":
         parts.append(f"填写{col.ref_field.label}的{f.label}，须与“{col.ref_field.label}”表或已有记录一致")
-    elif col.kind in ("ref_id", "record_id"):
+    elif col.kind in ("ref_id", "record_id", "record_version"):
         return "系统使用，请勿修改或删除"
     if col.required:
         parts.append("必填")
@@ -190,6 +190,8 @@ def _export_value(col: Column, record: dict):
         return cell_value(col, record.get(col.key))
     if col.kind == "record_id":
         return record.get("id")
+    if col.kind == "record_version":
+        return record.get("version")
     if col.kind in ("ref_key", "ref_id"):
         return record.get(f"_{col.key}")  # filled in by the exporter
     return None

@@ -256,6 +256,9 @@ class Conflict(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolution: Mapped[str | None] = mapped_column(String(20))
+    # where the other version came from: None for sync, "import" for an Excel row older than the record
+    # (local_payload then holds the workbook's row, server_payload the record as stored)
+    origin: Mapped[str | None] = mapped_column(String(20))
 
 
 class SyncRejection(Base):

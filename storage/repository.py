@@ -597,7 +597,7 @@ class Repository:
                     raise WriteRefused(f"这条{rt.label}记录没有被删除，无需恢复")
                 new["deleted"] = False
         if validate and op.op in ("insert", "update"):
-            coerced, issues = coerce_record(rt, new, self.choices())
+            coerced, issues = coerce_record(rt, new, self.choices(), derive=True)
             if issues:
                 errors = [i for i in issues if i.is_error]
                 if errors:

@@ -55,6 +55,8 @@ class Field:
     ref: str | None = None  # record type a "ref" field points to
     in_form: bool = True  # False: set by the system (org code, parent link)
     help: str = ""
+    # (source field, derivation in storage.validation.DERIVATIONS): filled from the source when left blank
+    derived_from: tuple[str, str] | None = None
 
     @property
     def is_numeric(self) -> bool:
@@ -214,8 +216,9 @@ ORG_UNIT = _register(RecordType(
     fields=(
         Field("org_code", "区划代码", "org_code", required=True),
         Field("name", "名称", "text", required=True, max_length=100),
-        Field("level", "层级", "choice", required=True, choices="org_level", in_form=False),
-        Field("parent_code", "上级区划代码", "org_code", in_form=False),
+        Field("level", "层级", "choice", required=True, choices="org_level", in_form=False,
+              derived_from=("org_code", "level_of_org_code")),
+        Field("parent_code", "上级区划代码", "org_code", in_form=False, derived_from=("org_code", "parent_of_org_code")),
         Field("urban_rural", "城乡分类", "choice", choices="urban_rural",
               help="村/社区必填：城市社区或农村社区"),
         Field("relocation", "易地扶贫搬迁集中安置社区", "bool"),
@@ -290,10 +293,11 @@ STAFF = _register(RecordType(
     fields=(
         ORG,
         Field("name", "姓名", "text", required=True, max_length=50),
-        Field("gender", "性别", "choice", choices="gender"),
+        Field("gender", "性别", "choice", choices="gender", derived_from=("id_number", "gender_of_id_number")),
         Field("id_number", "公民身份号码", "id_number", required=True, pii=True),
         Field("phone", "手机号", "phone", pii=True),
-        Field("birth_date", "出生日期", "date", help="可由身份号码推出"),
+        Field("birth_date", "出生日期", "date", help="可由身份号码推出",
+              derived_from=("id_number", "birth_date_of_id_number")),
         Field("political_status", "政治面貌", "choice", choices="political_status"),
         Field("education", "学历", "choice", choices="education"),
         Field("roles", "职务", "multichoice", required=True, choices="staff_role"),
@@ -351,7 +355,7 @@ VOLUNTEER = _register(RecordType(
     fields=(
         ORG,
         Field("name", "姓名", "text", required=True, max_length=50),
-        Field("gender", "性别", "choice", choices="gender"),
+        Field("gender", "性别", "choice", choices="gender", derived_from=("id_number", "gender_of_id_number")),
         Field("id_number", "公民身份号码", "id_number", pii=True),
         Field("phone", "手机号", "phone", pii=True),
         Field("party_member", "党员", "bool"),

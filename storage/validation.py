@@ -17,7 +17,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from storage.choices import DEFAULT_CHOICES
 from storage.schema import Field, RecordType
@@ -528,10 +528,12 @@ def _record_coercer(rt: RecordType, choices: dict[str, list[str]] | None):
 
 
 def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | None = None,
-                  *, check: bool = True) -> tuple[dict, list[Issue]]:
+                  *, check: bool = True, derive: bool = False) -> tuple[dict, list[Issue]]:
     """Coerce every field present in ``raw``; then check required fields and cross rules.
 
     ``check=False``: the fields only (a caller that checks the whole record itself).
+    ``derive=True``: blank derived fields are filled from their sources before the checks
+    (a record made here; a change made elsewhere arrives already derived).
     """
     values, slow = _record_coercer(rt, choices)(raw)
     issues: list[Issue] = []
@@ -546,6 +548,8 @@ def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | Non
                 del values[f.name]
                 continue
         values[f.name] = value
+    if derive:
+        derive_values(rt, values)
     if check:
         issues.extend(check_record(rt, values, skip={i.field for i in issues} if issues else ()))
     return values, issues
@@ -599,6 +603,53 @@ def _check_org_unit(values: dict, skip: set) -> list[Issue]:
         issues.append(Issue("parent_code", f"上级区划代码：{code}不属于上级单位{parent}"
                                            f"（应属于{parent_code_of(code)}），请核对代码"))
     return issues
+
+
+# --------------------------------------------------------------------------- derivations
+
+def _gender_of_id_number(number: str) -> str | None:
+    return "男" if int(number[16]) % 2 else "女"
+
+
+def _level_of_org_code(code: str) -> str | None:
+    return ORG_LEVEL_LABELS[org_level(code)]
+
+
+# What a field declares in ``Field.derived_from``: a function of its source field's valid value.
+DERIVATIONS: dict[str, Callable[[Any], Any]] = {
+    "birth_date_of_id_number": id_birth_date,
+    "gender_of_id_number": _gender_of_id_number,
+    "level_of_org_code": _level_of_org_code,
+    "parent_of_org_code": parent_code_of,
+}
+
+
+def derive_values(rt: RecordType, values: dict) -> list[str]:
+    """Fill blank derived fields from their valid source value (in place); returns the names filled.
+
+    Runs on coerced values, so a source that failed validation is absent and derives nothing.
+    """
+    filled = []
+    for f in _derived_fields(rt):
+        source_name, how = f.derived_from
+        source = values.get(source_name)
+        if source is None or not is_blank(values.get(f.name)):
+            continue
+        value = DERIVATIONS[how](source)
+        if value is not None:
+            values[f.name] = value
+            filled.append(f.name)
+    return filled
+
+
+_DERIVED: dict[str, tuple] = {}
+
+
+def _derived_fields(rt: RecordType) -> tuple:
+    held = _DERIVED.get(rt.name)
+    if held is None or held[0] is not rt:
+        held = _DERIVED[rt.name] = (rt, tuple(f for f in rt.fields if f.derived_from))
+    return held[1]
 
 
 # --------------------------------------------------------------------------- masking

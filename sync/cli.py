@@ -127,6 +127,7 @@ def _sync(args) -> int:
 
 def _conflicts(args) -> int:
     from storage.cli import open_repository
+    from storage.conflicts import version_labels
     from sync.client import (SyncError, dismiss_rejection, open_conflicts, rejection_summary, rejections,
                              resolve_conflict)
 
@@ -154,7 +155,10 @@ def _conflicts(args) -> int:
     print(f"未处理的同步冲突：{len(conflicts)} 条")
     for c in conflicts:
         diff = [k for k in c["local"] if c["server"] is None or c["local"].get(k) != c["server"].get(k)]
-        print(f"  {c['id'][:8]}  {c['label']}  {c['org_code']}  不同的字段：{'、'.join(diff) or '无'}")
+        other, stored = version_labels(c.get("origin"))
+        print(f"  {c['id'][:8]}  {c['label']}  {c['org_code']}  {other}与{stored}不同的字段：{'、'.join(diff) or '无'}")
+    if any(c.get("origin") for c in conflicts):
+        print("  （导入表格的冲突：--keep local 采用表格中的版本，--keep server 保留当前保存的版本）")
     rej = rejections(repo)
     if rej:
         print(f"被服务器拒绝的修改：{len(rej)} 条（内容已保留在本机，可在程序的“冲突与被拒绝的修改”中查看）")

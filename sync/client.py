@@ -39,6 +39,7 @@ from sqlalchemy import String, select, type_coerce
 from reports.fill.library import save_pulled
 from storage import local
 from storage.db import nested_transaction
+from storage import conflicts as storage_conflicts
 from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, table_for, utcnow
 from storage.repository import Change, Repository, payload_of, values_from_payload
 from storage.schema import RECORD_TYPES
@@ -898,44 +899,15 @@ class SyncClient:
 
 
 def open_conflicts(repo: Repository) -> list[dict]:
-    t = Conflict.__table__
-    with repo.engine.connect() as conn:
-        rows = conn.execute(select(t).where(t.c.resolved_at.is_(None)).order_by(t.c.created_at)).mappings().all()
-    out = []
-    for r in rows:
-        d = dict(r)
-        d["local"] = json.loads(d["local_payload"])
-        d["server"] = json.loads(d["server_payload"]) if d["server_payload"] else None
-        d["label"] = RECORD_TYPES[d["record_type"]].label if d["record_type"] in RECORD_TYPES else d["record_type"]
-        out.append(d)
-    return out
+    return storage_conflicts.open_conflicts(repo)
 
 
 def resolve_conflict(repo: Repository, conflict_id: str, keep: str) -> None:
     """The user's choice: keep the server's version ('server') or this PC's ('local', pushed at next sync)."""
-    if keep not in ("server", "local"):
-        raise ValueError(keep)
-    t = Conflict.__table__
-    with repo.engine.connect() as conn:
-        row = conn.execute(select(t).where(t.c.id == conflict_id)).mappings().first()
-    if row is None or row["resolved_at"] is not None:
+    row = storage_conflicts.choose(repo, conflict_id, keep)
+    if row is None:
         raise SyncError("这条冲突已经处理过了")
-    rt = RECORD_TYPES[row["record_type"]]
-    if keep == "local":
-        mine = json.loads(row["local_payload"])
-        current = repo.get(rt.name, row["record_id"], include_deleted=True)
-        if current is None:
-            repo.create(rt.name, values_from_payload(rt, mine), record_id=row["record_id"])
-        elif mine.get("deleted"):
-            if not current["deleted"]:
-                repo.delete(rt.name, row["record_id"])
-        else:
-            if current["deleted"]:
-                repo.restore(rt.name, row["record_id"])
-                current = repo.get(rt.name, row["record_id"])
-            repo.update(rt.name, row["record_id"], values_from_payload(rt, mine), expected_version=current["version"])
-    with repo.engine.begin() as conn:
-        conn.execute(t.update().where(t.c.id == conflict_id).values(resolved_at=utcnow(), resolution=keep))
+    with repo.engine.begin() as conn:  # the server closes its copy of the conflict at the next sync
         pending = json.loads(SyncClient._setting(conn, S_RESOLUTIONS) or "[]")
         pending.append({"change_id": row["change_id"], "resolution": keep})
         SyncClient._put_setting(conn, S_RESOLUTIONS, json.dumps(pending))
