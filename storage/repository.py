@@ -337,9 +337,10 @@ _writers_cache: dict[str, _Writers] = {}
 
 def _writers(dialect) -> _Writers:
     key = dialect.name
-    if key not in _writers_cache:
-        _writers_cache[key] = _Writers(dialect)
-    return _writers_cache[key]
+    held = _writers_cache.get(key)
+    if held is None or held.records.keys() != RECORD_TYPES.keys():  # a record type declared since (a test's)
+        held = _writers_cache[key] = _Writers(dialect)
+    return held
 
 
 def _json_default(value: Any) -> Any:
