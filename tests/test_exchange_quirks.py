@@ -158,7 +158,7 @@ def test_export_resaved_by_libreoffice_round_trips(repo, village, tmp_path):
 
     fill_demo(repo, records=40)
     (tmp_path / "src").mkdir()
-    path, n = export_workbook(repo, tmp_path / "src" / "导出.xlsx", org_code=VILLAGE)
+    path, n = export_workbook(repo, tmp_path / "src" / "导出.xlsx", org_code=VILLAGE, full=True, purpose="往返测试")
     lo = soffice_convert(path, tmp_path / "lo", tmp_path)
     assert b"LibreOffice" in __import__("zipfile").ZipFile(lo).read("docProps/app.xml")
     before = change_count(repo)

@@ -224,7 +224,7 @@ def test_excel_export_prints_well_and_still_reimports(ledger, village, tmp_path)
     from exchange.export import export_workbook
     from exchange.importer import import_workbook
 
-    path, n = export_workbook(ledger, tmp_path / "导出.xlsx", org_code=village)
+    path, n = export_workbook(ledger, tmp_path / "导出.xlsx", org_code=village, full=True, purpose="往返测试")
     wb = load_workbook(path)
     assert "服务记录（2023年）" in wb.sheetnames and "服务记录（2024年）" in wb.sheetnames  # one sheet per year
     assert "服务记录" not in wb.sheetnames
@@ -250,7 +250,7 @@ def test_year_sheets_are_read_but_a_second_plain_sheet_is_still_refused(ledger, 
     from exchange.export import export_workbook
     from exchange.importer import import_workbook
 
-    path, _ = export_workbook(ledger, tmp_path / "导出.xlsx", org_code=village)
+    path, _ = export_workbook(ledger, tmp_path / "导出.xlsx", org_code=village, full=True, purpose="往返测试")
     wb = load_workbook(path)
     wb.copy_worksheet(wb["服务记录（2023年）"]).title = "服务记录"
     wb.save(tmp_path / "双份.xlsx")
