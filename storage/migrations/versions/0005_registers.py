@@ -10,14 +10,14 @@
 
 Frozen here, not derived from the models: a migration keeps meaning what it meant.
 
-Revision ID: 0005_registers
+Revision ID: 0005
 Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_registers"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

@@ -6,15 +6,15 @@ confirms each register ("本月无变化") or edits it.  The confirmations trave
 month's ``period`` record (synced to the township and county) as a JSON list of
 register names, the values of the choice list ``standing_type``.
 
-Revision ID: 0006_fill
-Revises: 0005_registers
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_fill"
-down_revision = "0005_registers"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

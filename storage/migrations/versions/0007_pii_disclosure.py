@@ -3,15 +3,15 @@ full on screen (storage.disclosure), a synced record type like the others.
 
 Frozen here, not derived from the models: a migration keeps meaning what it meant.
 
-Revision ID: 0007_pii
-Revises: 0006_fill
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_pii"
-down_revision = "0006_fill"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -4,15 +4,15 @@ An older exported workbook imported after the record changed is kept as a confli
 instead of overwriting the newer value; the conflict lists and ``taizhang conflicts``
 name the two versions by their origin (表格中的版本 / 当前保存的版本).
 
-Revision ID: 0008_core
-Revises: 0007_pii
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_core"
-down_revision = "0007_pii"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
