@@ -18,7 +18,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -75,6 +75,13 @@ class LoginRequest(BaseModel):
                                            max_length=64)
     new_password: str | None = Field(None, description="同时修改本账号的密码（一次性密码登录时必须提供）",
                                      max_length=limits.MAX_PASSWORD_CHARS)
+
+    @field_validator("user", "password", "device_id", "device_name", "package_public_key", "new_password")
+    @classmethod
+    def _encodable(cls, value: str | None) -> str | None:
+        if value is not None:
+            value.encode("utf-8")  # a lone surrogate can be neither stored nor hashed: a 400, not a 500
+        return value
 
 
 class LoginResponse(BaseModel):
