@@ -11,7 +11,8 @@ set -euo pipefail
 what=${1:-app}
 app_pkgs=(libegl1 libgl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-wqy-microhei
           libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
-          libxcb-image0 libxcb-shape0 libxcb-xkb1 python3-venv)
+          libxcb-image0 libxcb-shape0 libxcb-xkb1 python3-venv libcups2)
+# libcups2: Qt's print support (打印, 打印预览) talks to the system's printers through CUPS
 # libpython3-dev brings Debian's libpython3.X.so (whichever 3.X is python3), which PyInstaller needs;
 # debootstrap makes the Debian 11 root the 信创 baseline .deb is built and tried in
 test_pkgs=(xvfb xauth postgresql libreoffice-calc-nogui gnome-keyring libsecret-tools dbus dpkg-dev fakeroot binutils

@@ -112,6 +112,7 @@ passed=""
 [ ${#args[@]} -gt 0 ] && printf -v passed '%q ' "${args[@]}"
 root_run "$build" bash -euo pipefail -c "
   cd /build/taizhang
+  bash scripts/system-deps.sh app  # the app's libraries as this checkout lists them (a cached root may predate one)
   [ -x /build/venv/bin/python ] || $PY_PREFIX/bin/python3 -m venv /build/venv
   /build/venv/bin/python -m pip install -q --upgrade pip
   /build/venv/bin/python -m pip install -q -e '.[desktop]' 'pyinstaller>=6.5'
