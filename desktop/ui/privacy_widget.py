@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWid
 from desktop.ui.jobs import op
 from storage import disclosure
 
-COLUMNS = (("at", "时间（UTC）"), ("org_code", "区划代码"), ("actor", "操作人"), ("action", "方式"),
+COLUMNS = (("at", "时间（世界标准时间）"), ("org_code", "区划代码"), ("actor", "操作人"), ("action", "方式"),
            ("record_types", "记录类型"), ("row_count", "条数"), ("purpose", "用途"), ("file_name", "文件"))
 
 
