@@ -207,7 +207,7 @@ def test_installed_app_opens_and_user_data_survives_removal(debs, tmp_path):
     _dpkg("--purge", APPID)
     assert not APP_DIR.exists() and not Path("/usr/bin/taizhang").exists()
     assert _records(db) == before  # the ledger is untouched by removing and purging the program
-    assert list((home / "backups").glob("台账备份-*.sqlite3"))
+    assert list((home / "backups").glob("台账备份*.tzbak"))  # encrypted with the passphrase
 
 
 def test_upgrade_over_older_package_migrates_the_previous_release_database(debs, tmp_path):

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLab
                                QListWidgetItem, QMessageBox, QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
-from desktop.ui.flow_layout import scrolling_body
+from desktop.ui.flow_layout import FlowLayout, scrolling_body
 from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import describe_error, op, write_op
 from desktop.ui.sync_widgets import create_widget as sync_box
@@ -82,7 +82,7 @@ class PeriodsPage(QWidget):
             self.checklist = QListWidget()
             self.checklist.setObjectName("checklist")
             bl.addWidget(self.checklist)
-            buttons = QHBoxLayout()
+            buttons = FlowLayout()  # wraps onto a second row on a small screen in large-font mode
             self.submit_btn = QPushButton("提交月报…")
             self.submit_btn.setObjectName("submit")
             self.submit_btn.clicked.connect(self.submit)
@@ -100,7 +100,6 @@ class PeriodsPage(QWidget):
             buttons.addWidget(self.confirm_btn)
             buttons.addWidget(self.withdraw_btn)
             buttons.addWidget(recheck)
-            buttons.addStretch(1)
             for b in paper_buttons(self, self.paper_job):  # the month's 月报表, to sign and stamp
                 buttons.addWidget(b)
             bl.addLayout(buttons)
