@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, fit_combo_popup, labelled
 from desktop.ui.jobs import describe_error, op
-from desktop.ui.printing import PaperJob, paper_buttons
+from desktop.ui.printing import PaperJob, paper_menu_button
 from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
 from storage import reading
 from storage.orgcode import LEVEL_LABELS
@@ -379,8 +379,7 @@ class IndicatorsPage(QWidget):
         self.profile_button.setToolTip("新建、导入或导出指标方案（Alt+M）")
         for b in (self.compute_button, self.export_button, self.profile_button):
             bar.addWidget(b)
-        for b in paper_buttons(self, self.paper_job):  # the 达标 report on paper / as PDF
-            bar.addWidget(b)
+        bar.addWidget(paper_menu_button(self, self.paper_job))  # the 达标 report on paper / as PDF
         layout.addLayout(bar)
         self.status = QLabel("选择单位、年度和指标方案后点“计算”。")
         self.status.setWordWrap(True)

@@ -328,13 +328,16 @@ class LedgerScopeDialog(QDialog):
         return LedgerChoice("list", full=full)
 
 
+def _paper_actions():
+    return (("打印预览…", "printPreview", "先看打印出来的样子，再决定打印或导出PDF", preview),
+            ("打印…", "printPaper", "打印（Ctrl+P）：A4，标题、序号、每页表头、页码和签字栏", print_paper),
+            ("导出PDF…", "exportPdf", "保存为 PDF 文件：在没有本程序的电脑上也能打开、打印", export_pdf))
+
+
 def paper_buttons(parent: QWidget, get_job: Callable[[], PaperJob | None]) -> list[QPushButton]:
     """打印预览 · 打印 · 导出PDF for a page; ``get_job`` is asked when a button is pressed."""
     made = []
-    for text, name, tip, action in (
-            ("打印预览…", "printPreview", "先看打印出来的样子，再决定打印或导出PDF", preview),
-            ("打印…", "printPaper", "打印（Ctrl+P）：A4，标题、序号、每页表头、页码和签字栏", print_paper),
-            ("导出PDF…", "exportPdf", "保存为 PDF 文件：在没有本程序的电脑上也能打开、打印", export_pdf)):
+    for text, name, tip, action in _paper_actions():
         b = QPushButton(text)
         b.setObjectName(name)
         b.setToolTip(tip)
@@ -343,5 +346,22 @@ def paper_buttons(parent: QWidget, get_job: Callable[[], PaperJob | None]) -> li
     return made
 
 
+def paper_menu_button(parent: QWidget, get_job: Callable[[], PaperJob | None]) -> QPushButton:
+    """One 打印 button holding the same three in its menu, for a toolbar with no room for three."""
+    from PySide6.QtWidgets import QMenu
+
+    button = QPushButton("打印(&R)")
+    button.setObjectName("paperMenu")
+    button.setToolTip("打印预览、打印（Ctrl+P）或导出PDF（Alt+R）")
+    menu = QMenu(button)
+    for text, name, tip, action in _paper_actions():
+        item = menu.addAction(text)
+        item.setObjectName(name)
+        item.setToolTip(tip)
+        item.triggered.connect(lambda _c=False, action=action: action(parent, get_job()))
+    button.setMenu(menu)
+    return button
+
+
 __all__ = ["PdfPages", "PaperJob", "LedgerChoice", "LedgerScopeDialog", "preview", "print_paper", "export_pdf", "print_file", "paint_pages", "PreviewDialog",
-           "paper_buttons"]
+           "paper_buttons", "paper_menu_button"]
