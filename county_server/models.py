@@ -106,6 +106,9 @@ class LoginEvent(ServerBase):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)  # failure / lock / unlock
     account: Mapped[str] = mapped_column(String(100), nullable=False)
     address: Mapped[str] = mapped_column(String(64), nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
 class AdminAction(ServerBase):
     """Every account and key action at the county (who ran it, on which account, what): kept for audit."""
 
