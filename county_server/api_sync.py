@@ -110,7 +110,7 @@ def do_login(body: LoginRequest, request: Request) -> LoginResponse:
         token, expires, p = login(engine, body.user, body.password, body.device_id, body.device_name,
                                   body.package_public_key, body.new_password)
     except AuthError as exc:
-        if exc.code != E_BAD_REQUEST:
+        if exc.code == "auth_failed":  # a wrong password (not a malformed request, not a one-time password)
             throttle.record_failure(engine, body.user, address)
         status = {E_BAD_REQUEST: 400, "password_change_required": 403}.get(exc.code, 401)
         raise ApiError(status, exc.code, str(exc)) from None

@@ -42,7 +42,8 @@ async def upload_package(request: Request, principal: Principal = Depends(curren
             "rejected": len(result.receipt.rejected), "conflicts": len(result.receipt.conflicts)}
 
 
-@router.get("/periods/{org_code}/{period}", summary="某村(社区)某月填报期的状态（一句话）和下一步")
+@router.get("/periods/{org_code}/{period}", summary="某村(社区)某月填报期的状态（一句话）和下一步",
+            responses=responses(403))
 def period_state(org_code: str, period: str, request: Request,
                  principal: Principal = Depends(current_principal)) -> dict:
     if not policy.in_scope(principal, org_code):
@@ -50,7 +51,7 @@ def period_state(org_code: str, period: str, request: Request,
     try:
         P.month_bounds(period)
     except ValueError as exc:
-        raise ApiError(422, "bad_request", str(exc)) from None
+        raise ApiError(400, "bad_request", f"填报期“{period[:20]}”不对，应为 2025-03 这样的格式") from None
     with request.app.state.engine.connect() as conn:
         st = P.state(conn, org_code, period)
     step = P.next_step(st)
