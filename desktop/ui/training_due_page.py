@@ -31,6 +31,7 @@ class TrainingDuePage(QWidget):
         self.ctx = ctx
         self.setObjectName("trainingDuePage")
         self.rows: list = []
+        self._generation = 0  # a later reload's answer wins over an earlier one still on its way
         layout = QVBoxLayout(self)
         bar = FlowLayout()
         self.profile_combo = QComboBox()
@@ -78,7 +79,10 @@ class TrainingDuePage(QWidget):
             with engine.connect() as conn:
                 return training_due(conn, org, dt.date.today().year, rules)
 
-        op(read).success(self.show_rows).run_in_background(self)
+        self._generation += 1
+        generation = self._generation
+        op(read).success(lambda rows: self.show_rows(rows) if generation == self._generation else None
+                         ).run_in_background(self)
 
     def show_rows(self, rows: list) -> None:
         self.rows = rows
