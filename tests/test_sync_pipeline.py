@@ -439,6 +439,8 @@ def test_pull_fetches_the_next_page_while_applying_and_moves_the_cursor_only_on_
     second_fetched = threading.Event()
 
     class ScriptedServer:  # what the county server's /pull answers, page by page
+        incarnation = None  # no restore seen (the real transport takes it from each answer's header)
+
         def request(self, method, path, params=None, **kw):
             assert (method, path) == ("GET", "/pull")
             cursor = params.get("cursor")
