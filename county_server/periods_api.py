@@ -50,7 +50,7 @@ def period_state(org_code: str, period: str, request: Request,
         raise ApiError(403, "forbidden", f"{org_code}不在本账号的范围内")
     try:
         P.month_bounds(period)
-    except ValueError as exc:
+    except ValueError:
         raise ApiError(400, "bad_request", f"填报期“{period[:20]}”不对，应为 2025-03 这样的格式") from None
     with request.app.state.engine.connect() as conn:
         st = P.state(conn, org_code, period)

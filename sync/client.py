@@ -41,7 +41,7 @@ from storage import local
 from storage.db import nested_transaction
 from storage import conflicts as storage_conflicts
 from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, table_for, utcnow
-from storage.repository import Change, Repository, payload_of, values_from_payload
+from storage.repository import Change, Repository, payload_of
 from storage.schema import RECORD_TYPES
 from storage.validation import display_text
 from sync import credentials
