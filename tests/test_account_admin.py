@@ -116,6 +116,12 @@ def test_every_account_action_from_a_county_pc_end_to_end(tmp_path):
             assert not _token_works(server, token2)
             with pytest.raises(SyncError, match="管理员"):
                 admin.set_role("cun2", "admin", COUNTY)
+            # the same on the server's command line (recorded with the server's operating-system user)
+            assert "乡镇/街道账号" in server.admin("set-role", "cun2", "--role", "township", "--org", TOWNSHIP).stdout
+            wrong = server.admin("set-role", "cun2", "--role", "village", "--org", TOWNSHIP, check=False)
+            assert wrong.returncode == 1 and "村(社区)账号必须绑定" in wrong.stderr
+            server.admin("set-role", "cun2", "--role", "village", "--org", VILLAGE)
+            assert _row(admin.accounts(), "cun2")["role"] == "village"
 
             # revoke-device: one PC of the account, by the id the list shows
             token3 = device_token(server, "cun")
