@@ -132,14 +132,14 @@ def list_accounts(request: Request, principal: Principal = Depends(current_princ
 def _act(state, p: Principal, req: AccountAction) -> AccountActionResult:
     """One action, checked and recorded; raises ApiError."""
     engine, actor, name = state.engine, actor_of(p), req.name.strip()
-    if name == p.name:
-        raise ApiError(403, "forbidden", "不能在这里更改自己的账号；修改自己的密码请用“修改密码”（taizhang passwd）")
     try:
         if req.action == "create":
             role, org = _role_and_org(state, p, req)
             one_time = A.create_account(engine, name, role, org, actor=actor)
             return AccountActionResult(message=f"账号 {name} 已创建", one_time_password=one_time,
                                        account=_only(state, p, name))
+        if name == p.name:
+            raise ApiError(403, "forbidden", "不能在这里更改自己的账号；修改自己的密码请用 taizhang passwd")
         target = A.get_account(engine, name)
         why = refusal(p, target["role"], target["org_code"])
         if why:

@@ -12,7 +12,7 @@ import requests
 from county_server.accounts_api import refusal
 from county_server.auth import Principal
 from sync.account_admin import AccountAdmin
-from sync.client import PasswordChangeRequired, SyncError
+from sync.client import SyncError
 from sync.protocol import API_PREFIX, request_headers
 from tests.serverproc import (COUNTY, FAR_VILLAGE, PASSWORD, TOWNSHIP, VILLAGE, VILLAGE2, ServerProcess,
                               SyncTestClient, device_token, setup_county)
