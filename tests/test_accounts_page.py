@@ -1,8 +1,11 @@
 """pytest-qt: the 账号管理 page of a county PC against a real server process — sign-in with the password
 (the null keyring keeps no token), list, 新建账号 with its one-time password, 停用 (asks first) and 启用,
-重置密码, 更改角色和单位, 撤销电脑登录; absent on a village PC."""
+重置密码, 更改角色和单位, 撤销电脑登录; absent on a village PC.  And the sign-in dialog: a one-time
+password signs in only together with a new one."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QPushButton
@@ -31,6 +34,7 @@ def _cells(page, name: str) -> list[str]:
 def test_accounts_page_on_a_county_pc(qtbot, tmp_path):
     from desktop.ui import accounts_page
     from desktop.ui.context import AppContext
+    from desktop.ui.sync_widgets import LoginDialog
 
     server = ServerProcess(f"sqlite:///{tmp_path / 'county.sqlite3'}", home=tmp_path / "server")
     with server:
@@ -103,8 +107,31 @@ def test_accounts_page_on_a_county_pc(qtbot, tmp_path):
             _press(page.revoke_device(), "yes")
             assert _cells(page, "cun")[5] == "0" and "撤销" in page.message.text()
 
+            # the village signs in with the one-time password in the app's sign-in dialog: it asks for a new one
+            page.select("cun")
+            _press(page.reset_password(), "yes")
+            one_time = re.search(r"一次性密码：\s*(\S+)", page.one_time_box.text()).group(1)
+            login = LoginDialog(AppContext(village_pc.repo))
+            qtbot.addWidget(login)
+            login.show()
+            assert not login.new_password.isVisible()
+            login.password.setText(one_time)
+            login.sign_in()
+            _wait()
+            assert login.change_password.isChecked() and login.new_password.isVisible()
+            assert "一次性密码" in login.message.text()
+            login.new_password.setText("new-mima-2026")
+            login.new_password2.setText("new-mima-2027")
+            login.sign_in()
+            assert "不一致" in login.message.text()
+            login.new_password2.setText("new-mima-2026")
+            login.sign_in()
+            _wait()
+            assert login.result() == LoginDialog.DialogCode.Accepted and login.info["role"] == "village"
+            village_pc.client().login("new-mima-2026")
+
             audit = server.admin("audit").stdout
-            for action in ("add-user", "disable", "enable", "reset-password", "set-role", "revoke-device"):
+            for action in ("add-user", "disable", "enable", "reset-password", "set-role", "revoke-device", "change-password"):
                 assert action in audit
         finally:
             runner().wait_idle(30)
