@@ -136,9 +136,12 @@ def test_a_full_printout_asks_for_a_purpose_and_is_recorded(qtbot, ledger, tmp_p
     qtbot.addWidget(page)
     page.show()
     qtbot.waitUntil(lambda: page.loaded, timeout=30_000)
+    changed = []
+    page.ctx.records_changed.connect(changed.append)
     handle = export_pdf(page, page.paper_job(LedgerChoice("list", full=True, purpose="报县年度核查")),
                         tmp_path / "完整")
     qtbot.waitUntil(handle.is_done, timeout=60_000)
+    assert changed == ["disclosure"]  # 设置 → 个人信息保护 and the unsent count follow
     full_id = _staff(ledger.get_setting("org_code"), 1)["id_number"]
     assert full_id in pdftext(tmp_path / "完整.pdf")
     (row,) = ledger.list("disclosure")

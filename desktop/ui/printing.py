@@ -77,6 +77,7 @@ class PaperJob:
     title: str
     file_name: str
     make: Callable[[Path, Callable[[int, int], None]], object]
+    affects: tuple[str, ...] = ()  # record types ``make`` writes (a full printout's disclosure record)
 
 
 def _generate(parent: QWidget, job: PaperJob, path: Path, then: Callable[[object], None]):
@@ -84,7 +85,8 @@ def _generate(parent: QWidget, job: PaperJob, path: Path, then: Callable[[object
         control.progress(0, 0, f"正在生成{job.title}")
         return job.make(path, lambda done, total: control.progress(done, total, f"正在排版{job.title}"))
 
-    return op(work).with_progress(f"正在生成{job.title}").success(then).run_in_background(parent)
+    return (op(work).with_progress(f"正在生成{job.title}").affects(*job.affects).success(then)
+            .run_in_background(parent))
 
 
 def _scratch_pdf(job: PaperJob) -> Path:

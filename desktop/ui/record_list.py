@@ -430,7 +430,8 @@ class RecordListPage(QWidget):
 
         if choice.full:  # a disclosure: checked and recorded each time the PDF is made
             make = disclosed(make, self.ctx.repo, choice.purpose, type_name, org)
-        return PaperJob(f"{self.rt.label}台账", f"{name}{self.rt.label}台账（{when}）.pdf", make)
+        return PaperJob(f"{self.rt.label}台账", f"{name}{self.rt.label}台账（{when}）.pdf", make,
+                        affects=("disclosure",) if choice.full else ())
 
     def _filter_text(self) -> str:
         """The list's filter in words, for the printed title: 2024-01-01 至 2024-03-31，服务类别：养老."""
