@@ -24,6 +24,7 @@ from sync.protocol import API_PREFIX
 ROUTER_MODULES: list[str] = [
     "county_server.api_sync",
     "county_server.periods_api",
+    "county_server.accounts_api",
 ]
 
 

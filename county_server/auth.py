@@ -79,29 +79,37 @@ class Principal:
     device_id: str
 
 
-def add_account(engine: Engine, name: str, password: str, role: str, org_code: str) -> int:
+def check_role_and_org(role: str, org_code: str) -> None:
+    """Raises ValueError (Chinese) unless ``org_code`` is a valid code of the level ``role`` works at."""
     from storage.validation import check_org_code
 
-    name = name.strip()
-    if not name:
-        raise ValueError("用户名不能为空")
     if role not in ROLES:
         raise ValueError(f"角色“{role}”无效，请使用 village、township、county 或 admin 之一")
     issues = check_org_code(org_code, "所属区划代码")
     if issues or not org_code:
         raise ValueError(issues[0].message if issues else "请用 --org 指定账号所属的区划代码")
-    if len(password) < 8:
-        raise ValueError("密码至少需要8位，请换一个更长的密码")
     level = OrgCode(org_code).level
     if role != "admin" and level != role:
         raise ValueError(f"{ROLE_LABELS[role]}账号必须绑定{LEVEL_LABELS[role]}的区划代码，"
                          f"{org_code}是{LEVEL_LABELS.get(level, level)}的代码")
+
+
+def add_account(engine: Engine, name: str, password: str, role: str, org_code: str, *,
+                must_change_password: bool = False) -> int:
+    """A new account; ``must_change_password``: the password is a one-time one (changed at the first sign-in)."""
+    name = name.strip()
+    if not name:
+        raise ValueError("用户名不能为空")
+    check_role_and_org(role, org_code)
+    if len(password) < 8:
+        raise ValueError("密码至少需要8位，请换一个更长的密码")
     table = Account.__table__
     with engine.begin() as conn:
         if conn.execute(select(table.c.id).where(table.c.name == name)).first():
             raise ValueError(f"用户名“{name}”已存在，请换一个用户名")
         result = conn.execute(table.insert().values(name=name, password_hash=hash_password(password), role=role,
-                                                    org_code=org_code, disabled=False, created_at=utcnow()))
+                                                    org_code=org_code, disabled=False, created_at=utcnow(),
+                                                    must_change_password=must_change_password))
         return int(result.inserted_primary_key[0])
 
 

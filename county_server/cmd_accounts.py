@@ -1,4 +1,4 @@
-"""``taizhang-server admin users|disable|enable|reset-password|audit``: accounts at the county.
+"""``taizhang-server admin users|disable|enable|reset-password|set-role|audit``: accounts at the county.
 
 Every action is recorded (``server_admin_log``) with the operating-system user who ran it;
 ``admin audit`` lists the record.  ``admin devices [NAME]`` (in cmd_admin) lists one account's PCs.
@@ -68,6 +68,23 @@ def _reset_password(args) -> int:
     return 0
 
 
+def _set_role(args) -> int:
+    from county_server.accounts import set_role
+    from county_server.auth import ROLE_LABELS
+    from storage.repository import Repository, org_unit_id
+
+    engine = _engine(args)
+    if Repository(engine).get("org_unit", org_unit_id(args.org)) is None:
+        raise UserError(f"区划代码 {args.org} 还不在服务器的组织机构中，请先用 admin load-orgs 导入组织机构")
+    try:
+        signed_out = set_role(engine, args.name, args.role, args.org)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    print(f"账号 {args.name.strip()} 现在是{ROLE_LABELS[args.role]}账号（{args.org}）"
+          + (f"；它登录过的 {signed_out} 台电脑须重新登录" if signed_out else ""))
+    return 0
+
+
 def _audit(args) -> int:
     from county_server.accounts import admin_log
 
@@ -92,6 +109,12 @@ def register_admin(asub: argparse._SubParsersAction) -> None:
     p = asub.add_parser("reset-password", help="重置密码：显示一个一次性密码，本人下次登录时必须改成新密码")
     p.add_argument("name", help="用户名")
     p.set_defaults(func=_reset_password)
+    p = asub.add_parser("set-role", help="更改账号的角色和所属单位（调动岗位时；它的电脑须重新登录）")
+    p.add_argument("name", help="用户名")
+    p.add_argument("--role", required=True, choices=["village", "township", "county", "admin"],
+                   help="角色：village 村(社区)、township 乡镇、county 县、admin 管理员")
+    p.add_argument("--org", required=True, help="账号所属单位的12位区划代码")
+    p.set_defaults(func=_set_role)
     p = asub.add_parser("audit", help="管理操作记录（谁在何时对哪个账号做了什么）")
     p.add_argument("--limit", type=int, default=200, help="最多显示多少条（默认 200，最新的在前）")
     p.set_defaults(func=_audit)

@@ -88,12 +88,17 @@ PRINTABLE = ("service", "facility", "staff", "training", "volunteer_team", "volu
 
 def _print(args) -> int:
     from exchange.pdf import LedgerSelection, month_selection, write_ledger_pdf, year_selection
+    from storage import disclosure
     from storage.cli import open_repository
 
     if not str(args.output).lower().endswith(".pdf"):
         raise UserError(f"输出文件“{args.output}”应以 .pdf 结尾")
     if args.period and args.year:
         raise UserError("--period 与 --year 只能选一个")
+    if args.purpose and not args.full:
+        raise UserError("--purpose 只和 --full 一起使用：默认打印的身份证号码和手机号是遮盖的，不需要填写用途")
+    if args.full and args.what == "month":
+        raise UserError("月报表里没有身份证号码和手机号，不需要 --full")
     repo = open_repository()
     org, name = _scope(repo, args.org)
     if not org:
@@ -111,11 +116,22 @@ def _print(args) -> int:
         raise UserError(f"年度 {args.year} 不对，请填写四位年份，例如 --year 2024")
     sel = (month_selection(org, period) if period else year_selection(org, args.year) if args.year
            else LedgerSelection(org))
-    result = write_ledger_pdf(repo.engine, args.output, args.what, sel, org_name=name, choices=repo.choices(),
-                              full=args.full,
-                              progress=lambda k, n: print(f"\r已排版 {k}/{n} 条", end="", file=sys.stderr))
+
+    def write():
+        return write_ledger_pdf(repo.engine, args.output, args.what, sel, org_name=name, choices=repo.choices(),
+                                full=args.full,
+                                progress=lambda k, n: print(f"\r已排版 {k}/{n} 条", end="", file=sys.stderr))
+
+    if args.full:  # a disclosure: allowed by role, with a purpose, and recorded
+        with disclosure.allow_full(repo, args.purpose, action=disclosure.PRINT, record_types=[args.what],
+                                   file_name=Path(args.output).name, org_code=org) as full:
+            result = write()
+            full.rows = result.rows
+    else:
+        result = write()
     print(file=sys.stderr)
-    print(f"已生成 PDF：{result.path}（{result.rows} 条，{result.pages} 页）")
+    how = "；身份证号码、手机号完整，已记录本次打印" if args.full else ""
+    print(f"已生成 PDF：{result.path}（{result.rows} 条，{result.pages} 页{how}）")
     return 0
 
 
@@ -149,5 +165,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="输出的 PDF 文件")
     p.add_argument("--org", help="区划代码（默认：本机所属村(社区)）")
     p.add_argument("--full", action="store_true",
-                   help="打印完整的身份证号码和手机号（默认遮盖；完整打印会被记录）")
+                   help="打印完整的身份证号码和手机号（默认遮盖）；须有县里授权的角色并用 --purpose 说明用途，每次都会记录")
+    p.add_argument("--purpose", help="完整打印的用途，如“报县民政局年度核查”（与 --full 一起使用）")
     p.set_defaults(func=_print)

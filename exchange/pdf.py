@@ -12,8 +12,9 @@ all draw through :class:`PdfDoc`, so what is previewed is exactly what is printe
   chunks and never held in memory.
 * Long work reports ``progress(done, total)``; the callback may raise (the desktop's 取消 does) and
   the half-written file is removed.  The PDF is written to ``F.part`` and renamed when complete.
-* ID numbers and phones are masked unless ``full=True``; a full printout goes through
-  :func:`record_full_printout` (the one place it is recorded).
+* ID numbers and phones are masked unless ``full=True``.  A full printout is a disclosure: its callers
+  (``taizhang print --full``, the desktop's print dialog) make it inside ``storage.disclosure.allow_full``,
+  which checks the role and purpose and records it.
 """
 
 from __future__ import annotations
@@ -97,14 +98,6 @@ def register_font() -> str:
         raise PdfError(f"中文字体“{path}”无法嵌入 PDF（{exc}）。请安装文泉驿微米黑（fonts-wqy-microhei）") from None
     log.info("PDF font: %s", path)
     return FONT
-
-
-def record_full_printout(what: str, org_code: str | None) -> None:
-    """The one call site for a printout with full ID numbers and phones.
-
-    Issue 18 (pii) adds a disclosure record for full exports; once that exists this function writes
-    one there.  Until then it leaves a line in the log (no personal data in it)."""
-    log.warning("完整打印（未遮盖身份证号码、手机号）：%s，单位 %s", what, org_code or "—")
 
 
 # --------------------------------------------------------------------------- text measuring
@@ -630,8 +623,6 @@ def write_ledger_pdf(engine, path: str | Path, type_name: str, sel: LedgerSelect
     period = sel.period_text or ("在册全部" if not rt.date_field else "全部")
     if not rt.date_field and (sel.date_from or sel.date_to):
         period = f"在册全部（截至{dt.date.today().isoformat()}）"
-    if full:
-        record_full_printout(f"{rt.label}台账 {period}", sel.org_code)
     unit = f"填报单位：{org_name or '—'}" + (f"（区划代码 {sel.org_code}）" if sel.org_code else "")
     notice = "" if full else "　身份证号码、手机号已遮盖"
     if full and any(c.field is not None and c.field.pii for c in cols):
@@ -659,4 +650,4 @@ def _numbered(rows: Iterable[list[str]]) -> Iterable[list[str]]:
 
 __all__ = ["PdfDoc", "PdfError", "Col", "ColSpec", "fit_columns", "write_pdf", "register_font", "cjk_font_file",
            "LedgerSelection", "month_selection", "year_selection", "write_ledger_pdf", "ledger_layout",
-           "ledger_columns", "cell_text", "record_full_printout", "PrintResult", "count_ledger_rows"]
+           "ledger_columns", "cell_text", "PrintResult", "count_ledger_rows"]

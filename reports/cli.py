@@ -196,16 +196,36 @@ def run_volunteers(engine, repo, args, default_org: str | None) -> int:
         return 0
     if not args.output:
         raise UserError("请用 -o 指定输出的 Excel 文件，例如：-o 全国志愿服务信息系统导入.xlsx")
+    if args.purpose and not args.full:
+        raise UserError("--purpose 只和 --full 一起使用：默认导出的身份证号和手机号已隐去中间位，不需要填写用途")
     if args.full and not (args.purpose or "").strip():
         raise UserError("导出完整身份证号和手机号时，请用 --purpose 说明用途，例如 --purpose 录入全国志愿服务信息系统")
     try:
         columns = load_columns(args.columns)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    table = national_rows(rows, columns, full=args.full)
-    note = ("" if args.full else "身份证号、手机号已隐去中间位；录入全国志愿服务信息系统需要完整号码时，用 --full 导出。")
-    path = _writable(write_table, "志愿服务记录", [c["header"] for c in columns], table, args.output, None, note)
-    masked = "完整身份证号和手机号" if args.full else "身份证号、手机号已隐去中间位"
+
+    def write(full: bool):
+        note = ("" if full else "身份证号、手机号已隐去中间位；录入全国志愿服务信息系统需要完整号码时，用 --full 导出。")
+        table = national_rows(rows, columns, full=full)
+        return table, _writable(write_table, "志愿服务记录", [c["header"] for c in columns], table, args.output, None,
+                                note)
+
+    if args.full:  # a disclosure: allowed by role (a county setting), with a purpose, and recorded
+        from pathlib import Path
+
+        from storage import disclosure
+
+        if repo is None:
+            raise UserError("完整导出须在本机台账上进行（要检查本机账号的角色并记录本次导出）")
+        with disclosure.allow_full(repo, args.purpose, action=disclosure.EXPORT_XLSX,
+                                   record_types=["volunteer_hours", "volunteer"], file_name=Path(args.output).name,
+                                   org_code=org) as full:
+            table, path = write(True)
+            full.rows = len(table)
+    else:
+        table, path = write(False)
+    masked = "完整身份证号和手机号，已记录本次导出" if args.full else "身份证号、手机号已隐去中间位"
     print(f"{title}：服务记录 {len(table)} 条（每条一行，{masked}）")
     print(f"已保存：{path}")
     return 0

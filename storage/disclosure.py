@@ -8,10 +8,11 @@ many rows, purpose, file name) through the repository, so it syncs to the county
 For every caller (CLI, desktop, print/PDF)::
 
     from storage import disclosure
-    disclosure.check_full_allowed(repo, purpose)           # raises DisclosureRefused (Chinese message)
-    ... write the file with the full numbers ...
-    disclosure.record_disclosure(repo, action=disclosure.EXPORT_XLSX, record_types=["staff"], rows=120,
-                                 purpose=purpose, file_name=path.name)
+    with disclosure.allow_full(repo, purpose, action=disclosure.PRINT, record_types=["staff"],
+                               file_name=path.name) as full:   # DisclosureRefused (Chinese) before anything
+        full.rows = write_the_file_with_the_full_numbers()     # recorded only if this finishes
+
+or the same in two steps, ``check_full_allowed`` before and ``record_disclosure`` after.
 
 Which roles may is a county setting (``taizhang-server admin full-export-roles``), sent to the PC at
 each sign-in and kept in its settings.  The default allows every role, because the workbook a village
@@ -22,8 +23,10 @@ edit the record), only recorded.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
 
 from storage.cli import UserError
 
@@ -99,6 +102,31 @@ def record_disclosure(repo, *, action: str, record_types: Iterable[str], rows: i
     return repo.create("disclosure", values)["id"]
 
 
+@dataclass
+class FullDisclosure:
+    """What ``allow_full``'s body tells it: how many rows it wrote (and the file's name, if it changed)."""
+
+    purpose: str
+    rows: int = 0
+    file_name: str | None = None
+    record_id: str | None = None  # set once recorded
+
+
+@contextlib.contextmanager
+def allow_full(repo, purpose: str | None, *, action: str, record_types: Iterable[str], file_name: str | None = None,
+               org_code: str | None = None,
+               write: Callable[[Callable[[], Any]], Any] | None = None) -> Iterator[FullDisclosure]:
+    """A full disclosure in one step: the role and purpose are checked before the body runs (raises
+    DisclosureRefused), and the record is written after it finished — not when it raised (no file, nothing
+    disclosed).  ``write``: how the record is written (the desktop passes its writer thread's ``run_on_writer``)."""
+    full = FullDisclosure(purpose=check_full_allowed(repo, purpose), file_name=file_name)
+    yield full
+    types = list(record_types)
+    full.record_id = (write or (lambda fn: fn()))(lambda: record_disclosure(
+        repo, action=action, record_types=types, rows=full.rows, purpose=full.purpose, file_name=full.file_name,
+        org_code=org_code))
+
+
 def utc_text() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
@@ -112,6 +140,6 @@ def list_disclosures(repo, org_prefix: str | None = None, limit: int = 500) -> l
     return rows[:limit]
 
 
-__all__ = ["DisclosureRefused", "check_full_allowed", "record_disclosure", "full_allowed", "full_export_roles",
+__all__ = ["DisclosureRefused", "FullDisclosure", "allow_full", "check_full_allowed", "record_disclosure", "full_allowed", "full_export_roles",
            "current_role", "remember_sign_in", "list_disclosures", "parse_roles", "ROLES", "ROLE_LABELS",
            "EXPORT_XLSX", "EXPORT_CSV", "REPORT", "PRINT", "SCREEN"]

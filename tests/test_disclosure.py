@@ -131,3 +131,48 @@ def test_a_masked_export_cannot_be_imported_back_and_says_why(ledger, tmp_path):
     path, _ = export_workbook(ledger, tmp_path / "m.xlsx", org_code=VILLAGE)
     result = import_workbook(ledger, path, scope=VILLAGE)
     assert not result.ok and "遮挡后的号码" in result.text()
+
+
+def test_allow_full_checks_first_and_records_only_a_finished_disclosure(ledger):
+    disclosure.remember_sign_in(ledger, "village", ["county"])
+    ran = []
+    with pytest.raises(disclosure.DisclosureRefused, match="县民政局"):
+        with disclosure.allow_full(ledger, "核查", action=disclosure.PRINT, record_types=["staff"]):
+            ran.append(1)
+    assert ran == [] and ledger.list("disclosure") == []  # refused before anything was written
+    disclosure.remember_sign_in(ledger, "county", ["county"])
+    with pytest.raises(OSError):
+        with disclosure.allow_full(ledger, "核查", action=disclosure.PRINT, record_types=["staff"]):
+            raise OSError("disk full")
+    assert ledger.list("disclosure") == []  # nothing was disclosed
+    with disclosure.allow_full(ledger, " 核查 ", action=disclosure.PRINT, record_types=["staff"], file_name="a.pdf",
+                               org_code=VILLAGE) as full:
+        full.rows = 3
+    (row,) = ledger.list("disclosure")
+    assert (row["action"], row["row_count"], row["purpose"], row["file_name"], row["id"]) == (
+        disclosure.PRINT, 3, "核查", "a.pdf", full.record_id)
+
+
+@pytest.mark.skipif(not __import__("shutil").which("pdftotext"), reason="poppler-utils")
+def test_cli_full_printout_is_a_disclosure(ledger, tmp_path, taizhang_home):
+    from tests.test_paper import pdftext
+
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    run = lambda *a: subprocess.run([*CLI, "print", "staff", *a], capture_output=True, text=True, env=env,  # noqa: E731
+                                    timeout=120)
+    masked = run("-o", str(tmp_path / "m.pdf"))
+    assert masked.returncode == 0, masked.stderr
+    assert ID not in pdftext(tmp_path / "m.pdf") and ledger.list("disclosure") == []
+    refused = run("-o", str(tmp_path / "f.pdf"), "--full")
+    assert refused.returncode == 1 and "用途" in refused.stderr and not (tmp_path / "f.pdf").exists()
+    disclosure.remember_sign_in(ledger, "village", ["county", "admin"])
+    refused = run("-o", str(tmp_path / "f.pdf"), "--full", "--purpose", "核查")
+    assert refused.returncode == 1 and "县民政局、管理员" in refused.stderr and not (tmp_path / "f.pdf").exists()
+    disclosure.remember_sign_in(ledger, "village", list(disclosure.ROLES))
+    full = run("-o", str(tmp_path / "f.pdf"), "--full", "--purpose", "报县年度核查")
+    assert full.returncode == 0 and "已记录" in full.stdout, full.stderr
+    assert ID in pdftext(tmp_path / "f.pdf") and PHONE in pdftext(tmp_path / "f.pdf")
+    (row,) = ledger.list("disclosure")
+    assert (row["action"], row["purpose"], row["file_name"], row["row_count"], row["org_code"]) == (
+        disclosure.PRINT, "报县年度核查", "f.pdf", 1, VILLAGE)
+    assert ID not in full.stdout + full.stderr

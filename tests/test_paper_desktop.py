@@ -107,3 +107,47 @@ def test_ctrl_p_prints_the_visible_page(qtbot, ledger, village):  # noqa: F811
     window.show_page("periods")
     assert window.paper_page() is window.current_page()
     assert runner().wait_idle(60)
+
+
+def test_a_full_printout_asks_for_a_purpose_and_is_recorded(qtbot, ledger, tmp_path):  # noqa: F811
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from desktop.ui.context import AppContext
+    from desktop.ui.printing import LedgerScopeDialog
+    from desktop.ui.record_list import RecordListPage
+    from storage import disclosure
+    from tests.test_paper import _staff
+
+    dialog = LedgerScopeDialog("社区工作者", False, True, 3)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.purpose.isEnabled()
+    dialog.full.setChecked(True)
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+    assert dialog.isVisible() and "用途" in dialog.error.text()  # 完整 without 用途 is not accepted
+    dialog.purpose.setText("报县年度核查")  # (keyClicks types ASCII only)
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+    assert not dialog.isVisible() and dialog.choice() == LedgerChoice("list", full=True, purpose="报县年度核查")
+    not_allowed = LedgerScopeDialog("社区工作者", False, True, 3, full_allowed=False)
+    qtbot.addWidget(not_allowed)
+    assert not not_allowed.full.isEnabled() and "县里规定" in not_allowed.full.toolTip()
+
+    page = RecordListPage(AppContext(ledger), "staff")
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.loaded, timeout=30_000)
+    changed = []
+    page.ctx.records_changed.connect(changed.append)
+    handle = export_pdf(page, page.paper_job(LedgerChoice("list", full=True, purpose="报县年度核查")),
+                        tmp_path / "完整")
+    qtbot.waitUntil(handle.is_done, timeout=60_000)
+    assert changed == ["disclosure"]  # 设置 → 个人信息保护 and the unsent count follow
+    full_id = _staff(ledger.get_setting("org_code"), 1)["id_number"]
+    assert full_id in pdftext(tmp_path / "完整.pdf")
+    (row,) = ledger.list("disclosure")
+    assert (row["action"], row["purpose"], row["row_count"], row["file_name"]) == (
+        disclosure.PRINT, "报县年度核查", 3, "完整.pdf")
+    disclosure.remember_sign_in(ledger, "village", ["county"])  # a role the county does not allow
+    handle = export_pdf(page, page.paper_job(LedgerChoice("list", full=True, purpose="核查")), tmp_path / "拒绝")
+    qtbot.waitUntil(handle.is_done, timeout=60_000)
+    assert not (tmp_path / "拒绝.pdf").exists() and len(ledger.list("disclosure")) == 1

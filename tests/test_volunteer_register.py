@@ -129,3 +129,26 @@ def test_national_export_opens_in_libreoffice(repo, tmp_path):
         assert article7 in header
     assert len(records) == 4  # the four 2025 service records, one row each
     assert sorted(r[header.index("服务时长（小时）")] for r in records) == ["1.5", "2", "3", "4"]
+
+
+def test_full_national_export_is_a_disclosure(repo, tmp_path):
+    """--full: refused for a role the county did not allow (no file), otherwise written and recorded."""
+    from storage import disclosure
+
+    args = argparse.Namespace(org=VILLAGE, year=2025, output=str(tmp_path / "full.xlsx"),
+                              volunteers_command="export-national", columns=None, full=True,
+                              purpose="录入全国志愿服务信息系统")
+    disclosure.remember_sign_in(repo, "village", ["county"])
+    try:
+        with pytest.raises(disclosure.DisclosureRefused, match="县民政局"):
+            run_volunteers(repo.engine, repo, args, None)
+        assert not (tmp_path / "full.xlsx").exists()
+    finally:
+        disclosure.remember_sign_in(repo, "village", list(disclosure.ROLES))
+    assert run_volunteers(repo.engine, repo, args, None) == 0
+    phones = [c.value for row in load_workbook(args.output).active.iter_rows() for c in row]
+    assert "13812345678" in phones
+    (row,) = [r for r in disclosure.list_disclosures(repo) if r["file_name"] == "full.xlsx"]
+    assert (row["action"], row["purpose"], row["row_count"], row["org_code"]) == (
+        disclosure.EXPORT_XLSX, "录入全国志愿服务信息系统", 4, VILLAGE)
+    assert "志愿者" in row["record_types"]

@@ -470,5 +470,27 @@ def show_error(parent: QWidget | None, exc: BaseException, title: str = "操作�
     box.open()
 
 
+def ask(parent: QWidget, title: str, text: str, yes: str, on_yes: Callable[[], Any], *, no: str = "取消",
+        name: str = "confirm", destructive: bool = False) -> QMessageBox:
+    """One deliberate confirmation before an action that cannot be undone: window-modal (the event loop
+    keeps running), the safe button ``no`` is the default and Esc; ``on_yes`` runs only after ``yes``.
+    Returns the open box (object name ``name``; its buttons are named ``yes`` and ``no``)."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setObjectName(name)
+    yes_button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+    yes_button.setObjectName("yes")
+    no_button = box.addButton(no, QMessageBox.ButtonRole.RejectRole)
+    no_button.setObjectName("no")
+    if destructive:
+        from desktop.ui.theme import mark_destructive
+
+        mark_destructive(yes_button, no_button)
+    box.setDefaultButton(no_button)
+    box.setEscapeButton(no_button)
+    box.finished.connect(lambda _r: on_yes() if box.clickedButton() is yes_button else None)
+    box.open()
+    return box
+
+
 __all__ = ["op", "write_op", "network_op", "run_on_writer", "Job", "JobControl", "JobHandle", "JobCancelled", "JobRunner", "runner",
-           "describe_error", "show_error", "SHOW_PROGRESS_AFTER_MS"]
+           "describe_error", "show_error", "ask", "SHOW_PROGRESS_AFTER_MS"]

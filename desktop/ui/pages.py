@@ -52,6 +52,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("exchange", "导入导出", "desktop.ui.exchange_page"),
     PageSpec("review", "审核", "desktop.ui.review_page", optional=True),
     PageSpec("board", "汇总看板", "desktop.ui.board_page", optional=True),
+    PageSpec("accounts", "账号管理", "desktop.ui.accounts_page", optional=True),
     PageSpec("settings", "设置", "desktop.ui.settings_page"),
 )
 

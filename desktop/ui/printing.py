@@ -25,7 +25,8 @@ from PySide6.QtCore import QDate, QRectF, Qt
 from PySide6.QtGui import QImage, QKeySequence, QPageLayout, QPageSize, QPainter, QPixmap, QShortcut
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog,
-                               QGridLayout, QHBoxLayout, QLabel, QMessageBox, QPushButton, QRadioButton, QScrollArea,
+                               QGridLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QRadioButton,
+                               QScrollArea,
                                QSpinBox, QVBoxLayout, QWidget)
 
 from desktop.ui.jobs import op
@@ -76,6 +77,7 @@ class PaperJob:
     title: str
     file_name: str
     make: Callable[[Path, Callable[[int, int], None]], object]
+    affects: tuple[str, ...] = ()  # record types ``make`` writes (a full printout's disclosure record)
 
 
 def _generate(parent: QWidget, job: PaperJob, path: Path, then: Callable[[object], None]):
@@ -83,7 +85,8 @@ def _generate(parent: QWidget, job: PaperJob, path: Path, then: Callable[[object
         control.progress(0, 0, f"正在生成{job.title}")
         return job.make(path, lambda done, total: control.progress(done, total, f"正在排版{job.title}"))
 
-    return op(work).with_progress(f"正在生成{job.title}").success(then).run_in_background(parent)
+    return (op(work).with_progress(f"正在生成{job.title}").affects(*job.affects).success(then)
+            .run_in_background(parent))
 
 
 def _scratch_pdf(job: PaperJob) -> Path:
@@ -277,13 +280,33 @@ class LedgerChoice:
     scope: str  # "list" (the list as filtered and sorted now) | "month" | "year"
     period: str = ""  # YYYY-MM for "month"
     year: int = 0
-    full: bool = False  # full ID numbers and phones (recorded)
+    full: bool = False  # full ID numbers and phones (a disclosure: checked and recorded)
+    purpose: str = ""  # why, when full
+
+
+def disclosed(make: Callable[[Path, Callable[[int, int], None]], object], repo, purpose: str, record_type: str,
+              org_code: str | None) -> Callable[[Path, Callable[[int, int], None]], object]:
+    """``make`` as a full printout: each run is checked (role, purpose) and recorded with its row count
+    and file name (``storage.disclosure.allow_full``; the record is written on the writer thread)."""
+    from desktop.ui.jobs import run_on_writer
+    from storage import disclosure
+
+    def run(path: Path, progress: Callable[[int, int], None]) -> object:
+        with disclosure.allow_full(repo, purpose, action=disclosure.PRINT, record_types=[record_type],
+                                   file_name=path.name, org_code=org_code, write=run_on_writer) as full:
+            result = make(path, progress)
+            full.rows = getattr(result, "rows", 0)
+        return result
+
+    return run
 
 
 class LedgerScopeDialog(QDialog):
-    """What a printed ledger holds: the list as shown, a month or a year; masked or full."""
+    """What a printed ledger holds: the list as shown, a month or a year; masked or full (with a purpose,
+    only where the county lets this PC's role print full numbers)."""
 
-    def __init__(self, label: str, dated: bool, has_pii: bool, shown: int, parent: QWidget | None = None):
+    def __init__(self, label: str, dated: bool, has_pii: bool, shown: int, parent: QWidget | None = None, *,
+                 full_allowed: bool = True):
         super().__init__(parent)
         self.setObjectName("ledgerScope")
         self.setWindowTitle(f"打印{label}台账")
@@ -309,23 +332,51 @@ class LedgerScopeDialog(QDialog):
                 grid.addWidget(radio, row, 0)
                 grid.addWidget(editor, row, 1)
         self.full = QCheckBox("打印完整的身份证号码和手机号（默认遮盖；完整打印会被记录，纸张请妥善保管）")
+        self.full.setObjectName("full")
         self.full.setVisible(has_pii)
+        self.full.setEnabled(full_allowed)
+        if not full_allowed:
+            self.full.setToolTip("县里规定本机账号的角色不能打印完整号码；确需完整信息，请联系县民政局")
         grid.addWidget(self.full, 3, 0, 1, 2)
+        self.purpose = QLineEdit()
+        self.purpose.setObjectName("purpose")
+        self.purpose.setMaxLength(200)
+        self.purpose.setPlaceholderText("如：报县民政局年度核查")
+        self.purpose.setEnabled(False)
+        self.purpose_label = QLabel("用途(&U)：")
+        self.purpose_label.setBuddy(self.purpose)
+        for w in (self.purpose_label, self.purpose):
+            w.setVisible(has_pii)
+        self.full.toggled.connect(self.purpose.setEnabled)
+        grid.addWidget(self.purpose_label, 4, 0)
+        grid.addWidget(self.purpose, 4, 1)
+        self.error = QLabel("")
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        grid.addWidget(self.error, 5, 0, 1, 2)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("确定")
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._check)
         buttons.rejected.connect(self.reject)
-        grid.addWidget(buttons, 4, 0, 1, 2)
+        grid.addWidget(buttons, 6, 0, 1, 2)
+
+    def _check(self) -> None:
+        if not self.full.isHidden() and self.full.isChecked() and not self.purpose.text().strip():
+            self.error.setText("打印完整的身份证号码和手机号时请填写用途，它会和本次打印一起记录。")
+            self.purpose.setFocus()
+            return
+        self.accept()
 
     def choice(self) -> LedgerChoice:
-        full = self.full.isVisible() and self.full.isChecked()
+        full = not self.full.isHidden() and self.full.isEnabled() and self.full.isChecked()  # (hidden: no PII)
+        purpose = self.purpose.text().strip() if full else ""
         if self.month_radio is not None and self.month_radio.isChecked():
             d = self.month_edit.date()
-            return LedgerChoice("month", period=f"{d.year()}-{d.month():02d}", full=full)
+            return LedgerChoice("month", period=f"{d.year()}-{d.month():02d}", full=full, purpose=purpose)
         if self.year_radio is not None and self.year_radio.isChecked():
-            return LedgerChoice("year", year=self.year_spin.value(), full=full)
-        return LedgerChoice("list", full=full)
+            return LedgerChoice("year", year=self.year_spin.value(), full=full, purpose=purpose)
+        return LedgerChoice("list", full=full, purpose=purpose)
 
 
 def _paper_actions():
@@ -363,5 +414,5 @@ def paper_menu_button(parent: QWidget, get_job: Callable[[], PaperJob | None]) -
     return button
 
 
-__all__ = ["PdfPages", "PaperJob", "LedgerChoice", "LedgerScopeDialog", "preview", "print_paper", "export_pdf", "print_file", "paint_pages", "PreviewDialog",
+__all__ = ["PdfPages", "PaperJob", "LedgerChoice", "LedgerScopeDialog", "disclosed", "preview", "print_paper", "export_pdf", "print_file", "paint_pages", "PreviewDialog",
            "paper_buttons", "paper_menu_button"]

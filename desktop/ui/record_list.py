@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.jobs import show_error, write_op
-from desktop.ui.printing import LedgerChoice, LedgerScopeDialog, PaperJob, paper_buttons
+from desktop.ui.printing import LedgerChoice, LedgerScopeDialog, PaperJob, disclosed, paper_buttons
 from desktop.ui.record_model import RecordFilter, RecordTableModel
 from desktop.ui.theme import mark_destructive
 from storage.schema import record_type
@@ -404,10 +404,11 @@ class RecordListPage(QWidget):
         unless ``choice`` is given.  The PDF itself comes from ``exchange.pdf`` (the one layout)."""
         from exchange.pdf import LedgerSelection, month_selection, write_ledger_pdf, year_selection
         from desktop.ui.record_model import build_where
+        from storage import disclosure
 
         if choice is None:
             dialog = LedgerScopeDialog(self.rt.label, bool(self.rt.date_field), bool(self.rt.pii_fields),
-                                       self.model.rowCount(), self)
+                                       self.model.rowCount(), self, full_allowed=disclosure.full_allowed(self.ctx.repo))
             if dialog.exec() != LedgerScopeDialog.DialogCode.Accepted:
                 return None
             choice = dialog.choice()
@@ -422,10 +423,15 @@ class RecordListPage(QWidget):
                                   order_by=f"ORDER BY {self.model.order_by()}", period_text=self._filter_text())
             when = "当前列表"
         engine, type_name, choices = self.ctx.repo.engine, self.rt.name, self.ctx.repo.choices()
-        return PaperJob(f"{self.rt.label}台账", f"{name}{self.rt.label}台账（{when}）.pdf",
-                        lambda path, progress: write_ledger_pdf(engine, path, type_name, sel, org_name=name,
-                                                                choices=choices, full=choice.full,
-                                                                progress=progress))
+
+        def make(path, progress):
+            return write_ledger_pdf(engine, path, type_name, sel, org_name=name, choices=choices, full=choice.full,
+                                    progress=progress)
+
+        if choice.full:  # a disclosure: checked and recorded each time the PDF is made
+            make = disclosed(make, self.ctx.repo, choice.purpose, type_name, org)
+        return PaperJob(f"{self.rt.label}台账", f"{name}{self.rt.label}台账（{when}）.pdf", make,
+                        affects=("disclosure",) if choice.full else ())
 
     def _filter_text(self) -> str:
         """The list's filter in words, for the printed title: 2024-01-01 至 2024-03-31，服务类别：养老."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -38,7 +38,10 @@ def _field_label(record_type: str, name: str) -> str:
 
 
 class LoginDialog(QDialog):
-    """Sign in once: server address, user name, password, optional county CA file."""
+    """Sign in once: server address, user name, password, optional county CA file.
+
+    修改密码 (or the server's answer that the password is a one-time one, after 重置密码 at the county)
+    shows 新密码 twice; the sign-in then sets it, as ``taizhang passwd`` / ``taizhang login`` do."""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None, message: str = ""):
         super().__init__(parent)
@@ -65,11 +68,24 @@ class LoginDialog(QDialog):
         browse.clicked.connect(self._browse)
         ca_row.addWidget(self.ca_file)
         ca_row.addWidget(browse)
+        self.change_password = QCheckBox("同时修改密码(&C)")
+        self.change_password.setObjectName("loginChangePassword")
+        self.new_password, self.new_password2 = QLineEdit(), QLineEdit()
+        for w, name in ((self.new_password, "loginNewPassword"), (self.new_password2, "loginNewPassword2")):
+            w.setEchoMode(QLineEdit.EchoMode.Password)
+            w.setObjectName(name)
+            w.setPlaceholderText("至少8个字符")
         form.addRow("服务器地址：", self.server)
         form.addRow("用户名：", self.user)
         form.addRow("密码：", self.password)
+        form.addRow("", self.change_password)
+        form.addRow("新密码：", self.new_password)
+        form.addRow("再次输入新密码：", self.new_password2)
         form.addRow("证书文件：", ca_row)
         layout.addLayout(form)
+        self.form = form
+        self.change_password.toggled.connect(self._show_new_password)
+        self._show_new_password(False)
         if not credentials.keyring_is_secure():
             notice = QLabel(credentials.INSECURE_NOTICE + credentials.PACKAGES_NEED_KEYRING)
             notice.setWordWrap(True)
@@ -88,6 +104,12 @@ class LoginDialog(QDialog):
         if path:
             self.ca_file.setText(path)
 
+    def _show_new_password(self, shown: bool) -> None:
+        for w in (self.new_password, self.new_password2):
+            self.form.setRowVisible(w, shown)
+        if shown:
+            self.new_password.setFocus()
+
     def sign_in(self) -> None:
         server, user, password = self.server.text().strip(), self.user.text().strip(), self.password.text()
         if not server.startswith(("http://", "https://")) or len(server) < 10:
@@ -96,6 +118,18 @@ class LoginDialog(QDialog):
         if not user or not password:
             self.message.setText("请填写用户名和密码")
             return
+        new_password = None
+        if self.change_password.isChecked():
+            new_password = self.new_password.text()
+            if len(new_password) < 8:
+                self.message.setText("新密码至少需要8个字符，请换一个更长的密码")
+                self.new_password.setFocus()
+                return
+            if new_password != self.new_password2.text():
+                self.message.setText("两次输入的新密码不一致，请重新输入")
+                self.new_password2.clear()
+                self.new_password2.setFocus()
+                return
         ca = self.ca_file.text().strip() or None
         repo = self.ctx.repo
         self.buttons.setEnabled(False)
@@ -106,19 +140,26 @@ class LoginDialog(QDialog):
 
             client = SyncClient(repo, server, user, ca_file=ca, retries=1, timeout=30, cancel=job.cancelled)
             try:
-                return client.login(password)
+                return client.login(password, new_password=new_password)
             finally:
                 client.transport.close()
 
         def done(info):
             self.info = info
             self.buttons.setEnabled(True)
-            self.password.clear()
+            for w in (self.password, self.new_password, self.new_password2):
+                w.clear()
             self.ctx.reload_identity()
             self.accept()
 
         def failed(exc: BaseException):
+            from sync.client import PasswordChangeRequired
+
             self.buttons.setEnabled(True)
+            if isinstance(exc, PasswordChangeRequired):  # a one-time password: it signs in only with a new one
+                self.change_password.setChecked(True)
+                self.message.setText(str(exc))
+                return
             self.message.setText(f"登录失败：{exc}")
 
         self.handle = write_op(work).success(done).failure(failed).run_in_background(self)
