@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from storage import periods as P
+from storage.periods.locks import _locked_set as locked_set
 from storage.repository import Change, Repository, WriteOp, WriteRefused
 
 VILLAGE = "220102001001"
@@ -230,13 +231,13 @@ def test_locked_months_read_inside_a_rolled_back_savepoint_are_forgotten(repo, v
     month = repo.get("period", P.period_id(VILLAGE, MONTH))
     t = table_for("period")
     with engine.begin() as conn:
-        assert (VILLAGE, MONTH) not in P._locked_set(conn)
+        assert (VILLAGE, MONTH) not in locked_set(conn)
         savepoint = nested_transaction(conn)
         conn.execute(t.update().where(t.c.id == month["id"]).values(status=P.ACCEPTED))
         P.forget_locked_periods()  # as lock_guard does when a period record is written
-        assert (VILLAGE, MONTH) in P._locked_set(conn)
+        assert (VILLAGE, MONTH) in locked_set(conn)
         savepoint.rollback()
-        assert (VILLAGE, MONTH) not in P._locked_set(conn)
+        assert (VILLAGE, MONTH) not in locked_set(conn)
 
 
 def test_server_check_change_by_role(repo, village, engine):
