@@ -473,11 +473,16 @@ class RecordListPage(QWidget):
         self.search.selectAll()
 
     # ------------------------------------------------------------------ new / edit (FORMS helper's dialog)
-    def _open_form(self, record_id: str | None, parent_id: str | None = None) -> QWidget | None:
-        from desktop.forms import RecordForm  # imported when first needed; saves through record_form.run_write
+    def _open_form(self, record_id: str | None) -> QWidget | None:
+        # imported when first needed; the form's content is read in a read job before it opens
+        from desktop.forms.form_jobs import run_read
+        from desktop.forms.record_form import RecordForm
+        from storage.form_reading import read_form
 
+        repo, type_name, org_code = self.ctx.repo, self.rt.name, self.ctx.org_code
         try:
-            form = RecordForm(self.ctx.repo, self.rt.name, self.ctx.org_code, record_id, self, parent_id=parent_id)
+            data = run_read(self, lambda: read_form(repo, type_name, org_code, record_id))
+            form = RecordForm(repo, type_name, org_code, record_id, self, data=data)
         except Exception as exc:  # noqa: BLE001 - e.g. the record was deleted meanwhile (RecordNotFound)
             show_error(self, exc, "无法打开表单")
             self.reload()
@@ -505,11 +510,7 @@ class RecordListPage(QWidget):
         record_id = self.selected_id()
         if not record_id or self.deleted_toggle.isChecked():
             return None
-        parent_id = None
-        if self.rt.parent_field:
-            row = self.ctx.repo.get(self.rt.name, record_id)
-            parent_id = row.get(self.rt.parent_field) if row else None
-        return self._open_form(record_id, parent_id)
+        return self._open_form(record_id)  # a child's form takes its parent from the stored record
 
     def edit_or_restore(self) -> None:
         if self.deleted_toggle.isChecked():
