@@ -153,6 +153,13 @@ class RecordReader:
         collate = " COLLATE PINYIN" if col.field is None or col.field.type == "text" else ""
         return f"{col.sql}{collate} {direction}, t.rowid {direction}"
 
+    def condition(self, flt: RecordFilter, sort_column: int | None = None,
+                  descending: bool = False) -> tuple[str, tuple, str]:
+        """The list as shown, for a printout of it: (WHERE condition, its parameters, ORDER BY clause)
+        over table alias ``t`` (``exchange.pdf.LedgerSelection`` takes them as they are)."""
+        where, params = build_where(self.rt, flt, self.org_code)
+        return where, tuple(params), f"ORDER BY {self.order_by(sort_column, descending)}"
+
     def total_fields(self) -> list[Field]:
         """The amounts a 合计 line adds up for the filtered rows: 人次 of services, 小时 of hours/trainings."""
         return [f for f in self.rt.fields if self.rt.date_field and f.type in ("int", "decimal")

@@ -403,7 +403,6 @@ class RecordListPage(QWidget):
         """The printed ledger: the list as shown (filter and order), a month or a year; asks which
         unless ``choice`` is given.  The PDF itself comes from ``exchange.pdf`` (the one layout)."""
         from exchange.pdf import LedgerSelection, month_selection, write_ledger_pdf, year_selection
-        from desktop.ui.record_model import build_where
 
         if choice is None:
             dialog = LedgerScopeDialog(self.rt.label, bool(self.rt.date_field), bool(self.rt.pii_fields),
@@ -417,14 +416,13 @@ class RecordListPage(QWidget):
         elif choice.scope == "year":
             sel, when = year_selection(org, choice.year), f"{choice.year}年"
         else:
-            where, params = build_where(self.rt, self.model.filter, org)
-            sel = LedgerSelection(org, where=where, params=tuple(params),
-                                  order_by=f"ORDER BY {self.model.order_by()}", period_text=self._filter_text())
+            where, params, order_by = self.model.list_condition()
+            sel = LedgerSelection(org, where=where, params=params, order_by=order_by, period_text=self._filter_text())
             when = "当前列表"
-        engine, type_name, choices = self.ctx.repo.engine, self.rt.name, self.ctx.repo.choices()
+        repo, type_name = self.ctx.repo, self.rt.name
         return PaperJob(f"{self.rt.label}台账", f"{name}{self.rt.label}台账（{when}）.pdf",
-                        lambda path, progress: write_ledger_pdf(engine, path, type_name, sel, org_name=name,
-                                                                choices=choices, full=choice.full,
+                        lambda path, progress: write_ledger_pdf(repo.engine, path, type_name, sel, org_name=name,
+                                                                choices=repo.choices(), full=choice.full,
                                                                 progress=progress))
 
     def _filter_text(self) -> str:
