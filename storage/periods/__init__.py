@@ -38,8 +38,8 @@ Everything is importable from ``storage.periods`` itself.
 
 from __future__ import annotations
 
-from storage.periods.checklist import (EDITED, STANDING_TYPES, UNCHANGED, UNCONFIRMED, CheckItem, Checklist,
-                                       Confirmation, completeness, standing_confirmations)
+from storage.periods.checklist import (EDITED, UNCHANGED, UNCONFIRMED, CheckItem, Checklist, Confirmation,
+                                       completeness, standing_confirmations, standing_types)
 from storage.periods.locks import forget_locked_periods, lock_guard, lock_refusal
 from storage.periods.months import (BEIJING, DEFAULT_DEADLINE_DAY, dated_types, deadline, month_bounds,
                                     period_id, period_label, period_of, previous_period, recent_periods)
@@ -56,7 +56,7 @@ from storage.schema import RECORD_TYPES
 __all__ = [
     "NOT_SUBMITTED", "SUBMITTED", "APPROVED", "ACCEPTED", "RETURNED", "STATES", "ROLES", "ROLE_LABELS",
     "ACTIONS", "ACTION_LABELS", "BEIJING", "DEFAULT_DEADLINE_DAY", "NOTE_SEP", "RECORD_TYPES",
-    "STANDING_TYPES", "UNCHANGED", "EDITED", "UNCONFIRMED",
+    "standing_types", "UNCHANGED", "EDITED", "UNCONFIRMED",
     "PeriodState", "PeriodError", "Checklist", "CheckItem", "Confirmation", "RecordNote", "NextStep",
     "period_of", "month_bounds", "previous_period", "recent_periods", "period_label", "deadline", "period_id",
     "format_reason", "parse_reason", "display_reason", "state", "get_state", "list_states", "returned_notices",

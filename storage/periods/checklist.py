@@ -15,8 +15,6 @@ from storage.schema import RECORD_TYPES, RecordType
 from storage.validation import check_record
 from storage.visits import village_month
 
-# Registers that carry from month to month; each month the clerk confirms each one unchanged or edits it.
-STANDING_TYPES = ("org_year", "facility", "staff", "volunteer_team", "volunteer", "social_org")
 UNCHANGED, EDITED, UNCONFIRMED = "本月无变化", "本月有修改", "待确认"
 
 
@@ -130,6 +128,11 @@ def _summary(rt: RecordType, row) -> str:
 # --------------------------------------------------------------------------- carried forward, confirmed
 
 
+def standing_types() -> tuple[str, ...]:
+    """Registers carried from month to month (``RecordType.carried_forward``), in schema order."""
+    return tuple(name for name, rt in RECORD_TYPES.items() if rt.carried_forward)
+
+
 @dataclass(frozen=True)
 class Confirmation:
     type_name: str
@@ -147,7 +150,7 @@ def standing_confirmations(conn: Connection, org_code: str, period: str) -> list
     last = dt.datetime.combine(end, dt.time(), tzinfo=dt.timezone.utc)
     st = state(conn, org_code, period)
     out = []
-    for name in STANDING_TYPES:
+    for name in standing_types():
         t = table_for(name)
         mine = [t.c.org_code == org_code]
         if name == "org_year":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from storage.models import utcnow
-from storage.periods.checklist import STANDING_TYPES, completeness
+from storage.periods.checklist import completeness, standing_types
 from storage.periods.months import month_bounds, period_id, period_label
 from storage.periods.reasons import RecordNote, format_reason
 from storage.periods.rules import ACTION_LABELS, ACTIONS, may_act
@@ -122,7 +122,7 @@ def confirm_unchanged(repo, org_code: str, period: str, type_names: Iterable[str
     """Record that these standing registers did not change this month (on the month's period record)."""
     labels = []
     for name in type_names:
-        if name not in STANDING_TYPES:
+        if name not in standing_types():
             raise PeriodError(f"“{RECORD_TYPES[name].label if name in RECORD_TYPES else name}”不是逐月结转的台账，"
                               "不需要确认")
         labels.append(RECORD_TYPES[name].label)
@@ -135,4 +135,4 @@ def confirm_unchanged(repo, org_code: str, period: str, type_names: Iterable[str
 
 
 def _standing_labels() -> list[str]:
-    return [RECORD_TYPES[n].label for n in STANDING_TYPES]
+    return [RECORD_TYPES[n].label for n in standing_types()]
