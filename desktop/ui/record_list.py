@@ -12,7 +12,6 @@ the list reloads through ``ctx.records_changed``.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from PySide6.QtCore import QDate, QEvent, QItemSelectionModel, Qt, QTimer, Signal
@@ -585,10 +584,6 @@ class RecordListPage(QWidget):
 
 def _amount(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def date_or_none(value: QDate | None) -> dt.date | None:
-    return value.toPython() if value is not None else None
 
 
 __all__ = ["RecordListPage", "SEARCH_DELAY_MS"]

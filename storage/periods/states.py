@@ -58,12 +58,6 @@ class PeriodState:
         return self.status
 
 
-def _iso(value) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
-
-
 def _state_from_row(org_code: str, period: str, row: dict | None) -> PeriodState:
     if not row or row.get("deleted"):
         return PeriodState(org_code, period)
