@@ -331,3 +331,20 @@ def test_withdraw_before_review_and_resubmit_after_edits(repo, village, engine):
     P.approve(repo, VILLAGE, MONTH, actor_org=TOWNSHIP)
     st = P.accept(repo, VILLAGE, MONTH, actor_org=COUNTY)
     assert P.edit_notice(st)[1] is True and "锁定" in P.next_step(st).sentence
+
+
+def test_month_record_counts_per_type_and_per_unit(repo):
+    """The read API's month counts: one unit's records per dated type, and a scope's per unit."""
+    from storage import reading
+    from storage.orgcode import OrgCode
+
+    fill_month(repo, services=3)
+    fill_month(repo, org=OTHER_VILLAGE, services=2)
+    fill_month(repo, month="2024-04", services=4)  # another month: not counted
+    repo.delete("service", repo.list("service", org_code=OTHER_VILLAGE)[0]["id"])  # deleted: not counted
+    per_type = reading.month_records_per_type(repo.engine, VILLAGE, MONTH)
+    assert set(per_type) == set(P.dated_types())
+    assert per_type["service"] == 3 and sum(per_type.values()) == 3
+    assert reading.month_records_per_unit(repo.engine, OrgCode(COUNTY).scope, MONTH) == {VILLAGE: 3,
+                                                                                         OTHER_VILLAGE: 1}
+    assert reading.month_records_per_unit(repo.engine, OrgCode(VILLAGE).scope, "2024-04") == {VILLAGE: 4}

@@ -25,6 +25,7 @@ from desktop.ui.jobs import describe_error, op, write_op
 from desktop.ui.sync_widgets import create_widget as sync_box
 from desktop.ui.printing import PaperJob, paper_buttons
 from storage import periods as P
+from storage import reading
 from storage.orgcode import OrgCode
 from storage.schema import RECORD_TYPES
 from sync import package as PK
@@ -195,7 +196,7 @@ class PeriodsPage(QWidget):
             if period is None:
                 return repo.unsent_count(), None, None, None, None
             return (repo.unsent_count(), P.returned_notices(repo, org), P.get_state(repo, org, period),
-                    P.completeness(repo, org, period), P.month_counts(repo, org, period))
+                    P.completeness(repo, org, period), reading.month_records_per_type(repo.engine, org, period))
 
         def show(got) -> None:
             self._show_month(period, *got)

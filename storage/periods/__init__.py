@@ -48,7 +48,7 @@ from storage.periods.rules import (ACTION_LABELS, ACTIONS, ROLE_LABELS, ROLES, a
                                    check_transition, in_scope, may_act)
 from storage.periods.states import (ACCEPTED, APPROVED, NOT_SUBMITTED, RETURNED, STATES, SUBMITTED, NextStep,
                                     PeriodState, edit_notice, get_state, last_record_change, list_states,
-                                    month_counts, next_step, records_changed_since, returned_notices, state)
+                                    next_step, records_changed_since, returned_notices, state)
 from storage.periods.transitions import (PeriodError, accept, approve, confirm_unchanged, reopen, resubmit,
                                          return_period, submit, submit_or_resubmit, withdraw)
 from storage.schema import RECORD_TYPES
@@ -63,6 +63,6 @@ __all__ = [
     "in_scope", "action_between", "may_act", "check_transition", "check_change",
     "lock_guard", "lock_refusal", "forget_locked_periods", "completeness", "standing_confirmations",
     "submit", "approve", "return_period", "accept", "reopen", "withdraw", "resubmit", "submit_or_resubmit",
-    "confirm_unchanged", "dated_types", "next_step", "edit_notice", "month_counts", "last_record_change",
+    "confirm_unchanged", "dated_types", "next_step", "edit_notice", "last_record_change",
     "records_changed_since",
 ]

@@ -157,19 +157,6 @@ def edit_notice(st: PeriodState) -> tuple[str, bool] | None:
     return None
 
 
-def month_counts(repo, org_code: str, period: str) -> dict[str, int]:
-    """The month's live records per dated type (what a submission covers), by type name."""
-    start, end = month_bounds(period)
-    out: dict[str, int] = {}
-    with repo.engine.connect() as conn:
-        for name in dated_types():
-            t = table_for(name)
-            col = t.c[RECORD_TYPES[name].date_field]
-            out[name] = conn.execute(select(func.count()).select_from(t).where(
-                t.c.org_code == org_code, t.c.deleted.is_(False), col >= start, col < end)).scalar_one()
-    return out
-
-
 def get_state(repo, org_code: str, period: str) -> PeriodState:
     with repo.engine.connect() as conn:
         return state(conn, org_code, period)
