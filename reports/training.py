@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from reports.facts import COMMITTEE_ROLES, LEADER_ROLES, in_scope, staff_in_post
 from storage.models import table_for
@@ -186,3 +186,9 @@ def training_due(conn: Connection, code: str, year: int, rules: tuple[str, ...],
     ou = table_for("org_unit")
     names = dict(conn.execute(select(ou.c.org_code, ou.c.name).where(ou.c.deleted.is_(False))).all())
     return evaluate(person_rows(conn, code, year), rules, year, names, today)
+
+
+def training_due_list(engine: Engine, code: str, year: int, rules: tuple[str, ...]) -> list[DueRow]:
+    """:func:`training_due` on a connection of its own (what the desktop's read job calls)."""
+    with engine.connect() as conn:
+        return training_due(conn, code, year, rules)

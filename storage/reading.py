@@ -8,7 +8,9 @@ result when it arrives.  The pages and table models build no SQL of their own.
   :class:`RecordFilter` and a sort, and the display rows for a page of those ids;
 - org units in a scope (:func:`units_in_scope`);
 - the month review: the villages of a scope with their period state and month counts
-  (:func:`review_rows`), and one village's records of the month (:func:`month_records`).
+  (:func:`review_rows`), and one village's records of the month (:func:`month_records`);
+- a month's record counts per type for one unit, or per unit for a scope
+  (:func:`month_records_per_type`, :func:`month_records_per_unit`).
 """
 
 from __future__ import annotations
@@ -153,6 +155,13 @@ class RecordReader:
         collate = " COLLATE PINYIN" if col.field is None or col.field.type == "text" else ""
         return f"{col.sql}{collate} {direction}, t.rowid {direction}"
 
+    def condition(self, flt: RecordFilter, sort_column: int | None = None,
+                  descending: bool = False) -> tuple[str, tuple, str]:
+        """The list as shown, for a printout of it: (WHERE condition, its parameters, ORDER BY clause)
+        over table alias ``t`` (``exchange.pdf.LedgerSelection`` takes them as they are)."""
+        where, params = build_where(self.rt, flt, self.org_code)
+        return where, tuple(params), f"ORDER BY {self.order_by(sort_column, descending)}"
+
     def total_fields(self) -> list[Field]:
         """The amounts a 合计 line adds up for the filtered rows: 人次 of services, 小时 of hours/trainings."""
         return [f for f in self.rt.fields if self.rt.date_field and f.type in ("int", "decimal")
@@ -275,23 +284,38 @@ def month_records(engine: Engine, org_code: str, period: str) -> list[tuple[str,
     return out
 
 
-def month_counts(engine: Engine, scope: Scope, period: str) -> dict[str, int]:
-    """How many records each unit of the scope has in the month (all dated types together)."""
+def _month_record_counts(engine: Engine, scope: Scope, period: str) -> dict[tuple[str, str], int]:
+    """Live records dated in the month, by (record type, unit), for the units of a scope."""
     from storage import periods as P
     from storage.models import table_for
 
     start, end = P.month_bounds(period)
-    counts: dict[str, int] = {}
+    counts: dict[tuple[str, str], int] = {}
     with engine.connect() as conn:
         for name in P.dated_types():
-            rt = RECORD_TYPES[name]
             t = table_for(name)
-            col = t.c[rt.date_field]
+            col = t.c[RECORD_TYPES[name].date_field]
             for code, n in conn.execute(select(t.c.org_code, func.count()).where(
                     scope.sql(t.c.org_code), t.c.deleted.is_(False), col >= start, col < end)
                     .group_by(t.c.org_code)):
-                counts[code] = counts.get(code, 0) + n
+                counts[(name, code)] = n
     return counts
+
+
+def month_records_per_type(engine: Engine, org_code: str, period: str) -> dict[str, int]:
+    """One unit's live records of the month per dated type (what a submission covers), by type name."""
+    from storage import periods as P
+
+    counts = _month_record_counts(engine, OrgCode(org_code).scope, period)
+    return {name: sum(n for (t, _code), n in counts.items() if t == name) for name in P.dated_types()}
+
+
+def month_records_per_unit(engine: Engine, scope: Scope, period: str) -> dict[str, int]:
+    """How many records each unit of the scope has in the month (all dated types together)."""
+    out: dict[str, int] = {}
+    for (_name, code), n in _month_record_counts(engine, scope, period).items():
+        out[code] = out.get(code, 0) + n
+    return out
 
 
 @dataclass
@@ -312,7 +336,7 @@ def review_rows(repo, scope: Scope, period: str, *, township: str | None = None)
     villages = [u for u in units if OrgCode(u["org_code"]).level == "village"
                 and (not township or OrgCode(u["org_code"]).within(township))]
     states = P.list_states(repo, [v["org_code"] for v in villages], [period])
-    counts = month_counts(repo.engine, scope, period)
+    counts = month_records_per_unit(repo.engine, scope, period)
     rows = []
     with repo.engine.connect() as conn:
         for v in villages:
@@ -326,4 +350,5 @@ def review_rows(repo, scope: Scope, period: str, *, township: str | None = None)
 
 
 __all__ = ["RecordFilter", "Column", "columns_for", "display_value", "build_where", "RecordReader",
-           "units_in_scope", "latest_base_year", "records_by_id", "month_records", "month_counts", "ReviewRow", "review_rows"]
+           "units_in_scope", "latest_base_year", "records_by_id", "month_records",
+           "month_records_per_type", "month_records_per_unit", "ReviewRow", "review_rows"]

@@ -97,6 +97,9 @@ class RecordType:
     month_workflow: bool = False
     required_in_month: bool = False  # a month cannot be submitted without one dated in it
     required_standing: bool = False  # a month cannot be submitted before the register has any
+    # A standing register carried from month to month (一表通: not retyped): each month the clerk
+    # confirms it unchanged or edits it (storage.periods.standing_confirmations).
+    carried_forward: bool = False
     written_by_program: bool = False  # the program writes these itself (disclosures): no form, no sheet
 
     def __post_init__(self) -> None:
@@ -250,6 +253,7 @@ ORG_YEAR = _register(RecordType(
                                   and v["urban_population"] > v["population"]) else None)),),
     township_allowed=True,
     natural_keys=(("org_code", "year"),),
+    carried_forward=True,
 ))
 
 FACILITY = _register(RecordType(
@@ -286,6 +290,7 @@ FACILITY = _register(RecordType(
     list_filters=("category", "status"),
     search_hint="搜索：设施名称或地址",
     required_standing=True,
+    carried_forward=True,
 ))
 
 STAFF = _register(RecordType(
@@ -316,6 +321,7 @@ STAFF = _register(RecordType(
     list_filters=("status", "roles"),
     search_hint="搜索：姓名，或身份证号/手机号的后几位",
     required_standing=True,
+    carried_forward=True,
 ))
 
 TRAINING = _register(RecordType(
@@ -348,6 +354,7 @@ VOLUNTEER_TEAM = _register(RecordType(
     search_fields=("name", "leader"),
     natural_keys=(("org_code", "name"),),
     search_hint="搜索：队伍名称或负责人",
+    carried_forward=True,
 ))
 
 VOLUNTEER = _register(RecordType(
@@ -377,6 +384,7 @@ VOLUNTEER = _register(RecordType(
     natural_keys=(("org_code", "id_number"), ("org_code", "name")),
     list_filters=("skills",),
     search_hint="搜索：姓名，或身份证号/手机号的后几位",
+    carried_forward=True,
 ))
 
 VOLUNTEER_HOURS = _register(RecordType(
@@ -442,6 +450,7 @@ SOCIAL_ORG = _register(RecordType(
     natural_keys=(("org_code", "name"),),
     list_filters=("org_type", "registration"),
     search_hint="搜索：组织名称或统一社会信用代码",
+    carried_forward=True,
 ))
 
 VOLUNTEER_EVENT = _register(RecordType(

@@ -27,7 +27,7 @@ def test_clerk_confirms_standing_registers_on_the_month_page(qtbot, repo):
     page = village_page(qtbot, repo)
     month = page.period
     rows = confirm_rows(page)
-    keys = [f"confirm:{n}" for n in P.STANDING_TYPES]
+    keys = [f"confirm:{n}" for n in P.standing_types()]
     assert all(k in rows for k in keys)
     assert rows["confirm:staff"].text().startswith("○  确认社区工作者：共 0 条，请核对后点“本月无变化”")
 

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from storage import periods as P
+from storage.periods.locks import _locked_set as locked_set
 from storage.repository import Change, Repository, WriteOp, WriteRefused
 
 VILLAGE = "220102001001"
@@ -230,13 +231,13 @@ def test_locked_months_read_inside_a_rolled_back_savepoint_are_forgotten(repo, v
     month = repo.get("period", P.period_id(VILLAGE, MONTH))
     t = table_for("period")
     with engine.begin() as conn:
-        assert (VILLAGE, MONTH) not in P._locked_set(conn)
+        assert (VILLAGE, MONTH) not in locked_set(conn)
         savepoint = nested_transaction(conn)
         conn.execute(t.update().where(t.c.id == month["id"]).values(status=P.ACCEPTED))
         P.forget_locked_periods()  # as lock_guard does when a period record is written
-        assert (VILLAGE, MONTH) in P._locked_set(conn)
+        assert (VILLAGE, MONTH) in locked_set(conn)
         savepoint.rollback()
-        assert (VILLAGE, MONTH) not in P._locked_set(conn)
+        assert (VILLAGE, MONTH) not in locked_set(conn)
 
 
 def test_server_check_change_by_role(repo, village, engine):
@@ -330,3 +331,20 @@ def test_withdraw_before_review_and_resubmit_after_edits(repo, village, engine):
     P.approve(repo, VILLAGE, MONTH, actor_org=TOWNSHIP)
     st = P.accept(repo, VILLAGE, MONTH, actor_org=COUNTY)
     assert P.edit_notice(st)[1] is True and "锁定" in P.next_step(st).sentence
+
+
+def test_month_record_counts_per_type_and_per_unit(repo):
+    """The read API's month counts: one unit's records per dated type, and a scope's per unit."""
+    from storage import reading
+    from storage.orgcode import OrgCode
+
+    fill_month(repo, services=3)
+    fill_month(repo, org=OTHER_VILLAGE, services=2)
+    fill_month(repo, month="2024-04", services=4)  # another month: not counted
+    repo.delete("service", repo.list("service", org_code=OTHER_VILLAGE)[0]["id"])  # deleted: not counted
+    per_type = reading.month_records_per_type(repo.engine, VILLAGE, MONTH)
+    assert set(per_type) == set(P.dated_types())
+    assert per_type["service"] == 3 and sum(per_type.values()) == 3
+    assert reading.month_records_per_unit(repo.engine, OrgCode(COUNTY).scope, MONTH) == {VILLAGE: 3,
+                                                                                         OTHER_VILLAGE: 1}
+    assert reading.month_records_per_unit(repo.engine, OrgCode(VILLAGE).scope, "2024-04") == {VILLAGE: 4}

@@ -105,10 +105,12 @@ def test_package_export_receipt_and_township_import(qtbot, repo, tmp_path, monke
     out = tmp_path / "幸福村.tzpkg"
     # not signed in on this PC: the user is told what to do, nothing is written
     page.key_provider = page._device_key
-    assert page.export_to(out) is None
+    handle = page.export_to(out)  # the keys are read in the job, off the UI thread
+    qtbot.waitUntil(handle.is_done, timeout=20000)
     assert "还没有登录过县级服务器" in page.message.text() and not out.exists()
     page.key_provider = lambda: KEY
-    assert page.export_to(out) is None  # signed in, but by an older release: no county key, so no package
+    handle = page.export_to(out)  # signed in, but by an older release: no county key, so no package
+    qtbot.waitUntil(handle.is_done, timeout=20000)
     assert "加密公钥" in page.message.text() and not out.exists()
     repo.set_setting(PK.S_COUNTY_KEY, PK.x25519_public_text(COUNTY_KEY))  # what sign-in stores
     handle = page.export_to(out)

@@ -11,15 +11,17 @@ Public API for the rest of the desktop app (desktop/ui):
     own (training → staff id, volunteer_hours → volunteer id); normally children
     are edited inside the parent's form.
 
-``RecordForm(repo, type_name, org_code, record_id=None, parent=None, *, parent_id=None, draft=None)``
-    The QDialog itself (``open_record_form`` wraps ``exec()``).  Useful bits:
+``RecordForm(repo, type_name, org_code, record_id=None, parent=None, *, parent_id=None, draft=None, data=None)``
+    The QDialog itself (``open_record_form`` wraps ``exec()``).  ``data`` is what the form shows
+    (``storage.form_reading.read_form``, read in a read job by the app); without it the form reads
+    it where it is built.  Useful bits:
     ``saved`` (Signal(dict), emitted after a successful save), ``save()``
     (validate and write; returns the record dict or None), ``field_widget(name)``,
     ``message_for(name)`` (the Chinese message shown beside a field),
     ``has_errors()``, ``raw_values()``.  All record writes happen in
     ``RecordForm.write_to_repository`` — the one place a form writes records —
     and run on the app's single DB writer thread (``desktop.ui.jobs.write_op``)
-    through ``record_form.run_write``, while the form waits (disabled, still
+    through ``form_jobs.run_write``, while the form waits (disabled, still
     painting) in a local event loop; ``save()`` therefore still returns the
     saved record.  Drafts are the documented exception: a one-row write on the
     UI thread with a 250 ms busy timeout (retried at the next tick if an

@@ -14,8 +14,10 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QListWidget, QListW
 
 from storage.drafts import DraftData, DraftStore
 from storage.repository import Repository
+from storage.form_reading import read_form
 
-from desktop.forms.record_form import RecordForm, RecordNotFound, warn
+from desktop.forms.form_jobs import run_read, warn
+from desktop.forms.record_form import RecordForm, RecordNotFound
 
 
 class DraftsDialog(QDialog):
@@ -76,8 +78,10 @@ class DraftsDialog(QDialog):
         """The form reopened with the draft's content (raises RecordNotFound if the record is gone)."""
         ctx = draft.context or {}
         org_code = ctx.get("org_code") or self.default_org_code or ""
-        return RecordForm(self.repo, draft.record_type, org_code, draft.record_id, self,
-                          parent_id=ctx.get("parent_id"), draft=draft)
+        repo = self.repo
+        data = run_read(self, lambda: read_form(repo, draft.record_type, org_code, draft.record_id, with_draft=False))
+        return RecordForm(repo, draft.record_type, org_code, draft.record_id, self,
+                          parent_id=ctx.get("parent_id"), draft=draft, data=data)
 
     def restore_selected(self) -> dict | None:
         draft = self.selected_draft()

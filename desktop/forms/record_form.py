@@ -13,17 +13,16 @@ says what is missing.
 Keyboard: Tab follows the form top to bottom; Enter saves (on a focused button
 it presses the button); Esc cancels and asks before throwing away changes.
 
-Child records (培训记录 in 社区工作者, 服务时长 in 志愿者) are edited in a
-small table inside the parent's form.  For a parent that already exists, each
-child is written through the repository as soon as its own small form is
-saved.  For a new parent the children are kept in the form and written together
-with the parent in one transaction (``Repository.bulk_write``), so a cancelled
-new parent leaves nothing behind.
+Reading: what the form shows (the record, choices, reference options, children, a leftover draft)
+comes in one :class:`storage.form_reading.FormData`, which the app reads in a read job before it
+opens the form; a form built without it reads it where it is built (tests, callers without an
+event loop).  Writes and the month check before a save run as jobs (``desktop.forms.form_jobs``).
 
-Drafts: while the form has unsaved changes it is written to the local draft
-table every few seconds (``storage.drafts``), and the draft is discarded on
-save or on an explicit cancel.  See ``desktop.forms.drafts_dialog`` for
-recovery after a crash.
+Child records (培训记录 in 社区工作者, 服务时长 in 志愿者) are edited in a
+small table inside the parent's form (``desktop.forms.child_table``).  For a new
+parent the children are kept in the form and written together with the parent
+in one transaction (``Repository.bulk_write``), so a cancelled new parent leaves
+nothing behind.  Drafts: ``desktop.forms.form_drafts``.
 """
 
 from __future__ import annotations
@@ -31,21 +30,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QEvent, QEventLoop, QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QDialog, QDialogButtonBox, QGridLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
-                               QRadioButton, QScrollArea, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
-from sqlalchemy.exc import OperationalError
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractButton, QDialog, QDialogButtonBox, QGridLayout, QLabel, QPushButton,
+                               QRadioButton, QScrollArea, QVBoxLayout, QWidget)
 
-from storage.drafts import DraftData, DraftStore
-from storage.models import new_id
-from storage.repository import Repository, WriteOp, WriteRefused
-from storage.schema import RecordType, children_of, record_type
-from storage.validation import (Issue, ValidationError, coerce, coerce_record, county_of, display_text, id_birth_date,
-                                is_blank, mask, org_level, township_of)
-
+from desktop.forms.child_table import ChildTable
+from desktop.forms.form_drafts import FormDrafts
+from desktop.forms.form_jobs import ask, run_read, run_write, warn
 from desktop.forms.widgets import FieldWidget, MaskedWidget, widget_for
-from desktop.ui.theme import mark_destructive
+from desktop.ui.jobs import write_op
+from storage.drafts import DraftData, DraftStore
+from storage.form_reading import FormData, RecordNotFound, month_notices, read_form
+from storage.models import new_id
+from storage.orgcode import OrgCode, is_org_code
+from storage.repository import Repository, WriteOp, WriteRefused
+from storage.schema import children_of, record_type
+from storage.validation import Issue, ValidationError, coerce, coerce_record, id_birth_date, is_blank, mask
 
 log = logging.getLogger("taizhang.desktop.forms")
 
@@ -55,267 +55,20 @@ WARNING_COLOR = "#8a5300"
 REQUIRED_MARK = f"<span style='color:{ERROR_COLOR}'> *</span>"
 
 
-class RecordNotFound(WriteRefused):
-    """The record to edit does not exist (deleted, or never synced here)."""
-
-
-def warn(parent: QWidget | None, title: str, text: str, name: str = "form_warning") -> None:
-    """A warning box with a Chinese button (a bare QMessageBox would say “OK”)."""
-    box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
-    box.setObjectName(name)
-    box.addButton("知道了", QMessageBox.ButtonRole.AcceptRole)
-    box.exec()
-
-
-def run_write(parent: QWidget, fn, form: "RecordForm | None" = None):
-    """Run ``fn()`` (a repository write) on the app's single DB writer thread and return its result.
-
-    The desktop rule (desktop/ui/jobs.py): every record write runs as a
-    ``write_op`` on the one writer thread, so SQLite never sees two writers
-    from this process.  The form waits in a local event loop — the window keeps
-    painting, and the form is disabled meanwhile so nothing can be typed or
-    pressed twice.  No progress dialog with 取消 is offered: one record saves in
-    milliseconds (it only waits if an import is running), and a cancelled save
-    whose transaction already committed would leave the user unsure.  Errors
-    raised by ``fn`` are re-raised here, on the UI thread.
-    """
-    try:
-        from desktop.ui.jobs import write_op
-    except ImportError:  # the forms used on their own (no app job helper): write directly
-        return fn()
-    outcome: dict = {}
-    loop = QEventLoop()
-
-    def succeeded(result):
-        outcome["result"] = result
-        loop.quit()
-
-    def failed(exc):
-        outcome["error"] = exc
-        loop.quit()
-
-    def cancelled():
-        outcome["error"] = WriteRefused("保存被取消，记录没有保存，表单内容仍保留。")
-        loop.quit()
-
-    target = form or parent
-    target.setEnabled(False)
-    if form is not None:
-        form._saving = True
-    try:
-        (write_op(lambda _job: fn()).success(succeeded).failure(failed).on_cancelled(cancelled)
-         .run_in_background(parent))
-        if not outcome:
-            loop.exec()
-    finally:
-        target.setEnabled(True)
-        if form is not None:
-            form._saving = False
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
-
-
-class ChildTable(QGroupBox):
-    """The children of one type inside the parent's form: a table with 添加 / 修改 / 删除."""
-
-    changed = Signal()
-
-    def __init__(self, form: "RecordForm", child_rt: RecordType):
-        super().__init__(form)
-        self.form = form
-        self.rt = child_rt
-        self.setObjectName(f"children_{child_rt.name}")
-        self.pending: list[dict] = []  # raw values of children of a parent that is not saved yet
-        self.open_child: tuple | None = None  # (form, pending index or None) while a child form is open
-        layout = QVBoxLayout(self)
-        self.table = QTableWidget(0, len(child_rt.list_columns), self)
-        self.table.setObjectName(f"table_{child_rt.name}")
-        self.table.setHorizontalHeaderLabels([child_rt.field(c).label for c in child_rt.list_columns])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setMinimumHeight(140)
-        self.table.doubleClicked.connect(lambda _i: self.edit_selected())
-        self.table.installEventFilter(self)
-        layout.addWidget(self.table)
-        buttons = QHBoxLayout()
-        self.add_button = QPushButton(f"添加{child_rt.label}", self)
-        self.edit_button = QPushButton("修改", self)
-        self.delete_button = QPushButton("删除", self)
-        for b, name in ((self.add_button, "add"), (self.edit_button, "edit"), (self.delete_button, "delete")):
-            b.setObjectName(f"{name}_{child_rt.name}")
-            b.setAutoDefault(False)
-            buttons.addWidget(b)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
-        self.add_button.clicked.connect(lambda: self.add())
-        self.edit_button.clicked.connect(self.edit_selected)
-        self.delete_button.clicked.connect(self.delete_selected)
-        self.table.itemSelectionChanged.connect(self._update_buttons)
-        self.reload()
-
-    # ----------------------------------------------------------------- data
-
-    @property
-    def deferred(self) -> bool:
-        """True while the parent is new: children are written together with it."""
-        return self.form.record_id is None
-
-    def rows(self) -> list[dict]:
-        if self.deferred:
-            return [dict(raw, _pending_index=i) for i, raw in enumerate(self.pending)]
-        where = {self.rt.parent_field: self.form.record_id}
-        records = self.form.repo.list(self.rt.name, where=where)
-        key = self.rt.date_field
-        if key:
-            records.sort(key=lambda r: (r.get(key) is None, r.get(key)), reverse=True)
-        return records
-
-    def reload(self) -> None:
-        rows = self.rows()
-        self._rows = rows
-        kind = "随本表单一起保存" if self.deferred else "每条单独保存，立即生效"
-        self.setTitle(f"{self.rt.label}（{len(rows)}条，{kind}）")
-        self.table.setRowCount(len(rows))
-        choices = self.form.choices
-        for r, row in enumerate(rows):
-            for c, name in enumerate(self.rt.list_columns):
-                f = self.rt.field(name)
-                value = row.get(name)
-                if self.deferred and value not in (None, ""):
-                    coerced, issue = coerce(f, value, choices)
-                    value = coerced if issue is None or not issue.is_error else value
-                self.table.setItem(r, c, QTableWidgetItem(display_text(f, value)))
-        self._update_buttons()
-
-    def _update_buttons(self) -> None:
-        has = self.table.currentRow() >= 0 and self.table.rowCount() > 0
-        self.edit_button.setEnabled(has)
-        self.delete_button.setEnabled(has)
-
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802
-        if obj is self.table and event.type() == QEvent.Type.KeyPress:
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.table.currentRow() >= 0:
-                self.edit_selected()
-                return True
-            if event.key() == Qt.Key.Key_Delete and self.table.currentRow() >= 0:
-                self.delete_selected()
-                return True
-            if event.key() == Qt.Key.Key_Insert:
-                self.add()
-                return True
-        return super().eventFilter(obj, event)
-
-    # ----------------------------------------------------------------- actions
-
-    def _child_form(self, record_id: str | None = None, initial: dict | None = None) -> "RecordForm":
-        return RecordForm(self.form.repo, self.rt.name, self.form.org_code, record_id, self.form,
-                          parent_id=self.form.record_id, collect_only=self.deferred, initial=initial,
-                          autosave_ms=self.form.autosave_ms)
-
-    def _run_pending_child(self, index: int | None, initial: dict | None, restored: bool = False) -> bool:
-        """A child of an unsaved parent: while its form is open, the parent's draft carries what is typed."""
-        dialog = self._child_form(initial=initial)
-        if restored:
-            dialog._initial_raw = {name: object() for name in dialog.widgets}  # unsaved by definition
-            dialog.setWindowTitle(dialog.windowTitle() + "（从草稿恢复）")
-        self.open_child = (dialog, index)
-        for w in dialog.widgets.values():
-            w.changed.connect(self.form._mark_for_autosave)
-        try:
-            accepted = dialog.exec() == QDialog.DialogCode.Accepted
-        finally:
-            self.open_child = None
-            self.form._mark_for_autosave()
-        if accepted:
-            if index is None:
-                self.pending.append(dialog.result_raw)
-            else:
-                self.pending[index] = dialog.result_raw
-        return accepted
-
-    def open_child_state(self) -> dict | None:
-        if self.open_child is None:
-            return None
-        dialog, index = self.open_child
-        return {"type": self.rt.name, "index": index, "values": dialog.raw_values()}
-
-    def add(self, initial: dict | None = None, restored: bool = False) -> None:
-        if self.deferred:
-            if not self._run_pending_child(None, initial, restored):
-                return
-        else:
-            dialog = self._child_form()
-            if dialog.exec() != QDialog.DialogCode.Accepted:
-                return
-        self.reload()
-        self.table.selectRow(self.table.rowCount() - 1 if self.deferred else 0)
-        self.changed.emit()
-
-    def edit_selected(self) -> None:
-        row = self.table.currentRow()
-        if row < 0 or row >= len(self._rows):
-            return
-        data = self._rows[row]
-        if self.deferred:
-            index = data["_pending_index"]
-            self._run_pending_child(index, self.pending[index])
-        else:
-            dialog = self._child_form(record_id=data["id"])
-            dialog.exec()
-        self.reload()
-        self.table.selectRow(min(row, self.table.rowCount() - 1))
-        self.changed.emit()
-
-    def edit_pending(self, index: int, initial: dict, restored: bool = False) -> None:
-        if self._run_pending_child(index, initial, restored):
-            self.reload()
-            self.changed.emit()
-
-    def delete_selected(self) -> None:
-        row = self.table.currentRow()
-        if row < 0 or row >= len(self._rows):
-            return
-        data = self._rows[row]
-        what = "、".join(display_text(self.rt.field(c), data.get(c)) for c in self.rt.list_columns[:2])
-        box = QMessageBox(QMessageBox.Icon.Question, "确认删除",
-                          f"确定删除这条{self.rt.label}（{what}）吗？"
-                          + ("" if self.deferred else "\n删除后可在“最近删除”中恢复。"), parent=self)
-        box.setObjectName("confirm_delete_child")
-        yes = box.addButton("删除", QMessageBox.ButtonRole.DestructiveRole)
-        no = box.addButton("不删除", QMessageBox.ButtonRole.RejectRole)
-        mark_destructive(yes, no)
-        box.setDefaultButton(no)
-        box.exec()
-        if box.clickedButton() is not yes:
-            return
-        if self.deferred:
-            del self.pending[data["_pending_index"]]
-        else:
-            try:
-                run_write(self, lambda: self.form.repo.delete(self.rt.name, data["id"]), self.form)
-            except (WriteRefused, ValidationError) as exc:
-                warn(self, "无法删除", str(exc), "delete_failed")
-                return
-        self.reload()
-        self.changed.emit()
-
-    def focus_widgets(self) -> list[QWidget]:
-        return [self.table, self.add_button, self.edit_button, self.delete_button]
-
-
-class RecordForm(QDialog):
+class RecordForm(FormDrafts, QDialog):
     """A modal form for one record type; see the module docstring."""
 
     saved = Signal(dict)
 
     def __init__(self, repo: Repository, type_name: str, org_code: str, record_id: str | None = None,
                  parent: QWidget | None = None, *, parent_id: str | None = None, draft: DraftData | None = None,
-                 collect_only: bool = False, initial: dict | None = None, autosave_ms: int = AUTOSAVE_MS):
+                 collect_only: bool = False, initial: dict | None = None, autosave_ms: int = AUTOSAVE_MS,
+                 data: FormData | None = None):
         super().__init__(parent)
+        if data is None:
+            data = read_form(repo, type_name, org_code, record_id, with_children=not collect_only,
+                             with_draft=draft is None and not collect_only)
+        self.data = data
         self.repo = repo
         self.rt = record_type(type_name)
         self.org_code = org_code
@@ -327,7 +80,7 @@ class RecordForm(QDialog):
         self.draft_id: str | None = draft.id if draft else None
         self.result_record: dict | None = None
         self.result_raw: dict | None = None
-        self.choices = repo.choices()
+        self.choices = data.choices
         self._base_version: int | None = None
         self._touched: set[str] = set()
         self._show_all = False
@@ -339,12 +92,9 @@ class RecordForm(QDialog):
         self.setObjectName(f"form_{type_name}")
         self.setModal(True)
 
-        record = None
+        record = data.record
         self._base_date = None  # the stored record's date: moving it out of a submitted month changes that month
-        if record_id is not None:
-            record = repo.get(type_name, record_id)
-            if record is None:
-                raise RecordNotFound(f"找不到要修改的{self.rt.label}记录，可能已被删除或尚未同步")
+        if record is not None:
             self._base_version = record["version"]
             self._base_date = record.get(self.rt.date_field) if self.rt.date_field else None
             if self.rt.parent_field and not parent_id:
@@ -362,7 +112,7 @@ class RecordForm(QDialog):
         if draft is not None:
             self._restore_draft(draft)
         elif record_id is not None and not collect_only:
-            self._leftover_draft = self.drafts.for_record(type_name, record_id)
+            self._leftover_draft = data.leftover_draft
         for name, w in self.widgets.items():
             if not is_blank(w.raw()):
                 self._touched.add(name)
@@ -391,12 +141,6 @@ class RecordForm(QDialog):
             first.setFocus()
 
     # ----------------------------------------------------------------- building
-
-    def _ref_options(self, field) -> list[tuple[str, str]]:
-        rows = self.repo.list(field.ref, org_code=self.org_code) if field.ref else []
-        label_field = "name" if rows and "name" in rows[0] else None
-        options = [(r["id"], str(r.get(label_field) or r["id"])) for r in rows]
-        return sorted(options, key=lambda o: o[1])
 
     def _build(self) -> None:
         outer = QVBoxLayout(self)
@@ -428,7 +172,7 @@ class RecordForm(QDialog):
             label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
             if f.help:
                 label.setToolTip(f.help)
-            options = self._ref_options(f) if f.type == "ref" else None
+            options = self.data.ref_options.get(f.name, []) if f.type == "ref" else None
             w = widget_for(f, self.choices, options, body)
             if f.help:
                 w.setToolTip(f.help)
@@ -462,7 +206,7 @@ class RecordForm(QDialog):
         self.child_tables: list[ChildTable] = []
         if not self.collect_only:
             for child in children_of(self.rt.name):
-                table = ChildTable(self, child)
+                table = ChildTable(self, child, self.data.children.get(child.name))
                 table.changed.connect(self._children_edited)
                 grid.addWidget(table, row, 0, 1, 2)
                 self.child_tables.append(table)
@@ -541,11 +285,10 @@ class RecordForm(QDialog):
         if self.rt.name == "org_unit":
             # 层级 and 上级区划代码 follow from the 12-digit code itself.
             code = str(self.widgets["org_code"].raw() or "").strip()
-            if len(code) == 12 and code.isdigit():
-                level = org_level(code)
-                ctx["level"] = {"county": "县", "township": "乡镇/街道", "village": "村/社区"}[level]
-                ctx["parent_code"] = (None if level == "county" else
-                                      township_of(code) if level == "village" else county_of(code))
+            if is_org_code(code):
+                org = OrgCode(code)
+                ctx["level"] = org.level_label
+                ctx["parent_code"] = str(org.parent) if org.parent is not None else None
         return ctx
 
     def pending_children(self) -> dict[str, list[dict]]:
@@ -596,19 +339,12 @@ class RecordForm(QDialog):
         from storage import disclosure
 
         label = self.rt.field(field_name).label
-        try:
-            from desktop.ui.jobs import write_op
-        except ImportError:  # the forms used on their own: write directly
-            write_op = None
 
-        def work(_job=None):
+        def work(_job):
             return disclosure.record_disclosure(self.repo, action=disclosure.SCREEN, record_types=[self.rt.name],
                                                 rows=1, purpose=f"查看{label}", org_code=self.org_code)
 
-        if write_op is None:
-            work()
-        else:
-            write_op(work).affects("disclosure").run_in_background(self)
+        write_op(work).affects("disclosure").run_in_background(self)
 
     def _revalidate(self) -> None:
         if self._loading:
@@ -755,27 +491,19 @@ class RecordForm(QDialog):
 
     def _confirm_period_edit(self, values: dict) -> bool:
         """A record of a submitted, approved or accepted month: say so before saving (periods.edit_notice)."""
-        if not self.rt.date_field or self.repo.get_setting("org_code") != self.org_code:
+        if not self.rt.date_field or self.data.own_org != self.org_code:
             return True  # the month end is the village's own; a township's review edits are not asked
-        from storage import periods as P
+        from storage.periods import period_of
 
-        months = {P.period_of(values.get(self.rt.date_field)), P.period_of(self._base_date)} - {None}
-        for period in sorted(months):
-            notice = P.edit_notice(P.get_state(self.repo, self.org_code, period))
-            if notice is None:
-                continue
-            text, refused = notice
+        months = {period_of(values.get(self.rt.date_field)), period_of(self._base_date)} - {None}
+        if not months:
+            return True
+        repo, org_code = self.repo, self.org_code
+        for text, refused in run_read(self, lambda: month_notices(repo, org_code, months)):
             if refused:
                 warn(self, "不能保存", text + "\n\n表单内容仍保留。", "period_locked")
                 return False
-            box = QMessageBox(QMessageBox.Icon.Question, "本月月报已提交", text, parent=self)
-            box.setObjectName("confirm_period_edit")
-            save = box.addButton("仍然保存", QMessageBox.ButtonRole.AcceptRole)
-            keep = box.addButton("先不保存", QMessageBox.ButtonRole.RejectRole)
-            box.setDefaultButton(keep)
-            box.setEscapeButton(keep)
-            box.exec()
-            if box.clickedButton() is not save:
+            if not ask(self, "本月月报已提交", text, "confirm_period_edit", "仍然保存", "先不保存"):
                 return False
         return True
 
@@ -807,13 +535,6 @@ class RecordForm(QDialog):
         if self.draft_id:
             self._discard_draft()
 
-    def _discard_draft(self) -> None:
-        try:
-            self.drafts.discard(self.draft_id)
-        except OperationalError:
-            log.warning("could not discard draft of %s (database busy); it will be offered again", self.rt.name)
-        self.draft_id = None
-
     def reject(self) -> None:
         if self.is_dirty() and not self._confirm_discard():
             return
@@ -823,103 +544,8 @@ class RecordForm(QDialog):
         super().reject()
 
     def _confirm_discard(self) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, "放弃修改？",
-                          f"这份{self.rt.label}表单有尚未保存的内容。\n放弃后这些内容将不再保留。", parent=self)
-        box.setObjectName("confirm_discard")
-        discard = box.addButton("放弃修改", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("继续填写", QMessageBox.ButtonRole.RejectRole)
-        mark_destructive(discard, keep)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
-        box.exec()
-        return box.clickedButton() is discard
-
-    # ----------------------------------------------------------------- drafts
-
-    def draft_context(self) -> dict[str, Any]:
-        ctx = {"org_code": self.org_code, "parent_id": self.parent_id, "base_version": self._base_version,
-               "children": self.pending_children()}
-        open_child = next((t.open_child_state() for t in self.child_tables if t.open_child is not None), None)
-        if open_child:
-            ctx["open_child"] = open_child
-        return ctx
-
-    def _mark_for_autosave(self) -> None:
-        self._autosave_pending = True
-
-    def autosave(self) -> bool:
-        """Write the draft if anything changed since the last autosave; True if written."""
-        if not self._autosave_pending or self.collect_only or self._saving:
-            return False
-        if not self.is_dirty():
-            # Back to what is saved: nothing to keep.
-            if self.draft_id:
-                self._discard_draft()
-            self._autosave_pending = False
-            return False
-        try:
-            self.draft_id = self.drafts.save(self.rt.name, self.raw_values(), draft_id=self.draft_id,
-                                             record_id=self.record_id, context=self.draft_context(),
-                                             busy_timeout_ms=250)
-        except OperationalError:
-            # The database is busy (a long import holds the write lock): try again at the next tick.
-            log.info("draft autosave of %s postponed: database busy", self.rt.name)
-            return False
-        self._autosave_pending = False
-        return True
-
-    def _restore_draft(self, draft: DraftData) -> None:
-        was_loading = self._loading
-        self._loading = True
-        self.draft_id = draft.id
-        self._apply_raw(draft.values)
-        ctx = draft.context or {}
-        drafted_on = ctx.get("base_version")
-        if self.record_id is not None and drafted_on is not None and drafted_on != self._base_version:
-            # The record changed after the draft was written (e.g. a sync): the draft's values are put
-            # over the CURRENT record and saved against the current version — the user checks first.
-            self.notice.setText(f"注意：这份草稿保存之后，这条{self.rt.label}记录又被修改过"
-                                f"（草稿基于第{drafted_on}版，现在是第{self._base_version}版）。"
-                                "表单中是草稿的内容，请逐项核对后再保存。")
-            self.notice.show()
-        if ctx.get("parent_id") and not self.parent_id:
-            self.parent_id = ctx["parent_id"]
-        for table in self.child_tables:
-            rows = (ctx.get("children") or {}).get(table.rt.name)
-            if rows and table.deferred:
-                table.pending = [dict(r) for r in rows]
-                table.reload()
-        self._reopen_child = ctx.get("open_child") if self.record_id is None else None
-        self._autosave_pending = True
-        self._initial_raw = {}  # restored content is unsaved by definition
-        for name in self.widgets:
-            self._initial_raw[name] = object()
-        for name, w in self.widgets.items():
-            if not is_blank(w.raw()):
-                self._touched.add(name)
-        self._loading = was_loading
-        self._revalidate()
-
-    def _offer_leftover_draft(self) -> None:
-        """Opening a record that still has a draft (the user chose 以后再说 at startup): offer it."""
-        draft, self._leftover_draft = self._leftover_draft, None
-        if draft is None or not self.isVisible():
-            return
-        box = QMessageBox(QMessageBox.Icon.Question, "有未保存的草稿",
-                          f"这条{self.rt.label}记录有一份未保存的草稿（{draft.summary()}）。\n要用草稿的内容继续修改吗？",
-                          parent=self)
-        box.setObjectName("offer_leftover_draft")
-        use = box.addButton("恢复草稿", QMessageBox.ButtonRole.AcceptRole)
-        drop = box.addButton("丢弃草稿", QMessageBox.ButtonRole.DestructiveRole)
-        mark_destructive(drop, use)
-        box.setDefaultButton(use)
-        box.setEscapeButton(drop)
-        box.exec()
-        if box.clickedButton() is use:
-            self._restore_draft(draft)
-            self.setWindowTitle(self.windowTitle() + "（从草稿恢复）")
-        else:
-            self.drafts.discard(draft.id)
+        return ask(self, "放弃修改？", f"这份{self.rt.label}表单有尚未保存的内容。\n放弃后这些内容将不再保留。",
+                   "confirm_discard", "放弃修改", "继续填写", destructive=True)
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
@@ -927,18 +553,6 @@ class RecordForm(QDialog):
             QTimer.singleShot(0, self, self._offer_leftover_draft)
         if self._reopen_child:
             QTimer.singleShot(0, self, self._reopen_open_child)
-
-    def _reopen_open_child(self) -> None:
-        """The draft was written while a child's form was open: open it again where the user was."""
-        state, self._reopen_child = self._reopen_child, None
-        table = next((t for t in self.child_tables if t.rt.name == state.get("type")), None)
-        if table is None or not self.isVisible():
-            return
-        index = state.get("index")
-        if isinstance(index, int) and 0 <= index < len(table.pending):
-            table.edit_pending(index, state.get("values") or {}, restored=True)
-        else:
-            table.add(state.get("values") or {}, restored=True)
 
     def done(self, result: int) -> None:  # noqa: D401 - Qt override
         self.autosave_timer.stop()
@@ -948,9 +562,12 @@ class RecordForm(QDialog):
 def open_record_form(parent: QWidget | None, repo: Repository, type_name: str, org_code: str,
                      record_id: str | None = None, *, parent_id: str | None = None,
                      draft: DraftData | None = None) -> dict | None:
-    """Open the form modally; returns the saved record dict, or None if cancelled."""
+    """Open the form modally (after reading what it shows in a read job); returns the saved record dict,
+    or None if cancelled."""
     try:
-        form = RecordForm(repo, type_name, org_code, record_id, parent, parent_id=parent_id, draft=draft)
+        data = run_read(parent, lambda: read_form(repo, type_name, org_code, record_id,
+                                                  with_draft=draft is None))
+        form = RecordForm(repo, type_name, org_code, record_id, parent, parent_id=parent_id, draft=draft, data=data)
     except RecordNotFound as exc:
         warn(parent, "无法打开", str(exc), "open_failed")
         return None
@@ -958,4 +575,4 @@ def open_record_form(parent: QWidget | None, repo: Repository, type_name: str, o
     return form.result_record
 
 
-__all__ = ["RecordForm", "RecordNotFound", "ChildTable", "open_record_form", "AUTOSAVE_MS"]
+__all__ = ["RecordForm", "RecordNotFound", "ChildTable", "open_record_form", "warn", "run_write", "AUTOSAVE_MS"]

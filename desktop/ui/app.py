@@ -286,10 +286,8 @@ class AppController(QObject):
         return self.window
 
     def _offer_drafts(self) -> None:
-        try:
-            from desktop.forms import offer_drafts
-        except (ImportError, AttributeError):
-            return
+        from desktop.forms import offer_drafts
+
         if self.window is None:
             return
         try:

@@ -65,10 +65,6 @@ class UiSettings:
     large_point_size: float = 14.0  # large mode body size (pt) — ≥ 18.6 px at 96 dpi
     extra: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def point_size(self) -> float:
-        return self.large_point_size if self.large_font else self.base_point_size
-
 
 class CoreCallbacks:
     """Thread-safe plain callables for Qt-free core code (see module docstring)."""

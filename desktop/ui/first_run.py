@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
                                QVBoxLayout)
 
 from storage import __version__
+from storage.orgcode import OrgCode, is_org_code
 from storage.places import county_name
-from storage.validation import check_org_code, county_of, normalize_text, org_level, township_of
+from storage.validation import check_org_code, normalize_text
 
 VILLAGE, DEMO = "village", "demo"
 
@@ -111,7 +112,7 @@ class FirstRunDialog(QDialog):
             issues = check_org_code(code)
             if issues:
                 out.append(issues[0].message)
-            elif len(code) == 12 and org_level(code) == "county":
+            elif is_org_code(code) and OrgCode(code).level == "county":
                 out.append("区划代码：这是县(市、区)一级的代码，请填写到村(社区)一级的12位代码（最后三位不全为0）")
         if not self.org_name:
             out.append("村(社区)名称：请填写，如“幸福村”")
@@ -150,11 +151,12 @@ class FirstRunDialog(QDialog):
 
     def _update(self) -> None:
         code = self.org_code
-        if len(code) == 12 and not check_org_code(code) and org_level(code) != "county":
+        org = OrgCode(code) if is_org_code(code) and not check_org_code(code) else None
+        if org is not None and org.level != "county":
             county = county_name(code) or "（县名不在本程序自带的区划表中，以县民政局下发的为准）"
-            text = f"所属县(市、区)：{county}（{county_of(code)}）"
-            if org_level(code) == "village":
-                text += f"\n所属乡镇(街道)代码：{township_of(code)}（名称在第一次同步后显示）"
+            text = f"所属县(市、区)：{county}（{org.county}）"
+            if org.level == "village":
+                text += f"\n所属乡镇(街道)代码：{org.township}（名称在第一次同步后显示）"
             else:
                 text += "\n这是乡镇(街道)一级的代码"
             self.derived.setText(text)

@@ -25,6 +25,7 @@ from desktop.ui.jobs import describe_error, op, write_op
 from desktop.ui.sync_widgets import create_widget as sync_box
 from desktop.ui.printing import PaperJob, paper_buttons
 from storage import periods as P
+from storage import reading
 from storage.orgcode import OrgCode
 from storage.schema import RECORD_TYPES
 from sync import package as PK
@@ -195,7 +196,7 @@ class PeriodsPage(QWidget):
             if period is None:
                 return repo.unsent_count(), None, None, None, None
             return (repo.unsent_count(), P.returned_notices(repo, org), P.get_state(repo, org, period),
-                    P.completeness(repo, org, period), P.month_counts(repo, org, period))
+                    P.completeness(repo, org, period), reading.month_records_per_type(repo.engine, org, period))
 
         def show(got) -> None:
             self._show_month(period, *got)
@@ -391,15 +392,13 @@ class PeriodsPage(QWidget):
             self.export_to(path)
 
     def export_to(self, path: str | Path):
-        repo, ident = self.ctx.repo, self.ctx.identity
-        try:
-            key = self.key_provider()
-            county = PK.county_package_key(repo)  # packages are always encrypted to the county
-        except Exception as exc:  # noqa: BLE001 - no sign-in / no keyring: tell the user what to do
-            self._failed(exc)
-            return None
+        repo, ident, key_provider = self.ctx.repo, self.ctx.identity, self.key_provider
 
         def work(job):
+            # the keys are read here, not on the UI thread; no sign-in or no keyring fails the job with
+            # a Chinese message saying what to do
+            key = key_provider()
+            county = PK.county_package_key(repo)  # packages are always encrypted to the county
             data, pkg = PK.build_package(repo, key, org_code=ident.org_code, org_name=ident.org_name,
                                          user=repo.get_setting("user") or "", recipient=county)
             out = Path(path)
@@ -420,16 +419,11 @@ class PeriodsPage(QWidget):
             self.import_receipt(path)
 
     def import_receipt(self, path: str | Path):
-        repo = self.ctx.repo
-        try:
-            key = self.receipt_key_provider()
-        except Exception as exc:  # noqa: BLE001
-            self._failed(exc)
-            return None
+        repo, key_provider = self.ctx.repo, self.receipt_key_provider
 
         def work(job):
             receipt = PK.read_receipt(Path(path).read_bytes())
-            return receipt, PK.apply_receipt(repo, receipt, key)
+            return receipt, PK.apply_receipt(repo, receipt, key_provider())
 
         def done(result) -> None:
             receipt, marked = result

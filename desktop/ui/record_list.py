@@ -12,7 +12,6 @@ the list reloads through ``ctx.records_changed``.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from PySide6.QtCore import QDate, QEvent, QItemSelectionModel, Qt, QTimer, Signal
@@ -403,7 +402,6 @@ class RecordListPage(QWidget):
         """The printed ledger: the list as shown (filter and order), a month or a year; asks which
         unless ``choice`` is given.  The PDF itself comes from ``exchange.pdf`` (the one layout)."""
         from exchange.pdf import LedgerSelection, month_selection, write_ledger_pdf, year_selection
-        from desktop.ui.record_model import build_where
         from storage import disclosure
 
         if choice is None:
@@ -418,15 +416,14 @@ class RecordListPage(QWidget):
         elif choice.scope == "year":
             sel, when = year_selection(org, choice.year), f"{choice.year}年"
         else:
-            where, params = build_where(self.rt, self.model.filter, org)
-            sel = LedgerSelection(org, where=where, params=tuple(params),
-                                  order_by=f"ORDER BY {self.model.order_by()}", period_text=self._filter_text())
+            where, params, order_by = self.model.list_condition()
+            sel = LedgerSelection(org, where=where, params=params, order_by=order_by, period_text=self._filter_text())
             when = "当前列表"
-        engine, type_name, choices = self.ctx.repo.engine, self.rt.name, self.ctx.repo.choices()
+        repo, type_name = self.ctx.repo, self.rt.name
 
         def make(path, progress):
-            return write_ledger_pdf(engine, path, type_name, sel, org_name=name, choices=choices, full=choice.full,
-                                    progress=progress)
+            return write_ledger_pdf(repo.engine, path, type_name, sel, org_name=name, choices=repo.choices(),
+                                    full=choice.full, progress=progress)
 
         if choice.full:  # a disclosure: checked and recorded each time the PDF is made
             make = disclosed(make, self.ctx.repo, choice.purpose, type_name, org)
@@ -479,11 +476,16 @@ class RecordListPage(QWidget):
         self.search.selectAll()
 
     # ------------------------------------------------------------------ new / edit (FORMS helper's dialog)
-    def _open_form(self, record_id: str | None, parent_id: str | None = None) -> QWidget | None:
-        from desktop.forms import RecordForm  # imported when first needed; saves through record_form.run_write
+    def _open_form(self, record_id: str | None) -> QWidget | None:
+        # imported when first needed; the form's content is read in a read job before it opens
+        from desktop.forms.form_jobs import run_read
+        from desktop.forms.record_form import RecordForm
+        from storage.form_reading import read_form
 
+        repo, type_name, org_code = self.ctx.repo, self.rt.name, self.ctx.org_code
         try:
-            form = RecordForm(self.ctx.repo, self.rt.name, self.ctx.org_code, record_id, self, parent_id=parent_id)
+            data = run_read(self, lambda: read_form(repo, type_name, org_code, record_id))
+            form = RecordForm(repo, type_name, org_code, record_id, self, data=data)
         except Exception as exc:  # noqa: BLE001 - e.g. the record was deleted meanwhile (RecordNotFound)
             show_error(self, exc, "无法打开表单")
             self.reload()
@@ -511,11 +513,7 @@ class RecordListPage(QWidget):
         record_id = self.selected_id()
         if not record_id or self.deleted_toggle.isChecked():
             return None
-        parent_id = None
-        if self.rt.parent_field:
-            row = self.ctx.repo.get(self.rt.name, record_id)
-            parent_id = row.get(self.rt.parent_field) if row else None
-        return self._open_form(record_id, parent_id)
+        return self._open_form(record_id)  # a child's form takes its parent from the stored record
 
     def edit_or_restore(self) -> None:
         if self.deleted_toggle.isChecked():
@@ -592,10 +590,6 @@ class RecordListPage(QWidget):
 
 def _amount(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-
-
-def date_or_none(value: QDate | None) -> dt.date | None:
-    return value.toPython() if value is not None else None
 
 
 __all__ = ["RecordListPage", "SEARCH_DELAY_MS"]

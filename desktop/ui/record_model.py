@@ -28,7 +28,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 from sqlalchemy.engine import Engine
 
-from storage.reading import Column, RecordFilter, RecordReader, build_where, columns_for, display_value
+from storage.reading import Column, RecordFilter, RecordReader, columns_for, display_value
 
 log = logging.getLogger("taizhang.desktop.model")
 
@@ -70,9 +70,10 @@ class RecordTableModel(QAbstractTableModel):
         return self.reader.id_query(self.filter, self.sort_column,
                                     self.sort_order == Qt.SortOrder.DescendingOrder)
 
-    def order_by(self) -> str:
-        """The list's current order as SQL (a printout of the list keeps it)."""
-        return self.reader.order_by(self.sort_column, self.sort_order == Qt.SortOrder.DescendingOrder)
+    def list_condition(self) -> tuple[str, tuple, str]:
+        """The current filter and order as the core's reader states them (a printout of the list keeps
+        both): (WHERE condition, parameters, ORDER BY clause)."""
+        return self.reader.condition(self.filter, self.sort_column, self.sort_order == Qt.SortOrder.DescendingOrder)
 
     def _cached_id_query(self, sql: str, params: tuple) -> list[int]:
         """The big unfiltered lists are re-shown often (clearing the search box): keep the last few
@@ -315,5 +316,5 @@ class RecordTableModel(QAbstractTableModel):
         self.reload()
 
 
-__all__ = ["RecordTableModel", "RecordFilter", "Column", "columns_for", "display_value", "build_where",
+__all__ = ["RecordTableModel", "RecordFilter", "Column", "columns_for", "display_value",
            "PAGE_SIZE"]  # the query helpers live in storage.reading; re-exported for the list page

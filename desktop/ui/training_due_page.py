@@ -18,8 +18,7 @@ from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, labelled
 from desktop.ui.jobs import op
 from reports.profiles import all_profiles
-from reports.training import DUE_SOON, OVERDUE, RULE_QUOTES, training_due
-from storage import local
+from reports.training import DUE_SOON, OVERDUE, RULE_QUOTES, training_due_list
 
 STATUS_COLORS = {OVERDUE: "#FFC7CE", DUE_SOON: "#FFEB9C"}
 COLUMNS = ["状态", "姓名", "职务", "上次培训", "本年培训天数", "应培训日期", "说明"]
@@ -36,7 +35,8 @@ class TrainingDuePage(QWidget):
         bar = FlowLayout()
         self.profile_combo = QComboBox()
         self.profile_combo.setObjectName("profile")
-        for p in all_profiles(ctx.repo):
+        self.profiles = all_profiles(ctx.repo)  # read once: custom profiles change in the 指标 page only
+        for p in self.profiles:
             if p.training_rules:
                 self.profile_combo.addItem(p.name)
         self.profile_combo.currentIndexChanged.connect(lambda _i: self.reload())
@@ -65,19 +65,18 @@ class TrainingDuePage(QWidget):
 
     def profile(self):
         name = self.profile_combo.currentText()
-        return next((p for p in all_profiles(self.ctx.repo) if p.name == name), None)
+        return next((p for p in self.profiles if p.name == name), None)
 
     def reload(self) -> None:
         profile = self.profile()
-        ident = local.identity(self.ctx.repo)
-        if profile is None or ident is None:
+        org = self.ctx.org_code
+        if profile is None or not org:
             return
-        engine, org, rules = self.ctx.repo.engine, ident.org_code, profile.training_rules
+        engine, rules = self.ctx.repo.engine, profile.training_rules
         self.rule.setText("依据：" + "；".join(RULE_QUOTES[r] for r in rules))
 
         def read(_job):
-            with engine.connect() as conn:
-                return training_due(conn, org, dt.date.today().year, rules)
+            return training_due_list(engine, org, dt.date.today().year, rules)
 
         self._generation += 1
         generation = self._generation
