@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import os
 import sys
 
+from county_server import serverlog
 from storage.argparse_zh import ChineseArgumentParser
 from storage.cli import run_command
 from storage.logsafe import install_pii_masking
@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.db = args.db or default_db_url()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the terminal: Chinese lines (warnings up, or serve --log-level); <数据目录>/logs/county-server.log: everything
+    serverlog.setup(getattr(args, "log_level", "warning"), several_processes=getattr(args, "workers", 1) > 1)
     install_pii_masking()  # every log line and uncaught traceback of this process is masked
     return run_command(args.func, args, logger="taizhang-server",
                        unexpected="服务器出错，详细信息已写入日志，请联系县民政局信息管理员")

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from desktop.logging_setup import setup_console_logging
+from desktop.logging_setup import setup_console_logging, setup_logging
 from storage.argparse_zh import ChineseArgumentParser
 from storage.cli import run_command
 from storage.logsafe import install_pii_masking
@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_console_logging()  # the terminal shows errors only, in Chinese; the rest goes to the log file
     install_pii_masking()  # every log line and uncaught traceback of this process is masked
+    try:
+        setup_logging()  # <数据目录>/logs/taizhang.log: the full records the terminal leaves out
+    except OSError:
+        pass  # an unwritable data directory: the subcommand itself says so in Chinese
     return run_command(getattr(args, "func", _gui), args, logger="taizhang",
                        unexpected="程序出错，请把这段信息发给县民政局信息管理员")
 
