@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", default=os.environ.get("TAIZHANG_DB_URL"),
                         help="数据库地址：sqlite:///路径 或 postgresql://用户@主机/库（默认：数据目录中的 county.sqlite3；"
                              "也可用环境变量 TAIZHANG_DB_URL）")
-    parser.add_argument("--receipt-key", default=None, metavar="FILE",
+    parser.add_argument("--receipt-key", default=None, metavar="密钥文件",
                         help="回执签名密钥文件（仅服务器系统用户可读，首次使用时自动生成；默认：数据目录中的 "
                              "receipt-signing-key.pem；也可用环境变量 TAIZHANG_RECEIPT_KEY）。多个服务器进程须用同一文件")
     sub = parser.add_subparsers(dest="command", metavar="子命令", required=True)
