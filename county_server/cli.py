@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.db = args.db or default_db_url()
     # the terminal: Chinese lines (warnings up, or serve --log-level); <数据目录>/logs/county-server.log: everything
-    serverlog.setup(getattr(args, "log_level", "warning"), several_processes=getattr(args, "workers", 1) > 1)
+    serverlog.setup(getattr(args, "log_level", "warning"), rotate=args.command == "serve" and args.workers == 1)
     install_pii_masking()  # every log line and uncaught traceback of this process is masked
     return run_command(args.func, args, logger="taizhang-server",
                        unexpected="服务器出错，详细信息已写入日志，请联系县民政局信息管理员")

@@ -44,7 +44,7 @@ def worker_app():
     from county_server import serverlog
     from county_server.app import create_app
 
-    serverlog.setup(os.environ.get(_ENV_LOG) or "warning", several_processes=True, worker=True)
+    serverlog.setup(os.environ.get(_ENV_LOG) or "warning", worker=True)
     app = create_app(_open(os.environ[_ENV_DB]), os.environ.get(_ENV_KEY) or None)
     gc.freeze()  # see _serve
     return app

@@ -8,9 +8,10 @@ of ``serve --workers N``):
   startup, shutdown, bind and request lines are translated by :func:`translate`, anything else in
   English becomes a Chinese line naming the log file;
 * the log file ``<数据目录>/logs/county-server.log`` gets every record from INFO up, as it was
-  written (English library messages, tracebacks), for the administrator.  One process rotates it
-  (2 MB × 5); with several worker processes each reopens it if moved instead, since independent
-  rotations would overwrite each other's files.
+  written (English library messages, tracebacks), for the administrator.  A single-process
+  ``serve`` rotates it (2 MB × 5); every other process (the workers of ``serve --workers N``, the
+  admin commands) only reopens it when it was moved, since independent rotations of one file would
+  overwrite each other's files.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def translate(record: logging.LogRecord, message: str) -> Translation | None:
 _file_handler: logging.Handler | None = None
 
 
-def setup(level: str = "warning", *, several_processes: bool = False, worker: bool = False) -> Path | None:
+def setup(level: str = "warning", *, rotate: bool = False, worker: bool = False) -> Path | None:
     """Configure this process's logging (idempotent); returns the log file, or None if it cannot be written."""
     global _file_handler
     root = logging.getLogger()
@@ -123,10 +124,11 @@ def setup(level: str = "warning", *, several_processes: bool = False, worker: bo
         try:
             path = log_file_path()
             path.parent.mkdir(parents=True, exist_ok=True)
-            if several_processes:
-                handler: logging.Handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
+            if rotate:
+                handler: logging.Handler = logging.handlers.RotatingFileHandler(
+                    path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
             else:
-                handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=5, encoding="utf-8")
+                handler = logging.handlers.WatchedFileHandler(path, encoding="utf-8")
         except OSError:
             path = None  # the terminal lines then say the detail was not kept
         else:
