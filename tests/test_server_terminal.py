@@ -166,3 +166,13 @@ def test_a_worker_s_stop_is_not_the_server_s_stop():
     assert Translator()(record(message, logging.INFO, "uvicorn.error"), message) == Translation("县级服务器已停止", True)
     worker = Translator(worker=True)(record(message, logging.INFO, "uvicorn.error"), message)
     assert worker.text == "服务器进程 123 已停止" and not worker.always
+
+
+def test_a_database_that_cannot_be_reached_is_one_chinese_line(tmp_path):
+    """PostgreSQL not running (nothing listens on the port): no English driver text on the terminal."""
+    result = subprocess.run([*SERVER_CMD, "--db", f"postgresql://taizhang@127.0.0.1:{free_port()}/taizhang",
+                             "admin", "users"], capture_output=True, text=True, timeout=120, env=server_env(tmp_path))
+    assert result.returncode == 1
+    lines = assert_all_chinese(result.stdout + result.stderr)
+    assert len(lines) == 1 and "数据库无法使用" in lines[0] and "--db" in lines[0]
+    assert "Connection refused" in (tmp_path / "logs" / "county-server.log").read_text(encoding="utf-8")
