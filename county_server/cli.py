@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 
@@ -47,11 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.db = args.db or default_db_url()
+    root_level = logging.getLogger().level
     # the terminal: Chinese lines (warnings up, or serve --log-level); <数据目录>/logs/county-server.log: everything
     serverlog.setup(getattr(args, "log_level", "warning"), rotate=args.command == "serve" and args.workers == 1)
     install_pii_masking()  # every log line and uncaught traceback of this process is masked
-    return run_command(args.func, args, logger="taizhang-server",
-                       unexpected="服务器出错，详细信息已写入日志，请联系县民政局信息管理员")
+    try:
+        return run_command(args.func, args, logger="taizhang-server",
+                           unexpected="服务器出错，详细信息已写入日志，请联系县民政局信息管理员")
+    finally:
+        serverlog.teardown()  # (a command called in-process leaves the caller's logging as it was)
+        logging.getLogger().setLevel(root_level)
 
 
 if __name__ == "__main__":

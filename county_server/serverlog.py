@@ -21,7 +21,7 @@ import logging.handlers
 import re
 from pathlib import Path
 
-from storage.console_log import HIDE, Translation, install_console
+from storage.console_log import HIDE, Translation, install_console, remove_console
 
 LOG_NAME = "county-server.log"
 FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"
@@ -144,4 +144,14 @@ def setup(level: str = "warning", *, rotate: bool = False, worker: bool = False)
     return path
 
 
-__all__ = ["setup", "translate", "Translator", "log_file_path", "LOG_NAME"]
+def teardown() -> None:
+    """Undo :func:`setup` (a command run in-process: the next one may use another data directory)."""
+    global _file_handler
+    remove_console()
+    if _file_handler is not None:
+        logging.getLogger().removeHandler(_file_handler)
+        _file_handler.close()
+        _file_handler = None
+
+
+__all__ = ["setup", "teardown", "translate", "Translator", "log_file_path", "LOG_NAME"]

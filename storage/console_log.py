@@ -103,13 +103,19 @@ def install_console(level: int = logging.WARNING, *, log_file: Callable[[], Path
     """Put a :class:`ConsoleHandler` on the root logger, replacing one installed before (idempotent)."""
     from storage.logsafe import PiiFilter
 
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, ConsoleHandler)]:
-        root.removeHandler(old)
+    remove_console()
     handler = ConsoleHandler(level, log_file=log_file, translate=translate)
     handler.addFilter(PiiFilter())
-    root.addHandler(handler)
+    logging.getLogger().addHandler(handler)
     return handler
 
 
-__all__ = ["ConsoleHandler", "Translation", "HIDE", "install_console", "has_chinese", "LEVEL_NAMES_ZH"]
+def remove_console() -> None:
+    """Take the :class:`ConsoleHandler` off the root logger (a command run in-process, in tests)."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, ConsoleHandler)]:
+        root.removeHandler(old)
+
+
+__all__ = ["ConsoleHandler", "Translation", "HIDE", "install_console", "remove_console", "has_chinese",
+           "LEVEL_NAMES_ZH"]
