@@ -113,8 +113,8 @@ def _serve(args) -> int:
     # uvicorn's records go to the handlers county_server.serverlog set up (log_config=None): the file
     # keeps its INFO lines, the terminal shows them in Chinese at --log-level info; one line per
     # request only then (it costs time under load)
-    options = dict(host=args.host, port=args.port, log_config=None, log_level=min(args.log_level, "info", key=_LEVELS.index),
-                   access_log=args.log_level in ("debug", "info"),
+    options = dict(host=args.host, port=args.port, log_config=None,
+                   log_level="debug" if args.log_level == "debug" else "info", access_log=args.log_level in ("debug", "info"),
                    ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile, timeout_keep_alive=30)
     if args.workers == 1:
         # Everything loaded so far (FastAPI, SQLAlchemy, the schema) lives as long as the process:
@@ -132,9 +132,6 @@ def _serve(args) -> int:
     return 0
 
 
-_LEVELS = ["debug", "info", "warning", "error"]
-
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="启动县级服务器（HTTP JSON 接口，/api/v1）")
     p.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1；对外服务用 0.0.0.0）")
@@ -144,6 +141,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         f"PostgreSQL 的 max_connections 至少为 进程数×{POOL_PER_WORKER + OVERFLOW_PER_WORKER}+20")
     p.add_argument("--ssl-certfile", help="HTTPS 证书文件（PEM）")
     p.add_argument("--ssl-keyfile", help="HTTPS 私钥文件（PEM）")
-    p.add_argument("--log-level", default="warning", choices=_LEVELS,
+    from county_server.serverlog import LEVELS
+
+    p.add_argument("--log-level", default="warning", choices=list(LEVELS),
                    help="终端显示的日志级别（默认 warning；info 还显示每个请求）。完整日志总在数据目录的 logs/county-server.log")
     p.set_defaults(func=_serve)
