@@ -105,7 +105,7 @@ def _conflicts(args) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="导入村(社区)报送的 Excel 工作簿（每个工作簿全部导入或全部不导入）")
-    p.add_argument("files", nargs="+", metavar="FILE", help="工作簿（.xlsx）或包含工作簿的文件夹")
+    p.add_argument("files", nargs="+", metavar="文件", help="工作簿（.xlsx）或包含工作簿的文件夹")
     p.add_argument("--dry-run", action="store_true", help="只检查并显示将新建/更新/未变/拒绝的条数，不写入")
     p.add_argument("--report-dir", help="把有错误的工作簿的错误报告（标注了错误单元格的副本）写到这个文件夹")
     p.add_argument("--county", help="本县的12位区划代码（默认取服务器组织机构中唯一的县）")

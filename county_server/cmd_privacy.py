@@ -62,7 +62,7 @@ def register_admin(asub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=500, help="最多显示多少条（默认 500，最新的在前）")
     p.set_defaults(func=_disclosures)
     p = asub.add_parser("full-export-roles", help="查看或设置哪些角色可以导出完整的身份号码和手机号")
-    p.add_argument("roles", nargs="*", metavar="ROLE", help="village、township、county、admin 中的若干个；不写则只显示当前设置")
+    p.add_argument("roles", nargs="*", metavar="角色", help="village、township、county、admin 中的若干个；不写则只显示当前设置")
     p.set_defaults(func=_full_export_roles)
     p = asub.add_parser("package-key", help="把数据包解密密钥导出到文件，交给需要在本机审核数据包的乡镇电脑（慎用）")
     p.add_argument("-o", "--output", required=True, help="密钥文件名（新文件，仅本用户可读）")

@@ -91,7 +91,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error("处理请求 %s %s 时出现意外错误，已回答 500", request.method, request.url.path, exc_info=exc)
         return error_response(500, E_SERVER, "服务器出错，详细信息已写入服务器日志，请稍后重试或联系县民政局信息管理员")
 
     original = app.openapi

@@ -78,7 +78,7 @@ def _create(path: Path, key_class=Ed25519PrivateKey, label: str = "回执签名�
     except OSError as exc:
         raise SigningKeyError(f"无法创建{label}文件“{path}”：{exc.strerror or exc}。"
                               f"请检查该目录的权限，或用 --receipt-key 指定其他位置") from None
-    log.info("created the %s key %s", key_class.__name__, path)
+    log.info("已生成%s文件 %s", label, path)
 
 
 def _load(path: Path, key_class=Ed25519PrivateKey, label: str = "回执签名密钥"):
@@ -86,7 +86,7 @@ def _load(path: Path, key_class=Ed25519PrivateKey, label: str = "回执签名密
         mode = path.stat().st_mode
         if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
             os.chmod(path, 0o600)  # readable by others: tighten, and say so
-            log.warning("key file %s was readable by other users; permissions set to 0600", path)
+            log.warning("%s文件 %s 其他用户也能读取，已改为只有服务器的系统用户可读（0600）", label, path)
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except OSError as exc:
         raise SigningKeyError(f"无法读取{label}文件“{path}”：{exc.strerror or exc}。"

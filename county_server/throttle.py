@@ -78,7 +78,7 @@ def record_failure(engine: Engine, name: str, address: str) -> None:
                 conn.execute(insert(LoginEvent).values(
                     at=now, kind="lock", account=name, address=address[:64],
                     detail=f"{key} 连续失败{failures}次，锁定至 {until.isoformat(timespec='seconds')}"))
-                log.warning("sign-in locked: %s after %d failures until %s", key, failures, until.isoformat())
+                log.warning("登录已暂时锁定：%s 连续失败 %d 次，锁定至 %s", key, failures, until.isoformat(timespec="seconds"))
 
 
 def _count_failure(conn, key: str, now: dt.datetime) -> int:

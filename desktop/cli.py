@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
-from desktop.logging_setup import setup_console_logging
+from desktop.logging_setup import setup_console_logging, setup_logging, teardown_logging
 from storage.argparse_zh import ChineseArgumentParser
 from storage.cli import run_command
 from storage.logsafe import install_pii_masking
@@ -46,9 +47,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_console_logging()  # the terminal shows errors only, in Chinese; the rest goes to the log file
     install_pii_masking()  # every log line and uncaught traceback of this process is masked
-    return run_command(getattr(args, "func", _gui), args, logger="taizhang",
-                       unexpected="程序出错，请把这段信息发给县民政局信息管理员")
-
+    func = getattr(args, "func", _gui)
+    if func is _gui:  # the app sets up its own log file
+        return run_command(func, args, logger="taizhang", unexpected="程序出错，请把这段信息发给县民政局信息管理员")
+    root_level = logging.getLogger().level
+    try:
+        setup_logging()  # <数据目录>/logs/taizhang.log: the full records the terminal leaves out
+    except OSError:
+        pass  # an unwritable data directory: the subcommand itself says so in Chinese
+    try:
+        return run_command(func, args, logger="taizhang", unexpected="程序出错，请把这段信息发给县民政局信息管理员")
+    finally:
+        teardown_logging()  # (a subcommand called in-process leaves the caller's logging as it was)
+        logging.getLogger().setLevel(root_level)
 
 if __name__ == "__main__":
     sys.exit(main())

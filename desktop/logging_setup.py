@@ -5,9 +5,10 @@
 * :class:`PiiFilter` and :func:`install_pii_masking` come from the core (``storage.logsafe``, shared
   with the CLI and the server): ID numbers and mobile numbers are masked in every message and
   traceback, whatever code logged it.
-* ``setup_console_logging()`` is what the terminal shows: only errors, with Chinese level names
-  (``错误``/``严重错误``); progress and warnings (``alembic`` upgrading the database, an unreachable
-  server) go to the log file only, where an administrator reads them.
+* ``setup_console_logging()`` is what the terminal shows: only errors, in Chinese
+  (``storage.console_log``: an English message or a traceback becomes a line naming the log file);
+  progress and warnings (``alembic`` upgrading the database, an unreachable server) go to the log
+  file only, where an administrator reads them.
 * ``install_excepthook(show)`` logs any uncaught exception (masked) and calls ``show(message)``
   with a Chinese message that says what to do and where the log file is.  Saved data is never at
   risk from an uncaught exception: every write is its own committed transaction.
@@ -17,11 +18,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import sys
 import threading
 from pathlib import Path
 from typing import Callable
 
+from storage.console_log import install_console
 from storage.logsafe import PiiFilter, install_excepthooks, install_pii_masking, mask_pii
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
@@ -39,48 +40,20 @@ def log_file_path() -> Path:
     return log_dir() / "taizhang.log"
 
 
-LEVEL_NAMES_ZH = {"DEBUG": "调试", "INFO": "信息", "WARNING": "警告", "ERROR": "错误", "CRITICAL": "严重错误"}
-CONSOLE_FORMAT = "%(asctime)s %(levelname_zh)s（%(name)s）：%(message)s"
-
-
-class ChineseLevelFormatter(logging.Formatter):
-    """Writes the level in Chinese (错误, 严重错误 …) instead of ERROR, CRITICAL."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        record.levelname_zh = LEVEL_NAMES_ZH.get(record.levelname, record.levelname)
-        return super().format(record)
-
-
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is when a record comes (not the stream of the moment it was
-    made, which a test runner's capture may have closed since)."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value) -> None:
-        pass
-
-
-_console: logging.Handler | None = None
-
-
 def setup_console_logging() -> logging.Handler:
-    """The terminal's log handler: errors only, Chinese level names, PII masked (idempotent)."""
-    global _console
+    """The terminal's log handler: errors only, in Chinese, PII masked (storage.console_log; idempotent).
+
+    English messages and tracebacks are not printed: the line names the log file that has them."""
     with _lock:
         root = logging.getLogger()
-        if _console is None:
-            _console = _StderrHandler()
-            _console.setLevel(logging.ERROR)
-            _console.setFormatter(ChineseLevelFormatter(CONSOLE_FORMAT, datefmt="%H:%M:%S"))
-            _console.addFilter(PiiFilter())
-            root.addHandler(_console)
+        handler = install_console(logging.ERROR, log_file=_current_log_file)
         if root.level == logging.NOTSET or root.level > logging.WARNING:
             root.setLevel(logging.WARNING)
-    return _console
+    return handler
+
+
+def _current_log_file() -> Path | None:
+    return Path(_installed.baseFilename) if _installed is not None else None
 
 
 _installed: logging.Handler | None = None

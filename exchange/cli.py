@@ -151,7 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--purpose", help="完整导出的用途，如“报县民政局年度核查”（与 --full 一起使用）")
     p.set_defaults(func=_export)
     p = sub.add_parser("import", help="把填好的 Excel 工作簿导入本机台账（只接受本单位的数据；全部导入或全部不导入）")
-    p.add_argument("files", nargs="+", metavar="FILE", help="工作簿（.xlsx）或包含工作簿的文件夹")
+    p.add_argument("files", nargs="+", metavar="文件", help="工作簿（.xlsx）或包含工作簿的文件夹")
     p.add_argument("--dry-run", action="store_true", help="只检查，不写入")
     p.add_argument("--report-dir", help="错误报告（标注了错误单元格的副本）保存到这个文件夹")
     p.set_defaults(func=_import)

@@ -6,8 +6,10 @@
 #                                 Python's shared library (PyInstaller bundles it) the test suite uses
 # Checked on a fresh Debian 12 by scripts/fresh-machine-check.sh: every package the app or the
 # tests load must be named here, not pulled in by chance by another one (libglib2.0-0 was).
-# Runs apt-get as root, or through sudo; does nothing for packages already there.
+# Runs apt-get as root, or through sudo; does nothing for packages already there.  apt's full output
+# goes to .install-logs/system-deps.log; the terminal shows one Chinese line per step.
 set -euo pipefail
+. "$(dirname "$0")/install-log.sh"
 what=${1:-app}
 app_pkgs=(libegl1 libgl1 libglib2.0-0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-wqy-microhei
           libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxcb-xinerama0 libxcb-randr0 libxcb-render-util0
@@ -27,7 +29,14 @@ done
 if ! command -v apt-get >/dev/null; then
   echo "未找到 apt-get：请手动安装 ${missing[*]}" >&2; exit 0
 fi
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-echo "安装系统软件包: ${missing[*]}" >&2
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "安装系统软件包需要 root 权限：请用 root 运行，或先安装 sudo。要安装的是：${missing[*]}" >&2; exit 1; }
+  SUDO=(sudo)
+  sudo -v  # the password prompt, if any, before the output goes to the log
+fi
+install_log system-deps
+echo "安装系统软件包（${#missing[@]} 个，首次可能需要几分钟）：${missing[*]}" >&2
+install_step "更新软件源列表（apt-get update）" "${SUDO[@]}" apt-get update
+install_step "下载并安装系统软件包（apt-get install）" \
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

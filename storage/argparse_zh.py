@@ -35,6 +35,20 @@ MESSAGES = {
     "ignored explicit argument %r": "多余的值 %r 已忽略",
 }
 
+# What the usage line shows for an argument's value when its definition names none (argparse would
+# show the English dest: ``--period PERIOD``, ``file``); any other takes 值.
+METAVARS = {
+    "file": "文件", "files": "文件", "output": "输出位置", "out": "输出位置", "receipt": "回执文件",
+    "receipt_key": "密钥文件", "ca_file": "证书文件", "ssl_certfile": "证书文件", "ssl_keyfile": "私钥文件",
+    "columns": "列设置文件", "report_dir": "文件夹", "template": "模板", "target": "模板",
+    "period": "月份", "year": "年份", "months": "月数", "org": "区划代码", "scope": "区划代码", "county": "区划代码",
+    "name": "用户名", "user": "用户名", "role": "角色", "roles": "角色", "actor": "操作人", "filler": "填报人",
+    "server": "服务器地址", "db": "数据库地址", "host": "地址", "port": "端口", "address": "地址",
+    "id": "编号", "device_id": "设备编号", "records": "条数", "limit": "条数", "seed": "种子", "workers": "进程数",
+    "timeout": "秒数", "retries": "次数", "backoff": "秒数", "purpose": "用途", "profile": "方案",
+    "holidays": "日期", "workdays": "日期", "width": "宽度", "height": "高度",
+}
+
 _lock = threading.RLock()
 
 
@@ -69,7 +83,10 @@ class ChineseArgumentParser(argparse.ArgumentParser):
         if kwargs.get("action") == "version" and "help" not in kwargs:
             kwargs["help"] = MESSAGES["show program's version number and exit"]
         with chinese():
-            return super().add_argument(*args, **kwargs)
+            action = super().add_argument(*args, **kwargs)
+        if action.metavar is None and action.nargs != 0 and action.choices is None:
+            action.metavar = METAVARS.get(action.dest, "值")
+        return action
 
     def add_subparsers(self, **kwargs):
         with chinese():
@@ -96,4 +113,4 @@ class ChineseArgumentParser(argparse.ArgumentParser):
             super().error(message)
 
 
-__all__ = ["ChineseArgumentParser", "MESSAGES", "chinese"]
+__all__ = ["ChineseArgumentParser", "MESSAGES", "METAVARS", "chinese"]

@@ -35,6 +35,14 @@ def run_command(func, args, *, logger: str, unexpected: str) -> int:
     except Exception as exc:  # noqa: BLE001 - every failure becomes a Chinese message and exit 1
         import logging
 
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):  # the commonest fault: PostgreSQL not running, a wrong --db
+            # one Chinese line on the terminal (storage.console_log adds where the database's own text is)
+            logging.getLogger(logger).error(
+                "数据库无法使用（连接不上、被占用或无法打开），命令没有执行。请确认数据库服务正在运行，"
+                "--db（或 TAIZHANG_DB_URL）中的地址、端口和用户正确", exc_info=True)
+            return 1
         logging.getLogger(logger).exception("unexpected error")
         # The database's own error text may quote a value (PostgreSQL's "Key (…)=(…)"): masked too.
         print(mask_pii(f"{unexpected}（{type(exc).__name__}: {exc}）"), file=sys.stderr)

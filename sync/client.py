@@ -500,7 +500,7 @@ class SyncClient:
                     try:
                         settling.result()
                     except Exception:  # noqa: BLE001 - its changes stay pending and go up again as duplicates
-                        log.exception("settling a pushed batch failed")
+                        log.exception("已上传的一批变更没能在本机记为已上传：它们留在待上传中，下次同步时再上传（服务器按重复处理）")
         self._write(lambda: repo.set_setting(S_BATCH_SIZE, str(size)))
 
     def _settle_answers(self, changes: list[OutgoingChange], answers: list[dict], resolutions: list[dict]) -> None:

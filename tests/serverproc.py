@@ -81,8 +81,18 @@ class ServerProcess:
         self.stop()
         raise RuntimeError(f"server did not become ready in {timeout}s:\n{self.log()}")
 
-    def log(self) -> str:
+    def terminal(self) -> str:
+        """What the server wrote on its terminal (Chinese lines, county_server.serverlog)."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_file(self) -> str:
+        """Its log file, ``<数据目录>/logs/county-server.log``: every record in full (English, tracebacks)."""
+        path = self.home / "logs" / "county-server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def log(self) -> str:
+        """Everything the server logged: its terminal and its log file."""
+        return self.terminal() + self.log_file()
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no flush — a crash."""

@@ -100,3 +100,25 @@ def test_first_start_prints_no_english_log_lines(tmp_path):
     assert "alembic" not in started.stderr
     # the lines are not lost: they are in the log file, for the administrator
     assert "alembic" in (env_home / "logs" / "taizhang.log").read_text(encoding="utf-8")
+
+
+def every_parser(parser):
+    yield parser
+    for action in parser._actions:
+        for sub in (getattr(action, "choices", None) or {}).values() if hasattr(action, "_name_parser_map") else ():
+            yield from every_parser(sub)
+
+
+def test_every_usage_line_names_its_values_in_chinese():
+    """``--period 月份``, ``文件``: no argument of either command line shows its English name (PERIOD, file)."""
+    from county_server.cli import build_parser as server_parser
+    from desktop.cli import build_parser as app_parser
+
+    chinese = re.compile(r"[\u4e00-\u9fff]")
+    parsers = [p for build in (app_parser, server_parser) for p in every_parser(build())]
+    assert len(parsers) > 40  # every subcommand, admin's nested ones too
+    english = [(p.prog, a.dest, a.metavar) for p in parsers for a in p._actions
+               if a.nargs != 0 and a.choices is None and not chinese.search(str(a.metavar))]
+    assert not english, english
+    for p in parsers:
+        assert not re.search(r"\b[A-Z][A-Z_]{2,}\b", p.format_usage()), p.format_usage()

@@ -59,7 +59,7 @@ if [ ! -f "$build/.taizhang-recipe-$RECIPE" ]; then
     cp -a "$base" "$build"
     root_mount "$build"
     # the app's system libraries come from the project's own list, so dpkg-shlibdeps sees the same ones
-    mkdir -p "$build/tmp/deps" && cp "$ROOT/scripts/system-deps.sh" "$build/tmp/deps/"
+    mkdir -p "$build/tmp/deps" && cp "$ROOT/scripts/system-deps.sh" "$ROOT/scripts/install-log.sh" "$build/tmp/deps/"
     root_run "$build" bash -euo pipefail -c "
       apt-get update -qq
       apt-get install -y -qq --no-install-recommends build-essential pkg-config dpkg-dev fakeroot binutils ca-certificates \
