@@ -31,7 +31,7 @@ def check_server_url(url: str) -> str | None:
     if not url:
         return None
     if not re.match(r"^https?://[^\s/]+", url):
-        return "县服务器地址：应以 http:// 或 https:// 开头，如 http://192.168.1.10:8000，请向县民政局索取"
+        return "县服务器地址：应以 http:// 或 https:// 开头，如 http://192.168.1.10:8750，请向县民政局索取"
     return None
 
 
@@ -64,7 +64,7 @@ class FirstRunDialog(QDialog):
         self.derived.setWordWrap(True)
         self.server = QLineEdit()
         self.server.setObjectName("server_url")
-        self.server.setPlaceholderText("可不填，以后在“设置”中填写，如 http://192.168.1.10:8000")
+        self.server.setPlaceholderText("可不填，以后在“设置”中填写，如 http://192.168.1.10:8750")
         self.server.setAccessibleName("县服务器地址")
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)

@@ -52,7 +52,7 @@ class SettingsPage(QWidget):
         pl.addRow("村(社区)：", self.place_label)
         self.server = QLineEdit(ctx.server_url())
         self.server.setObjectName("server_url")
-        self.server.setPlaceholderText("如 http://192.168.1.10:8000，请向县民政局索取")
+        self.server.setPlaceholderText("如 http://192.168.1.10:8750，请向县民政局索取")
         self.server.setEnabled(not ctx.is_demo)
         self.server.returnPressed.connect(self.save_server)  # Enter saves, as in a form
         save = QPushButton("保存服务器地址")
