@@ -26,6 +26,7 @@ from exchange.layout import (TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOIC
 from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
 from storage.models import new_id, table_for
 from storage.conflicts import ORIGIN_IMPORT, keep_both
+from storage.decision import CONFLICT, Context, Proposal, decide
 from storage.repository import Repository, WriteOp, WriteRefused, payload_of
 from storage.schema import RECORD_TYPES, Field, RecordType
 from storage.validation import (Issue, ValidationError, check_record, coerce, county_of, derive_values, mask,
@@ -736,14 +737,17 @@ class _Planner:
                 changed = [n for n, val in values.items()
                            if (was := old.get(n)) != val and _cmp(was) != _cmp(val)]  # equal → same _cmp
                 row_version = v.get("#version")
-                if changed and match_id == record_id and row_version is not None and row_version < old["version"]:
+                if changed and match_id == record_id and row_version is not None and decide(
+                        Proposal(rt.name, match_id, "update", values, base_version=row_version), old, None,
+                        Context(validate=False)).kind == CONFLICT:
                     # exported before the record changed: the newer stored value wins until a person chooses
                     self._conflict(rt, sheet_name, row, match_id, values, old, changed, row_version)
                     counts.conflict += 1
                     seen_ids[match_id] = row.excel_row
                     continue
                 if changed:
-                    self.ops.append(WriteOp(rt.name, "update", values, match_id))
+                    # written only onto the version planned against (the executor decides again)
+                    self.ops.append(WriteOp(rt.name, "update", values, match_id, expected_version=old["version"]))
                     counts.update += 1
                 else:
                     counts.unchanged += 1

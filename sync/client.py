@@ -38,14 +38,13 @@ from sqlalchemy import String, select, type_coerce
 
 from reports.fill.library import save_pulled
 from storage import local
-from storage.db import nested_transaction
 from storage import conflicts as storage_conflicts
 from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, table_for, utcnow
 from storage.repository import Change, Repository, payload_of
 from storage.schema import RECORD_TYPES
 from storage.validation import display_text
 from sync import credentials
-from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL, INCARNATION_HEADER,
+from sync.protocol import (API_PREFIX, APPLIED, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL, INCARNATION_HEADER,
                            MAX_BATCH, MIN_BATCH, PULL_PAGE, REJECTED, START_BATCH, TARGET_SECONDS, ChangeResult,
                            OutgoingChange, cursor_incarnation, encode_push_rows, group_checksum, in_prefixes,
                            request_headers)
@@ -746,55 +745,26 @@ class SyncClient:
                 log.warning("choice list %s not saved: %s", name, exc)
 
     def _apply_pulled(self, conn, changes: list[Change]) -> None:
-        repo = self.repo
-        ids = [c.change_id for c in changes]
-        known: set[str] = set()
-        for i in range(0, len(ids), 500):
-            known.update(conn.execute(select(ChangeLog.change_id).where(
-                ChangeLog.change_id.in_(ids[i:i + 500]))).scalars())
-        changes = [c for c in changes if c.change_id not in known]
-        if self._apply_pulled_at_once(conn, changes):
-            return
-        for change in changes:
-            outcome, _message = repo.apply_change(conn, change, sync_state="remote", validate=False)
-            if outcome in ("applied", "duplicate"):
-                if outcome == "applied":
-                    self.report.pulled += 1
-                continue
-            current = repo.get(change.record_type, change.record_id, include_deleted=True, conn=conn)
-            pending = self._pending_for_record(conn, change.record_id)
-            if pending:
-                self.report.conflicts += 1
-                self._keep_local_as_conflict(conn, change.record_type, change.record_id, pending[-1],
-                                             change.to_dict())
-            if pending or current is None or change.version > current["version"] or outcome == REJECTED:
-                repo.apply_change(conn, change, sync_state="remote", force=True)
-                self.report.pulled += 1
+        """A pulled page, through the one executor; a change that does not simply apply is settled
+        by ``_settle_pulled`` in its place in the page.  Validated like any change (the page's choice
+        lists are saved first), so that the decision is the one every route makes; a change this PC
+        would refuse is still adopted by the settling: the server's copy is the one of record."""
+        outcomes = self.repo.apply_changes(conn, changes, sync_state="remote",
+                                           settle=partial(self._settle_pulled, conn))
+        self.report.pulled += sum(1 for outcome, _message in outcomes if outcome == APPLIED)
 
-    def _apply_pulled_at_once(self, conn, changes: list[Change]) -> bool:
-        """A page that applies cleanly (the usual case: a new PC, a full re-pull) in one go.
+    def _settle_pulled(self, conn, change: Change, decision, stored: dict | None) -> bool:
+        """A pulled change in conflict with this PC, or refused by its rules (a month locked here).
 
-        ``Repository.apply_changes`` gives the same outcomes as ``apply_change`` change by change
-        (tests/test_sync_pipeline.py) at a fraction of the cost.  If any change of the page is
-        not simply applied (a conflict with unsent local edits, a locked month, anything
-        unexpected), the page is rolled back to the savepoint and ``_apply_pulled`` settles it
-        change by change as before, so those cases keep exactly their old handling.
+        Unsent local edits of the record are kept as a conflict for the user to choose; the
+        server's version is then adopted (True) when the PC has local edits, has not got the
+        record, holds an older version, or refused it: the server's copy is the one of record.
         """
-        if not changes:
-            return True
-        savepoint = nested_transaction(conn)
-        try:
-            outcomes = self.repo.apply_changes(conn, changes, sync_state="remote", validate=False)
-        except Exception:  # noqa: BLE001 - the change-by-change path below reports it precisely
-            log.warning("pulled page not applied at once; applying change by change", exc_info=True)
-            savepoint.rollback()
-            return False
-        if any(outcome != "applied" for outcome, _message in outcomes):
-            savepoint.rollback()
-            return False
-        savepoint.commit()
-        self.report.pulled += len(changes)
-        return True
+        pending = self._pending_for_record(conn, change.record_id)
+        if pending:
+            self.report.conflicts += 1
+            self._keep_local_as_conflict(conn, change.record_type, change.record_id, pending[-1], change.to_dict())
+        return bool(pending) or stored is None or change.version > stored["version"] or decision.outcome == REJECTED
 
     # ------------------------------------------------------------------ sanity check
 
