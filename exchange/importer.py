@@ -2,7 +2,8 @@
 
 ``plan_workbook`` does everything except writing and is the dry run.
 ``import_workbook`` commits a clean plan through ``Repository.bulk_write``
-(one transaction, change log and audit included).  ``import_files`` runs a
+(one transaction through the one decision and executor, change log included; a row
+exported before its record changed is a conflict, decided by ``storage.decision``).  ``import_files`` runs a
 batch of workbooks with progress and cancel; one bad workbook does not stop
 the others.  All of it is Qt-free: the CLI and the desktop page share it.
 """

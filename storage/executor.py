@@ -4,8 +4,9 @@
 the caller's transaction.  It reads the stored rows and the already-logged change ids the
 batch touches in a few set-wise queries, asks ``storage.decision.decide`` about each
 proposal in turn (a record changed earlier in the batch is seen as it now is), and writes
-what is applied: the record row, its change-log row and its audit rows, sent with
-``executemany`` when the batch is flushed.  There is no other write path.
+what is applied: the record row and its change-log row (the record's whole payload after
+the write, from which ``storage.history`` derives 修改记录), sent with ``executemany`` when
+the batch is flushed.  There is no other write path.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from sqlalchemy import Connection, select
 
 from storage.changes import WriteResult, payload_json, to_json_value
 from storage.decision import APPLIED, CONFLICT, REJECTED, Context, Decision, Proposal, decide
-from storage.models import AuditLog, ChangeLog, new_id, table_for, utcnow
+from storage.models import ChangeLog, new_id, table_for, utcnow
 from storage.schema import RECORD_TYPES, RecordType
 
 # settle(proposal, decision, stored row): a caller's answer to a conflict or rejection, after
@@ -81,10 +82,9 @@ class _Writer:
         self.inserts: dict[str, list[tuple]] = {}
         self.updates: dict[str, list[tuple]] = {}
         self.changes: list[tuple] = []
-        self.audits: list[tuple] = []
 
     def add(self, rt: RecordType, p: Proposal, decision: Decision, old: dict | None) -> tuple[WriteResult, dict]:
-        """Stage the record's row, its change and its audit rows; returns the result and the row as written."""
+        """Stage the record's row and its change; returns the result and the row as written."""
         new, op = decision.values, decision.op
         at = dt.datetime.fromisoformat(p.at) if p.at else self.now
         actor = p.actor or self.actor
@@ -105,10 +105,6 @@ class _Writer:
             "op": op, "base_version": base_version, "version": version,
             "payload": payload_json(rt, new, new["deleted"]), "actor": actor, "device_id": device_id, "at": at,
             "sync_state": self.sync_state, "batch_id": None}))
-        for name, before, after in _audit_rows(rt, op, new, old):
-            self.audits.append(self.tables.audit.insert_row({
-                "change_id": change_id, "record_type": rt.name, "record_id": record_id, "field": name,
-                "old_value": before, "new_value": after, "actor": actor, "at": at}))
         return WriteResult(record_id, change_id, version), row
 
     def flush(self) -> None:
@@ -120,32 +116,9 @@ class _Writer:
                 cur.executemany(self.tables.records[name].update_sql, rows)
             if self.changes:
                 cur.executemany(self.tables.change.insert_sql, self.changes)
-            if self.audits:
-                cur.executemany(self.tables.audit.insert_sql, self.audits)
         finally:
             cur.close()
-        self.inserts, self.updates, self.changes, self.audits = {}, {}, [], []
-
-
-def _audit_rows(rt: RecordType, op: str, new: dict, old: dict | None) -> list[tuple[str, Any, Any]]:
-    """(field, before, after) of each changed field as text; an insert is one row ``*``."""
-    if op == "insert" or old is None:
-        return [("*", None, "新建")]
-    if op in ("delete", "restore"):
-        return [("deleted", _audit_text(op == "restore"), _audit_text(op == "delete"))]
-    rows = [(f.name, _audit_text(old.get(f.name)), _audit_text(new.get(f.name)))
-            for f in rt.fields if old.get(f.name) != new.get(f.name)]
-    if old.get("deleted") != new.get("deleted"):
-        rows.append(("deleted", _audit_text(old.get("deleted")), _audit_text(new.get("deleted"))))
-    return rows
-
-
-def _audit_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(to_json_value(value))
+        self.inserts, self.updates, self.changes = {}, {}, []
 
 
 # --------------------------------------------------------------------------- statements
@@ -184,7 +157,6 @@ class _Tables:
     def __init__(self, dialect):
         self.records = {name: _Table(table_for(name), dialect) for name in RECORD_TYPES}
         self.change = _Table(ChangeLog.__table__, dialect, skip="seq")
-        self.audit = _Table(AuditLog.__table__, dialect, skip="id")
 
 
 _held: dict[str, _Tables] = {}

@@ -180,16 +180,17 @@ def _fresh_repo(tmp_path, monkeypatch, name):
 
 
 def _service_content(repo):
-    """Service records, their change log (with sync state) and audit rows, in order."""
-    from storage.models import AuditLog
+    """Service records' change log (with sync state), their 修改记录 and the records, in order."""
+    from storage.history import record_history
 
     with repo.engine.connect() as conn:
         log = conn.execute(select(ChangeLog.change_id, ChangeLog.record_id, ChangeLog.op, ChangeLog.version,
                                   ChangeLog.payload, ChangeLog.sync_state).where(ChangeLog.record_type == "service")
                            .order_by(ChangeLog.seq)).all()
-        audit = conn.execute(select(AuditLog.change_id, AuditLog.field, AuditLog.old_value, AuditLog.new_value)
-                             .where(AuditLog.record_type == "service").order_by(AuditLog.id)).all()
-    return ([tuple(r) for r in log], [tuple(r) for r in audit],
+    history = [(rid, [(e.actor, e.action, sorted((c.label, c.before, c.after) for c in e.changes))
+                      for e in record_history(repo.engine, "service", rid)])
+               for rid in sorted({r.record_id for r in log})]
+    return ([tuple(r) for r in log], history,
             sorted((r["id"], r["version"], r["deleted"], r["persons"], r["note"], r["date"])
                    for r in repo.list("service") + repo.list("service", deleted=True)))
 
