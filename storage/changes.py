@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from storage.jsontext import encode
 from storage.models import ORG_NAMESPACE
 from storage.schema import RecordType
 
@@ -32,20 +33,25 @@ def payload_of(rt: RecordType, values: dict) -> dict:
     return {f.name: to_json_value(values.get(f.name)) for f in rt.fields}
 
 
-def payload_json(rt: RecordType, values: dict, deleted: bool) -> str:
-    """The change log's text of a record's payload: its field values and ``deleted``, compact JSON."""
-    payload = payload_of(rt, values)
-    payload["deleted"] = bool(deleted)
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=to_json_value)
+def payload_json(values: dict) -> str:
+    """The change log's text of a record's payload, compact JSON with dates as ISO text.
+
+    ``values``: the record as a decision writes it (every field in the schema's order, then
+    ``deleted``), which is the payload's shape already.
+    """
+    return encode(values)
+
+
 
 
 def values_from_payload(rt: RecordType, payload: dict) -> dict:
     """A change's payload as field values: ISO date strings become dates.
 
     Only the strict ``YYYY-MM-DD`` spelling is read here (``date.fromisoformat`` also takes
-    20240506 and 2024-W19-1, which validation refuses).  Any other date text is left as it is: validation parses the other spellings (2024/3/5) or
-    says what is wrong, and an unvalidated write refuses it (``unreadable_date``).  Raising here
-    would stop a whole sync page on one odd value, every time it is retried.
+    20240506 and 2024-W19-1, which validation refuses).  Any other date text is left as it is:
+    validation parses the other spellings (2024/3/5) or says what is wrong, and an unvalidated
+    write refuses it (``unreadable_date``).  Raising here would stop a whole sync page on one odd
+    value, every time it is retried.
     """
     values = {}
     for f in rt.fields:

@@ -80,7 +80,8 @@ class Decision:
     kind: str
     message: str | None = None
     op: str | None = None  # the op as written: a change of a record new here is its insert
-    values: dict | None = None  # the record's field values as written, with ``deleted``
+    # the record as written: every field in the schema's order, then ``deleted`` (the change's payload)
+    values: dict | None = None
     issues: list[Issue] = field(default_factory=list)  # the validation errors of a rejection
 
     @property
@@ -109,14 +110,16 @@ def decide(p: Proposal, stored: dict | None, known: tuple | None, ctx: Context) 
         return decision
     new, op = decision.values, decision.op
     if ctx.validate and not new["deleted"] and (op in ("insert", "update") or not p.local):
-        values, issues = coerce_record(rt, new, ctx.choices, derive=p.local)
+        values, issues = coerce_record(rt, new, ctx.choices, derive=p.local, complete=True)
         errors = [i for i in issues if i.is_error]
         if errors:
             return Decision(REJECTED, f"{rt.label}：" + "；".join(i.message for i in errors), issues=errors)
-        values["deleted"] = new["deleted"]
-        new = decision.values = values
     elif (refusal := unreadable_date(rt, new)) is not None:
         return Decision(REJECTED, refusal)
+    else:
+        values = _fields(rt, new)
+    values["deleted"] = new["deleted"]
+    new = decision.values = values
     if p.local and op == "insert" and rt.name == "org_unit" and p.record_id != org_unit_id(new.get("org_code") or ""):
         return Decision(REJECTED, "组织机构记录的编号必须由区划代码生成")
     for rule in ctx.rules:
@@ -131,7 +134,7 @@ def _local_values(rt: RecordType, p: Proposal, stored: dict | None) -> Decision:
     if p.op == "insert":
         if stored is not None:
             return Decision(REJECTED, f"{rt.label}记录{p.record_id}已存在，不能重复新建")
-        return Decision(APPLIED, op="insert", values={**_fields(rt, p.values), "deleted": False})
+        return Decision(APPLIED, op="insert", values=dict(p.values, deleted=False))
     if stored is None:
         return Decision(REJECTED, f"找不到要修改的{rt.label}记录（{p.record_id}），可能已被删除或尚未同步")
     # made on an older version than the stored one (a workbook exported elsewhere may carry a
@@ -172,6 +175,7 @@ def _remote_values(rt: RecordType, p: Proposal, stored: dict | None, ctx: Contex
     if p.adopt and (refusal := unreadable_date(rt, new)) is not None:
         return Decision(REJECTED, refusal)
     return Decision(APPLIED, op=p.op if stored is not None else "insert", values=new)
+
 
 
 def _fields(rt: RecordType, values: dict) -> dict:

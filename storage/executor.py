@@ -14,13 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any, Callable, Iterator, Sequence
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, DateTime, select
 
 from storage.changes import WriteResult, payload_json, to_json_value
 from storage.decision import APPLIED, CONFLICT, REJECTED, Context, Decision, Proposal, decide
-from storage.models import ChangeLog, new_id, table_for, utcnow
+from storage.models import ChangeLog, UTCDateTime, new_id, table_for, utcnow
 from storage.schema import RECORD_TYPES, RecordType
 
 # settle(proposal, decision, stored row): a caller's answer to a conflict or rejection, after
@@ -103,7 +105,7 @@ class _Writer:
         self.changes.append(self.tables.change.insert_row({
             "change_id": change_id, "record_type": rt.name, "record_id": record_id, "org_code": new["org_code"],
             "op": op, "base_version": base_version, "version": version,
-            "payload": payload_json(rt, new, new["deleted"]), "actor": actor, "device_id": device_id, "at": at,
+            "payload": payload_json(new), "actor": actor, "device_id": device_id, "at": at,
             "sync_state": self.sync_state, "batch_id": None}))
         return WriteResult(record_id, change_id, version), row
 
@@ -125,32 +127,52 @@ class _Writer:
 
 
 class _Table:
-    """One table's INSERT and UPDATE statements for the DB-API, and its rows as parameter tuples."""
+    """One table's INSERT and UPDATE statements for the DB-API, and its rows as parameter lists.
+
+    A row is given as a dict holding every column of the statement; the values are converted by
+    SQLAlchemy's own bind processors of the columns that have one (dates, timestamps, JSON lists,
+    booleans), the rest go to the DB-API as they are.
+    """
 
     def __init__(self, table, dialect, skip: str | None = None):
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         quote = dialect.identifier_preparer.quote
         columns = [c for c in table.columns if c.name != skip]
-        # (name, bind processor or None) in statement order: SQLAlchemy's own value conversion
-        self.columns = [(c.name, c.type._cached_bind_processor(dialect)) for c in columns]
         self.insert_sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c.name) for c in columns)}) "
                            f"VALUES ({', '.join([mark] * len(columns))})")
         keys = [c for c in columns if c.primary_key]
         rest = [c for c in columns if not c.primary_key]
-        self.update_columns = [(c.name, c.type._cached_bind_processor(dialect)) for c in rest + keys]
         self.update_sql = (f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(c.name)} = {mark}' for c in rest)} "
                            f"WHERE {' AND '.join(f'{quote(c.name)} = {mark}' for c in keys)}")
-
-    def insert_row(self, values: dict) -> tuple:
-        return _row(self.columns, values)
-
-    def update_row(self, values: dict) -> tuple:
-        return _row(self.update_columns, values)
+        self.insert_row = _RowBuilder(columns, dialect)
+        self.update_row = _RowBuilder(rest + keys, dialect)
 
 
-def _row(columns: list, values: dict) -> tuple:
-    get = values.get
-    return tuple([get(name) if proc is None or get(name) is None else proc(get(name)) for name, proc in columns])
+class _RowBuilder:
+    """``values -> [value of each column, converted]`` for one statement's column order."""
+
+    def __init__(self, columns: list, dialect):
+        self.names = [c.name for c in columns]
+        self.pick = itemgetter(*self.names)
+        self.convert = [(i, _converter(c.type, dialect)) for i, c in enumerate(columns)
+                        if c.type._cached_bind_processor(dialect) is not None]
+
+    def __call__(self, values: dict) -> list:
+        row = list(self.pick(values))
+        for i, convert in self.convert:
+            value = row[i]
+            if value is not None:
+                row[i] = convert(value)
+        return row
+
+
+def _converter(col_type, dialect) -> Callable[[Any], Any]:
+    """The column's bind processor; for timestamps remembered per value, since a batch writes
+    one ``now`` (or a PC's one edit time) thousands of times."""
+    process = col_type._cached_bind_processor(dialect)
+    if not isinstance(col_type, (DateTime, UTCDateTime)):
+        return process
+    return lru_cache(maxsize=256)(process)
 
 
 class _Tables:

@@ -505,10 +505,11 @@ def _record_checks(rt: RecordType, choices: dict[str, list[str]] | None) -> list
 
 
 def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | None = None,
-                  *, check: bool = True, derive: bool = False) -> tuple[dict, list[Issue]]:
+                  *, check: bool = True, derive: bool = False, complete: bool = False) -> tuple[dict, list[Issue]]:
     """Coerce every field present in ``raw``; then check required fields and cross rules.
 
     ``check=False``: the fields only (a caller that checks the whole record itself).
+    ``complete=True``: a field absent from ``raw`` is None in the result (a whole record).
     ``derive=True``: blank derived fields are filled from their sources before the checks
     (a record made here; a change made elsewhere arrives already derived).
     """
@@ -516,6 +517,8 @@ def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | Non
     issues: list[Issue] = []
     for f, fast, keep in _record_checks(rt, choices):
         if f.name not in raw:
+            if complete:
+                values[f.name] = None
             continue
         given = raw[f.name]
         if given is None or given == "":
