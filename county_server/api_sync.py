@@ -30,6 +30,7 @@ from county_server.errors import responses
 from county_server.models import Rejection, SyncBatch, utcnow
 from reports.fill.library import catalogue_index
 from county_server.writer import write_transaction
+from storage.jsontext import encode, stored
 from storage.models import ChangeLog, ChoiceList, Conflict, new_id, table_for
 from storage.repository import Change, change_from_row
 from storage.schema import RECORD_TYPES
@@ -144,9 +145,8 @@ async def push(request: Request, principal: Principal = Depends(current_principa
     resolutions = list(body.get("resolutions") or [])
     answer, results_json = await run_in_threadpool(_push, request.app.state, principal, batch_id, changes,
                                                    resolutions)
-    # the results were encoded once for the stored answer: the reply splices that text in
-    body = ('{"batch_id":' + json.dumps(answer["batch_id"], ensure_ascii=False) + ',"replayed":'
-            + ("true" if answer["replayed"] else "false") + ',"results":' + results_json + "}")
+    # the results were encoded once for the stored answer: the reply carries that text as it is
+    body = encode({"batch_id": answer["batch_id"], "replayed": answer["replayed"], "results": stored(results_json)})
     return _json_bytes(body.encode("utf-8"), request)  # 5,000 answers are ~300 KB: gzip'd for slow links
 
 
