@@ -4,14 +4,14 @@
    trainings, volunteers with hours, teams, facilities, social organisations,
    yearly data; Chinese text, valid ID numbers and phones, some values typed the
    way Excel delivers them: "350平方米", "2024年3月5日", "是").
-2. Writes them through ``Repository.bulk_write`` (validation ON, change log and
-   audit) into a fresh database: ``core.bulk_records_per_s``.
+2. Writes them through ``Repository.bulk_write`` (validation ON, change log; the
+   change log's payloads are the records' history) into a fresh database: ``core.bulk_records_per_s``.
 3. Baseline in the same run: raw ``sqlite3.executemany`` writes exactly the same
-   rows (the records, change-log rows and audit rows the repository wrote, read
+   rows (the records and change-log rows the repository wrote, read
    back as tuples) in one transaction into another fresh database with the
    same schema and PRAGMAs: ``core.bulk_ratio`` = bulk records/s ÷ raw records/s.
 4. ~200 interactive saves (``create``/``update``, each its own committed
-   transaction: record + change log + audit) on the filled database:
+   transaction: record + change log) on the filled database:
    ``core.save_ms`` (median).
 5. ``core.peak_mb``: peak resident memory of this process during steps 1-4 (the
    generated records, the bulk write and the saves; before the baseline loads its rows).
@@ -149,7 +149,7 @@ def _fresh_db(directory: Path, name: str):
 def _tables():
     from storage.schema import write_order
 
-    return list(write_order()) + ["change_log", "audit_log"]
+    return list(write_order()) + ["change_log"]
 
 
 def raw_baseline(src: Path, dest: Path) -> tuple[float, float, int]:
@@ -224,8 +224,7 @@ def one_round(tmp: Path, n: int, saves: int, profile: bool) -> dict:
     del results, ops
     with engine.connect() as conn:
         changes = conn.execute(text("SELECT count(*) FROM change_log")).scalar_one()
-        audits = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
-    assert changes == n and audits >= n
+    assert changes == n
     out["saves"] = interactive_saves(repo, saves) if saves else []
     engine.dispose()
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the baseline's rows

@@ -13,7 +13,7 @@ people by name + ID number), then in the same run measures:
 Prints ``excel.rows_per_s``, ``excel.vs_openpyxl`` (openpyxl iteration ÷
 import), ``excel.vs_calamine`` (import ÷ calamine read), ``excel.peak_mb``.
 Also ``excel.raw_write_s``: raw ``sqlite3.executemany`` of exactly the rows the import
-wrote (records, change log, audit; one transaction, same schema and PRAGMAs) — the
+wrote (records and change log; one transaction, same schema and PRAGMAs) — the
 floor under any import on SQLite, and ``excel.raw_write_vs_calamine``.  An import must read the
 file and write those rows, so ``excel.vs_calamine_floor`` = (calamine read + raw write) ÷
 calamine read and ``excel.vs_openpyxl_ceiling`` = openpyxl iteration ÷ (calamine read + raw
@@ -173,7 +173,7 @@ def main() -> None:
         opx = openpyxl_iterate(path)
         imp = child["seconds"]
         # the floor under any import: raw executemany of exactly the rows this import wrote (records,
-        # change log, audit) into a fresh database with the same schema and PRAGMAs, no Python checks
+        # change log) into a fresh database with the same schema and PRAGMAs, no Python checks
         from benchmarks.core import raw_baseline
         from storage.db import open_database
 
@@ -188,7 +188,7 @@ def main() -> None:
         print(f"excel.vs_openpyxl: {opx / imp:.2f}")
         print(f"excel.vs_calamine: {imp / cal:.2f}")
         print(f"excel.peak_mb: {child['peak_mb']:.0f}")
-        print(f"excel.raw_write_s: {raw_s:.2f}  ({raw_rows} rows: records, change log, audit)")
+        print(f"excel.raw_write_s: {raw_s:.2f}  ({raw_rows} rows: records and change log)")
         print(f"excel.raw_write_vs_calamine: {raw_s / cal:.2f}")
         print(f"excel.vs_calamine_floor: {(cal + raw_s) / cal:.2f}")
         print(f"excel.vs_openpyxl_ceiling: {opx / (cal + raw_s):.2f}")

@@ -43,7 +43,8 @@ def generate(path: Path) -> dict:
     from storage.choices import DEFAULT_CHOICES as C
     from storage.db import open_database
     from storage.models import new_id, utcnow
-    from storage.repository import Repository, WriteOp, _writers, org_unit_id
+    from storage.executor import _tables
+    from storage.repository import Repository, WriteOp, org_unit_id
     from storage.validation import id_check_char
 
     rng = random.Random(7)
@@ -105,7 +106,7 @@ def generate(path: Path) -> dict:
     bulk_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    w = _writers(engine.dialect).records["service"]
+    w = _tables(engine.dialect).records["service"]
     now = utcnow()
     cats, modes, targets = C["service_category"], C["service_mode"], C["service_target"]
     days = [dt.date(YEAR, 1, 1) + dt.timedelta(days=d) for d in range(366)]
@@ -113,7 +114,7 @@ def generate(path: Path) -> dict:
         cur = conn.connection.cursor()
         batch = []
         for n in range(SERVICES):
-            batch.append(w.row({
+            batch.append(w.insert_row({
                 "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "version": 1, "created_at": now,
                 "updated_at": now, "updated_by": "基准测试", "deleted": n % 97 == 0,
                 "org_code": villages[n % len(villages)], "date": days[rng.randrange(366)],

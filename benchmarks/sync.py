@@ -6,7 +6,7 @@ writes nothing.  ``sync.push_ratio`` = real push throughput / baseline throughpu
 
 Prints: sync.changes_per_s, sync.baseline_changes_per_s, sync.push_ratio, sync.batch_size,
 sync.server_peak_mb; on SQLite also ``sync.raw_sql_floor_s`` (raw executemany of the rows the push
-wrote — records, change log, audit — batch by batch with a commit each, no Python checks) and
+wrote — records, change log — batch by batch with a commit each, no Python checks) and
 ``sync.push_ratio_ceiling``: the ratio a push could reach if everything but that SQL were free
 (the baseline's seconds, less its client-side encoding, which a real push overlaps, plus the floor);
 then a second PC of the same village pulls everything afresh:
@@ -84,7 +84,7 @@ def _service_ops(n: int):
 
 
 def raw_push_floor(server_db: Path, batch_sizes: list[int], dest: Path) -> float:
-    """Seconds to write the rows the push wrote on the server (records, change log, audit) with raw
+    """Seconds to write the rows the push wrote on the server (records, change log) with raw
     ``sqlite3.executemany``, in the push's batches with a commit each, into a fresh server database
     with the same schema and PRAGMAs: the SQL a push cannot avoid, with no Python checks at all."""
     import sqlite3
@@ -93,12 +93,12 @@ def raw_push_floor(server_db: Path, batch_sizes: list[int], dest: Path) -> float
 
     read = sqlite3.connect(server_db)
     tables = {}
-    for table in ("service", "change_log", "audit_log"):
+    for table in ("service", "change_log"):
         where = "" if table == "service" else " WHERE record_type = 'service'"
         cur = read.execute(f"SELECT * FROM {table}{where} ORDER BY rowid")
         tables[table] = ([d[0] for d in cur.description], cur.fetchall())
     read.close()
-    assert len({len(rows) for _, rows in tables.values()}) == 1, "one change-log and one audit row per new record"
+    assert len({len(rows) for _, rows in tables.values()}) == 1, "one change-log row per new record"
     open_server_database(f"sqlite:///{dest}").dispose()
     conn = sqlite3.connect(dest, isolation_level=None)
     for pragma in SQLITE_PRAGMAS:

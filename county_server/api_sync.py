@@ -1,7 +1,7 @@
 """Sync endpoints: login, push, pull, sanity-check summaries, the benchmark's no-op.
 
-A push batch is applied in ONE transaction through ``Repository.apply_change``
-and its answers are stored (``server_sync_batch``) in that same transaction:
+A push batch is applied in ONE transaction through ``Repository.apply_changes``
+(the one decision and executor of ``storage/``) and its answers are stored (``server_sync_batch``) in that same transaction:
 a batch re-sent after a lost response gets the stored answers and writes
 nothing again.  Scope and period rules come from ``county_server.policy``.
 """
@@ -30,11 +30,11 @@ from county_server.errors import responses
 from county_server.models import Rejection, SyncBatch, utcnow
 from reports.fill.library import catalogue_index
 from county_server.writer import write_transaction
-from storage.db import nested_transaction
+from storage.jsontext import encode, stored
 from storage.models import ChangeLog, ChoiceList, Conflict, new_id, table_for
 from storage.repository import Change, change_from_row
 from storage.schema import RECORD_TYPES
-from sync.protocol import (APPLIED, CONFLICT, DUPLICATE, E_BAD_REQUEST, E_BATCH_MISMATCH, PULL_PAGE, REJECTED,
+from sync.protocol import (APPLIED, CONFLICT, E_BAD_REQUEST, E_BATCH_MISMATCH, PULL_PAGE, REJECTED,
                            SUPPORTED_VERSIONS, ChangeResult, batch_digest, decode_body, group_checksum,
                            make_cursor, parse_cursor)
 from sync import limits
@@ -145,9 +145,8 @@ async def push(request: Request, principal: Principal = Depends(current_principa
     resolutions = list(body.get("resolutions") or [])
     answer, results_json = await run_in_threadpool(_push, request.app.state, principal, batch_id, changes,
                                                    resolutions)
-    # the results were encoded once for the stored answer: the reply splices that text in
-    body = ('{"batch_id":' + json.dumps(answer["batch_id"], ensure_ascii=False) + ',"replayed":'
-            + ("true" if answer["replayed"] else "false") + ',"results":' + results_json + "}")
+    # the results were encoded once for the stored answer: the reply carries that text as it is
+    body = encode({"batch_id": answer["batch_id"], "replayed": answer["replayed"], "results": stored(results_json)})
     return _json_bytes(body.encode("utf-8"), request)  # 5,000 answers are ~300 KB: gzip'd for slow links
 
 
@@ -184,16 +183,12 @@ def _push(state, p: Principal, batch_id: str, changes: list[Change], resolutions
     if stored is not None:
         return {"batch_id": batch_id, "replayed": True, "results": json.loads(stored)}, stored
     try:
-        results, results_json = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=False)
+        results, results_json = _apply_batch(state, p, batch_id, digest, changes, resolutions)
     except IntegrityError:
         stored = _stored_batch(engine, batch_id, digest)  # the same batch committed concurrently
-        if stored is not None:
-            return {"batch_id": batch_id, "replayed": True, "results": json.loads(stored)}, stored
-        log.exception("push batch %s failed; retrying change by change", batch_id)
-        results, results_json = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=True)
-    except Exception:  # noqa: BLE001 - one bad change must not block the whole batch forever
-        log.exception("push batch %s failed; retrying change by change", batch_id)
-        results, results_json = _apply_batch(state, p, batch_id, digest, changes, resolutions, careful=True)
+        if stored is None:
+            raise
+        return {"batch_id": batch_id, "replayed": True, "results": json.loads(stored)}, stored
     return {"batch_id": batch_id, "replayed": False, "results": results}, results_json
 
 
@@ -209,21 +204,6 @@ def _stored_batch(engine, batch_id: str, digest: str) -> str | None:
     return row.results
 
 
-def _olds(conn: Connection, changes: list[Change]) -> dict[tuple[str, str], dict]:
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for c in changes:
-        if c.record_type in RECORD_TYPES:
-            wanted[c.record_type].add(c.record_id)
-    found = {}
-    for type_name, ids in wanted.items():
-        t = table_for(type_name)
-        ids = list(ids)
-        for i in range(0, len(ids), 500):
-            for row in conn.execute(select(t.c.id, t.c.org_code, t.c.version).where(t.c.id.in_(ids[i:i + 500]))):
-                found[(type_name, row.id)] = {"org_code": row.org_code, "version": row.version}
-    return found
-
-
 def latest_change(conn: Connection, record_id: str) -> dict | None:
     row = conn.execute(select(ChangeLog).where(ChangeLog.record_id == record_id)
                        .order_by(ChangeLog.seq.desc()).limit(1)).first()
@@ -231,8 +211,8 @@ def latest_change(conn: Connection, record_id: str) -> dict | None:
 
 
 def _apply_batch(state, p: Principal, batch_id: str, digest: str, changes: list[Change],
-                 resolutions: list[dict], *, careful: bool) -> tuple[list[dict], str]:
-    """Apply a batch in ONE transaction; ``careful`` = change by change under savepoints (after an error).
+                 resolutions: list[dict]) -> tuple[list[dict], str]:
+    """Apply a batch in ONE transaction through the repository's one executor.
 
     Returns the answers and their JSON text (stored with the batch, spliced into the reply).
     """
@@ -241,23 +221,8 @@ def _apply_batch(state, p: Principal, batch_id: str, digest: str, changes: list[
     now = utcnow()
     with write_transaction(state.engine) as conn:  # SQLite: queue behind the one writer
         _serialize_writers(conn)
-        if careful:
-            olds = _olds(conn, changes)
-            outcomes = []
-            for change in changes:
-                try:
-                    with nested_transaction(conn):
-                        outcome = _apply_one(conn, repo, p, change, olds.get((change.record_type, change.record_id)))
-                except Exception as exc:  # noqa: BLE001
-                    log.exception("change %s failed", change.change_id)
-                    outcome = (REJECTED, f"服务器处理这条变更时出错（{type(exc).__name__}），已拒绝并记录，"
-                                         "请联系县民政局信息管理员")
-                if outcome[0] == APPLIED:
-                    olds[(change.record_type, change.record_id)] = {"org_code": change.org_code}
-                outcomes.append(outcome)
-        else:
-            outcomes = repo.apply_changes(conn, changes, sync_state="acked",
-                                          precheck=lambda change, old: policy.check_change(conn, p, change, old))
+        outcomes = repo.apply_changes(conn, changes, sync_state="acked",
+                                      precheck=lambda change, old: policy.check_change(conn, p, change, old))
         for change, (outcome, message) in zip(changes, outcomes):
             if outcome == APPLIED:
                 results.append({"change_id": change.change_id, "outcome": APPLIED})  # = ChangeResult.to_dict()
@@ -276,16 +241,6 @@ def _apply_batch(state, p: Principal, batch_id: str, digest: str, changes: list[
 
         conn.execute(Device.__table__.update().where(Device.__table__.c.id == p.device_id).values(last_seen=now))
     return results, results_json
-
-
-def _apply_one(conn: Connection, repo, p: Principal, change: Change, old: dict | None) -> tuple[str, str | None]:
-    refusal = policy.check_change(conn, p, change, old)
-    if refusal:
-        # a change already held (e.g. pushed before the account's scope changed) stays a duplicate
-        if conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
-            return DUPLICATE, None
-        return REJECTED, refusal
-    return repo.apply_change(conn, change, sync_state="acked")
 
 
 def _keep_other_version(conn: Connection, p: Principal, batch_id: str, change: Change, outcome: str,

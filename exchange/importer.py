@@ -1,10 +1,13 @@
 """County import: read → validate every cell → plan (create / update / unchanged) → commit all or nothing.
 
 ``plan_workbook`` does everything except writing and is the dry run.
-``import_workbook`` commits a clean plan through ``Repository.bulk_write``
-(one transaction, change log and audit included).  ``import_files`` runs a
-batch of workbooks with progress and cancel; one bad workbook does not stop
-the others.  All of it is Qt-free: the CLI and the desktop page share it.
+``import_workbook`` commits a clean plan through ``Repository.bulk_write`` (one transaction
+through the one decision and executor, change log included; a row exported before its record
+changed is a conflict, decided by ``storage.decision``).  ``import_files`` runs a batch of
+workbooks with progress and cancel; one bad workbook does not stop the others.  All of it is
+Qt-free: the CLI and the desktop page share it.  Beside it: ``exchange.header`` finds a sheet's
+header, ``exchange.matching`` how a row finds its record, ``exchange.import_result`` what an
+import reports.
 """
 
 from __future__ import annotations
@@ -21,197 +24,25 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import select
 
 from exchange.layout import (TEMPLATE_VERSION, MAX_CELL_CHARS, META_SHEET, CHOICES_SHEET,
-                             INSTRUCTIONS_SHEET, Column, columns_for, label_index, match_sheet,
+                             INSTRUCTIONS_SHEET, Column, columns_for, match_sheet,
                              normalize_label, column_letter, sheet_types, SEQ_HEADER)
+from exchange.header import FOOTER_WORDS, HEADER_SEARCH_ROWS, find_header, is_year_sheet
+from exchange.import_result import CellIssue, ImportConflict, ImportResult, TypeCounts
+from exchange.matching import comparable, content_key, is_canonical_uuid, within_scope
 from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
 from storage.models import new_id, table_for
 from storage.conflicts import ORIGIN_IMPORT, keep_both
+from storage.decision import CONFLICT, Context, Proposal, decide
 from storage.repository import Repository, WriteOp, WriteRefused, payload_of
 from storage.schema import RECORD_TYPES, Field, RecordType
-from storage.validation import (Issue, ValidationError, check_record, coerce, county_of, derive_values, mask,
-                                township_of)
+from storage.validation import Issue, ValidationError, check_record, coerce, county_of, derive_values, mask
 
-HEADER_SEARCH_ROWS = 30
-FOOTER_WORDS = ("合计", "小计", "总计", "填表人", "填报人", "审核人", "负责人", "制表人", "注：", "注:", "说明：")
 NUMBER_AS_TEXT_HELP = ("（在 Excel/WPS 中选中整列 → 右键“设置单元格格式” → 选择“文本”，"
                        "然后逐个重新输入号码；不要从数字格式的单元格复制）")
 
 
 class Cancelled(Exception):
     """The user cancelled; nothing of the current workbook was written."""
-
-
-# --------------------------------------------------------------------------- results
-
-
-@dataclass
-class CellIssue:
-    sheet: str
-    row: int | None  # Excel row number (1-based); None for the whole sheet/workbook
-    col: int | None  # 0-based column index
-    column: str  # column label as the clerk sees it
-    value: str  # the cell as shown (personal information masked)
-    message: str
-    severity: str = "error"
-
-    @property
-    def where(self) -> str:
-        parts = []
-        if self.sheet:
-            parts.append(f"工作表“{self.sheet}”")
-        if self.row is not None:
-            parts.append(f"第{self.row}行")
-        if self.col is not None:
-            parts.append(f"{column_letter(self.col)}列")
-        if self.column and self.col is not None:
-            parts[-1] += f"（{self.column}）"
-        return "".join(parts)
-
-    @property
-    def cell(self) -> str | None:
-        return f"{column_letter(self.col)}{self.row}" if self.row is not None and self.col is not None else None
-
-
-@dataclass
-class TypeCounts:
-    create: int = 0
-    update: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    conflict: int = 0
-
-
-@dataclass
-class ImportConflict:
-    """An exported row older than the record it names: both versions kept, nothing overwritten."""
-
-    sheet: str
-    row: int
-    record_type: str
-    record_id: str
-    org_code: str
-    row_version: int
-    stored_version: int
-    differences: list[tuple[str, str, str]]  # (field label, as in the workbook, as stored), PII masked
-    workbook: dict  # the row as a full payload (fields the workbook lacks keep the stored value)
-    stored: dict  # the record's payload as stored
-
-    def text(self) -> str:
-        rt = RECORD_TYPES[self.record_type]
-        diffs = "；".join(f"{label}：表格中为“{new}”，当前为“{old}”" for label, new, old in self.differences)
-        return (f"工作表“{self.sheet}”第{self.row}行：这条{rt.label}记录在导出后已被修改（表格中是第{self.row_version}版，"
-                f"当前是第{self.stored_version}版），未覆盖。{diffs}")
-
-
-@dataclass
-class ImportResult:
-    """The DHIS2-style import summary of one workbook."""
-
-    path: Path
-    status: str = "pending"  # imported | would_import | rejected | cancelled | nothing
-    org_code: str | None = None
-    counts: dict[str, TypeCounts] = field(default_factory=dict)
-    issues: list[CellIssue] = field(default_factory=list)
-    seconds: float = 0.0
-    write_seconds: float = 0.0  # of which in Repository.bulk_write
-    report: Path | None = None
-    rows_read: int = 0
-    conflicts: list[ImportConflict] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[CellIssue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[CellIssue]:
-        return [i for i in self.issues if i.severity != "error"]
-
-    def total(self, what: str) -> int:
-        return sum(getattr(c, what) for c in self.counts.values())
-
-    @property
-    def ok(self) -> bool:
-        """Imported (or would be) with nothing left for a person to decide."""
-        return self.status in ("imported", "would_import", "nothing") and not self.conflicts
-
-    def grouped_errors(self) -> dict[str, dict[str, list[int | None]]]:
-        """error → column → rows (the shape of DHIS2's conflict list)."""
-        groups: dict[str, dict[str, list]] = {}
-        messages: dict[str, set[str]] = {}
-        for issue in self.errors:
-            kind = _QUOTED.sub("“…”", issue.message)  # same error, different values: one group
-            column = f"{issue.sheet}·{issue.column}" if issue.column else (issue.sheet or "整个工作簿")
-            groups.setdefault(kind, {}).setdefault(column, []).append(issue.row)
-            messages.setdefault(kind, set()).add(issue.message)
-        # a group whose rows all share one message is shown with that message (values included)
-        return {(next(iter(messages[k])) if len(messages[k]) == 1 else k): v for k, v in groups.items()}
-
-    def summary_line(self) -> str:
-        name = self.path.name
-        created, updated, unchanged = self.total("create"), self.total("update"), self.total("unchanged")
-        counts = f"新建 {created}，更新 {updated}，未变 {unchanged}"
-        if self.conflicts:
-            counts += f"，冲突 {len(self.conflicts)}"
-        if self.status == "imported":
-            kept = ("；有冲突的行未覆盖，两个版本都已保留，请在冲突列表中选择（taizhang conflicts，"
-                    "县里用 taizhang-server import-conflicts）") if self.conflicts else ""
-            return f"[已导入] {name}：{counts}（{self.seconds:.1f} 秒）{kept}"
-        if self.status == "would_import":
-            return f"[可导入] {name}：将{counts}（试运行，未写入；冲突的行不会覆盖）"
-        if self.status == "nothing":
-            return f"[无内容] {name}：没有可导入的数据行"
-        if self.status == "pending":
-            return f"[待导入] {name}：将{counts}"
-        if self.status == "cancelled":
-            return f"[已取消] {name}：未写入任何数据"
-        rejected_rows = self.total("rejected")
-        rows = f"，{rejected_rows} 行有错" if rejected_rows else ""
-        return f"[已拒绝] {name}：{len(self.errors)} 处错误{rows}，整个工作簿未导入"
-
-    def text(self) -> str:
-        """Summary for stdout / the app: counts per type, then errors grouped error → column → rows."""
-        lines = [self.summary_line()]
-        if self.counts:
-            for name, c in self.counts.items():
-                if c.create or c.update or c.unchanged or c.rejected or c.conflict:
-                    lines.append(f"    {RECORD_TYPES[name].label}：新建 {c.create}，更新 {c.update}，"
-                                 f"未变 {c.unchanged}，有错 {c.rejected}" + (f"，冲突 {c.conflict}" if c.conflict else ""))
-        for conflict in self.conflicts[:50]:
-            lines.append(f"  冲突：{conflict.text()}")
-        if len(self.conflicts) > 50:
-            lines.append(f"  另有 {len(self.conflicts) - 50} 条冲突，见 taizhang conflicts")
-        for kind, columns in self.grouped_errors().items():
-            lines.append(f"  错误：{kind}")
-            for column, rows in columns.items():
-                if any(r is not None for r in rows) or column != "整个工作簿":
-                    lines.append(f"    {column}：{_rows_text(rows)}")
-        warnings = self.warnings
-        for w in warnings[:20]:
-            lines.append(f"  提示：{w.where + '：' if w.where else ''}{w.message}")
-        if len(warnings) > 20:
-            lines.append(f"  另有 {len(warnings) - 20} 条提示，见错误报告")
-        if self.report:
-            lines.append(f"  错误报告：{self.report}")
-        return "\n".join(lines)
-
-
-_QUOTED = re.compile(r"“[^”]*”")
-
-
-def _rows_text(rows: list[int | None]) -> str:
-    rows = sorted({r for r in rows if r is not None})
-    if not rows:
-        return "整张表"
-    parts, start, prev = [], rows[0], rows[0]
-    for r in rows[1:] + [None]:
-        if r is not None and r == prev + 1:
-            prev = r
-            continue
-        parts.append(f"{start}" if start == prev else f"{start}-{prev}")
-        if r is not None:
-            start = prev = r
-    shown = "、".join(parts[:15]) + (f" 等共{len(rows)}行" if len(parts) > 15 else "")
-    return f"第{shown}行"
 
 
 # --------------------------------------------------------------------------- progress / cancel
@@ -331,7 +162,7 @@ class _Planner:
                     self.issue(info.name, None, None, "", "", "不是台账工作表（名称与任何记录类型都不符），已忽略",
                                "warning")
                 continue
-            if _is_year_sheet(info.name, rt) and (rt.name not in sheets or rt.name in year_sheets):
+            if is_year_sheet(info.name, rt) and (rt.name not in sheets or rt.name in year_sheets):
                 year_sheets.setdefault(rt.name, []).append(info)
                 sheets.setdefault(rt.name, info)
                 continue
@@ -400,7 +231,7 @@ class _Planner:
     def _check_scope(self, org: str | None, meta: dict) -> None:
         if org is None:
             return
-        if self.scope and not _within(org, self.scope):
+        if self.scope and not within_scope(org, self.scope):
             name = meta.get("org_name") or ""
             self.issue("", None, None, "", "",
                        f"本工作簿属于{name}（区划代码{org}），不在本单位（区划代码{self.scope}）的管辖范围内，"
@@ -423,7 +254,7 @@ class _Planner:
             head.append(row)
             if len(head) >= HEADER_SEARCH_ROWS:
                 break
-        found = _find_header(head, rt, merges)
+        found = find_header(head, rt, merges)
         if found is None:
             required = "、".join(f"“{c.label}”" for c in columns_for(rt) if c.required)
             self.issue(info.name, None, None, "", "",
@@ -536,7 +367,7 @@ class _Planner:
                 values[key] = None
                 continue
             tv = type(v)
-            if is_id and tv is str and _CANONICAL_UUID(v):
+            if is_id and tv is str and is_canonical_uuid(v):
                 values[key] = v  # the hidden ids our exports write; each is unique, so not memoised
                 continue
             mkey = v if tv is str else (tv, v)
@@ -594,13 +425,13 @@ class _Planner:
         orgs = {r.values.get("org_code") for r in rows if r.values.get("org_code")}
         registry = None
         for o in sorted(orgs):
-            if self.scope and not _within(o, self.scope):
+            if self.scope and not within_scope(o, self.scope):
                 bad = [r.excel_row for r in rows if r.values.get("org_code") == o]
                 self.issue(sheet_name, bad[0], None, "区划代码", o,
                            f"区划代码{o}不在本单位（{self.scope}）的管辖范围内，已拒绝导入（共{len(bad)}行）")
                 return
             registry = self._org_registry() if registry is None else registry
-            if registry and o not in registry and any(_within(k, county_of(o)) for k in registry):
+            if registry and o not in registry and any(within_scope(k, county_of(o)) for k in registry):
                 if o not in self._unknown_orgs:  # said once per workbook, not once per sheet
                     self._unknown_orgs.add(o)
                     self.issue("", None, None, "区划代码", o,
@@ -627,7 +458,7 @@ class _Planner:
         for keys in keysets:
             idx = {}
             for rec in existing.values():
-                k = tuple(_cmp(rec.get(n)) for n in keys)
+                k = tuple(comparable(rec.get(n)) for n in keys)
                 if all(x is not None for x in k):
                     idx.setdefault(k, rec["id"])
             key_index.append(idx)
@@ -692,7 +523,7 @@ class _Planner:
                     continue
             dup_of = None
             for i, keys in enumerate(keysets):
-                k = tuple(_cmp(values.get(n)) for n in keys)
+                k = tuple(comparable(values.get(n)) for n in keys)
                 if any(x is None for x in k):
                     continue
                 if k in seen_keys[i]:
@@ -716,8 +547,8 @@ class _Planner:
                 if content_index is None:  # keyless records match by identical content
                     content_index = defaultdict(list)
                     for rec in existing.values():
-                        content_index[_content_key(rt, rec, present_fields)].append(rec["id"])
-                ids = content_index.get(_content_key(rt, values, present_fields))
+                        content_index[content_key(rt, rec, present_fields)].append(rec["id"])
+                ids = content_index.get(content_key(rt, values, present_fields))
                 if ids:
                     match_id = ids.pop()
             if match_id is not None and match_id in seen_ids:
@@ -734,16 +565,19 @@ class _Planner:
                     counts.rejected += 1
                     continue
                 changed = [n for n, val in values.items()
-                           if (was := old.get(n)) != val and _cmp(was) != _cmp(val)]  # equal → same _cmp
+                           if (was := old.get(n)) != val and comparable(was) != comparable(val)]  # equal → same _cmp
                 row_version = v.get("#version")
-                if changed and match_id == record_id and row_version is not None and row_version < old["version"]:
+                if changed and match_id == record_id and row_version is not None and decide(
+                        Proposal(rt.name, match_id, "update", values, base_version=row_version), old, None,
+                        Context(validate=False)).kind == CONFLICT:
                     # exported before the record changed: the newer stored value wins until a person chooses
                     self._conflict(rt, sheet_name, row, match_id, values, old, changed, row_version)
                     counts.conflict += 1
                     seen_ids[match_id] = row.excel_row
                     continue
                 if changed:
-                    self.ops.append(WriteOp(rt.name, "update", values, match_id))
+                    # written only onto the version planned against (the executor decides again)
+                    self.ops.append(WriteOp(rt.name, "update", values, match_id, expected_version=old["version"]))
                     counts.update += 1
                 else:
                     counts.unchanged += 1
@@ -850,34 +684,6 @@ def _label_of(rt: RecordType, name: str) -> str:
     return _ref_label(f) if f.type == "ref" else f.label
 
 
-def _within(code: str, scope: str) -> bool:
-    if scope.endswith("000000"):
-        return county_of(code) == scope
-    if scope.endswith("000"):
-        return township_of(code) == scope
-    return code == scope
-
-
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
-
-
-def _cmp(value):
-    """Comparable form of a stored or coerced value."""
-    if isinstance(value, list):
-        return tuple(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if value == "":
-        return None
-    return value
-
-
-def _content_key(rt: RecordType, values: dict, fields: list[Field]) -> tuple:
-    return tuple(_cmp(values.get(f.name)) for f in fields)
-
-
 def _shown(value, field_type: str) -> str:
     if value is None:
         return ""
@@ -911,75 +717,6 @@ def _cell_to_raw(column: Column, v):
     if isinstance(v, (dt.time, dt.timedelta)):
         return str(v)
     return v
-
-
-def _is_year_sheet(name: str, rt: RecordType) -> bool:
-    return bool(rt.date_field and re.fullmatch(re.escape(rt.label) + r"（\d{4}年）", name.strip()))
-
-
-def _find_header(head: list[list], rt: RecordType, merges) -> tuple[int, dict[int, Column], list] | None:
-    """The header row (or two-row header) with the most recognised labels."""
-    index = label_index(rt)
-    best = None  # (score, header_end, mapping, unknown)
-    merged_top: dict[tuple[int, int], tuple[int, int]] = {}
-    for r0, c0, r1, c1 in merges:
-        if r0 < len(head) and (r1 - r0) * (c1 - c0 + 1) < 200:
-            for r in range(r0, r1 + 1):
-                for c in range(c0, c1 + 1):
-                    merged_top[(r, c)] = (r0, c0)
-
-    def value(r, c):
-        src = merged_top.get((r, c), (r, c))
-        row = head[src[0]] if src[0] < len(head) else []
-        return row[src[1]] if src[1] < len(row) else None
-
-    for r in range(len(head)):
-        width = len(head[r])
-        mapping, unknown = {}, []
-        for c in range(width):
-            text = head[r][c]
-            col = index.get(normalize_label(text)) if text not in (None, "") else None
-            if col:
-                mapping[c] = col
-        score = len(mapping)
-        if score and (best is None or score > best[0]):
-            unknown = [(c, head[r][c]) for c in range(width)
-                       if c not in mapping and head[r][c] not in (None, "") and (r, c) not in merged_top]
-            best = (score, r, mapping, unknown)
-        # two-row header: group cells (merged across) above, field labels below
-        if r + 1 < len(head):
-            width2 = max(width, len(head[r + 1]))
-            mapping2, unknown2 = {}, []
-            group = None
-            for c in range(width2):
-                top = value(r, c)
-                bottom = value(r + 1, c)
-                if top not in (None, ""):
-                    group = top
-                elif (r, c) not in merged_top:
-                    group = None
-                col = None
-                for cand in (bottom, top, f"{group or ''}{bottom or ''}"):
-                    if cand not in (None, ""):
-                        col = index.get(normalize_label(cand))
-                        if col:
-                            break
-                if col:
-                    mapping2[c] = col
-                elif bottom not in (None, "") or (top not in (None, "") and (r, c) not in merged_top):
-                    shown = bottom if bottom not in (None, "") else top
-                    if (r + 1, c) not in merged_top or merged_top[(r + 1, c)] == (r + 1, c):
-                        unknown2.append((c, shown))
-            uses_bottom = any(normalize_label(value(r + 1, c)) in index for c in mapping2
-                              if value(r + 1, c) not in (None, ""))
-            if uses_bottom and len(mapping2) > (best[0] if best else 0):
-                best = (len(mapping2), r + 1, mapping2, unknown2)
-    if best is None:
-        return None
-    required = [c for c in index.values() if c.required]
-    if best[0] < 2 and not any(c in required for c in best[2].values()):
-        return None
-    return best[1], best[2], best[3]
 
 
 # --------------------------------------------------------------------------- public API

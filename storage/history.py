@@ -1,29 +1,29 @@
-"""A record's history (修改记录), read from the audit log, as people read it.
+"""A record's history (修改记录), derived from its change log, as people read it.
 
-The repository writes an audit row for every write (issue 2: "who changed which field from
-what to what"): one row with field ``*`` for a new record, one per changed field for an edit,
-one ``deleted`` row for a delete or a restore.  Changes applied from a sync keep the author and
-the time of the edit on the other PC.  Here they are grouped by change in the order they took
-effect here (not by their clocks: a PC's clock may be wrong, and a change made earlier elsewhere
-may arrive after a later local one).  Each field shows its Chinese label and its values as
-lists and forms show them (ID numbers and phones masked, 是/否, 350 not 350.0); a link to
-another record shows that record's name.
+The change log holds every write of a record with the record's whole payload after it (the
+same rows sync carries).  A write's history entry is the difference between its payload and
+the one before it: a new record, the fields an edit changed, a delete or a restore.  Changes
+applied from a sync keep the author and the time of the edit on the other PC.  Entries come in
+the order the writes took effect here (the log's sequence, not their clocks: a PC's clock may
+be wrong, and a change made earlier elsewhere may arrive after a later local one).  Each field
+shows its Chinese label and its values as lists and forms show them (ID numbers and phones
+masked, 是/否, 350 not 350.0); a link to another record shows that record's name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from storage.models import AuditLog, table_for
+from storage.models import ChangeLog, table_for
 from storage.schema import Field, RecordType, record_type
 from storage.validation import display_text, stored_value
 
 OP_CREATE, OP_EDIT, OP_DELETE, OP_RESTORE = "新建", "修改", "删除", "恢复"
-_DELETED = Field("deleted", "已删除", "bool")  # the tombstone flag's audit rows
 
 
 @dataclass(frozen=True)
@@ -48,58 +48,65 @@ class HistoryEntry:
 
 
 def record_history(engine_or_conn: Engine | Connection, type_name: str, record_id: str) -> list[HistoryEntry]:
-    """Every write of one record in the order it took effect here; [] for a record with no audit rows."""
+    """Every write of one record in the order it took effect here; [] for a record never written here."""
     if isinstance(engine_or_conn, Engine):
         with engine_or_conn.connect() as conn:
             return record_history(conn, type_name, record_id)
     conn = engine_or_conn
     rt = record_type(type_name)
-    t = AuditLog.__table__
-    rows = conn.execute(select(t.c.change_id, t.c.field, t.c.old_value, t.c.new_value, t.c.actor, t.c.at)
+    t = ChangeLog.__table__
+    rows = conn.execute(select(t.c.op, t.c.payload, t.c.actor, t.c.at)
                         .where(t.c.record_id == record_id, t.c.record_type == type_name)
-                        .order_by(t.c.id)).all()
-    names = _ref_names(conn, rt, rows)
+                        .order_by(t.c.seq)).all()
+    payloads = [json.loads(row.payload) for row in rows]
+    names = _ref_names(conn, rt, payloads)
     entries: list[HistoryEntry] = []
-    by_change: dict[str, HistoryEntry] = {}
-    for row in rows:
-        entry = by_change.get(row.change_id)
-        if entry is None:
-            entry = by_change[row.change_id] = HistoryEntry(row.at, row.actor, OP_EDIT)
-            entries.append(entry)
-        if row.field == "*":
-            entry.action = OP_CREATE
-        elif row.field == "deleted":
-            # an edit that also deletes or restores (a sync) keeps its field rows beside this
-            entry.action = OP_DELETE if stored_value(_DELETED, row.new_value) else OP_RESTORE
-        else:
-            f = _field_or_none(rt, row.field)
-            label = f.label if f is not None else row.field
-            entry.changes.append(FieldChange(label, _shown(f, row.old_value, names), _shown(f, row.new_value, names)))
+    before: dict | None = None
+    for row, after in zip(rows, payloads):
+        entry = HistoryEntry(row.at, row.actor, OP_EDIT)
+        entries.append(entry)
+        if before is None:
+            if row.op == "insert":
+                entry.action = OP_CREATE
+            before = after
+            continue
+        if bool(before.get("deleted")) != bool(after.get("deleted")):
+            entry.action = OP_DELETE if after.get("deleted") else OP_RESTORE
+        for f in rt.fields:
+            was, now = before.get(f.name), after.get(f.name)
+            if _blank(was) and _blank(now) or was == now:
+                continue  # a field an older release did not know is absent, not changed
+            entry.changes.append(FieldChange(f.label, _shown(f, was, names), _shown(f, now, names)))
+        before = after
     return entries
 
 
-def _field_or_none(rt: RecordType, name: str) -> Field | None:
-    try:
-        return rt.field(name)
-    except KeyError:  # a field of an older schema: its name is shown as stored
-        return None
+def _blank(value) -> bool:
+    return value is None or value == "" or value == []
 
 
-def _shown(f: Field | None, text: str | None, names: dict[str, str]) -> str:
-    if f is not None and f.type == "ref" and text:
-        return names.get(text, "（已不存在的记录）")
-    return display_text(f, stored_value(f, text))
+def _shown(f: Field, value, names: dict[str, str]) -> str:
+    """A payload value (JSON: dates as ISO text) as lists and forms show it."""
+    if f.type == "ref" and value:
+        return names.get(value, "（已不存在的记录）")
+    if f.type == "date" and isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    return display_text(f, stored_value(f, value))
 
 
-def _ref_names(conn: Connection, rt: RecordType, rows) -> dict[str, str]:
+def _ref_names(conn: Connection, rt: RecordType, payloads: list[dict]) -> dict[str, str]:
     """id -> name of the records that link fields (a volunteer's team) pointed to."""
     wanted: dict[str, set[str]] = {}
-    for row in rows:
-        f = _field_or_none(rt, row.field) if row.field not in ("*", "deleted") else None
-        if f is not None and f.type == "ref" and f.ref:
-            wanted.setdefault(f.ref, set()).update(v for v in (row.old_value, row.new_value) if v)
+    for f in rt.fields:
+        if f.type == "ref" and f.ref:
+            wanted.setdefault(f.ref, set()).update(p[f.name] for p in payloads if p.get(f.name))
     names: dict[str, str] = {}
     for type_name, ids in wanted.items():
+        if not ids:
+            continue
         t = table_for(type_name)
         label_col = next((c for c in ("name", "course", "activity") if c in t.c), None)
         if label_col is None:

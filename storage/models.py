@@ -197,21 +197,6 @@ class ChangeLog(Base):
     __table_args__ = (Index("ix_change_log_sync_state_seq", "sync_state", "seq"),)
 
 
-class AuditLog(Base):
-    """Who changed which field from what to what (insert: one row with field '*')."""
-
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    change_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
-    record_type: Mapped[str] = mapped_column(String(40), nullable=False)
-    record_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
-    field: Mapped[str] = mapped_column(String(60), nullable=False)
-    old_value: Mapped[str | None] = mapped_column(Text)
-    new_value: Mapped[str | None] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(String(100), nullable=False)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
-
-
 class ChoiceList(Base):
     """A county's extension of a choice list; a higher version wins over the shipped default."""
 

@@ -429,15 +429,15 @@ def _latest_date() -> dt.date:
     return _latest[0]
 
 
-# --------------------------------------------------------------------------- fast paths
+# --------------------------------------------------------------------------- fast checks
 #
 # Bulk writes (Excel import, sync batches, 100,000 records) validate every field
 # of every record.  Most values already arrive in their final form (an int for
-# an int field, an exact choice-list item, a clean string), so each field gets a
-# precompiled check that accepts exactly those values and returns what ``coerce``
-# would return; anything else falls through to ``coerce`` and its messages.
+# an int field, an exact choice-list item, a clean string), so each field has a
+# check that accepts exactly those values, which ``coerce`` would return as they
+# are; anything else goes to ``coerce`` and its messages
+# (tests/test_sync_pipeline.py compares the two on tricky values).
 
-_SLOW = object()
 _TEXT_NEEDS_WORK = re.compile(r"^\s|\s$|\s\s|[^\S ]")
 _PHONE_OK = re.compile(r"1[3-9]\d{9}")
 _PERIOD_OK = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -445,107 +445,94 @@ _is_nfkc = unicodedata.is_normalized
 _valid_org_codes: set[str] = set()
 
 
-def _fast_test(f: Field, i: int, ns: dict) -> tuple[str, str] | None:
-    """(condition on ``v``, value expression) accepting exactly the values ``coerce`` keeps as they are.
-
-    None: this field type has no fast path (always ``coerce``).
-    """
+def _fast_check(f: Field, choices: dict[str, list[str]] | None) -> Callable[[Any], bool] | None:
+    """A test accepting exactly the values ``coerce`` keeps as they are (``int`` and ``decimal``
+    values are still converted with ``int``/``float``).  None: this field type has no fast path."""
     t = f.type
-    bounds = "".join([f" and v >= {f.min!r}" if f.min is not None else "",
-                      f" and v <= {f.max!r}" if f.max is not None else ""])
+    lo, hi = f.min, f.max
+
+    def in_bounds(v) -> bool:
+        return (lo is None or v >= lo) and (hi is None or v <= hi)
+
     if t == "text":
         limit = f.max_length or 10**9
-        return f"type(v) is str and len(v) <= {limit} and nfkc('NFKC', v) and not needs_work(v)", "v"
+        return lambda v: (type(v) is str and len(v) <= limit and _is_nfkc("NFKC", v)
+                          and not _TEXT_NEEDS_WORK.search(v))
     if t == "ref":
-        return "type(v) is str and v != '' and not v[0].isspace() and not v[-1].isspace()", "v"
+        return lambda v: type(v) is str and v != "" and not v[0].isspace() and not v[-1].isspace()
     if t in ("int", "year"):  # Excel hands whole numbers over as floats (3.0)
-        return f"(type(v) is int or (type(v) is float and v.is_integer())){bounds}", "int(v)"
+        return lambda v: (type(v) is int or (type(v) is float and v.is_integer())) and in_bounds(v)
     if t == "decimal":
-        return f"(type(v) is float or type(v) is int){bounds} and isfinite(v)", "float(v)"
+        return lambda v: (type(v) is float or type(v) is int) and in_bounds(v) and math.isfinite(v)
     if t == "date":
-        return "type(v) is date and v.year >= 1900 and v <= latest", "v"
+        return lambda v: type(v) is dt.date and v.year >= 1900 and v <= _latest_date()
     if t == "bool":
-        return "type(v) is bool", "v"
-    if t == "choice":
-        return f"type(v) is str and v in allowed{i}", "v"
-    if t == "multichoice":
-        return (f"type(v) is list and v != [] and all(type(x) is str and x in allowed{i} for x in v)",
-                "list(v)")
+        return lambda v: type(v) is bool
+    if t in ("choice", "multichoice"):
+        allowed = {x for x in (choices or DEFAULT_CHOICES).get(f.choices or "", []) if normalize_text(x) == x}
+        if t == "choice":
+            return lambda v: type(v) is str and v in allowed
+        return lambda v: type(v) is list and v != [] and all(type(x) is str and x in allowed for x in v)
     if t == "period":
-        return "type(v) is str and period_ok(v)", "v"
+        return lambda v: type(v) is str and _PERIOD_OK.fullmatch(v) is not None
     if t == "phone":
-        return "type(v) is str and phone_ok(v)", "v"
+        return lambda v: type(v) is str and _PHONE_OK.fullmatch(v) is not None
     if t == "org_code":
-        return "type(v) is str and v in org_codes", "v"
+        return lambda v: type(v) is str and v in _valid_org_codes
     return None
 
 
-def _compile_record_coercer(rt: RecordType, choices: dict[str, list[str]] | None):
-    """``raw -> (values, fields needing coerce)``: the fast paths of every field in one generated function.
-
-    A field left to ``coerce`` gets a placeholder so ``values`` keeps the schema's field order.
-    """
-    ns: dict[str, Any] = {"nfkc": _is_nfkc, "needs_work": _TEXT_NEEDS_WORK.search, "isfinite": math.isfinite,
-                          "date": dt.date, "period_ok": _PERIOD_OK.fullmatch, "phone_ok": _PHONE_OK.fullmatch,
-                          "org_codes": _valid_org_codes, "latest_date": _latest_date, "SLOW": _SLOW}
-    lines = ["def run(raw):", "    values = {}", "    slow = []"]
-    if any(f.type == "date" for f in rt.fields):
-        lines.append("    latest = latest_date()")
-    for i, f in enumerate(rt.fields):
-        ns[f"F{i}"] = f
-        if f.type in ("choice", "multichoice"):
-            ns[f"allowed{i}"] = {x for x in (choices or DEFAULT_CHOICES).get(f.choices or "", [])
-                                 if normalize_text(x) == x}
-        test = _fast_test(f, i, ns)
-        name = repr(f.name)
-        lines += [f"    if {name} in raw:",
-                  f"        v = raw[{name}]",
-                  "        if v is None or v == '':",
-                  f"            values[{name}] = None"]
-        if test:
-            lines += [f"        elif {test[0]}:",
-                      f"            values[{name}] = {test[1]}"]
-        lines += ["        else:",
-                  f"            values[{name}] = SLOW",
-                  f"            slow.append(F{i})"]
-    lines.append("    return values, slow")
-    exec(compile("\n".join(lines) + "\n", f"<coerce {rt.name}>", "exec"), ns)  # noqa: S102 - generated above
-    return ns["run"]
+_KEEP = {"int": int, "year": int, "decimal": float, "multichoice": list}
 
 
-_coercers: dict[tuple[str, int], tuple] = {}
+def _field_checks(rt: RecordType, choices: dict[str, list[str]] | None) -> list[tuple[Field, Any, Any]]:
+    """(field, fast check or None, conversion of an accepted value or None) for each field of ``rt``."""
+    return [(f, _fast_check(f, choices), _KEEP.get(f.type)) for f in rt.fields]
 
 
-def _record_coercer(rt: RecordType, choices: dict[str, list[str]] | None):
-    """The compiled coercer of ``rt`` for this state of the choice lists (compiled once, then cached)."""
+_checks: dict[tuple[str, int], tuple] = {}
+
+
+def _record_checks(rt: RecordType, choices: dict[str, list[str]] | None) -> list[tuple[Field, Any, Any]]:
+    """The field checks of ``rt`` for this state of the choice lists (built once, then cached)."""
     key = (rt.name, id(choices))
-    entry = _coercers.get(key)
+    entry = _checks.get(key)
     if entry is None or entry[0] is not choices or entry[1] is not rt:
-        if len(_coercers) > 200:
-            _coercers.clear()
-        entry = _coercers[key] = (choices, rt, _compile_record_coercer(rt, choices))
+        if len(_checks) > 200:
+            _checks.clear()
+        entry = _checks[key] = (choices, rt, _field_checks(rt, choices))
     return entry[2]
 
 
 def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | None = None,
-                  *, check: bool = True, derive: bool = False) -> tuple[dict, list[Issue]]:
+                  *, check: bool = True, derive: bool = False, complete: bool = False) -> tuple[dict, list[Issue]]:
     """Coerce every field present in ``raw``; then check required fields and cross rules.
 
     ``check=False``: the fields only (a caller that checks the whole record itself).
+    ``complete=True``: a field absent from ``raw`` is None in the result (a whole record).
     ``derive=True``: blank derived fields are filled from their sources before the checks
     (a record made here; a change made elsewhere arrives already derived).
     """
-    values, slow = _record_coercer(rt, choices)(raw)
+    values: dict[str, Any] = {}
     issues: list[Issue] = []
-    for f in slow:
+    for f, fast, keep in _record_checks(rt, choices):
+        if f.name not in raw:
+            if complete:
+                values[f.name] = None
+            continue
         given = raw[f.name]
+        if given is None or given == "":
+            values[f.name] = None
+            continue
+        if fast is not None and fast(given):
+            values[f.name] = given if keep is None else keep(given)
+            continue
         value, issue = coerce(f, given, choices)
         if f.type == "org_code" and issue is None and value == given and len(_valid_org_codes) < 100_000:
             _valid_org_codes.add(value)
         if issue:
             issues.append(issue)
             if issue.is_error:
-                del values[f.name]
                 continue
         values[f.name] = value
     if derive:

@@ -17,7 +17,9 @@ Nothing is lost at any step:
   its reason and content (``sync_rejection`` table) and the server's version is adopted.
 - The sanity check compares counts and checksums per record type and org
   unit; a mismatch is repaired (missing server versions fetched, local
-  changes the server lacks queued again) and reported.
+  changes the server lacks queued again) and reported (``sync.sanity``).
+
+The HTTP session and the errors a sync raises are in ``sync.transport`` (imported here too).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import platform
 import threading
 import time
 import uuid
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,17 +39,17 @@ from sqlalchemy import String, select, type_coerce
 
 from reports.fill.library import save_pulled
 from storage import local
-from storage.db import nested_transaction
 from storage import conflicts as storage_conflicts
-from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, table_for, utcnow
+from storage.models import ChangeLog, Conflict, Setting, SyncRejection, new_id, utcnow
 from storage.repository import Change, Repository, payload_of
 from storage.schema import RECORD_TYPES
 from storage.validation import display_text
 from sync import credentials
-from sync.protocol import (API_PREFIX, CONFIRMED, CONFLICT, E_BATCH_MISMATCH, E_PROTOCOL, INCARNATION_HEADER,
-                           MAX_BATCH, MIN_BATCH, PULL_PAGE, REJECTED, START_BATCH, TARGET_SECONDS, ChangeResult,
-                           OutgoingChange, cursor_incarnation, encode_push_rows, group_checksum, in_prefixes,
-                           request_headers)
+from sync.protocol import (APPLIED, CONFIRMED, CONFLICT, MAX_BATCH, MIN_BATCH, PULL_PAGE, REJECTED, START_BATCH,
+                           TARGET_SECONDS, ChangeResult, OutgoingChange, cursor_incarnation, encode_push_rows)
+from sync.sanity import SanityCheck
+from sync.transport import (LoginRequired, PasswordChangeRequired, ServerUnreachable, SyncCancelled, SyncError,
+                            Transport, BatchMismatch)
 
 log = logging.getLogger(__name__)
 
@@ -58,26 +59,6 @@ S_RESOLUTIONS = "sync.resolutions"
 S_BATCH_SIZE = "sync.batch_size"
 S_CA_FILE = "sync.ca_file"
 S_LAST_SYNC = "sync.last_success_at"  # read by desktop.ui.context
-
-
-class SyncError(RuntimeError):
-    """A sync failure with a Chinese message; local data is unchanged and nothing is lost."""
-
-
-class LoginRequired(SyncError):
-    """No valid device token: the user must sign in (again)."""
-
-
-class PasswordChangeRequired(SyncError):
-    """Signed in with a one-time password: sign in again with a new password (``login(new_password=…)``)."""
-
-
-class SyncCancelled(SyncError):
-    pass
-
-
-class ServerUnreachable(SyncError):
-    pass
 
 
 @dataclass
@@ -115,131 +96,10 @@ class SyncReport:
 Progress = Callable[[str, int, int], None]  # (stage label, done, total)
 
 
-# --------------------------------------------------------------------------- HTTP
-
-
-class Transport:
-    """One HTTPS session: timeouts on every request, exponential backoff, Chinese errors."""
-
-    def __init__(self, server_url: str, *, ca_file: str | None = None, timeout: float = 60.0,
-                 retries: int = 5, backoff: float = 1.0, cancelled: Callable[[], bool] = lambda: False):
-        import requests
-
-        self.base = server_url.rstrip("/") + API_PREFIX
-        self.session = requests.Session()
-        self.session.verify = ca_file if ca_file else True  # TLS verification is never switched off
-        self.timeout = (min(10.0, timeout), timeout)
-        self.retries = retries
-        self.backoff = backoff
-        self.cancelled = cancelled
-        self.token: str | None = None
-        self.incarnation: str | None = None  # the server's, from its latest answer (a restore changes it)
-
-    def close(self) -> None:
-        self.session.close()
-
-    def request(self, method: str, path: str, *, json_body: dict | None = None, data: bytes | None = None,
-                gzip_body: bool = False, params: dict | None = None, retry: bool = True) -> dict:
-        import requests
-
-        headers = request_headers(self.token)
-        if gzip_body:
-            headers["Content-Encoding"] = "gzip"
-            headers["Content-Type"] = "application/json"
-        attempt = 0
-        while True:
-            if self.cancelled():
-                raise SyncCancelled("同步已取消，本机数据完好，未上传的修改下次同步时继续上传")
-            try:
-                resp = self.session.request(method, self.base + path, json=json_body, data=data, params=params,
-                                            headers=headers, timeout=self.timeout)
-            except requests.exceptions.SSLError as exc:
-                raise SyncError(f"无法验证服务器的安全证书（{_short(exc)}）。请确认服务器地址正确，"
-                                "或在设置中选择县民政局提供的证书文件（CA 文件）") from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                    requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-                # a server killed mid-answer leaves a truncated body: the same as a dropped connection
-                error = exc
-                status = None
-            else:
-                status = resp.status_code
-                self.incarnation = resp.headers.get(INCARNATION_HEADER) or self.incarnation
-                if status < 400:
-                    try:
-                        return resp.json()
-                    except ValueError:  # e.g. a Wi-Fi login page or a wrong address answering with HTML
-                        log.warning("answer to %s %s is not JSON (HTTP %s)", method, path, status)
-                        raise SyncError("服务器地址可能填错了：对方的应答不是台账服务器的格式。"
-                                        "请在“设置”中核对县级服务器地址，或确认本机已连上外网") from None
-                if status < 500:
-                    raise _error_from(resp)
-                error = None
-            attempt += 1
-            if not retry or attempt > self.retries:
-                if status is not None:
-                    raise ServerUnreachable(f"县级服务器出错（HTTP {status}），请稍后再同步；本机数据都已保留")
-                log.warning("server unreachable: %s", _short(error))  # the technical text goes to the log only
-                raise ServerUnreachable(f"无法连接县级服务器 {self.base[:-len(API_PREFIX)]}（{_network_reason(error)}）。"
-                                        "请检查网络后再同步；未上传的修改都保留在本机，不会丢失")
-            delay = min(30.0, self.backoff * (2 ** (attempt - 1)))
-            log.info("request %s %s failed (%s); retry %d in %.1fs", method, path, status or type(error).__name__,
-                     attempt, delay)
-            end = time.monotonic() + delay
-            while time.monotonic() < end:
-                if self.cancelled():
-                    raise SyncCancelled("同步已取消，本机数据完好，未上传的修改下次同步时继续上传")
-                time.sleep(min(0.1, max(0.0, end - time.monotonic())))
-
-
-def _short(exc) -> str:
-    text = str(exc)
-    return text if len(text) < 160 else text[:160] + "…"
-
-
-def _network_reason(exc) -> str:
-    """What went wrong with the connection, in words a village clerk can act on."""
-    import requests
-
-    text = str(exc)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "等待服务器应答超时，网络可能太慢"
-    if any(k in text for k in ("NameResolutionError", "Name or service not known", "getaddrinfo",
-                               "Temporary failure in name resolution", "nodename nor servname")):
-        return "找不到这个服务器地址，请核对地址是否填错"
-    if "refused" in text.lower():
-        return "服务器没有响应（连接被拒绝），可能服务器未开机或地址端口填错"
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
-        return "连接在传输途中断开"
-    return "网络连接失败"
-
-
-def _error_from(resp) -> SyncError:
-    try:
-        body = resp.json()
-        code, message = body.get("error"), body.get("message") or str(body)
-    except ValueError:  # not our server's JSON (an HTML error page): no raw text in front of the user
-        code, message = None, f"服务器返回错误（HTTP {resp.status_code}），请核对服务器地址或稍后再试"
-    if resp.status_code == 401 and code not in ("auth_failed",):
-        return LoginRequired(message)
-    if resp.status_code == 401:
-        return SyncError(message)
-    if code == E_PROTOCOL:
-        return SyncError(message)
-    if code == "password_change_required":
-        return PasswordChangeRequired(message)
-    if code == E_BATCH_MISMATCH:
-        return _BatchMismatch(message)
-    return SyncError(f"服务器拒绝了请求：{message}")
-
-
-class _BatchMismatch(SyncError):
-    pass
-
-
 # --------------------------------------------------------------------------- client
 
 
-class SyncClient:
+class SyncClient(SanityCheck):
     """Sync one local repository with the county server."""
 
     def __init__(self, repo: Repository, server_url: str | None = None, user: str | None = None, *,
@@ -441,7 +301,7 @@ class SyncClient:
                     started = time.monotonic()
                     try:
                         answer = self.transport.request("POST", "/push", data=body, gzip_body=True)
-                    except _BatchMismatch:
+                    except BatchMismatch:
                         self._write(lambda: repo.set_setting(S_INFLIGHT, "null"))
                         ahead = None
                         continue
@@ -746,154 +606,26 @@ class SyncClient:
                 log.warning("choice list %s not saved: %s", name, exc)
 
     def _apply_pulled(self, conn, changes: list[Change]) -> None:
-        repo = self.repo
-        ids = [c.change_id for c in changes]
-        known: set[str] = set()
-        for i in range(0, len(ids), 500):
-            known.update(conn.execute(select(ChangeLog.change_id).where(
-                ChangeLog.change_id.in_(ids[i:i + 500]))).scalars())
-        changes = [c for c in changes if c.change_id not in known]
-        if self._apply_pulled_at_once(conn, changes):
-            return
-        for change in changes:
-            outcome, _message = repo.apply_change(conn, change, sync_state="remote", validate=False)
-            if outcome in ("applied", "duplicate"):
-                if outcome == "applied":
-                    self.report.pulled += 1
-                continue
-            current = repo.get(change.record_type, change.record_id, include_deleted=True, conn=conn)
-            pending = self._pending_for_record(conn, change.record_id)
-            if pending:
-                self.report.conflicts += 1
-                self._keep_local_as_conflict(conn, change.record_type, change.record_id, pending[-1],
-                                             change.to_dict())
-            if pending or current is None or change.version > current["version"] or outcome == REJECTED:
-                repo.apply_change(conn, change, sync_state="remote", force=True)
-                self.report.pulled += 1
+        """A pulled page, through the one executor; a change that does not simply apply is settled
+        by ``_settle_pulled`` in its place in the page.  Validated like any change (the page's choice
+        lists are saved first), so that the decision is the one every route makes; a change this PC
+        would refuse is still adopted by the settling: the server's copy is the one of record."""
+        outcomes = self.repo.apply_changes(conn, changes, sync_state="remote",
+                                           settle=partial(self._settle_pulled, conn))
+        self.report.pulled += sum(1 for outcome, _message in outcomes if outcome == APPLIED)
 
-    def _apply_pulled_at_once(self, conn, changes: list[Change]) -> bool:
-        """A page that applies cleanly (the usual case: a new PC, a full re-pull) in one go.
+    def _settle_pulled(self, conn, change: Change, decision, stored: dict | None) -> bool:
+        """A pulled change in conflict with this PC, or refused by its rules (a month locked here).
 
-        ``Repository.apply_changes`` gives the same outcomes as ``apply_change`` change by change
-        (tests/test_sync_pipeline.py) at a fraction of the cost.  If any change of the page is
-        not simply applied (a conflict with unsent local edits, a locked month, anything
-        unexpected), the page is rolled back to the savepoint and ``_apply_pulled`` settles it
-        change by change as before, so those cases keep exactly their old handling.
+        Unsent local edits of the record are kept as a conflict for the user to choose; the
+        server's version is then adopted (True) when the PC has local edits, has not got the
+        record, holds an older version, or refused it: the server's copy is the one of record.
         """
-        if not changes:
-            return True
-        savepoint = nested_transaction(conn)
-        try:
-            outcomes = self.repo.apply_changes(conn, changes, sync_state="remote", validate=False)
-        except Exception:  # noqa: BLE001 - the change-by-change path below reports it precisely
-            log.warning("pulled page not applied at once; applying change by change", exc_info=True)
-            savepoint.rollback()
-            return False
-        if any(outcome != "applied" for outcome, _message in outcomes):
-            savepoint.rollback()
-            return False
-        savepoint.commit()
-        self.report.pulled += len(changes)
-        return True
-
-    # ------------------------------------------------------------------ sanity check
-
-    def _local_groups(self, scope: list[str], org_scope: str) -> dict[tuple[str, str], tuple[int, str]]:
-        groups = {}
-        with self.repo.engine.connect() as conn:
-            for name, rt in RECORD_TYPES.items():
-                registry = rt.county_maintained  # pulled for the whole county, beyond the account's scope
-                t = table_for(name)
-                by_org: dict[str, list] = defaultdict(list)
-                for org, rid, version in conn.execute(select(t.c.org_code, t.c.id, t.c.version)
-                                                      .where(t.c.deleted.is_(False))):
-                    if in_prefixes(org or "", scope) or (registry and (org or "").startswith(org_scope)):
-                        by_org[org].append((rid, version))
-                for org, pairs in by_org.items():
-                    groups[(name, org)] = (len(pairs), group_checksum(pairs))
-        return groups
-
-    def _compare(self) -> list[tuple[str, str]]:
-        answer = self.transport.request("GET", "/summary")
-        server = {(g["record_type"], g["org_code"]): (g["count"], g["checksum"]) for g in answer["groups"]}
-        local_groups = self._local_groups(answer["scope"], answer.get("org_unit_scope", ""))
-        return sorted(k for k in set(server) | set(local_groups) if server.get(k) != local_groups.get(k))
-
-    def sanity_check(self, *, repair: bool = True) -> list[str]:
-        self.progress("核对", 0, 1)
-        bad = self._compare()
-        if bad and repair:
-            self.report.mismatches = [self._describe(k) for k in bad]
-            log.warning("sanity check: %d groups differ, repairing", len(bad))
-            for key in bad:
-                self._check_cancel()
-                self.report.repaired += self._repair(*key)
-            self.push()  # local changes the server lacked, queued again by _repair
-            bad = self._compare()
-            if bad:
-                self.report.messages.append("核对后仍有不一致：" + "；".join(self._describe(k) for k in bad) +
-                                            "。请再同步一次，仍不一致时请联系县民政局信息管理员")
-        self.progress("核对", 1, 1)
-        return [self._describe(k) for k in bad]
-
-    @staticmethod
-    def _describe(key: tuple[str, str]) -> str:
-        rt = RECORD_TYPES.get(key[0])
-        return f"{rt.label if rt else key[0]}（{key[1]}）"
-
-    def _repair(self, record_type: str, org_code: str) -> int:
-        repo = self.repo
-        server = {rid: (version, deleted) for rid, version, deleted in self.transport.request(
-            "POST", "/records", json_body={"record_type": record_type, "org_code": org_code})["records"]}
-        t = table_for(record_type)
-        with repo.engine.connect() as conn:
-            local_rows = {r.id: (r.version, bool(r.deleted)) for r in conn.execute(
-                select(t.c.id, t.c.version, t.c.deleted).where(t.c.org_code == org_code))}
-        fetch, requeue = [], []
-        for rid, (sv, sdel) in server.items():
-            lv = local_rows.get(rid)
-            if lv is None:
-                if not sdel:
-                    fetch.append(rid)
-            elif sv > lv[0] or (sv == lv[0] and sdel != lv[1]):
-                fetch.append(rid)
-        for rid, (lv, ldel) in local_rows.items():
-            sv = server.get(rid)
-            if (sv is None and not ldel) or (sv is not None and lv > sv[0]):
-                requeue.append((rid, sv[0] if sv else 0))
-        repaired = 0
-        if fetch:
-            for i in range(0, len(fetch), 1000):
-                latest = self.transport.request("POST", "/latest", json_body={"record_ids": fetch[i:i + 1000]})
-                repaired += self._write(partial(self._adopt_latest, latest["changes"]))
-        if requeue:
-            repaired += self._write(partial(self._requeue, requeue))
-        return repaired
-
-    def _adopt_latest(self, latest: list[dict]) -> int:
-        repo, repaired = self.repo, 0
-        with repo.engine.begin() as conn:
-            for d in latest:
-                change = Change.from_dict(d)
-                if self._pending_for_record(conn, change.record_id):
-                    self._keep_local_as_conflict(conn, change.record_type, change.record_id,
-                                                 change.change_id, d)
-                if conn.execute(select(ChangeLog.seq).where(ChangeLog.change_id == change.change_id)).first():
-                    change = Change(**{**d, "change_id": new_id()})
-                repo.apply_change(conn, change, sync_state="remote", force=True)
-                repaired += 1
-        return repaired
-
-    def _requeue(self, requeue: list[tuple[str, int]]) -> int:
-        repo = self.repo
-        with repo.engine.begin() as conn:
-            for rid, server_version in requeue:
-                ids = list(conn.execute(select(ChangeLog.change_id).where(
-                    ChangeLog.record_id == rid, ChangeLog.version > server_version,
-                    ChangeLog.sync_state.in_(("acked", "remote"))).order_by(ChangeLog.seq)).scalars())
-                repo.mark_acked(ids, state="pending", conn=conn)
-        return len(requeue)
-
+        pending = self._pending_for_record(conn, change.record_id)
+        if pending:
+            self.report.conflicts += 1
+            self._keep_local_as_conflict(conn, change.record_type, change.record_id, pending[-1], change.to_dict())
+        return bool(pending) or stored is None or change.version > stored["version"] or decision.outcome == REJECTED
 
 # --------------------------------------------------------------------------- conflicts and rejections for the UI/CLI
 
@@ -951,6 +683,6 @@ def dismiss_rejection(repo: Repository, rejection_id: str) -> None:
         raise SyncError("这条被拒绝的修改已经处理过了")
 
 
-__all__ = ["SyncClient", "SyncReport", "SyncError", "LoginRequired", "SyncCancelled", "ServerUnreachable",
-           "Transport", "open_conflicts", "resolve_conflict", "rejections", "rejection_summary",
+__all__ = ["SyncClient", "SyncReport", "SyncError", "LoginRequired", "PasswordChangeRequired", "SyncCancelled",
+           "ServerUnreachable", "Transport", "open_conflicts", "resolve_conflict", "rejections", "rejection_summary",
            "dismiss_rejection"]

@@ -527,22 +527,24 @@ def import_locally(repo: Repository, package: Package, *, role: str, actor_org: 
         raise PackageError(f"数据包属于{package.manifest.get('org_name') or ''}（{package.org_code}），"
                            f"不在本机单位（{actor_org}）的管辖范围内，已拒绝导入")
     result = LocalImport(package)
+
+    def scope(change: Change, _stored: dict | None) -> str | None:
+        rt = RECORD_TYPES.get(change.record_type)
+        if rt is not None and rt.county_maintained and role not in ("county", "admin"):
+            return f"{rt.label}由县民政局统一维护，村里的修改不导入"
+        if not P.in_scope(role, actor_org, change.org_code):
+            return f"{change.org_code}的记录不在本机单位的管辖范围内"
+        return None
+
     with repo.engine.begin() as conn:
-        for change in package.changes:
-            rt = RECORD_TYPES.get(change.record_type)
-            if rt is not None and rt.county_maintained and role not in ("county", "admin"):
-                result.rejected.append(f"{rt.label}由县民政局统一维护，村里的修改不导入")
-                continue
-            if not P.in_scope(role, actor_org, change.org_code):
-                result.rejected.append(f"{change.org_code}的记录不在本机单位的管辖范围内")
-                continue
-            outcome, message = repo.apply_change(conn, change, sync_state="remote")
-            if outcome == "applied":
-                result.applied += 1
-            elif outcome == "duplicate":
-                result.duplicate += 1
-            elif outcome == "conflict":
-                result.conflict += 1
-            else:
-                result.rejected.append(message or "")
+        outcomes = repo.apply_changes(conn, package.changes, sync_state="remote", precheck=scope)
+    for outcome, message in outcomes:
+        if outcome == "applied":
+            result.applied += 1
+        elif outcome == "duplicate":
+            result.duplicate += 1
+        elif outcome == "conflict":
+            result.conflict += 1
+        else:
+            result.rejected.append(message or "")
     return result

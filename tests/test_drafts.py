@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from storage.drafts import DraftStore
-from storage.models import AuditLog, ChangeLog
+from storage.models import ChangeLog
 
 
 def test_save_load_list_discard(repo):
@@ -48,7 +48,6 @@ def test_drafts_are_not_records(repo):
     store.save("service", {"note": "送药上门"})
     with repo.engine.connect() as conn:
         assert conn.execute(select(ChangeLog)).all() == []
-        assert conn.execute(select(AuditLog)).all() == []
     assert repo.unsent_count() == 0
     assert repo.count("service") == 0
 

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from sqlalchemy import select
 
 from storage.drafts import DraftStore
-from storage.models import AuditLog, ChangeLog
+from storage.history import record_history
+from storage.models import ChangeLog
 from storage.schema import record_type
 from storage.validation import check_id_number, coerce, id_check_char
 
@@ -336,7 +337,7 @@ def test_warning_does_not_block(make_form):
 
 # --------------------------------------------------------------------------- saving
 
-def test_valid_form_saves_with_change_log_and_audit(qtbot, make_form, repo, village):
+def test_valid_form_saves_with_change_log_and_history(qtbot, make_form, repo, village):
     import threading
 
     on_main_thread = []
@@ -354,10 +355,9 @@ def test_valid_form_saves_with_change_log_and_audit(qtbot, make_form, repo, vill
     assert stored["org_code"] == village and stored["barrier_free"] is True and stored["version"] == 1
     with repo.engine.connect() as conn:
         changes = conn.execute(select(ChangeLog).where(ChangeLog.record_id == record["id"])).all()
-        audits = conn.execute(select(AuditLog).where(AuditLog.record_id == record["id"])).all()
     assert [c.op for c in changes] == ["insert"] and changes[0].sync_state == "pending"
     assert json.loads(changes[0].payload)["name"] == "党群服务中心"
-    assert audits
+    assert [e.action for e in record_history(repo.engine, "facility", record["id"])] == ["新建"]
     assert on_main_thread == [False]  # written on the app's single DB writer thread (desktop.ui.jobs)
 
 

@@ -12,7 +12,9 @@ from sqlalchemy import inspect, text
 
 from storage.db import (DatabaseTooNew, MigrationFailed, current_revision, head_revision, known_revisions,
                         open_database, open_server_database, prepare_database)
+from storage.history import record_history
 from storage.repository import Repository
+from storage.schema import record_type
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RELEASES = sorted(FIXTURES.glob("release-*.sqlite3"))
@@ -42,8 +44,8 @@ def sqlite_revision(path: Path) -> str:
 
 
 def test_head_is_after_the_baseline():
-    assert head_revision() == "0008"
-    assert known_revisions() == {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"}
+    assert head_revision() == "0009"
+    assert known_revisions() == {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"}
 
 
 def test_new_database_is_created_at_head(tmp_path):
@@ -88,6 +90,19 @@ def test_release_fixture_upgrades_after_backup(fixture, tmp_path):
     conn = sqlite3.connect(db)
     counts_before = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                      for t in ("service", "staff", "volunteer", "facility", "change_log", "audit_log")}
+    # what the audit rows said of each record's writes: (actor, action, fields), in order
+    audited: dict[tuple[str, str], list] = {}
+    for change_id, rtype, rid, field, new, actor in conn.execute(
+            "SELECT change_id, record_type, record_id, field, new_value, actor FROM audit_log ORDER BY id"):
+        writes = audited.setdefault((rtype, rid), [])
+        if not writes or writes[-1][0] != change_id:
+            writes.append([change_id, actor, "修改", set()])
+        if field == "*":
+            writes[-1][2] = "新建"
+        elif field == "deleted":
+            writes[-1][2] = "删除" if new in ("True", "true", "1") else "恢复"
+        else:
+            writes[-1][3].add(field)
     conn.close()
     assert counts_before["service"] > 0 and counts_before["staff"] > 0
 
@@ -104,6 +119,14 @@ def test_release_fixture_upgrades_after_backup(fixture, tmp_path):
                 } == {t: counts_before[t] for t in ("service", "staff", "volunteer", "facility")}
         staff = repo.list("staff")[0]
         assert staff["name"] and len(staff["id_number"]) == 18 and staff["created_at"].tzinfo is not None
+        # 0009 dropped the audit table: each record's history, now read from the change log, says the same
+        assert "audit_log" not in inspect(engine).get_table_names()
+        assert audited
+        for (rtype, rid), writes in audited.items():
+            labels = {f.name: f.label for f in record_type(rtype).fields}
+            history = record_history(engine, rtype, rid)
+            assert [(e.actor, e.action, {c.label for c in e.changes}) for e in history] == \
+                [(actor, action, {labels[f] for f in fields}) for _cid, actor, action, fields in writes]
         # the upgraded database takes writes through the one write path
         updated = repo.update("staff", staff["id"], {"phone": "13912345678"})
         assert updated["version"] == staff["version"] + 1

@@ -1,7 +1,7 @@
 """The one write path (storage.repository.Repository), on SQLite and on a real PostgreSQL.
 
-Every write: the record, exactly one change-log row and the right audit rows,
-in one transaction; a refused write leaves every table as it was.
+Every write: the record and exactly one change-log row (whose payloads give the record's
+修改记录), in one transaction; a refused write leaves every table as it was.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
-from storage.models import AuditLog, ChangeLog
+from storage.history import record_history
+from storage.models import ChangeLog
 from storage.repository import Change, Repository, ValidationError, WriteOp, WriteRefused, org_unit_id
 
 VILLAGE = "220102001001"
@@ -54,13 +55,12 @@ def brepo(backend_engine):
 
 
 def snapshot(engine) -> dict:
-    """Row counts of every record table plus the change and audit logs."""
+    """Row counts of every record table plus the change log."""
     from storage.schema import RECORD_TYPES
 
     with engine.connect() as conn:
         counts = {name: conn.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() for name in RECORD_TYPES}
         counts["change_log"] = conn.execute(text("SELECT count(*) FROM change_log")).scalar_one()
-        counts["audit_log"] = conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()
         counts["versions"] = sorted(conn.execute(text("SELECT id, version FROM staff")).all())
     return counts
 
@@ -71,9 +71,18 @@ def changes_for(engine, record_id: str) -> list:
                             .order_by(ChangeLog.seq)).all()
 
 
-def audits_for(engine, change_id: str) -> list:
+def history_of(engine, change_id: str):
+    """The 修改记录 entry of one change (storage.history, from the change log)."""
     with engine.connect() as conn:
-        return conn.execute(select(AuditLog).where(AuditLog.change_id == change_id).order_by(AuditLog.id)).all()
+        row = conn.execute(select(ChangeLog.record_type, ChangeLog.record_id)
+                           .where(ChangeLog.change_id == change_id)).one()
+        ids = list(conn.execute(select(ChangeLog.change_id).where(ChangeLog.record_id == row.record_id)
+                                .order_by(ChangeLog.seq)).scalars())
+    return record_history(engine, row.record_type, row.record_id)[ids.index(change_id)]
+
+
+def fields_of(entry) -> set:
+    return {(c.label, c.before, c.after) for c in entry.changes}
 
 
 def staff_values(**over) -> dict:
@@ -86,13 +95,12 @@ def staff_values(**over) -> dict:
 # --------------------------------------------------------------------------- create / update / delete / restore
 
 
-def test_create_writes_record_one_change_and_insert_audit(brepo):
+def test_create_writes_record_and_one_change(brepo):
     before = snapshot(brepo.engine)
     rec = brepo.create("staff", staff_values(phone="138 0013 8000"))
     after = snapshot(brepo.engine)
     assert after["staff"] == before["staff"] + 1
     assert after["change_log"] == before["change_log"] + 1
-    assert after["audit_log"] == before["audit_log"] + 1
 
     assert rec["version"] == 1 and rec["deleted"] is False
     assert rec["updated_by"] == "测试员"
@@ -107,12 +115,11 @@ def test_create_writes_record_one_change_and_insert_audit(brepo):
     assert change.sync_state == "pending" and change.org_code == VILLAGE
     payload = json.loads(change.payload)
     assert payload["name"] == "张伟" and payload["joined_on"] == "2020-03-05" and payload["deleted"] is False
-    [audit] = audits_for(brepo.engine, change.change_id)
-    assert (audit.field, audit.old_value, audit.new_value, audit.actor) == ("*", None, "新建", "测试员")
-    assert audit.record_id == rec["id"] and audit.record_type == "staff"
+    entry = history_of(brepo.engine, change.change_id)
+    assert (entry.action, entry.actor, entry.changes) == ("新建", "测试员", [])
 
 
-def test_update_audits_each_changed_field_old_and_new(brepo):
+def test_update_history_shows_each_changed_field_old_and_new(brepo):
     rec = brepo.create("staff", staff_values())
     brepo.actor = "李主任"
     updated = brepo.update("staff", rec["id"], {"name": "张伟明", "phone": "13912345678", "gender": "男"},
@@ -122,18 +129,20 @@ def test_update_audits_each_changed_field_old_and_new(brepo):
     assert updated["updated_at"] >= rec["updated_at"]
     changes = changes_for(brepo.engine, rec["id"])
     assert [(c.op, c.base_version, c.version) for c in changes] == [("insert", 0, 1), ("update", 1, 2)]
-    audits = audits_for(brepo.engine, changes[1].change_id)
-    assert {(a.field, a.old_value, a.new_value, a.actor) for a in audits} == {
-        ("name", "张伟", "张伟明", "李主任"), ("phone", None, "13912345678", "李主任")}
+    entry = history_of(brepo.engine, changes[1].change_id)
+    assert (entry.action, entry.actor) == ("修改", "李主任")
+    assert fields_of(entry) == {("姓名", "张伟", "张伟明"), ("手机号", "", "139****5678")}
 
 
-def test_update_of_list_and_date_fields_audits_text(brepo):
+def test_update_of_list_and_date_fields_in_the_history(brepo):
     rec = brepo.create("staff", staff_values())
     brepo.update("staff", rec["id"], {"roles": ["网格员", "灾害信息员"], "joined_on": dt.date(2021, 1, 2)})
     change = changes_for(brepo.engine, rec["id"])[-1]
-    audits = {a.field: (a.old_value, a.new_value) for a in audits_for(brepo.engine, change.change_id)}
-    assert audits == {"roles": ('["网格员"]', '["网格员", "灾害信息员"]'),
-                      "joined_on": ("2020-03-05", "2021-01-02")}
+    from storage.schema import record_type
+
+    label = record_type("staff").field
+    assert fields_of(history_of(brepo.engine, change.change_id)) == {
+        (label("roles").label, "网格员", "网格员、灾害信息员"), (label("joined_on").label, "2020-03-05", "2021-01-02")}
 
 
 def test_delete_is_a_tombstone_and_restore_brings_it_back(brepo):
@@ -160,10 +169,8 @@ def test_delete_is_a_tombstone_and_restore_brings_it_back(brepo):
     assert [(c.op, c.version) for c in changes] == [("insert", 1), ("delete", 2), ("restore", 3)]
     assert json.loads(changes[1].payload)["deleted"] is True
     assert json.loads(changes[2].payload)["deleted"] is False
-    assert [(a.field, a.old_value, a.new_value) for a in audits_for(brepo.engine, changes[1].change_id)] == [
-        ("deleted", "False", "True")]
-    assert [(a.field, a.old_value, a.new_value) for a in audits_for(brepo.engine, changes[2].change_id)] == [
-        ("deleted", "True", "False")]
+    deleted, restored = history_of(brepo.engine, changes[1].change_id), history_of(brepo.engine, changes[2].change_id)
+    assert (deleted.action, deleted.changes, restored.action, restored.changes) == ("删除", [], "恢复", [])
 
 
 def test_timestamps_are_utc_aware(brepo):
@@ -174,9 +181,8 @@ def test_timestamps_are_utc_aware(brepo):
     [(seq, change)] = [(s, c) for s, c in brepo.pending_changes(1000) if c.record_id == rec["id"]]
     at = dt.datetime.fromisoformat(change.at)
     assert at.utcoffset() == dt.timedelta(0)
-    with brepo.engine.connect() as conn:
-        audit_at = conn.execute(select(AuditLog.at).where(AuditLog.record_id == rec["id"])).scalar_one()
-    assert audit_at.tzinfo is not None and audit_at.utcoffset() == dt.timedelta(0)
+    [entry] = record_history(brepo.engine, "staff", rec["id"])
+    assert entry.at.tzinfo is not None and entry.at.utcoffset() == dt.timedelta(0)
 
 
 def test_naive_timestamps_are_refused():
@@ -272,7 +278,7 @@ def test_bulk_write_is_all_or_nothing(brepo):
     assert snapshot(brepo.engine) == before
 
 
-def test_bulk_write_writes_records_changes_and_audits(brepo):
+def test_bulk_write_writes_records_and_changes(brepo):
     seen = []
     ops = [_service(i) for i in range(120)]
     staff = WriteOp("staff", "insert", staff_values())
@@ -284,7 +290,6 @@ def test_bulk_write_writes_records_changes_and_audits(brepo):
     after = snapshot(brepo.engine)
     assert after["service"] == before["service"] + 120
     assert after["change_log"] == before["change_log"] + 121
-    assert after["audit_log"] == before["audit_log"] + 121
     with brepo.engine.connect() as conn:
         ids = {r.record_id for r in conn.execute(select(ChangeLog.record_id))}
     assert {r.record_id for r in results} <= ids
@@ -296,8 +301,7 @@ def test_bulk_write_writes_records_changes_and_audits(brepo):
     assert [r.version for r in upd] == [2, 2]
     assert brepo.get("service", results[0].record_id)["persons"] == 99
     assert brepo.get("service", results[1].record_id) is None
-    audits = audits_for(brepo.engine, upd[0].change_id)
-    assert [(a.field, a.old_value, a.new_value) for a in audits] == [("persons", "1", "99")]
+    assert fields_of(history_of(brepo.engine, upd[0].change_id)) == {("人次", "1", "99")}
 
 
 def test_org_unit_ids_are_deterministic(brepo):
@@ -390,8 +394,8 @@ def test_apply_change_outcomes(brepo):
     assert _apply(brepo, gone)[0] == "applied"
     assert brepo.get("service", change.record_id) is None
     assert brepo.get("service", change.record_id, include_deleted=True)["version"] == 3
-    audits = audits_for(brepo.engine, follow.change_id)
-    assert [(a.field, a.old_value, a.new_value, a.actor) for a in audits] == [("persons", "2", "4", "王会计")]
+    entry = history_of(brepo.engine, follow.change_id)
+    assert (entry.actor, fields_of(entry)) == ("王会计", {("人次", "2", "4")})
 
 
 def test_apply_change_rolls_back_with_callers_transaction(brepo):

@@ -1,12 +1,11 @@
-"""Issue 4 performance work keeps the rules: the batch apply's date fast path gives the same
-outcome, date and stored payload as coercing the payload as sent; the batch apply's per-field
-memo gives the same values and Chinese messages as ``coerce_record``; the generated payload
-JSON is byte for byte the encoder's; the batch apply gives the same outcomes, records and
-change log as applying the changes one by one; a pulled page applied at once ends exactly as
-applied change by change, and falls back to that whole when any change is not simply applied;
-savepoints nest in their transaction on SQLite (pull pages, the server's careful push); and the pipelined push (next batch read ahead
-while the server works) sends every change once, drops the read-ahead after a rejection and
-ends with the PC and the server holding the same records."""
+"""The one executor keeps the rules for batches: a change's dates give the same outcome, date and
+stored payload as coercing the payload as sent; the fields' fast checks give the same values and
+Chinese messages as ``coerce`` itself; a batch gives the same outcomes, records and change log as
+applying its changes one by one; a pulled page ends exactly as its changes pulled one page each,
+conflicts included; a pulled page and its cursor, a pushed batch and its answers, commit
+together; and the pipelined push (next batch read ahead while the server works) sends every
+change once, drops the read-ahead after a rejection and ends with the PC and the server holding
+the same records."""
 
 from __future__ import annotations
 
@@ -20,9 +19,9 @@ from sqlalchemy import func, select
 from county_server.models import Rejection, SyncBatch
 from storage.db import make_engine
 from storage.models import ChangeLog
-from storage.repository import Change, WriteOp, _BatchCoercer, _encode_payload, _with_iso_dates, _writers
+from storage.repository import Change, WriteOp
 from storage.schema import RECORD_TYPES
-from storage.validation import coerce_record
+from storage.validation import check_record, coerce, coerce_record
 from sync.client import S_BATCH_SIZE
 from tests.serverproc import VILLAGE, VILLAGE2, ServerProcess, SyncTestClient, live_records, scope_of, setup_county
 
@@ -102,44 +101,32 @@ def _strict(values: dict) -> list:
 
 
 @pytest.mark.parametrize("type_name", list(RECORD_TYPES))
-def test_batch_coercer_same_values_and_messages_as_coerce_record(repo, type_name):
-    """The per-field memo of the batch apply = coerce_record on the payload (dates as the fast path gives them)."""
+def test_fast_checks_same_values_and_messages_as_coerce(repo, type_name):
+    """coerce_record (each field's fast check, else ``coerce``) = ``coerce`` on every field, then the record checks."""
     import random
 
     rt = RECORD_TYPES[type_name]
     choices = repo.choices()
-    coercer = _BatchCoercer(rt, choices)  # one memo for all: values repeat across records, as in a batch
     rng = random.Random(f"coercer-{type_name}")
     for payload in _tricky_payloads(rt, choices, rng, 600):
-        expected, issues = coerce_record(rt, _with_iso_dates(rt, payload), choices)
-        errors = [i for i in issues if i.is_error]
-        values, got_errors = coercer(payload)
-        assert [(i.field, i.message) for i in got_errors] == [(i.field, i.message) for i in errors], payload
-        if not errors:
-            for f in rt.fields:
-                expected.setdefault(f.name, None)
-            assert _strict(values) == _strict(expected), payload
-
-
-def test_generated_payload_json_is_the_encoders_text():
-    """The change log's payload text: the generated builder writes exactly what the JSON encoder wrote."""
-    import random
-
-    from sqlalchemy import create_engine
-
-    writers = _writers(create_engine("sqlite://").dialect)
-    rng = random.Random(4)
-    samples = [None, "", "养老", 'a"b\\c\n\t\x00\x1f\u2028', "😀", 0, 1, -5, 2**70, True, False, 0.0, -0.0, 0.1,
-               1e300, 1e-7, float("nan"), float("inf"), dt.date(2024, 1, 2),
-               dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), ["党员", "团员"], [], {"x": 1}]
-    for name, rt in RECORD_TYPES.items():
-        writer = writers.records[name]
-        for _ in range(500):
-            values = {f.name: rng.choice(samples) for f in rt.fields if rng.random() < 0.9}
-            for deleted in (False, True):
-                payload = writer.payload(values)
-                payload["deleted"] = deleted
-                assert writer.payload_json(values, deleted) == _encode_payload(payload)
+        values, issues = coerce_record(rt, payload, choices)
+        expected, want = {}, []
+        for f in rt.fields:
+            if f.name not in payload:
+                continue
+            if payload[f.name] is None or payload[f.name] == "":
+                expected[f.name] = None
+                continue
+            value, issue = coerce(f, payload[f.name], choices)
+            if issue:
+                want.append(issue)
+                if issue.is_error:
+                    continue
+            expected[f.name] = value
+        want.extend(check_record(rt, expected, skip={i.field for i in want}))
+        assert [(i.field, i.message, i.is_error) for i in issues] == [(i.field, i.message, i.is_error) for i in want], \
+            payload
+        assert _strict(values) == _strict(expected), payload
 
 
 def _outcome_cases(village: str) -> list[Change]:
@@ -193,16 +180,17 @@ def _fresh_repo(tmp_path, monkeypatch, name):
 
 
 def _service_content(repo):
-    """Service records, their change log (with sync state) and audit rows, in order."""
-    from storage.models import AuditLog
+    """Service records' change log (with sync state), their 修改记录 and the records, in order."""
+    from storage.history import record_history
 
     with repo.engine.connect() as conn:
         log = conn.execute(select(ChangeLog.change_id, ChangeLog.record_id, ChangeLog.op, ChangeLog.version,
                                   ChangeLog.payload, ChangeLog.sync_state).where(ChangeLog.record_type == "service")
                            .order_by(ChangeLog.seq)).all()
-        audit = conn.execute(select(AuditLog.change_id, AuditLog.field, AuditLog.old_value, AuditLog.new_value)
-                             .where(AuditLog.record_type == "service").order_by(AuditLog.id)).all()
-    return ([tuple(r) for r in log], [tuple(r) for r in audit],
+    history = [(rid, [(e.actor, e.action, sorted((c.label, c.before, c.after) for c in e.changes))
+                      for e in record_history(repo.engine, "service", rid)])
+               for rid in sorted({r.record_id for r in log})]
+    return ([tuple(r) for r in log], history,
             sorted((r["id"], r["version"], r["deleted"], r["persons"], r["note"], r["date"])
                    for r in repo.list("service") + repo.list("service", deleted=True)))
 
@@ -256,44 +244,38 @@ def _pulled_page(village: str) -> list[Change]:
     return page
 
 
-def _pull_page(repo, page, *, at_once: bool):
-    """What ``SyncClient.pull`` does with one page, at once or (as before) change by change."""
+def _pull_page(repo, page, *, one_by_one: bool = False):
+    """What ``SyncClient.pull`` does with one page (or with each change as a page of its own)."""
     from sync.client import S_CURSOR, SyncClient
 
     client = SyncClient(repo, "http://127.0.0.1:9")  # no request is made
-    if not at_once:
-        client._apply_pulled_at_once = lambda conn, changes: False
-    with repo.engine.begin() as conn:
-        client._apply_pulled(conn, page)
-        client._put_setting(conn, S_CURSOR, "page-1")
+    for part in ([c] for c in page) if one_by_one else [page]:
+        with repo.engine.begin() as conn:
+            client._apply_pulled(conn, part)
+            client._put_setting(conn, S_CURSOR, "page-1")
     return client
 
 
-def test_pulled_page_at_once_same_as_change_by_change(tmp_path, monkeypatch):
-    """A clean page goes through apply_changes and ends exactly as applying it change by change."""
-    fast_repo, slow_repo = _fresh_repo(tmp_path, monkeypatch, "fast"), _fresh_repo(tmp_path, monkeypatch, "slow")
+def test_pulled_page_same_as_change_by_change(tmp_path, monkeypatch):
+    """A page with records made, edited and deleted within it ends as its changes pulled one by one."""
+    page_repo, one_repo = _fresh_repo(tmp_path, monkeypatch, "page"), _fresh_repo(tmp_path, monkeypatch, "one")
     page = _pulled_page("220102001001")
-
-    def never(*args, **kwargs):
-        raise AssertionError("a clean page must not be applied change by change")
-
-    monkeypatch.setattr(fast_repo, "apply_change", never)
-    fast = _pull_page(fast_repo, page, at_once=True)
-    slow = _pull_page(slow_repo, page, at_once=False)
-    assert fast.report.pulled == slow.report.pulled == len(page)
-    assert _service_content(fast_repo) == _service_content(slow_repo)
-    assert {s for *_, s in _service_content(fast_repo)[0]} == {"remote"}
-    fast_repo.engine.dispose()
-    slow_repo.engine.dispose()
+    whole = _pull_page(page_repo, page)
+    single = _pull_page(one_repo, page, one_by_one=True)
+    assert whole.report.pulled == single.report.pulled == len(page)
+    assert _service_content(page_repo) == _service_content(one_repo)
+    assert {s for *_, s in _service_content(page_repo)[0]} == {"remote"}
+    page_repo.engine.dispose()
+    one_repo.engine.dispose()
 
 
-def test_pulled_page_with_a_conflict_is_settled_change_by_change(tmp_path, monkeypatch):
-    """One change meeting an unsent local edit sends the whole page back to the old path: the local
-    version is kept as a conflict, the server's adopted, and nothing of the first attempt remains."""
+def test_pulled_page_with_a_conflict_keeps_both_versions(tmp_path, monkeypatch):
+    """A change meeting an unsent local edit is settled in its place in the page: the local version
+    is kept as a conflict, the server's adopted, and the later changes of the page apply on it."""
     from storage.models import Conflict
 
     repos = []
-    for name in ("fast", "slow"):
+    for name in ("page", "one"):
         repo = _fresh_repo(tmp_path, monkeypatch, name)
         repos.append(repo)
     page = _pulled_page("220102001001")
@@ -301,9 +283,10 @@ def test_pulled_page_with_a_conflict_is_settled_change_by_change(tmp_path, monke
         # this PC edited the first record locally (same id, unsent) before the server's version arrives
         repo.bulk_write([WriteOp("service", "insert", dict(page[0].payload, persons=7, note="本机修改"),
                                  page[0].record_id)])
-    fast = _pull_page(repos[0], page, at_once=True)
-    slow = _pull_page(repos[1], page, at_once=False)
-    assert fast.report.pulled == slow.report.pulled and fast.report.conflicts == slow.report.conflicts == 1
+    whole = _pull_page(repos[0], page)
+    single = _pull_page(repos[1], page, one_by_one=True)
+    assert whole.report.pulled == single.report.pulled == len(page)
+    assert whole.report.conflicts == single.report.conflicts == 1
 
     def kept(repo):
         with repo.engine.connect() as conn:
@@ -311,10 +294,11 @@ def test_pulled_page_with_a_conflict_is_settled_change_by_change(tmp_path, monke
                     for r in conn.execute(select(Conflict))]
 
     assert kept(repos[0]) == kept(repos[1]) == [(page[0].record_id, "本机修改", 1)]
-    fast_log, slow_log = _service_content(repos[0])[0], _service_content(repos[1])[0]
-    # the local insert has its own (random) change id; every pulled change is held once, as on the slow path
-    assert fast_log[1:] == slow_log[1:] and len(fast_log) == len(page) + 1
+    page_log, one_log = _service_content(repos[0])[0], _service_content(repos[1])[0]
+    # the local insert has its own (random) change id; every pulled change is held once
+    assert page_log[1:] == one_log[1:] and len(page_log) == len(page) + 1
     assert _service_content(repos[0])[2] == _service_content(repos[1])[2]
+    assert repos[0].get("service", page[0].record_id)["note"] == "再次更正"
     for repo in repos:
         repo.engine.dispose()
 
@@ -337,10 +321,9 @@ def test_pulled_page_and_cursor_commit_together(tmp_path, monkeypatch):
     repo.engine.dispose()
 
 
-def test_careful_push_is_still_one_transaction_on_sqlite(tmp_path, monkeypatch):
-    """After an unexpected error the server applies a batch change by change under savepoints.  On
-    SQLite these must nest in the batch's transaction: the batch's answers and its changes commit
-    together, or (here: a failure after the last change) not at all."""
+def test_push_batch_and_its_answers_commit_together(tmp_path, monkeypatch):
+    """The server applies a batch and stores its answers in one transaction: a failure after the
+    changes (here: in settling resolutions) leaves neither the changes nor the batch."""
     from types import SimpleNamespace
 
     from county_server import api_sync
@@ -354,27 +337,17 @@ def test_careful_push_is_still_one_transaction_on_sqlite(tmp_path, monkeypatch):
     state = server_state(engine, str(tmp_path / "receipt.key"))
     cun = Principal(1, "cun", "village", "220102001001", "device-1")
     changes = [_change("2024-05-06", persons=n) for n in (1, 2, 3)]
-    real_apply_one = api_sync._apply_one
-
-    def apply_one(conn, repo, p, change, old):
-        if change is changes[1]:
-            raise RuntimeError("unexpected")
-        return real_apply_one(conn, repo, p, change, old)
-
-    monkeypatch.setattr(api_sync, "_apply_one", apply_one)
-    results, _ = api_sync._apply_batch(state, cun, "b-1", batch_digest(c.change_id for c in changes), changes,
-                                       [], careful=True)
-    assert [r["outcome"] for r in results] == ["applied", "rejected", "applied"]
-    assert "服务器处理这条变更时出错" in results[1]["message"]
+    results, _ = api_sync._apply_batch(state, cun, "b-1", batch_digest(c.change_id for c in changes), changes, [])
+    assert [r["outcome"] for r in results] == ["applied", "applied", "applied"]
 
     later = [_change("2024-05-07", persons=n) for n in (4, 5)]
     monkeypatch.setattr(api_sync, "_resolve", lambda conn, resolutions, now: 1 / 0)  # fails after the changes
     with pytest.raises(ZeroDivisionError):
-        api_sync._apply_batch(state, cun, "b-2", batch_digest(c.change_id for c in later), later, [], careful=True)
+        api_sync._apply_batch(state, cun, "b-2", batch_digest(c.change_id for c in later), later, [])
     with engine.connect() as conn:
         held = set(conn.execute(select(ChangeLog.change_id)).scalars())
         batches = set(conn.execute(select(SyncBatch.batch_id)).scalars())
-    assert {changes[0].change_id, changes[2].change_id} <= held and changes[1].change_id not in held
+    assert {c.change_id for c in changes} <= held
     assert not held & {c.change_id for c in later} and batches == {"b-1"}
     engine.dispose()
 
