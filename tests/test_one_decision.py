@@ -2,13 +2,12 @@
 
 The same cases (apply, duplicate, same change id with other content, stale base version,
 invalid value, out of scope, locked month, delete, restore) go through every route a change
-takes: a form save through the repository, a push applied by the county server, a pulled page
-applied by a PC, an offline package applied on a township PC, and the pure ``decide`` itself.
-Each route starts from the same stored history and must give the same outcome per case.
-A case a route cannot meet is left out of that route's column (None), with the reason: a form
-makes its own change ids (no duplicate or reused id) and writes only its own unit (no scope);
-a pull has no sender scope (the server only sends what the PC may hold).  The Excel routes
-(``taizhang import``, ``taizhang-server import``) are in tests/test_stale_import.py.
+takes: the pure ``decide`` itself, a form save through the repository, a push to a real
+``taizhang-server serve`` on 127.0.0.1, a pulled page applied by a PC, an offline package
+applied on a township PC, and an Excel workbook imported with ``taizhang import`` at the
+village and ``taizhang-server import`` at the county.  Each route starts from the same stored
+history and must give the same outcome per case.  A case a route cannot express is named in
+``CANNOT`` with the reason.
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from storage.decision import Context, Proposal, decide
+from storage.decision import decide
 from storage.periods import ACCEPTED
-from storage.repository import Change, WriteRefused
+from storage.repository import Change, Repository, WriteRefused
 from storage.schema import RECORD_TYPES
 from storage.validation import ValidationError
 from tests.test_sync_pipeline import _fresh_repo
@@ -51,7 +50,8 @@ HISTORY = [
            "县民政局", DEVICE, AT),
 ]
 
-# case -> (change, the outcome every route gives)
+# case -> (change, the outcome every route gives).  In a workbook, which has no change ids, the
+# duplicate is the same content again: the row as the record stands, success, nothing written.
 CASES = {
     "duplicate": (HISTORY[1], "duplicate"),
     "same id, other content": (_service(RECORD, "update", 1, 2, cid=HISTORY[1].change_id, persons=9), "rejected"),
@@ -67,6 +67,24 @@ CASES = {
 SAYS = {"same id, other content": "同一变更编号已用于不同的内容", "stale base version": "已被",
         "invalid value": "人次", "out of scope": "范围", "locked month": "锁定"}
 
+# (route, case) -> why that route cannot carry that case
+_FORM_IDS = "a form makes its own change ids"
+_EXCEL_IDS = "a workbook carries no change ids"
+_EXCEL_NO_DELETE = "a workbook row cannot delete or restore a record"
+CANNOT = {
+    ("form", "duplicate"): _FORM_IDS,
+    ("form", "same id, other content"): _FORM_IDS,
+    ("form", "out of scope"): "a form writes only its own unit",
+    ("pull", "out of scope"): "the server never sends a PC what it may not hold",
+    ("village import", "same id, other content"): _EXCEL_IDS,
+    ("village import", "delete"): _EXCEL_NO_DELETE,
+    ("village import", "restore"): _EXCEL_NO_DELETE,
+    ("county import", "same id, other content"): _EXCEL_IDS,
+    ("county import", "out of scope"): "the county's scope is the whole county, the other township included",
+    ("county import", "delete"): _EXCEL_NO_DELETE,
+    ("county import", "restore"): _EXCEL_NO_DELETE,
+}
+
 
 def _pc(tmp_path, monkeypatch, name):
     repo = _fresh_repo(tmp_path, monkeypatch, name)
@@ -75,7 +93,7 @@ def _pc(tmp_path, monkeypatch, name):
     return repo
 
 
-def _route_decide(tmp_path, monkeypatch):
+def _route_decide(tmp_path, monkeypatch, finalizer):
     """The pure function, fed the stored row and known change as the executor fetches them."""
     from storage.executor import _known_changes, _stored_rows
     from storage.repository import _proposal_of_change
@@ -95,30 +113,35 @@ def _route_decide(tmp_path, monkeypatch):
     return run
 
 
-def _route_push(tmp_path, monkeypatch):
-    """The county server applying a village's pushed batch (its scope policy included)."""
-    from county_server import api_sync
-    from county_server.auth import Principal
-    from county_server.cmd_packages import server_state
-    from storage.db import make_engine
-    from sync.protocol import batch_digest
-    from tests.serverproc import setup_county
+def _route_push(tmp_path, monkeypatch, finalizer):
+    """A village PC pushing the change to a real ``taizhang-server serve`` (its scope policy included)."""
+    from storage.db import open_server_database
+    from sync.protocol import encode_push
+    from tests.serverproc import PASSWORD, ServerProcess, SyncTestClient, setup_county
 
-    url = f"sqlite:///{tmp_path / 'county.sqlite3'}"
-    setup_county(SimpleNamespace(home=tmp_path, db_url=url))
-    state = server_state(make_engine(url), str(tmp_path / "receipt.key"))
-    with state.engine.begin() as conn:
-        state.repo.apply_changes(conn, HISTORY, sync_state="acked", adopt=True)
-    cun = Principal(1, "cun", "village", VILLAGE, "device-1")
+    server = ServerProcess(f"sqlite:///{tmp_path / 'county.sqlite3'}", home=tmp_path / "server")
+    setup_county(server)
+    engine = open_server_database(server.db_url)
+    with engine.begin() as conn:
+        Repository(engine).apply_changes(conn, HISTORY, sync_state="acked", adopt=True)
+    engine.dispose()
+    server.start()
+    finalizer(server.stop)
+    pc = SyncTestClient(tmp_path / "clients", "pc", server.url, "cun")
+    finalizer(pc.close)
+    client = pc.client()
+    finalizer(client.transport.close)
+    client.login(PASSWORD)
 
     def run(change):
-        batch = str(uuid.uuid4())
-        [result], _ = api_sync._apply_batch(state, cun, batch, batch_digest([change.change_id]), [change], [])
+        answer = client.transport.request("POST", "/push", data=encode_push(str(uuid.uuid4()), [change]),
+                                          gzip_body=True)
+        [result] = answer["results"]
         return result["outcome"], result.get("message")
     return run
 
 
-def _route_pull(tmp_path, monkeypatch):
+def _route_pull(tmp_path, monkeypatch, finalizer):
     """A PC applying a pulled page: the decision before the pull settles a conflict or refusal."""
     from sync.client import SyncClient
 
@@ -130,8 +153,6 @@ def _route_pull(tmp_path, monkeypatch):
         settled.append((decision.outcome, decision.message)), keep(conn, change, decision, stored))[1]
 
     def run(change):
-        if change.org_code != VILLAGE:
-            return None  # the server never sends a PC what it may not hold
         settled.clear()
         outcomes = []
         real = repo.apply_changes
@@ -145,7 +166,7 @@ def _route_pull(tmp_path, monkeypatch):
     return run
 
 
-def _route_package(tmp_path, monkeypatch):
+def _route_package(tmp_path, monkeypatch, finalizer):
     """A township PC applying a village's offline package for review."""
     from sync.package import import_locally
 
@@ -164,14 +185,11 @@ def _route_package(tmp_path, monkeypatch):
     return run
 
 
-def _route_form(tmp_path, monkeypatch):
+def _route_form(tmp_path, monkeypatch, finalizer):
     """The desktop form's save: ``Repository.update``/``create``/``delete``/``restore``."""
     repo = _pc(tmp_path, monkeypatch, "form")
 
     def run(change):
-        case = next(name for name, (c, _o) in CASES.items() if c is change)
-        if case in ("duplicate", "same id, other content", "out of scope"):
-            return None  # a form makes its own change ids and writes only its own unit
         values = {k: v for k, v in change.payload.items() if k != "deleted"}
         try:
             if change.op == "insert":
@@ -191,20 +209,79 @@ def _route_form(tmp_path, monkeypatch):
     return run
 
 
-ROUTES = {"decide": _route_decide, "push": _route_push, "pull": _route_pull, "package": _route_package,
-          "form": _route_form}
+def _workbook(path, change):
+    """The change as one row of a service sheet: an update names its record and the version it
+    was made on (记录编号, 记录版本, as an export writes them); an insert is a new row."""
+    from exchange.layout import columns_for
+    from tests.test_exchange_util import make_workbook
+
+    rt = RECORD_TYPES["service"]
+    cols = [c for c in columns_for(rt) if c.kind in ("field", "record_id", "record_version")]
+    hidden = {"#": change.record_id, "#version": change.base_version} if change.op != "insert" else {}
+    row = [hidden.get(c.key) if c.kind != "field" else change.payload.get(c.key) for c in cols]
+    return make_workbook(path, {rt.label: [[c.header for c in cols], row]},
+                         unit_line=f"填报单位：测试  区划代码：{change.org_code}")
+
+
+def _import_outcome(code: int, out: str) -> tuple[str, str]:
+    """The outcome an import's summary and exit status report for a one-row workbook."""
+    if "[已拒绝]" in out:
+        outcome = "rejected"
+    elif "冲突 1" in out:
+        outcome = "conflict"
+    elif "新建 1" in out or "更新 1" in out:
+        outcome = "applied"
+    else:
+        assert "未变 1" in out, out
+        outcome = "duplicate"  # the same content again: success, nothing written
+    assert code == (1 if outcome in ("rejected", "conflict") else 0), (code, out)
+    return outcome, out
+
+
+def _route_village_import(tmp_path, monkeypatch, finalizer):
+    """``taizhang import`` on the village's PC."""
+    from storage.local import set_identity
+    from tests.test_stale_import import _taizhang
+
+    repo = _pc(tmp_path, monkeypatch, "village")
+    set_identity(repo, VILLAGE, "测试村")
+
+    def run(change):
+        path = _workbook(tmp_path / f"{uuid.uuid4()}.xlsx", change)
+        return _import_outcome(*_taizhang("import", path))
+    return run
+
+
+def _route_county_import(tmp_path, monkeypatch, finalizer):
+    """``taizhang-server import --county`` on the county's server database."""
+    from storage.db import open_server_database
+    from tests.test_stale_import import _server_import
+
+    db = tmp_path / "county.sqlite3"
+    engine = open_server_database(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        Repository(engine).apply_changes(conn, HISTORY, sync_state="acked", adopt=True)
+    engine.dispose()
+
+    def run(change):
+        done = _server_import(db, _workbook(tmp_path / f"{uuid.uuid4()}.xlsx", change))
+        return _import_outcome(done.returncode, done.stdout + done.stderr)
+    return run
+
+
+ROUTES = {"decide": _route_decide, "form": _route_form, "push": _route_push, "pull": _route_pull,
+          "package": _route_package, "village import": _route_village_import,
+          "county import": _route_county_import}
 
 
 @pytest.mark.parametrize("route", list(ROUTES))
-def test_every_route_gives_every_case_the_same_outcome(tmp_path, monkeypatch, route):
-    run = ROUTES[route](tmp_path, monkeypatch)
-    seen = {}
+def test_every_route_gives_every_case_the_same_outcome(tmp_path, monkeypatch, request, route):
+    assert {r for r, _c in CANNOT} <= set(ROUTES) and {c for _r, c in CANNOT} <= set(CASES)  # no typo hides a case
+    run = ROUTES[route](tmp_path, monkeypatch, request.addfinalizer)
     for case, (change, expected) in CASES.items():
-        got = run(change)
-        if got is None:
+        if (route, case) in CANNOT:
             continue
-        seen[case] = got[0]
+        got = run(change)
         assert got[0] == expected, (route, case, got)
         if case in SAYS:
             assert SAYS[case] in (got[1] or ""), (route, case, got)
-    assert {"stale base version", "invalid value", "locked month", "apply", "delete", "restore"} <= set(seen)
