@@ -35,7 +35,7 @@ from storage.conflicts import ORIGIN_IMPORT, keep_both
 from storage.decision import CONFLICT, Context, Proposal, decide
 from storage.repository import Repository, WriteOp, WriteRefused, payload_of
 from storage.schema import RECORD_TYPES, Field, RecordType
-from storage.validation import Issue, ValidationError, check_record, coerce, county_of, derive_values, mask
+from storage.validation import Issue, ValidationError, coerce, county_of, mask, validate_record
 
 NUMBER_AS_TEXT_HELP = ("（在 Excel/WPS 中选中整列 → 右键“设置单元格格式” → 选择“文本”，"
                        "然后逐个重新输入号码；不要从数字格式的单元格复制）")
@@ -485,7 +485,8 @@ class _Planner:
             # the record: hidden UUID, then natural key, then (for keyless types) identical content
             record_id = v.get("#")
             values = {n: v.get(n) for n in names}
-            issues = [] if bad else check_record(rt, values)
+            # the record checked and 性别/出生日期 derived from the ID number, as a form save does
+            valid, issues = (None, []) if bad else validate_record(rt, values, self.choices)
             for issue in issues:
                 if issue.is_error:
                     col = row.cols.get(issue.field)
@@ -499,6 +500,7 @@ class _Planner:
             if bad:
                 counts.rejected += 1
                 continue
+            values = valid
             if period_check:
                 day = values.get(rt.date_field)
                 if day is not None and not self.period[1] <= day < self.period[2]:
@@ -557,7 +559,6 @@ class _Planner:
                 counts.rejected += 1
                 continue
             old = existing.get(match_id) if match_id else None
-            derive_values(rt, values)  # 性别/出生日期 from the ID number, as a form save does
             if old is not None:
                 if old.get("org_code") != values.get("org_code"):
                     self.issue(sheet_name, row.excel_row, None, "区划代码", values.get("org_code"),
@@ -569,7 +570,7 @@ class _Planner:
                 row_version = v.get("#version")
                 if changed and match_id == record_id and row_version is not None and decide(
                         Proposal(rt.name, match_id, "update", values, base_version=row_version), old, None,
-                        Context(validate=False)).kind == CONFLICT:
+                        Context()).kind == CONFLICT:
                     # exported before the record changed: the newer stored value wins until a person chooses
                     self._conflict(rt, sheet_name, row, match_id, values, old, changed, row_version)
                     counts.conflict += 1
@@ -758,8 +759,8 @@ def import_workbook(repo: Repository, path: str | Path, *, scope: str | None = N
     write_started = time.perf_counter()
     try:
         if total:
-            # every cell was validated with the schema's validators while planning
-            repo.bulk_write(plan.ops, validate=False, progress=written)
+            # every row's values are ``Valid``: validated once, while planning
+            repo.bulk_write(plan.ops, progress=written)
         if result.conflicts:
             _keep_conflicts(repo, result.conflicts)
         result.status = "imported"

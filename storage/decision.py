@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 
 from storage.changes import OPS, org_unit_id, same_content, unreadable_date, values_from_payload
 from storage.schema import RECORD_TYPES, RecordType
-from storage.validation import Issue, coerce_record
+from storage.validation import Issue, Valid, coerce_record
 
 APPLIED, DUPLICATE, REFUSED, CONFLICT, REJECTED = "applied", "duplicate", "refused", "conflict", "rejected"
 
@@ -36,8 +36,10 @@ class Proposal:
     """A change to decide.
 
     ``local``: made on this PC: ``values`` holds the fields given (an update names only those it
-    changes) and the stored row supplies the rest.  Otherwise a change made elsewhere: ``values``
-    is its whole payload (with ``deleted``), kept with its own id, version, author and time.
+    changes) and the stored row supplies the rest; as ``storage.validation.Valid`` they were
+    validated and derived where they were made and are not validated again.  Otherwise a change
+    made elsewhere: ``values`` is its whole payload (with ``deleted``), kept with its own id,
+    version, author and time.
     ``base_version``: the version its author saw (None for a local write without one).
     ``adopt``: take it as it is, whatever the stored version (a PC taking the server's version
     after keeping its own as a conflict); the sender already validated it and checked the rules.
@@ -63,14 +65,11 @@ class Proposal:
 class Context:
     """What a decision depends on besides the change and the stored row.
 
-    ``validate=False``: the values were validated where they were made (a pull from the server,
-    whose choice lists may be newer than this PC's); dates must still be readable.
     ``scope``: the sender's scope check (the server's policy), asked before anything else
     is compared.
     """
 
     choices: dict[str, list[str]] | None = None
-    validate: bool = True
     rules: Sequence[Rule] = ()
     scope: Callable[[Proposal, "dict | None"], "str | None"] | None = None
 
@@ -109,7 +108,8 @@ def decide(p: Proposal, stored: dict | None, known: tuple | None, ctx: Context) 
     if decision.kind != APPLIED or p.adopt:
         return decision
     new, op = decision.values, decision.op
-    if ctx.validate and not new["deleted"] and (op in ("insert", "update") or not p.local):
+    # ``Valid`` values were validated and derived where they were made (storage.validation.validate_record)
+    if not isinstance(p.values, Valid) and not new["deleted"] and (op in ("insert", "update") or not p.local):
         values, issues = coerce_record(rt, new, ctx.choices, derive=p.local, complete=True)
         errors = [i for i in issues if i.is_error]
         if errors:

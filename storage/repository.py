@@ -3,8 +3,7 @@
 Every insert, update, delete and restore of a record, whatever its source (a form save, a bulk
 write or Excel import, a sync batch on the server, a pulled page on a PC, an offline package),
 is a ``Proposal`` decided by ``storage.decision.decide`` and written by
-``storage.executor.execute``: the record, its change-log row and its audit rows in the
-caller's transaction.  This module turns each source's request into proposals and the
+``storage.executor.execute``: the record and its change-log row in the caller's transaction.  This module turns each source's request into proposals and the
 decisions back into that source's answer (an exception for a form, outcomes for sync).
 """
 
@@ -148,28 +147,29 @@ class Repository:
     def _single(self, op: WriteOp) -> dict:
         """One write in its own transaction; the record as written, or the refusal raised."""
         with self.engine.begin() as conn:
-            [result] = self._write(conn, [op], validate=True, first=0)
+            [result] = self._write(conn, [op], first=0)
             return self.get(op.record_type, result.record_id, include_deleted=True, conn=conn)
 
-    def bulk_write(self, ops: Iterable[WriteOp], *, validate: bool = True,
-                   progress: Callable[[int], None] | None = None, chunk: int = 5000) -> list[WriteResult]:
+    def bulk_write(self, ops: Iterable[WriteOp], *, progress: Callable[[int], None] | None = None,
+                   chunk: int = 5000) -> list[WriteResult]:
         """Many writes in ONE transaction (all or nothing), decided and logged like a single save.
 
         A refused op raises ``ValidationError``/``WriteRefused`` with ``op_index`` set to its
-        position in ``ops`` (0-based); nothing of the batch is written.  ``validate=False``:
-        the values were validated by the caller (the importer's dry run) and are written as given.
+        position in ``ops`` (0-based); nothing of the batch is written.  An op's values are
+        validated, unless they are ``storage.validation.Valid`` (made by ``validate_record``,
+        as the Excel import does for every row while planning).
         """
         results: list[WriteResult] = []
         with self.engine.begin() as conn:
             for part in _chunks(ops, chunk):
-                results.extend(self._write(conn, part, validate=validate, first=len(results)))
+                results.extend(self._write(conn, part, first=len(results)))
                 if progress:
                     progress(len(results))
         return results
 
-    def _write(self, conn: Connection, ops: Sequence[WriteOp], *, validate: bool, first: int) -> list[WriteResult]:
+    def _write(self, conn: Connection, ops: Sequence[WriteOp], *, first: int) -> list[WriteResult]:
         proposals = [_proposal_of_op(op) for op in ops]
-        done = execute(conn, proposals, self._context(conn, validate=validate), actor=self.actor,
+        done = execute(conn, proposals, self._context(conn), actor=self.actor,
                        device_id=self.device_id, sync_state="pending")
         results = []
         for i, (op, d) in enumerate(zip(ops, done)):
@@ -181,22 +181,22 @@ class Repository:
             results.append(d.result)
         return results
 
-    def _context(self, conn: Connection, *, validate: bool = True, scope=None) -> Context:
-        return Context(choices=self.choices(), validate=validate,
+    def _context(self, conn: Connection, *, scope=None) -> Context:
+        return Context(choices=self.choices(),
                        rules=[partial(guard, conn) for guard in self.guards], scope=scope)
 
     # ------------------------------------------------------------------ changes made elsewhere (sync, packages)
 
     def apply_change(self, conn: Connection, change: Change, *, sync_state: str = "remote",
-                     validate: bool = True, force: bool = False) -> tuple[str, str | None]:
+                     force: bool = False) -> tuple[str, str | None]:
         """Apply one change made elsewhere inside the caller's transaction: ``apply_changes`` of one.
 
         ``force``: adopt it whatever the stored version (the caller kept the local version first).
         """
-        return self.apply_changes(conn, [change], sync_state=sync_state, validate=validate, adopt=force)[0]
+        return self.apply_changes(conn, [change], sync_state=sync_state, adopt=force)[0]
 
     def apply_changes(self, conn: Connection, changes: Sequence[Change], *, sync_state: str = "remote",
-                      validate: bool = True, adopt: bool = False,
+                      adopt: bool = False,
                       precheck: Callable[[Change, "dict | None"], "str | None"] | None = None,
                       settle: Callable[[Change, Decision, "dict | None"], bool] | None = None
                       ) -> list[tuple[str, str | None]]:
@@ -212,7 +212,7 @@ class Repository:
         proposals = [_proposal_of_change(c, adopt) for c in changes]
         scope = (lambda p, stored: precheck(p.change, stored)) if precheck is not None else None
         settle_p: Settle | None = (lambda p, d, stored: settle(p.change, d, stored)) if settle is not None else None
-        done = execute(conn, proposals, self._context(conn, validate=validate, scope=scope), actor=self.actor,
+        done = execute(conn, proposals, self._context(conn, scope=scope), actor=self.actor,
                        device_id=self.device_id, sync_state=sync_state, settle=settle_p)
         return [(d.decision.outcome, d.decision.message) for d in done]
 

@@ -542,6 +542,41 @@ def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | Non
     return values, issues
 
 
+class Valid(dict):
+    """A record's values that ``validate_record`` coerced, derived and checked without an error.
+
+    ``Repository.bulk_write`` writes these as they are, where it validates a plain dict.  Only
+    ``validate_record`` makes one (the key below), and it is read-only, so what was checked is
+    what gets written.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, values: dict, key: object):
+        if key is not _VALIDATED:
+            raise TypeError("Valid values are made only by storage.validation.validate_record")
+        super().__init__(values)
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("validated values are read-only: validate the changed values again")
+
+    __setitem__ = __delitem__ = __ior__ = update = pop = popitem = clear = setdefault = _read_only
+
+
+_VALIDATED = object()
+
+
+def validate_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | None = None,
+                    ) -> tuple[Valid | None, list[Issue]]:
+    """The validation and derivation of a record made here, for a source that validates before
+    it writes (an Excel import): ``coerce_record`` with derivations.  Returns the values as
+    ``Valid`` when no issue is an error (else None), and every issue (warnings included)."""
+    values, issues = coerce_record(rt, raw, choices, derive=True)
+    if any(i.is_error for i in issues):
+        return None, issues
+    return Valid(values, _VALIDATED), issues
+
+
 _required: dict[str, tuple[RecordType, tuple[tuple[str, str], ...]]] = {}
 
 

@@ -9,6 +9,7 @@ import pytest
 from storage import periods as P
 from storage.periods.locks import _locked_set as locked_set
 from storage.repository import Change, Repository, WriteOp, WriteRefused
+from tests.fixtures.county import write_unchecked
 
 VILLAGE = "220102001001"
 OTHER_VILLAGE = "220102002001"
@@ -108,9 +109,8 @@ def test_checklist_lists_what_is_missing(repo, village):
 def test_checklist_blocks_on_stored_errors(repo, village):
     fill_month(repo)
     # a record that reached the database without validation (e.g. an old import) is reported
-    repo.bulk_write([WriteOp("facility", "insert", {"org_code": VILLAGE, "name": "活动室", "category": "其他",
-                                                   "status": "在用", "building_area": 50, "activity_area": 80})],
-                    validate=False)
+    write_unchecked(repo, [WriteOp("facility", "insert", {"org_code": VILLAGE, "name": "活动室", "category": "其他",
+                                                         "status": "在用", "building_area": 50, "activity_area": 80})])
     checklist = P.completeness(repo, VILLAGE, MONTH)
     assert not checklist.ok
     item = next(i for i in checklist.items if i.key == "errors")

@@ -278,6 +278,35 @@ def test_bulk_write_is_all_or_nothing(brepo):
     assert snapshot(brepo.engine) == before
 
 
+def test_bulk_write_trusts_only_values_validate_record_made(brepo, monkeypatch):
+    """``Valid`` values (made only by ``validate_record``, read-only) are written without
+    validating again; a plain dict is validated, and refused when invalid."""
+    from storage import decision
+    from storage.schema import RECORD_TYPES
+    from storage.validation import Valid, validate_record
+
+    raw = dict(_service(1).values, persons="3", date="2024-01-02")
+    valid, _issues = validate_record(RECORD_TYPES["service"], raw, brepo.choices())
+    assert isinstance(valid, Valid) and valid["persons"] == 3 and valid["date"] == dt.date(2024, 1, 2)
+    invalid, issues = validate_record(RECORD_TYPES["service"], dict(raw, persons=-1), brepo.choices())
+    assert invalid is None and [i.field for i in issues if i.is_error] == ["persons"]
+    with pytest.raises(TypeError):
+        Valid(raw, object())
+    with pytest.raises(TypeError):
+        valid["persons"] = -1
+
+    checked = []
+    coerce_record = decision.coerce_record
+    monkeypatch.setattr(decision, "coerce_record",
+                        lambda rt, *a, **k: checked.append(rt.name) or coerce_record(rt, *a, **k))
+    [trusted] = brepo.bulk_write([WriteOp("service", "insert", valid)])
+    assert checked == [] and brepo.get("service", trusted.record_id)["persons"] == 3
+    [plain] = brepo.bulk_write([WriteOp("service", "insert", raw)])
+    assert checked == ["service"] and brepo.get("service", plain.record_id)["persons"] == 3
+    with pytest.raises(ValidationError, match="人次"):
+        brepo.bulk_write([WriteOp("service", "insert", dict(raw, persons=-1))])
+
+
 def test_bulk_write_writes_records_and_changes(brepo):
     seen = []
     ops = [_service(i) for i in range(120)]

@@ -15,11 +15,12 @@ import sys
 import pytest
 
 from exchange.export import export_workbook
-from exchange.importer import import_workbook
+from exchange.importer import import_workbook, plan_workbook
 from storage.db import open_database
 from storage.local import set_identity
 from storage.models import Conflict
 from storage.repository import Repository
+from storage.validation import Valid
 from sync.client import open_conflicts, resolve_conflict
 from tests.test_exchange_util import COUNTY, VILLAGE, change_count, valid_id
 
@@ -186,6 +187,8 @@ def test_excel_imported_staff_gets_gender_and_birth_date_from_the_id_number(repo
     row = staff_row(2)
     del row[STAFF_HEADER.index("性别")]
     path = make_workbook(tmp_path / "人员.xlsx", {"社区工作者": [header, row]})
+    [op] = plan_workbook(repo, path, scope=VILLAGE).ops
+    assert isinstance(op.values, Valid) and op.values["gender"] is not None  # written without validating again
     result = import_workbook(repo, path, scope=VILLAGE)
     assert result.status == "imported", result.text()
     (imported,) = repo.list("staff")
