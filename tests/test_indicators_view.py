@@ -202,7 +202,7 @@ def test_custom_profile_saved_and_used(page, monkeypatch):
 
 
 def test_profile_editor_builds_a_profile(qtbot):
-    from desktop.ui.indicators_page import ProfileEditor
+    from desktop.ui.indicator_dialogs import ProfileEditor
     from reports.profiles import find_profile
 
     editor = ProfileEditor(find_profile("吉林省"))
