@@ -12,6 +12,8 @@ from reports.indicators import CANNOT, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET
 
 COLORS = {MET: "#C6EFCE", NOT_MET: "#FFC7CE", CANNOT: "#FFEB9C", NO_TARGET: "#FFFFFF", NOT_APPLICABLE: "#F2F2F2"}
 SHORT_MARK = {MET: "✓ 达标", NOT_MET: "✗ 未达标", NO_TARGET: "", CANNOT: "无法计算", NOT_APPLICABLE: "不适用"}
+# the 各村(社区) matrix: the value and one sign, so 14 indicators fit beside the names (full text in the tooltip)
+MATRIX_MARK = {MET: "✓", NOT_MET: "✗", NO_TARGET: "", CANNOT: "缺数据", NOT_APPLICABLE: "—"}
 SUMMARY_COLUMNS = ["编号", "指标", "分子", "分母", "数值", "目标值", "状态", "说明"]
 DRILL_COLUMNS = (2, 4)  # clicking 分子 or 数值 shows the records counted
 
@@ -51,13 +53,16 @@ class RowsModel(QAbstractTableModel):
     def __init__(self, headers: list[str], parent=None):
         super().__init__(parent)
         self.headers = headers
+        self.header_tips: list[str] = []
         self.rows: list[list[Cell]] = []
         self.payload: list = []  # what each row stands for (a UnitRow, a StandardCheck)
 
-    def set_rows(self, rows: list[list[Cell]], payload: list, headers: list[str] | None = None) -> None:
+    def set_rows(self, rows: list[list[Cell]], payload: list, headers: list[str] | None = None,
+                 header_tips: list[str] | None = None) -> None:
         self.beginResetModel()
         if headers is not None:
             self.headers = headers
+            self.header_tips = header_tips or []
         self.rows, self.payload = rows, payload
         self.endResetModel()
 
@@ -70,6 +75,9 @@ class RowsModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.headers[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole \
+                and section < len(self.header_tips):
+            return self.header_tips[section] or None
         return None
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):

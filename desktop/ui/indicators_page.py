@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QFileDialog, QHeaderView,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QFileDialog,
                                QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSpinBox, QSplitter,
                                QTableView, QTableWidget, QTabWidget, QVBoxLayout, QWidget)
 
@@ -23,10 +23,11 @@ from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, fit_combo_popup, labelled
 from desktop.ui.indicator_chart import BarChart
 from desktop.ui.indicator_dialogs import ProfileEditor, RecordsDialog
-from desktop.ui.indicator_tables import (COLORS, DRILL_COLUMNS, SHORT_MARK, SUMMARY_COLUMNS, Cell, RowsModel, RowsProxy,
+from desktop.ui.indicator_tables import (COLORS, DRILL_COLUMNS, MATRIX_MARK, SUMMARY_COLUMNS, Cell, RowsModel, RowsProxy,
                                          SortItem, number_text, status_item)
 from desktop.ui.jobs import describe_error, op
 from desktop.ui.printing import PaperJob, paper_menu_button
+from desktop.ui.table_fit import keep_fitted
 from reports.indicators import CANNOT, INDICATORS, MET, NOT_APPLICABLE, NOT_MET, IndicatorResult
 from reports.profiles import Profile, ProfileError, all_profiles, export_profile, import_profile, save_custom_profile
 from storage import reading
@@ -108,7 +109,7 @@ class IndicatorsPage(QWidget):
         self.summary = QTableWidget(0, len(SUMMARY_COLUMNS))
         self.summary.setHorizontalHeaderLabels(SUMMARY_COLUMNS)
         self._table_setup(self.summary)
-        self.summary.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.summary_fit = keep_fitted(self.summary, stretch=1)
         split.addWidget(self.summary)
         self.chart = BarChart()
         scroll = QScrollArea()
@@ -120,10 +121,21 @@ class IndicatorsPage(QWidget):
         self.tabs.addTab(split, "指标")
         self.units_model = RowsModel([])
         self.units = self._view(self.units_model)
-        self.tabs.addTab(self.units, "各村(社区)")
+        # 14 indicators beside the names do not fit a small screen: the last ones are hidden, and said so
+        self.units_note = QLabel("")
+        self.units_note.setObjectName("unitsNote")
+        self.units_note.setWordWrap(True)
+        self.units_note.setVisible(False)
+        units_box = QWidget()
+        units_layout = QVBoxLayout(units_box)
+        units_layout.setContentsMargins(0, 0, 0, 0)
+        units_layout.addWidget(self.units, 1)
+        units_layout.addWidget(self.units_note)
+        keep_fitted(self.units, stretch=0, optional=len(INDICATORS), elide=False, on_hidden=self._units_hidden)
+        self.tabs.addTab(units_box, "各村(社区)")
         self.standards_model = RowsModel(["村(社区)", "检查项", "标准", "本单位数值", "状态", "差距"])
         self.standards = self._view(self.standards_model)
-        self.standards.horizontalHeader().setStretchLastSection(True)
+        keep_fitted(self.standards, stretch=2)  # 标准 (the rule's text) takes what is left
         standards_box = QWidget()
         box_layout = QVBoxLayout(standards_box)
         box_layout.setContentsMargins(0, 0, 0, 0)
@@ -135,7 +147,7 @@ class IndicatorsPage(QWidget):
         self.quality = QTableWidget(0, 4)
         self.quality.setHorizontalHeaderLabels(["级别", "村(社区)", "问题", "说明"])
         self._table_setup(self.quality)
-        self.quality.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.quality_fit = keep_fitted(self.quality, stretch=3)
         self.tabs.addTab(self.quality, "数据质量")
 
         self.compute_button.clicked.connect(self.compute)
@@ -175,12 +187,12 @@ class IndicatorsPage(QWidget):
         return view
 
     @staticmethod
-    def _load(view: QTableView, rows, payload, headers=None) -> None:
+    def _load(view: QTableView, rows, payload, headers=None, header_tips=None) -> None:
         """Show rows already in division-code order without a sort pass (5,600 rows: a proxy sort
         calls the Python model ~140,000 times); clicking a header still sorts."""
         proxy = view.model()
         proxy.sort(-1)
-        proxy.sourceModel().set_rows(rows, payload, headers)
+        proxy.sourceModel().set_rows(rows, payload, headers, header_tips)
         header = view.horizontalHeader()
         header.blockSignals(True)
         header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
@@ -332,37 +344,39 @@ class IndicatorsPage(QWidget):
             if res.drill is not None:
                 for c in DRILL_COLUMNS:
                     t.item(r, c).setForeground(QBrush(QColor("#0B57D0")))
-        t.resizeColumnsToContents()
-        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.summary_fit.fit()
 
     def _fill_units(self, report) -> None:
         units = report.townships + report.villages
-        headers = ["名称", "层级", "城乡分类"] + [f"{d.id} {d.name}" for d in INDICATORS]
+        headers = ["名称", "层级", "城乡分类"] + [d.id for d in INDICATORS]
+        tips = ["", "", ""] + [f"{d.id} {d.name}" for d in INDICATORS]
         rows = []
         for unit in units:
             row = [Cell(unit.name, unit.org_code), Cell(LEVEL_LABELS[unit.level]),
                    Cell(unit.urban_rural or "")]
             for d in INDICATORS:
                 res = unit.results[d.id]
-                text = f"{res.value_text if res.value is not None else ''} {SHORT_MARK[res.status]}".strip() or "—"
+                text = f"{res.value_text if res.value is not None else ''} {MATRIX_MARK[res.status]}".strip() or "—"
                 # no value sorts below every number (float keys only in this column: Qt compares them natively)
                 row.append(Cell(text, res.value if res.value is not None else float("-inf"), res.status,
                                 f"{res.mark}：{res.explain()}"))
             rows.append(row)
         order = sorted(range(len(units)), key=lambda i: units[i].org_code)
-        self._load(self.units, [rows[i] for i in order], [units[i] for i in order], headers)
-        self.units.resizeColumnToContents(0)
+        self._load(self.units, [rows[i] for i in order], [units[i] for i in order], headers, tips)
         self.tabs.setTabText(1, f"各村(社区)（{len(report.villages)}）" if report.villages else "各村(社区)")
 
     def _fill_standards(self, report) -> None:
         rows = [[Cell(c.org_name, c.org_code), Cell(c.check), Cell(c.rule, tip=c.source), Cell(c.figure),
                  Cell(c.mark, status=c.status), Cell(c.gap, tip=c.gap)] for c in report.standards]
         self._load(self.standards, rows, report.standards)  # already in division-code order
-        for col, width in ((0, 110), (1, 190), (2, 300), (3, 110), (4, 90)):
-            self.standards.setColumnWidth(col, width)
         self._filter_standards()
         failing = sum(c.status == NOT_MET for c in report.standards)
         self.tabs.setTabText(2, f"达标检查（未达标 {failing}）")
+
+    def _units_hidden(self, headers: list[str]) -> None:
+        self.units_note.setText(f"屏幕较窄，{'、'.join(headers)} 没有显示：在“指标”页或导出的 Excel 中可以看到。"
+                                if headers else "")
+        self.units_note.setVisible(bool(headers))
 
     def _filter_standards(self) -> None:
         only = (NOT_MET, CANNOT) if self.only_failing.isChecked() else ()
@@ -383,8 +397,7 @@ class IndicatorsPage(QWidget):
             msg = SortItem(f.message)
             msg.setToolTip("双击查看相关记录")
             t.setItem(r, 3, msg)
-        t.resizeColumnsToContents()
-        t.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.quality_fit.fit()
         self.tabs.setTabText(3, f"数据质量（{len(report.quality)}）")
 
     # ---------------------------------------------------------------- chart
