@@ -459,3 +459,60 @@ def test_every_page_fits_1024_and_1366_in_normal_and_large_font(qtbot, taizhang_
             if tabs is not None:
                 tabs.setCurrentIndex(0)
         assert not problems, problems
+
+
+def test_a_full_toolbar_puts_its_extra_buttons_under_more(qtbot, taizhang_home, repo, app_look):
+    """Large font at 1024×768: the list's toolbar keeps to two rows; what does not fit is under 更多 ▾,
+    whose menu opens from the keyboard and presses the hidden button (最近删除 here)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QMenu
+
+    from desktop.ui.overflow_bar import OverflowBar
+
+    with opened_window(qtbot, make_db(taizhang_home, repo, "village", True)) as controller:
+        window = controller.window
+        window.showNormal()
+        window.resize(client_area(OLD_SCREEN))
+        window.show_page("service")
+        lst = window.current_list()
+        qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+        qtbot.wait(100)
+        settle()
+        bar = lst.findChild(OverflowBar)
+        assert bar.more.isVisible() and bar.hidden
+        shown = [b for b in bar.buttons if b.isVisible()]
+        assert all(QRect(b.mapTo(lst, QPoint(0, 0)), b.size()).right() <= lst.width() for b in shown + [bar.more])
+        rows = {b.mapTo(lst, QPoint(0, 0)).y() for b in (lst.new_button, bar.more)}
+        assert len(rows) <= 2  # 新建 … and 排序 … 更多: two rows, not three
+
+        # make 最近删除 one of the hidden buttons, then reach it by keyboard through 更多
+        bar._arrange(bar.more.sizeHint().width())
+        assert lst.deleted_toggle in bar.hidden and not lst.deleted_toggle.isVisible()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        seen = {}
+
+        def in_the_menu():  # the menu runs its own event loop: answer it from a timer
+            menu = QApplication.activePopupWidget()
+            if not isinstance(menu, QMenu):
+                QTimer.singleShot(50, in_the_menu)
+                return
+            try:
+                entries = {a.objectName(): a for a in menu.actions()}
+                seen["history"] = entries["history"].isEnabled()
+                seen["checkable"] = entries["show_deleted"].isCheckable() and not entries["show_deleted"].isChecked()
+                for _ in range(len(entries)):  # ↓ passes over disabled entries (修改记录 with nothing selected)
+                    if menu.activeAction() is entries["show_deleted"]:
+                        break
+                    QTest.keyClick(menu, Qt.Key.Key_Down)
+                QTest.keyClick(menu, Qt.Key.Key_Return)
+            finally:
+                menu.close()  # never leave the test waiting in the menu's loop
+
+        QTimer.singleShot(50, in_the_menu)
+        bar.more.setFocus()
+        QTest.keyClick(bar.more, Qt.Key.Key_Space)  # opens the menu (returns when it closes)
+        qtbot.waitUntil(lambda: lst.deleted_toggle.isChecked(), timeout=5000)
+        assert seen == {"history": lst.history_button.isEnabled(), "checkable": True}
+        settle()
