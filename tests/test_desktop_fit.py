@@ -390,8 +390,8 @@ def test_readme_screenshots_render_into_a_temporary_folder(tmp_path, monkeypatch
     monkeypatch.setenv("TAIZHANG_HOME", str(tmp_path / "home"))
     assert screenshots.main(["--out", str(tmp_path / "shots"), "--records", "300"]) == 0
     names = {p.name for p in (tmp_path / "shots").glob("*.png")}
-    assert {"desktop-service.png", "desktop-periods.png", "desktop-first-run.png",
-            "desktop-large-font-1024x768.png"} <= names
+    assert {"desktop-service.png", "desktop-periods.png", "desktop-first-run.png", "desktop-large-font-1024x768.png",
+            "desktop-periods-1024x768-large.png", "desktop-indicators-1024x768-large.png"} <= names
     small = QImage(str(tmp_path / "shots" / "desktop-large-font-1024x768.png"))
     assert (small.width(), small.height()) == (1008, 688)
 

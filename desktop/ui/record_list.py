@@ -149,7 +149,9 @@ class RecordListPage(QWidget):
             self.new_button.setEnabled(False)
             self.new_button.setToolTip(f"{self.rt.label}在{parent_label}的表单中填写：打开{parent_label}，在表单下方添加")
             self.hint.setText(f"“新建”不可用：{self.rt.label}在{parent_label}的表单里添加——到“{parent_label}”那一页，"
-                              f"选中一位{parent_label}，按“修改”，在表单下方点“添加”。")
+                              f"选中一位{parent_label}，按“修改”，在表单下方点“添加”。"
+                              + ("补录以前的也这样添加，日期填实际的那一天。"
+                                 if self.rt.date_field else ""))
             self.hint.setVisible(True)
         self.new_button.clicked.connect(self.new_record)
         self.edit_button.clicked.connect(self.edit_record)
