@@ -152,6 +152,7 @@ def test_chart_and_screenshot(page, qtbot, tmp_path):
     page.drill_dialog.close()
     page.show()
     qtbot.waitExposed(page)
+    qtbot.wait(100)  # the tables fit their columns shortly after they are shown
     shots = shots_dir(tmp_path)
     assert page.grab().save(str(shots / "indicators.png"))
     page.tabs.setCurrentIndex(2)
