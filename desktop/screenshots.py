@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     written: list[Path] = []
 
     def settle() -> None:
-        for _ in range(5):
+        # a few rounds over ~0.2 s: tables re-fit their columns on a short timer after a resize
+        for _ in range(10):
             app.processEvents()
+            time.sleep(0.02)
 
     def save(widget, name: str) -> None:
         settle()
@@ -125,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     runner().wait_idle(60)
     save(window, "large-font-1024x768")
     window.show_page("periods")
+    runner().wait_idle(60)
     save(window, "periods-1024x768-large")
+    window.show_page("indicators")
+    runner().wait_idle(120)
+    save(window, "indicators-1024x768-large")
     window.resize(args.width, args.height)
     window.action_large.trigger()
 

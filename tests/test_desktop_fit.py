@@ -15,7 +15,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QScrollArea, QWidget
 
 from desktop.ui.jobs import runner
@@ -390,7 +390,129 @@ def test_readme_screenshots_render_into_a_temporary_folder(tmp_path, monkeypatch
     monkeypatch.setenv("TAIZHANG_HOME", str(tmp_path / "home"))
     assert screenshots.main(["--out", str(tmp_path / "shots"), "--records", "300"]) == 0
     names = {p.name for p in (tmp_path / "shots").glob("*.png")}
-    assert {"desktop-service.png", "desktop-periods.png", "desktop-first-run.png",
-            "desktop-large-font-1024x768.png"} <= names
+    assert {"desktop-service.png", "desktop-periods.png", "desktop-first-run.png", "desktop-large-font-1024x768.png",
+            "desktop-periods-1024x768-large.png", "desktop-indicators-1024x768-large.png"} <= names
     small = QImage(str(tmp_path / "shots" / "desktop-large-font-1024x768.png"))
     assert (small.width(), small.height()) == (1008, 688)
+
+
+# --------------------------------------------------------------------------- every page, 4 screens
+
+
+def table_problems(page: QWidget) -> list[str]:
+    """Tables and trees on a page: no sideways scrolling, no header cut short of its text's height,
+    no visible column narrower than its header's text (the last, stretched one aside)."""
+    from PySide6.QtWidgets import QHeaderView, QTableView, QTreeView
+
+    problems = []
+    for view in page.findChildren(QTableView) + page.findChildren(QTreeView):
+        if not view.isVisibleTo(page) or view.model() is None:
+            continue
+        name = f"{type(view).__name__}“{view.objectName() or view.accessibleName()}”"
+        bar = view.horizontalScrollBar()
+        if bar.maximum() > 0:
+            problems.append(f"{name} scrolls sideways by {bar.maximum()} px")
+        header: QHeaderView = view.header() if isinstance(view, QTreeView) else view.horizontalHeader()
+        if header.isHidden() or header.count() == 0:
+            continue
+        need = header.sizeHint().height()
+        if header.height() < need:
+            problems.append(f"{name} header is {header.height()} px high, its text needs {need} px")
+        shown = [i for i in range(header.count()) if not header.isSectionHidden(i)]
+        last = header.logicalIndex(max(header.visualIndex(i) for i in shown)) if shown else -1
+        for i in shown:
+            text = str(view.model().headerData(i, Qt.Orientation.Horizontal) or "")
+            if i == last or not text:
+                continue
+            width = header.fontMetrics().horizontalAdvance(text)
+            if header.sectionSize(i) < width:
+                problems.append(f"{name} column “{text}” is {header.sectionSize(i)} px, its header needs {width}")
+    return problems
+
+
+@pytest.mark.parametrize("role", ["village", "township"])
+@pytest.mark.parametrize("large,screen", FOUR)
+def test_every_page_fits_1024_and_1366_in_normal_and_large_font(qtbot, taizhang_home, repo, app_look,
+                                                                 role, large, screen):
+    """Every page of a village PC and a township PC (审核, 汇总看板), at 1024×768 and 1366×768 in normal
+    and large font: nothing outside the page or squashed, no table scrolls sideways, no header cut."""
+    with opened_window(qtbot, make_db(taizhang_home, repo, role, large)) as controller:
+        window = controller.window
+        window.showNormal()
+        window.resize(client_area(screen))
+        settle()
+        assert window.size() == client_area(screen)
+        problems = {}
+        for spec in window.specs:
+            page = window.show_page(spec.key)
+            settle()
+            tabs = getattr(page, "tabs", None)
+            for i in range(tabs.count() if tabs is not None else 1):
+                if tabs is not None:
+                    tabs.setCurrentIndex(i)
+                    settle()
+                qtbot.wait(120)  # the tables re-fit their columns shortly after a resize
+                settle()
+                found = problems_of(page) + table_problems(page)
+                if found:
+                    problems[f"{spec.title}/{tabs.tabText(i) if tabs is not None else ''}"] = found
+            if tabs is not None:
+                tabs.setCurrentIndex(0)
+        assert not problems, problems
+
+
+def test_a_full_toolbar_puts_its_extra_buttons_under_more(qtbot, taizhang_home, repo, app_look):
+    """Large font at 1024×768: the list's toolbar keeps to two rows; what does not fit is under 更多 ▾,
+    whose menu opens from the keyboard and presses the hidden button (最近删除 here)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QMenu
+
+    from desktop.ui.overflow_bar import OverflowBar
+
+    with opened_window(qtbot, make_db(taizhang_home, repo, "village", True)) as controller:
+        window = controller.window
+        window.showNormal()
+        window.resize(client_area(OLD_SCREEN))
+        window.show_page("service")
+        lst = window.current_list()
+        qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+        qtbot.wait(100)
+        settle()
+        bar = lst.findChild(OverflowBar)
+        assert bar.more.isVisible() and bar.hidden
+        shown = [b for b in bar.buttons if b.isVisible()]
+        assert all(QRect(b.mapTo(lst, QPoint(0, 0)), b.size()).right() <= lst.width() for b in shown + [bar.more])
+        rows = {b.mapTo(lst, QPoint(0, 0)).y() for b in (lst.new_button, bar.more)}
+        assert len(rows) <= 2  # 新建 … and 排序 … 更多: two rows, not three
+
+        # make 最近删除 one of the hidden buttons, then reach it by keyboard through 更多
+        bar._arrange(bar.more.sizeHint().width())
+        assert lst.deleted_toggle in bar.hidden and not lst.deleted_toggle.isVisible()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        seen = {}
+
+        def in_the_menu():  # the menu runs its own event loop: answer it from a timer
+            menu = QApplication.activePopupWidget()
+            if not isinstance(menu, QMenu):
+                QTimer.singleShot(50, in_the_menu)
+                return
+            try:
+                entries = {a.objectName(): a for a in menu.actions()}
+                seen["history"] = entries["history"].isEnabled()
+                seen["checkable"] = entries["show_deleted"].isCheckable() and not entries["show_deleted"].isChecked()
+                for _ in range(len(entries)):  # ↓ passes over disabled entries (修改记录 with nothing selected)
+                    if menu.activeAction() is entries["show_deleted"]:
+                        break
+                    QTest.keyClick(menu, Qt.Key.Key_Down)
+                QTest.keyClick(menu, Qt.Key.Key_Return)
+            finally:
+                menu.close()  # never leave the test waiting in the menu's loop
+
+        QTimer.singleShot(50, in_the_menu)
+        bar.more.setFocus()
+        QTest.keyClick(bar.more, Qt.Key.Key_Space)  # opens the menu (returns when it closes)
+        qtbot.waitUntil(lambda: lst.deleted_toggle.isChecked(), timeout=5000)
+        assert seen == {"history": lst.history_button.isEnabled(), "checkable": True}
+        settle()

@@ -130,3 +130,32 @@ def test_writes_are_serialised_on_one_thread(qtbot):
     handles = [jobs.write_op(work).run_in_background() for _ in range(6)]
     qtbot.waitUntil(lambda: all(h.is_done() for h in handles), timeout=5000)
     assert max(overlap) == 1 and len(threads) == 1
+
+
+def test_an_answer_for_a_deleted_widget_is_dropped(qtbot):
+    """A page or form closed (and deleted) while its read job ran: the answer is dropped, its callback
+    (which would touch the dead widget) is not called, and the job still finishes."""
+    import shiboken6
+    from PySide6.QtWidgets import QLabel
+
+    release = threading.Event()
+    label = QLabel("读取中")
+    seen = []
+
+    def show(text):
+        seen.append(text)
+        label.setText(text)  # would raise RuntimeError on a deleted label
+
+    handle = jobs.op(lambda job: release.wait(5) and "完成").success(show).failure(seen.append) \
+        .run_in_background(label)
+    label.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(label), timeout=5000)
+    release.set()
+    qtbot.waitUntil(handle.is_done, timeout=5000)
+    assert handle.outcome == "success" and seen == []
+
+    kept = QLabel()  # the same job for a widget still open gets its answer
+    qtbot.addWidget(kept)
+    handle = jobs.op(lambda job: "完成").success(kept.setText).run_in_background(kept)
+    qtbot.waitUntil(handle.is_done, timeout=5000)
+    assert kept.text() == "完成"

@@ -131,3 +131,51 @@ def test_search_and_filters_run_as_read_jobs_and_only_the_last_one_counts(qtbot,
     assert threads and threading.main_thread() not in threads
     if chosen in {model.record_id(r) for r in range(model.rowCount())}:
         assert page.selected_id() == chosen  # still among the results: still selected
+
+
+def arrow_rows(header, section: int) -> list[int]:
+    """Width of the dark (arrow) pixels in each row of the section's arrow area, top to bottom."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionHeader
+
+    opt = QStyleOptionHeader()
+    opt.initFrom(header)
+    opt.rect = header.rect().adjusted(header.sectionViewportPosition(section), 0, 0, 0)
+    opt.rect.setWidth(header.sectionSize(section))
+    opt.sortIndicator = QStyleOptionHeader.SortIndicator.SortUp
+    area = header.style().subElementRect(QStyle.SubElement.SE_HeaderArrow, opt, header)
+    image = header.grab().toImage()
+    rows = []
+    for y in range(area.top(), area.bottom() + 1):
+        rows.append(sum(image.pixelColor(x, y).lightness() < 120 for x in range(area.left(), area.right() + 1)))
+    return [n for n in rows if n]
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_the_sort_arrow_reads_like_the_sort_box_and_scales_with_the_font(qtbot, app_look, large):
+    """日期 降序 shows ▼ beside 日期 (Fusion drew ▲), as big as the font asks, and the header's size
+    hint leaves it room beside the text."""
+    from PySide6.QtGui import QStandardItemModel
+    from PySide6.QtWidgets import QTableView
+
+    from desktop.ui.theme import apply_theme
+
+    apply_theme(app_look, large)
+    model = QStandardItemModel(2, 2)
+    model.setHorizontalHeaderLabels(["日期", "服务类别"])
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    header = view.horizontalHeader()
+    header.setSortIndicatorShown(True)
+    header.setSortIndicator(0, Qt.SortOrder.DescendingOrder)
+    view.resizeColumnsToContents()
+    view.show()
+    qtbot.waitExposed(view)
+    rows = arrow_rows(header, 0)
+    assert len(rows) >= header.fontMetrics().height() // 5  # not a 7 px speck in large font
+    assert rows[0] > rows[-1]  # wide at the top: ▼ for a descending sort
+    header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+    rows = arrow_rows(header, 0)
+    assert rows[0] < rows[-1]  # ▲ for ascending
+    text = header.fontMetrics().horizontalAdvance("日期")
+    assert header.sectionSizeHint(0) >= text + len(rows) + 8  # the text and the arrow side by side

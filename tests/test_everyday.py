@@ -118,6 +118,7 @@ def test_totals_of_the_filtered_range_and_hints(qtbot, repo, village):
     hours.show()
     assert not hours.new_button.isEnabled()
     assert hours.hint.isVisible() and "“新建”不可用" in hours.hint.text() and "志愿者" in hours.hint.text()
+    assert "补录" in hours.hint.text()  # how to enter hours of an earlier month
     assert runner().wait_idle(30)
 
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QLabel,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, labelled
 from desktop.ui.jobs import op
+from desktop.ui.table_fit import keep_fitted
 from desktop.ui.review_page import role_of
 from reports import completeness as C
 from storage import periods as P
@@ -62,6 +63,7 @@ class BoardPage(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setTabKeyNavigation(False)  # Tab goes on to the next control; arrows move in the table
         self.table.verticalHeader().setVisible(False)
+        self.table_fit = keep_fitted(self.table, stretch=1)  # 村(社区) names give way to the months
         layout.addWidget(self.table, 3)
         self.rates_title = QLabel("")
         layout.addWidget(self.rates_title)
@@ -71,7 +73,7 @@ class BoardPage(QWidget):
         self.rates.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.rates.setTabKeyNavigation(False)
         self.rates.verticalHeader().setVisible(False)
-        self.rates.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.rates_fit = keep_fitted(self.rates, stretch=0)
         layout.addWidget(self.rates, 1)
         self.message = QLabel("")
         self.message.setObjectName("message")
@@ -113,7 +115,7 @@ class BoardPage(QWidget):
                     tip += "\n退回原因：" + P.display_reason(cell.reason)
                 item.setToolTip(tip)
                 self.table.setItem(i, 2 + j, item)
-        self.table.resizeColumnsToContents()
+        self.table_fit.fit()
         latest = board.periods[-1]
         self.rates_title.setText(f"{P.period_label(latest)}报送率（截止日：次月{board.deadline_day}日）")
         rows = [(name, rates[latest]) for _code, (name, rates) in sorted(board.townships.items())]
@@ -123,6 +125,7 @@ class BoardPage(QWidget):
             for j, text in enumerate((name, str(r.villages), str(r.reported), str(r.on_time),
                                       C.percent(r.reporting_rate), C.percent(r.on_time_rate))):
                 self.rates.setItem(i, j, QTableWidgetItem(text))
+        self.rates_fit.fit()
 
     def choose_export_path(self) -> None:
         default = str(Path.home() / f"月报报送情况-{self.board.periods[-1] if self.board else ''}.xlsx")

@@ -190,7 +190,7 @@ class FillBox(QGroupBox):
             return cell_records(engine, cell)
 
         def done(answer):
-            from desktop.ui.indicators_page import RecordsDialog
+            from desktop.ui.indicator_dialogs import RecordsDialog
 
             label, headers, rows = answer
             if not headers:

@@ -5,6 +5,9 @@ the next one would not fit.  Its minimum width is that of its widest item, so a 
 a page wider than the screen; the height it needs for a given width comes from ``heightForWidth``,
 which the page's vertical box layout honours.  Hidden widgets take no room.
 
+An :class:`~desktop.ui.overflow_bar.OverflowBar` that does not fit at the end of a row takes the rest
+of that row (down to its 更多 button) rather than starting a new one.
+
 Keep a label together with its input by putting both in :func:`labelled` (one item that wraps as a
 unit: “单位：[……]” never splits across rows).  Tab order is unaffected: it follows widget creation.
 """
@@ -86,10 +89,15 @@ class FlowLayout(QLayout):
         for item in self._visible():
             hint = item.sizeHint().expandedTo(item.minimumSize())
             width = max(item.minimumSize().width(), min(hint.width(), area.width()))
-            size = QSize(width, hint.height())
             if rows[-1] and x + self._h + width > area.width():
-                rows.append([])
-                x = 0
+                rest = area.width() - x - self._h
+                widget = item.widget()
+                if widget is not None and widget.property("overflows") and rest >= item.minimumSize().width():
+                    width = rest  # an OverflowBar takes the rest of the row (its extra buttons go under 更多)
+                else:
+                    rows.append([])
+                    x = 0
+            size = QSize(width, hint.height())
             x += (self._h if rows[-1] else 0) + width
             rows[-1].append((item, size))
         y = area.y()

@@ -3,8 +3,8 @@
 The numbers come from ``reports.report.build_report`` (Qt-free, the same code the CLIs and the
 county server use), computed in a read job off the UI thread.  Status is always shown as colour
 AND a text mark (✓ 达标 / ✗ 未达标 / 无法计算 / 无目标值 / 不适用), never colour alone.  Clicking
-a number opens the records behind it (PII masked).  The bar chart is drawn with QPainter (no
-QtCharts: pyside6-addons is ~400 MB).
+a number opens the records behind it (PII masked).  The tables' models and cells are in
+indicator_tables.py, the bar chart in indicator_chart.py, the dialogs in indicator_dialogs.py.
 """
 
 from __future__ import annotations
@@ -13,145 +13,28 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRectF, QSize, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog,
-                               QHeaderView, QInputDialog, QLabel, QMessageBox, QPushButton,
-                               QScrollArea, QSpinBox, QSplitter, QTableView, QTableWidget, QTableWidgetItem, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QFileDialog,
+                               QInputDialog, QLabel, QMessageBox, QPushButton, QScrollArea, QSpinBox, QSplitter,
+                               QTableView, QTableWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, fit_combo_popup, labelled
+from desktop.ui.indicator_chart import BarChart
+from desktop.ui.indicator_dialogs import ProfileEditor, RecordsDialog
+from desktop.ui.indicator_tables import (COLORS, DRILL_COLUMNS, MATRIX_MARK, SUMMARY_COLUMNS, Cell, RowsModel, RowsProxy,
+                                         SortItem, number_text, status_item)
 from desktop.ui.jobs import describe_error, op
 from desktop.ui.printing import PaperJob, paper_menu_button
-from reports.indicators import CANNOT, INDICATORS, MET, NO_TARGET, NOT_APPLICABLE, NOT_MET, IndicatorResult
+from desktop.ui.table_fit import keep_fitted
+from reports.indicators import CANNOT, INDICATORS, MET, NOT_APPLICABLE, NOT_MET, IndicatorResult
+from reports.profiles import Profile, ProfileError, all_profiles, export_profile, import_profile, save_custom_profile
 from storage import reading
 from storage.orgcode import LEVEL_LABELS
 from storage.validation import display_text
-from reports.profiles import (OP_TEXT, Profile, ProfileError, Target, all_profiles, export_profile, import_profile,
-                              save_custom_profile)
 
 log = logging.getLogger("taizhang.desktop.indicators")
-
-COLORS = {MET: "#C6EFCE", NOT_MET: "#FFC7CE", CANNOT: "#FFEB9C", NO_TARGET: "#FFFFFF", NOT_APPLICABLE: "#F2F2F2"}
-BAR_COLORS = {MET: "#2E7D32", NOT_MET: "#C62828", NO_TARGET: "#1565C0", CANNOT: "#9E9E9E", NOT_APPLICABLE: "#BDBDBD"}
-SHORT_MARK = {MET: "✓ 达标", NOT_MET: "✗ 未达标", NO_TARGET: "", CANNOT: "无法计算", NOT_APPLICABLE: "不适用"}
-SUMMARY_COLUMNS = ["编号", "指标", "分子", "分母", "数值", "目标值", "状态", "说明"]
-DRILL_COLUMNS = (2, 4)  # clicking 分子 or 数值 shows the records counted
-
-
-class SortItem(QTableWidgetItem):
-    """A cell that sorts by a number (or text) kept in UserRole, not by its display text."""
-
-    def __init__(self, text: str, key=None):
-        super().__init__(text)
-        self.setData(Qt.ItemDataRole.UserRole, key if key is not None else text)
-        self.setFlags(self.flags() & ~Qt.ItemFlag.ItemIsEditable)
-
-    def __lt__(self, other):
-        a, b = self.data(Qt.ItemDataRole.UserRole), other.data(Qt.ItemDataRole.UserRole)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            return a < b
-        if isinstance(a, (int, float)):
-            return False  # numbers before "—"
-        if isinstance(b, (int, float)):
-            return True
-        return str(a) < str(b)
-
-
-class Cell:
-    """One cell of a :class:`RowsModel`: display text, sort key, status colour, tooltip."""
-
-    __slots__ = ("text", "key", "status", "tip")
-
-    def __init__(self, text: str, key=None, status: str | None = None, tip: str = ""):
-        self.text, self.key, self.status, self.tip = text, (key if key is not None else text), status, tip
-
-
-class RowsModel(QAbstractTableModel):
-    """Read-only rows of Cells.  A county has 400 villages × 14 checks: a model serves them lazily
-    (a QTableWidget would build 30,000+ item objects on the UI thread)."""
-
-    def __init__(self, headers: list[str], parent=None):
-        super().__init__(parent)
-        self.headers = headers
-        self.rows: list[list[Cell]] = []
-        self.payload: list = []  # what each row stands for (a UnitRow, a StandardCheck)
-
-    def set_rows(self, rows: list[list[Cell]], payload: list, headers: list[str] | None = None) -> None:
-        self.beginResetModel()
-        if headers is not None:
-            self.headers = headers
-        self.rows, self.payload = rows, payload
-        self.endResetModel()
-
-    def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self.headers)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.headers[section]
-        return None
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        cell = self.rows[index.row()][index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return cell.text
-        if role == Qt.ItemDataRole.UserRole:
-            return cell.key
-        if role == Qt.ItemDataRole.BackgroundRole and cell.status:
-            return QColor(COLORS[cell.status])
-        if role == Qt.ItemDataRole.ForegroundRole and cell.status:
-            return QColor("#000000")
-        if role == Qt.ItemDataRole.ToolTipRole and cell.tip:
-            return cell.tip
-        return None
-
-
-class RowsProxy(QSortFilterProxyModel):
-    """Sorts by the cells' keys (UserRole; numbers or texts, one kind per column, compared in C++),
-    optionally shows only the rows whose status column is failing."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setSortRole(Qt.ItemDataRole.UserRole)
-        self.only_status: tuple[str, ...] = ()
-        self.status_column = -1
-
-    def set_only(self, statuses: tuple[str, ...], column: int) -> None:
-        if hasattr(self, "beginFilterChange"):  # Qt ≥ 6.9
-            self.beginFilterChange()
-            self.only_status, self.status_column = statuses, column
-            self.endFilterChange()
-        else:  # pragma: no cover - older Qt
-            self.only_status, self.status_column = statuses, column
-            self.invalidateFilter()
-
-    def filterAcceptsRow(self, row, parent):
-        if not self.only_status:
-            return True
-        return self.sourceModel().rows[row][self.status_column].status in self.only_status
-
-    def source_payload(self, proxy_row: int):
-        return self.sourceModel().payload[self.mapToSource(self.index(proxy_row, 0)).row()]
-
-
-def _num(x) -> str:
-    if x is None:
-        return "—"
-    return str(int(x)) if float(x).is_integer() else f"{x:.2f}".rstrip("0").rstrip(".")
-
-
-def _status_item(text: str, status: str, key=None) -> SortItem:
-    item = SortItem(text, key)
-    item.setBackground(QBrush(QColor(COLORS[status])))
-    item.setForeground(QBrush(QColor("#000000")))
-    return item
 
 
 def village_summary(report) -> str:
@@ -175,172 +58,6 @@ def village_summary(report) -> str:
     if report.quality:
         text += f"数据质量问题 {len(report.quality)} 条。"
     return text
-
-
-# --------------------------------------------------------------------------- bar chart
-
-
-class BarChart(QWidget):
-    """Horizontal bars (one per unit) against the target line; value and text mark beside each bar."""
-
-    bar_clicked = Signal(int)
-    BAR_H = 22
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.title = ""
-        self.unit = ""
-        self.target: Target | None = None
-        self.bars: list[tuple[str, float | None, str, str]] = []  # label, value, status, value text
-        self.setMinimumHeight(120)
-
-    def set_data(self, title: str, unit: str, target: Target | None, bars) -> None:
-        self.title, self.unit, self.target, self.bars = title, unit, target, list(bars)
-        self.BAR_H = max(22, self.fontMetrics().height() + 8)  # large-font mode gets taller bars
-        self.setMinimumHeight(60 + self.BAR_H * max(1, len(self.bars)))
-        self.updateGeometry()
-        self.update()
-
-    def sizeHint(self) -> QSize:
-        return QSize(600, 60 + self.BAR_H * max(1, len(self.bars)))
-
-    def _scale_max(self) -> float:
-        values = [b[1] for b in self.bars if b[1] is not None]
-        top = max(values + ([self.target.value] if self.target and self.target.has_target else []) + [0])
-        return top * 1.1 if top > 0 else 1.0
-
-    def mousePressEvent(self, event):
-        row = int((event.position().y() - 40) // self.BAR_H)
-        if 0 <= row < len(self.bars):
-            self.bar_clicked.emit(row)
-
-    def paintEvent(self, _event):
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), QColor("#FFFFFF"))
-        fm = p.fontMetrics()
-        p.setPen(QColor("#000000"))
-        bold = QFont(p.font())
-        bold.setBold(True)
-        p.setFont(bold)
-        p.drawText(8, 8 + fm.ascent(), self.title)
-        p.setFont(QFont(self.font()))
-        if not self.bars:
-            p.drawText(8, 40 + fm.ascent(), "没有可显示的数据")
-            return
-        label_w = min(220, max(fm.horizontalAdvance(b[0]) for b in self.bars) + 16)
-        text_w = max(fm.horizontalAdvance(f"{b[3]} {SHORT_MARK[b[2]]}") for b in self.bars) + 16
-        left, top = label_w, 40
-        width = max(60, self.width() - left - text_w - 10)
-        top_value = self._scale_max()
-        for i, (label, value, status, vtext) in enumerate(self.bars):
-            y = top + i * self.BAR_H
-            p.setPen(QColor("#000000"))
-            p.drawText(QRectF(4, y, label_w - 10, self.BAR_H), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                       fm.elidedText(label, Qt.TextElideMode.ElideRight, label_w - 12))
-            w = 0.0 if value is None else width * max(0.0, value) / top_value
-            p.fillRect(QRectF(left, y + 4, w, self.BAR_H - 8), QColor(BAR_COLORS[status]))
-            p.setPen(QColor("#000000"))
-            mark = SHORT_MARK[status]
-            p.drawText(QRectF(left + w + 6, y, text_w + width, self.BAR_H), Qt.AlignmentFlag.AlignVCenter,
-                       f"{vtext} {mark}".strip())
-        p.setPen(QPen(QColor("#37474F"), 1))
-        p.drawLine(left, top - 4, left, top + len(self.bars) * self.BAR_H)
-        if self.target and self.target.has_target:
-            x = left + width * self.target.value / top_value
-            pen = QPen(QColor("#E65100"), 2, Qt.PenStyle.DashLine)
-            p.setPen(pen)
-            p.drawLine(int(x), top - 6, int(x), top + len(self.bars) * self.BAR_H)
-            p.drawText(int(x) + 4, top - 8, f"目标 {self.target.text}")
-        p.end()
-
-
-# --------------------------------------------------------------------------- dialogs
-
-
-class RecordsDialog(QDialog):
-    """The records behind a number (PII masked)."""
-
-    def __init__(self, title: str, headers: list[str], rows: list[list[str]], parent=None):
-        super().__init__(parent)
-        self.setWindowTitle(title)
-        self.resize(900, 520)
-        layout = QVBoxLayout(self)
-        info = QLabel(f"{title}（共 {len(rows)} 条；身份号码、手机号已隐藏部分数字）")
-        info.setWordWrap(True)
-        layout.addWidget(info)
-        self.table = QTableWidget(len(rows), len(headers))
-        self.table.setHorizontalHeaderLabels(headers)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(value))
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        layout.addWidget(self.table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setText("关闭")
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-
-
-class ProfileEditor(QDialog):
-    """Create a county's own profile from an existing one: name and one target per indicator."""
-
-    def __init__(self, base: Profile, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("新建指标方案")
-        self.resize(760, 560)
-        self.base = base
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"以“{base.name}”为基础。比较方式选“无目标值”表示本方案不考核该指标。"))
-        self.table = QTableWidget(len(INDICATORS), 3)
-        self.table.setHorizontalHeaderLabels(["指标", "比较方式", "目标值"])
-        self.ops: list[QComboBox] = []
-        self.values: list[QDoubleSpinBox] = []
-        for r, d in enumerate(INDICATORS):
-            t = base.target(d.id)
-            item = QTableWidgetItem(f"{d.id} {d.name}（{d.unit}）")
-            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
-            self.table.setItem(r, 0, item)
-            combo = QComboBox()
-            combo.addItems(["无目标值", "≥", ">", "="])
-            combo.setCurrentIndex({None: 0, ">=": 1, ">": 2, "=": 3}[t.op])
-            spin = QDoubleSpinBox()
-            spin.setRange(0, 100000)
-            spin.setDecimals(1)
-            spin.setValue(t.value or 0)
-            self.table.setCellWidget(r, 1, combo)
-            self.table.setCellWidget(r, 2, spin)
-            self.ops.append(combo)
-            self.values.append(spin)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        layout.addWidget(self.table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("保存")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-
-    def profile(self, name: str) -> Profile:
-        targets = {}
-        for d, combo, spin in zip(INDICATORS, self.ops, self.values):
-            op = {0: None, 1: ">=", 2: ">", 3: "="}[combo.currentIndex()]
-            old = self.base.target(d.id)
-            if op is None:
-                targets[d.id] = Target(None, None, "—", "本方案不考核此指标")
-            else:
-                value = spin.value()
-                unit = "%" if d.unit == "%" else f" {d.unit}"
-                same = old.op == op and old.value == value
-                targets[d.id] = Target(op, value, old.text if same else f"{OP_TEXT[op]}{value:g}{unit}",
-                                       old.quote if same else f"{name}自定（基于{self.base.name}）",
-                                       dict(old.params) if same else {})
-        return Profile(name=name, source=f"自定义方案（基于{self.base.name}）", targets=targets)
-
-
-# --------------------------------------------------------------------------- the page
 
 
 class IndicatorsPage(QWidget):
@@ -392,7 +109,7 @@ class IndicatorsPage(QWidget):
         self.summary = QTableWidget(0, len(SUMMARY_COLUMNS))
         self.summary.setHorizontalHeaderLabels(SUMMARY_COLUMNS)
         self._table_setup(self.summary)
-        self.summary.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.summary_fit = keep_fitted(self.summary, stretch=1)
         split.addWidget(self.summary)
         self.chart = BarChart()
         scroll = QScrollArea()
@@ -404,10 +121,21 @@ class IndicatorsPage(QWidget):
         self.tabs.addTab(split, "指标")
         self.units_model = RowsModel([])
         self.units = self._view(self.units_model)
-        self.tabs.addTab(self.units, "各村(社区)")
+        # 14 indicators beside the names do not fit a small screen: the last ones are hidden, and said so
+        self.units_note = QLabel("")
+        self.units_note.setObjectName("unitsNote")
+        self.units_note.setWordWrap(True)
+        self.units_note.setVisible(False)
+        units_box = QWidget()
+        units_layout = QVBoxLayout(units_box)
+        units_layout.setContentsMargins(0, 0, 0, 0)
+        units_layout.addWidget(self.units, 1)
+        units_layout.addWidget(self.units_note)
+        keep_fitted(self.units, stretch=0, optional=len(INDICATORS), elide=False, on_hidden=self._units_hidden)
+        self.tabs.addTab(units_box, "各村(社区)")
         self.standards_model = RowsModel(["村(社区)", "检查项", "标准", "本单位数值", "状态", "差距"])
         self.standards = self._view(self.standards_model)
-        self.standards.horizontalHeader().setStretchLastSection(True)
+        keep_fitted(self.standards, stretch=2)  # 标准 (the rule's text) takes what is left
         standards_box = QWidget()
         box_layout = QVBoxLayout(standards_box)
         box_layout.setContentsMargins(0, 0, 0, 0)
@@ -419,7 +147,7 @@ class IndicatorsPage(QWidget):
         self.quality = QTableWidget(0, 4)
         self.quality.setHorizontalHeaderLabels(["级别", "村(社区)", "问题", "说明"])
         self._table_setup(self.quality)
-        self.quality.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.quality_fit = keep_fitted(self.quality, stretch=3)
         self.tabs.addTab(self.quality, "数据质量")
 
         self.compute_button.clicked.connect(self.compute)
@@ -459,12 +187,12 @@ class IndicatorsPage(QWidget):
         return view
 
     @staticmethod
-    def _load(view: QTableView, rows, payload, headers=None) -> None:
+    def _load(view: QTableView, rows, payload, headers=None, header_tips=None) -> None:
         """Show rows already in division-code order without a sort pass (5,600 rows: a proxy sort
         calls the Python model ~140,000 times); clicking a header still sorts."""
         proxy = view.model()
         proxy.sort(-1)
-        proxy.sourceModel().set_rows(rows, payload, headers)
+        proxy.sourceModel().set_rows(rows, payload, headers, header_tips)
         header = view.horizontalHeader()
         header.blockSignals(True)
         header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
@@ -602,51 +330,53 @@ class IndicatorsPage(QWidget):
             name = SortItem(d.name)
             name.setToolTip(f"{d.numerator_label} ÷ {d.denominator_label}\n方案原文：{res.target.quote}")
             t.setItem(r, 1, name)
-            num = SortItem(_num(res.numerator), res.numerator)
+            num = SortItem(number_text(res.numerator), res.numerator)
             num.setToolTip(f"{d.numerator_label}（点击查看计入的记录）")
             t.setItem(r, 2, num)
-            den = SortItem(_num(res.denominator), res.denominator)
+            den = SortItem(number_text(res.denominator), res.denominator)
             den.setToolTip(d.denominator_label)
             t.setItem(r, 3, den)
             value = SortItem(res.value_text, res.value)
             t.setItem(r, 4, value)
             t.setItem(r, 5, SortItem(res.target.describe()))
-            t.setItem(r, 6, _status_item(res.mark, res.status))
+            t.setItem(r, 6, status_item(res.mark, res.status))
             t.setItem(r, 7, SortItem(res.explain()))
             if res.drill is not None:
                 for c in DRILL_COLUMNS:
                     t.item(r, c).setForeground(QBrush(QColor("#0B57D0")))
-        t.resizeColumnsToContents()
-        t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.summary_fit.fit()
 
     def _fill_units(self, report) -> None:
         units = report.townships + report.villages
-        headers = ["名称", "层级", "城乡分类"] + [f"{d.id} {d.name}" for d in INDICATORS]
+        headers = ["名称", "层级", "城乡分类"] + [d.id for d in INDICATORS]
+        tips = ["", "", ""] + [f"{d.id} {d.name}" for d in INDICATORS]
         rows = []
         for unit in units:
             row = [Cell(unit.name, unit.org_code), Cell(LEVEL_LABELS[unit.level]),
                    Cell(unit.urban_rural or "")]
             for d in INDICATORS:
                 res = unit.results[d.id]
-                text = f"{res.value_text if res.value is not None else ''} {SHORT_MARK[res.status]}".strip() or "—"
+                text = f"{res.value_text if res.value is not None else ''} {MATRIX_MARK[res.status]}".strip() or "—"
                 # no value sorts below every number (float keys only in this column: Qt compares them natively)
                 row.append(Cell(text, res.value if res.value is not None else float("-inf"), res.status,
                                 f"{res.mark}：{res.explain()}"))
             rows.append(row)
         order = sorted(range(len(units)), key=lambda i: units[i].org_code)
-        self._load(self.units, [rows[i] for i in order], [units[i] for i in order], headers)
-        self.units.resizeColumnToContents(0)
+        self._load(self.units, [rows[i] for i in order], [units[i] for i in order], headers, tips)
         self.tabs.setTabText(1, f"各村(社区)（{len(report.villages)}）" if report.villages else "各村(社区)")
 
     def _fill_standards(self, report) -> None:
         rows = [[Cell(c.org_name, c.org_code), Cell(c.check), Cell(c.rule, tip=c.source), Cell(c.figure),
                  Cell(c.mark, status=c.status), Cell(c.gap, tip=c.gap)] for c in report.standards]
         self._load(self.standards, rows, report.standards)  # already in division-code order
-        for col, width in ((0, 110), (1, 190), (2, 300), (3, 110), (4, 90)):
-            self.standards.setColumnWidth(col, width)
         self._filter_standards()
         failing = sum(c.status == NOT_MET for c in report.standards)
         self.tabs.setTabText(2, f"达标检查（未达标 {failing}）")
+
+    def _units_hidden(self, headers: list[str]) -> None:
+        self.units_note.setText(f"屏幕较窄，{'、'.join(headers)} 没有显示：在“指标”页或导出的 Excel 中可以看到。"
+                                if headers else "")
+        self.units_note.setVisible(bool(headers))
 
     def _filter_standards(self) -> None:
         only = (NOT_MET, CANNOT) if self.only_failing.isChecked() else ()
@@ -667,8 +397,7 @@ class IndicatorsPage(QWidget):
             msg = SortItem(f.message)
             msg.setToolTip("双击查看相关记录")
             t.setItem(r, 3, msg)
-        t.resizeColumnsToContents()
-        t.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.quality_fit.fit()
         self.tabs.setTabText(3, f"数据质量（{len(report.quality)}）")
 
     # ---------------------------------------------------------------- chart

@@ -55,6 +55,7 @@ import threading
 import time
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidget
 
@@ -161,6 +162,11 @@ class JobHandle(QObject):
     def is_done(self) -> bool:
         return self.outcome is not None
 
+    def _parent_gone(self) -> bool:
+        """The widget the job was started for was deleted (its page or form closed) before the answer
+        came: its callbacks would touch a dead C++ object, so the answer is dropped."""
+        return self.parent_widget is not None and not shiboken6.isValid(self.parent_widget)
+
     def cancel(self) -> None:
         self.control.cancel()
 
@@ -173,7 +179,7 @@ class JobHandle(QObject):
         self._show_timer.start(SHOW_PROGRESS_AFTER_MS)
 
     def _show_dialog(self) -> None:
-        if self.is_done():
+        if self.is_done() or self._parent_gone():
             return
         dlg = QProgressDialog(self.job.label, "取消", 0, 0, self.parent_widget)
         dlg.setWindowTitle("请稍候")
@@ -239,7 +245,9 @@ class JobHandle(QObject):
                     for name in self.job.affected_types:
                         ctx.records_changed.emit(name)
                     ctx.refresh_unsent_count()
-            if self.job.on_success is not None:
+            if self._parent_gone():
+                log.info("job answer dropped: its window was closed before it came")
+            elif self.job.on_success is not None:
                 self.job.on_success(result)
         finally:
             self._finish("success")
@@ -248,7 +256,9 @@ class JobHandle(QObject):
         self._close_progress()
         self.error = exc
         try:
-            if self.job.on_failure is not None:
+            if self._parent_gone():
+                log.info("job failure not shown: its window was closed (%s)", type(exc).__name__)
+            elif self.job.on_failure is not None:
                 self.job.on_failure(exc)
             else:
                 show_error(self.parent_widget, exc, title=self.job.label or "操作未完成")
@@ -258,7 +268,7 @@ class JobHandle(QObject):
     def _on_cancelled(self) -> None:
         self._close_progress()
         try:
-            if self.job.on_cancel is not None:
+            if self.job.on_cancel is not None and not self._parent_gone():
                 self.job.on_cancel()
         finally:
             self._finish("cancelled")

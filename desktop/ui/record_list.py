@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDateEdi
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.jobs import show_error, write_op
+from desktop.ui.overflow_bar import OverflowBar
 from desktop.ui.printing import LedgerChoice, LedgerScopeDialog, PaperJob, disclosed, paper_buttons
 from desktop.ui.record_model import RecordFilter, RecordTableModel
 from desktop.ui.theme import mark_destructive
@@ -127,7 +128,8 @@ class RecordListPage(QWidget):
                         (self.restore_button, "restore"), (self.history_button, "history"),
                         (self.deleted_toggle, "show_deleted")):
             b.setObjectName(name)
-            actions.addWidget(b)
+            if b not in (self.history_button, self.deleted_toggle):  # these go under 更多 when the row is full
+                actions.addWidget(b)
         self.new_button.setToolTip("新建一条记录（Ctrl+N）")
         self.edit_button.setToolTip("修改选中的记录（Enter 或 F2）")
         self.delete_button.setToolTip("删除选中的记录（Delete）；删除后可在“最近删除”中恢复")
@@ -146,7 +148,9 @@ class RecordListPage(QWidget):
             self.new_button.setEnabled(False)
             self.new_button.setToolTip(f"{self.rt.label}在{parent_label}的表单中填写：打开{parent_label}，在表单下方添加")
             self.hint.setText(f"“新建”不可用：{self.rt.label}在{parent_label}的表单里添加——到“{parent_label}”那一页，"
-                              f"选中一位{parent_label}，按“修改”，在表单下方点“添加”。")
+                              f"选中一位{parent_label}，按“修改”，在表单下方点“添加”。"
+                              + ("补录以前的也这样添加，日期填实际的那一天。"
+                                 if self.rt.date_field else ""))
             self.hint.setVisible(True)
         self.new_button.clicked.connect(self.new_record)
         self.edit_button.clicked.connect(self.edit_record)
@@ -165,8 +169,9 @@ class RecordListPage(QWidget):
         compact_combo(self.sort_combo, 5)
         self.sort_combo.activated.connect(self._sort_chosen)
         actions.addWidget(labelled("排序(&O)：", self.sort_combo))
-        for b in paper_buttons(self, self.paper_job):  # 打印预览 · 打印 · 导出PDF
-            actions.addWidget(b)
+        # the less used buttons: in large font at 1024×768 the ones that do not fit go under 更多 ▾
+        actions.addWidget(OverflowBar([self.history_button, self.deleted_toggle,
+                                       *paper_buttons(self, self.paper_job)]))  # 打印预览 · 打印 · 导出PDF
         layout.addLayout(actions)
         layout.addWidget(self.hint)
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout,
-                               QHeaderView, QLabel, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea, QSplitter,
+                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import op, write_op
+from desktop.ui.table_fit import keep_fitted
 from storage import periods as P
 from storage import reading
 from storage.orgcode import OrgCode
@@ -137,10 +138,9 @@ class ReviewPage(QWidget):
         self.units.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.units.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.units.setTabKeyNavigation(False)  # Tab goes on to the next control; arrows move in the table
-        header = self.units.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.units.verticalHeader().setVisible(False)
+        # names take what is left; on a narrow screen 本月记录 and 提交时间 give way (in the detail on the right)
+        self.units_fit = keep_fitted(self.units, stretch=0, optional=2)
         self.units.itemSelectionChanged.connect(self._show_selected)
         splitter.addWidget(self.units)
 
@@ -161,8 +161,8 @@ class ReviewPage(QWidget):
         self.records.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.records.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.records.setTabKeyNavigation(False)
-        self.records.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.records.verticalHeader().setVisible(False)
+        self.records_fit = keep_fitted(self.records, stretch=2)
         self.records.setToolTip("选中有问题的记录后点“退回”，可以逐条写意见；“修改记录”看这条记录改过什么")
         self.records.itemSelectionChanged.connect(self._update_history_button)
         dl.addWidget(self.records, 1)
@@ -245,6 +245,7 @@ class ReviewPage(QWidget):
                     item.setBackground(QBrush(QColor(STATUS_COLORS.get(st.status, "#FFFFFF"))))
                     item.setForeground(QBrush(QColor("#000000")))
                 self.units.setItem(i, j, item)
+        self.units_fit.fit()
         what = "待审核" if self.role == "township" else "待接收"
         self.summary.setText(f"共 {len(rows)} 个村(社区)，{what} {waiting} 个")
         if selected:
@@ -307,6 +308,7 @@ class ReviewPage(QWidget):
             content = "  ".join(display_value(rt, c, rec.get(c)) for c in rt.list_columns if c != rt.date_field)
             for j, text in enumerate((rt.label, str(rec[rt.date_field]), content)):
                 self.records.setItem(i, j, QTableWidgetItem(text))
+        self.records_fit.fit()
         can = {a: P.may_act(self.role, a) is None and st.status in P.ACTIONS[a][0] for a in P.ACTIONS}
         self.approve_btn.setEnabled(can["approve"])
         self.return_btn.setEnabled(can["return"])
