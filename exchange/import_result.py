@@ -65,7 +65,7 @@ class ImportConflict:
     def text(self) -> str:
         rt = RECORD_TYPES[self.record_type]
         diffs = "；".join(f"{label}：表格中为“{new}”，当前为“{old}”" for label, new, old in self.differences)
-        return (f"工作表“{self.sheet}”第{self.row}行：这条{rt.label}记录在导出后已被修改（表格中是第{self.row_version}版，"
+        return (f"工作表“{self.sheet}”第{self.row}行：这条{rt.record_noun}在导出后已被修改（表格中是第{self.row_version}版，"
                 f"当前是第{self.stored_version}版），未覆盖。{diffs}")
 
 

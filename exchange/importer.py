@@ -511,7 +511,7 @@ class _Planner:
             if record_id:
                 if record_id in deleted:
                     self.issue(sheet_name, row.excel_row, None, "记录编号", "",
-                               f"这条{rt.label}记录已在本系统中删除。如需恢复，请先在“最近删除”中恢复后再导入；"
+                               f"这条{rt.record_noun}已在本系统中删除。如需恢复，请先在“最近删除”中恢复后再导入；"
                                "如是新记录，请清空该行隐藏的“记录编号”列")
                     counts.rejected += 1
                     continue
@@ -562,7 +562,7 @@ class _Planner:
             if old is not None:
                 if old.get("org_code") != values.get("org_code"):
                     self.issue(sheet_name, row.excel_row, None, "区划代码", values.get("org_code"),
-                               f"这条{rt.label}记录属于区划代码{old.get('org_code')}，不能改到另一个单位")
+                               f"这条{rt.record_noun}属于区划代码{old.get('org_code')}，不能改到另一个单位")
                     counts.rejected += 1
                     continue
                 changed = [n for n, val in values.items()
@@ -817,16 +817,18 @@ def import_files(repo: Repository, paths: Iterable[str | Path], *, scope: str | 
     files = expand_paths(paths)
     results: list[ImportResult] = []
     for i, path in enumerate(files):
+        # a workbook not yet started when 取消 came is reported as cancelled too, so the caller's
+        # summary says 已取消 however early the user pressed it
         if _cancelled(cancel):
-            results.append(ImportResult(path, status="cancelled"))
-            continue
-        try:
-            result = import_workbook(repo, path, scope=scope, dry_run=dry_run, progress=progress,
-                                     cancel=cancel, file_index=i, file_count=len(files))
-        except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
-            result = ImportResult(path, status="rejected")
-            result.issues.append(CellIssue("", None, None, "", "",
-                                           f"读取时出现意外错误（{type(exc).__name__}: {exc}），整个工作簿未导入"))
+            result = ImportResult(path, status="cancelled")
+        else:
+            try:
+                result = import_workbook(repo, path, scope=scope, dry_run=dry_run, progress=progress,
+                                         cancel=cancel, file_index=i, file_count=len(files))
+            except Exception as exc:  # noqa: BLE001 - one broken file must not stop the batch
+                result = ImportResult(path, status="rejected")
+                result.issues.append(CellIssue("", None, None, "", "",
+                                               f"读取时出现意外错误（{type(exc).__name__}: {exc}），整个工作簿未导入"))
         if report_dir and result.errors:
             try:
                 result.report = write_error_report(result, report_dir)

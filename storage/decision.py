@@ -133,28 +133,28 @@ def _local_values(rt: RecordType, p: Proposal, stored: dict | None) -> Decision:
     """A write made here: the record as it would be, or why it cannot be made."""
     if p.op == "insert":
         if stored is not None:
-            return Decision(REJECTED, f"{rt.label}记录{p.record_id}已存在，不能重复新建")
+            return Decision(REJECTED, f"{rt.record_noun}{p.record_id}已存在，不能重复新建")
         return Decision(APPLIED, op="insert", values=dict(p.values, deleted=False))
     if stored is None:
-        return Decision(REJECTED, f"找不到要修改的{rt.label}记录（{p.record_id}），可能已被删除或尚未同步")
+        return Decision(REJECTED, f"找不到要修改的{rt.record_noun}（{p.record_id}），可能已被删除或尚未同步")
     # made on an older version than the stored one (a workbook exported elsewhere may carry a
     # newer number than this database's: that is not stale)
     if p.base_version is not None and stored["version"] > p.base_version:
-        return Decision(CONFLICT, f"这条{rt.label}记录已被他人修改（版本{stored['version']}），请重新打开后再改")
+        return Decision(CONFLICT, f"这条{rt.record_noun}已被他人修改（版本{stored['version']}），请重新打开后再改")
     new = {f.name: stored.get(f.name) for f in rt.fields}
     if p.op == "update":
         if stored["deleted"]:
-            return Decision(REJECTED, f"这条{rt.label}记录已删除，请先在“最近删除”中恢复再修改")
+            return Decision(REJECTED, f"这条{rt.record_noun}已删除，请先在“最近删除”中恢复再修改")
         names = rt.field_names
         new.update((k, v) for k, v in p.values.items() if k in names)
         new["deleted"] = False
     elif p.op == "delete":
         if stored["deleted"]:
-            return Decision(REJECTED, f"这条{rt.label}记录已经删除")
+            return Decision(REJECTED, f"这条{rt.record_noun}已经删除")
         new["deleted"] = True
     else:
         if not stored["deleted"]:
-            return Decision(REJECTED, f"这条{rt.label}记录没有被删除，无需恢复")
+            return Decision(REJECTED, f"这条{rt.record_noun}没有被删除，无需恢复")
         new["deleted"] = False
     return Decision(APPLIED, op=p.op, values=new)
 
@@ -168,7 +168,7 @@ def _remote_values(rt: RecordType, p: Proposal, stored: dict | None, ctx: Contex
     # a record never held here is taken as new whatever its base version (e.g. one the server
     # refused earlier and the village restored: a conflict there could never settle)
     if stored is not None and not p.adopt and stored["version"] != p.base_version:
-        return Decision(CONFLICT, f"这条{rt.label}记录在别处已被修改（对方版本{stored['version']}，本机基于版本"
+        return Decision(CONFLICT, f"这条{rt.record_noun}在别处已被修改（对方版本{stored['version']}，本机基于版本"
                                   f"{p.base_version}），两个版本都已保留，请选择保留哪一个")
     new = values_from_payload(rt, p.values)
     new["deleted"] = bool(p.values.get("deleted", False))

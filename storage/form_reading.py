@@ -62,7 +62,7 @@ def read_form(repo, type_name: str, org_code: str, record_id: str | None = None,
     if record_id is not None:
         record = repo.get(type_name, record_id)
         if record is None:
-            raise RecordNotFound(f"找不到要修改的{rt.label}记录，可能已被删除或尚未同步")
+            raise RecordNotFound(f"找不到要修改的{rt.record_noun}，可能已被删除或尚未同步")
     data = FormData(type_name, record, repo.choices(), ref_options(repo, rt, org_code),
                     own_org=repo.get_setting("org_code"))
     if with_children and record_id is not None:

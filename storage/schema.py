@@ -117,6 +117,11 @@ class RecordType:
                 return f
         raise KeyError(f"{self.name}.{name}")
 
+    @property
+    def record_noun(self) -> str:
+        """The label as a noun for "这条…": 服务设施记录, but 服务记录 (not 服务记录记录)."""
+        return self.label if self.label.endswith("记录") else f"{self.label}记录"
+
     @cached_property  # asked for on every write; the fields never change
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)

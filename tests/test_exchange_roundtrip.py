@@ -180,8 +180,10 @@ def test_batch_import_of_a_folder_with_progress_and_cancel(demo_repo, county_rep
     assert (0, "写入") in seen and (1, "完成") in seen
     # cancel: set before the first write; nothing of the batch is written
     fresh = Repository(open_database(tmp_path / "fresh.sqlite3"), actor="县")
-    cancelled = import_files(fresh, [folder / "a-好.xlsx"], cancel=lambda: True)
+    reported = []  # the desktop's summary is built from what on_result reports, not the return value
+    cancelled = import_files(fresh, [folder / "a-好.xlsx"], cancel=lambda: True, on_result=reported.append)
     assert cancelled[0].status == "cancelled" and sum(record_counts(fresh).values()) == 0
+    assert [r.status for r in reported] == ["cancelled"]
 
 
 def test_cancel_during_write_rolls_back(demo_repo, county_repo, tmp_path):

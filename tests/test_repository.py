@@ -529,7 +529,7 @@ def test_bulk_write_same_record_twice_in_one_chunk(brepo):
     assert [c.version for c in changes_for(brepo.engine, rid)] == [1, 2]
     before = snapshot(brepo.engine)
     dup = str(uuid.uuid4())
-    with pytest.raises(WriteRefused, match=f"服务记录记录{dup}已存在，不能重复新建"):
+    with pytest.raises(WriteRefused, match=f"服务记录{dup}已存在，不能重复新建"):
         brepo.bulk_write([WriteOp("service", "insert", _service(4).values, dup), _service(5),
                           WriteOp("service", "insert", _service(6).values, dup)])
     assert snapshot(brepo.engine) == before

@@ -67,7 +67,7 @@ class FormDrafts:
         if self.record_id is not None and drafted_on is not None and drafted_on != self._base_version:
             # The record changed after the draft was written (e.g. a sync): the draft's values are put
             # over the CURRENT record and saved against the current version — the user checks first.
-            self.notice.setText(f"注意：这份草稿保存之后，这条{self.rt.label}记录又被修改过"
+            self.notice.setText(f"注意：这份草稿保存之后，这条{self.rt.record_noun}又被修改过"
                                 f"（草稿基于第{drafted_on}版，现在是第{self._base_version}版）。"
                                 "表单中是草稿的内容，请逐项核对后再保存。")
             self.notice.show()
@@ -95,7 +95,7 @@ class FormDrafts:
         if draft is None or not self.isVisible():
             return
         box = QMessageBox(QMessageBox.Icon.Question, "有未保存的草稿",
-                          f"这条{self.rt.label}记录有一份未保存的草稿（{draft.summary()}）。\n要用草稿的内容继续修改吗？",
+                          f"这条{self.rt.record_noun}有一份未保存的草稿（{draft.summary()}）。\n要用草稿的内容继续修改吗？",
                           parent=self)
         box.setObjectName("offer_leftover_draft")
         box.setWindowModality(Qt.WindowModality.WindowModal)

@@ -325,7 +325,7 @@ class RecordListPage(QWidget):
         if self.rt.parent:
             return  # the hint already says where these records are added
         if count == 0 and not filtered:
-            self.hint.setText(f"还没有{self.rt.label}记录。点“新建”（或按 Ctrl+N）添加第一条；"
+            self.hint.setText(f"还没有{self.rt.record_noun}。点“新建”（或按 Ctrl+N）添加第一条；"
                               "也可以在“导入导出”页从 Excel 模板导入。")
         elif count == 0:
             self.hint.setText("没有符合条件的记录。清空搜索框（Esc）或把筛选改回“全部”再看。")
@@ -547,7 +547,7 @@ class RecordListPage(QWidget):
             for k in (self.rt.date_field, "category"):
                 if k and row.get(k):
                     parts.append(row[k])
-        return f"{self.rt.label}“{' '.join(parts)}”" if parts else f"这条{self.rt.label}记录"
+        return f"{self.rt.label}“{' '.join(parts)}”" if parts else f"这条{self.rt.record_noun}"
 
     def delete_record(self, confirm: bool = True):
         record_id = self.selected_id()

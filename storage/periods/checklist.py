@@ -69,7 +69,7 @@ def completeness(repo, org_code: str, period: str) -> Checklist:
                 t.c.org_code == org_code, t.c.deleted.is_(False))).scalar_one()
             checklist.items.append(CheckItem(
                 f"standing:{name}", rt.label, n > 0,
-                f"共 {n} 条" if n else f"还没有{rt.label}记录，请在“{rt.label}”页录入"))
+                f"共 {n} 条" if n else f"还没有{rt.record_noun}，请在“{rt.label}”页录入"))
         t = table_for("org_year")
         year_row = conn.execute(select(t).where(t.c.org_code == org_code, t.c.deleted.is_(False),
                                                 t.c.year == start.year)).mappings().first()
