@@ -221,3 +221,50 @@ def test_form_save_does_not_wait_for_the_sync_network(qtbot, repo, server, insec
     assert "同步完成" in panel.message.text()
     form.deleteLater()
     slow_server.close()
+
+
+def test_sign_in_talks_to_the_server_off_the_writer(qtbot, repo, server, insecure_keyring):
+    """The sign-in dialog's login runs on the network thread and hands its settings to the writer
+    (SyncClient(writer=run_on_writer)): a form save made while the server is slow to answer /login
+    returns at once, and the sign-in's settings are saved when the answer comes."""
+    import time
+
+    from PySide6.QtWidgets import QDialog
+
+    from desktop.forms import RecordForm
+    from desktop.ui.context import AppContext
+    from desktop.ui.jobs import runner
+    from desktop.ui.sync_widgets import LoginDialog
+    from storage import local
+    from tests.serverproc import ResponseDroppingProxy
+
+    slow_server = ResponseDroppingProxy(server.port, drop=lambda method, path: False,
+                                        delay=lambda method, path: SLOW_S if "/login" in path else 0)
+    local.set_identity(repo, VILLAGE, "幸福村")
+    dialog = LoginDialog(AppContext(repo))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.server.setText(slow_server.url)
+    dialog.user.setText("cun")
+    dialog.password.setText(PASSWORD)
+    dialog.sign_in()
+    qtbot.waitUntil(lambda: any("/login" in p for p in slow_server.received), timeout=30_000)
+
+    form = RecordForm(repo, "service", VILLAGE, None, autosave_ms=60_000)
+    form.show()
+    qtbot.waitExposed(form)
+    for name, value in _service(7).items():
+        if name != "org_code":
+            form.field_widget(name).set_raw(value)
+    started = time.monotonic()
+    record = form.save()
+    waited = time.monotonic() - started
+    assert record is not None and form.result() == QDialog.DialogCode.Accepted
+    assert waited < SLOW_S / 2, f"the save waited {waited:.1f} s behind the sign-in"
+    assert not dialog.handle.is_done()  # the sign-in was still waiting for the server meanwhile
+
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=60_000)
+    runner().wait_idle()
+    assert repo.get_setting("server_url") == slow_server.url and repo.get_setting("user") == "cun"
+    form.deleteLater()
+    slow_server.close()

@@ -1,8 +1,8 @@
 """同步 in the desktop app: the sync panel (on the 月报与同步 page), the sign-in dialog, conflicts.
 
-A sync runs as ``desktop.ui.jobs.network_op`` (the network thread) with progress and 取消; its
-local writes go to the single DB writer thread one transaction at a time (``run_on_writer``), so a
-form save never waits for the server.  Sign-in and conflict choices are ``write_op`` jobs.
+A sync and a sign-in run as ``desktop.ui.jobs.network_op`` (the network thread), a sync with progress
+and 取消; their local writes go to the single DB writer thread one transaction at a time
+(``run_on_writer``), so a form save never waits for the server.  Conflict choices are ``write_op`` jobs.
 ``sync.client`` reports progress through a plain callable and reads the cancel flag of the job.  The device token lives only in the OS keyring; when the
 keyring is insecure the panel says so and shows a password box for each sync instead.
 """
@@ -136,9 +136,14 @@ class LoginDialog(QDialog):
         self.message.setText("正在登录…")
 
         def work(job):
+            from storage import local
             from sync.client import SyncClient
 
-            client = SyncClient(repo, server, user, ca_file=ca, retries=1, timeout=30, cancel=job.cancelled)
+            # on the network thread, like a sync: the writer stays free for form saves while the server
+            # answers, and each local write (the device id if new, the sign-in's settings) is handed to it
+            run_on_writer(lambda: local.device_id(repo))
+            client = SyncClient(repo, server, user, ca_file=ca, retries=1, timeout=30, cancel=job.cancelled,
+                                writer=run_on_writer)
             try:
                 return client.login(password, new_password=new_password)
             finally:
@@ -162,7 +167,7 @@ class LoginDialog(QDialog):
                 return
             self.message.setText(f"登录失败：{exc}")
 
-        self.handle = write_op(work).success(done).failure(failed).run_in_background(self)
+        self.handle = network_op(work).success(done).failure(failed).run_in_background(self)
 
 
 class ConflictsDialog(QDialog):
