@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
-from desktop.ui.context import AppContext
+from desktop.ui.context import AppContext, read_stored_settings
 from desktop.ui.jobs import network_op, run_on_writer, write_op
 from storage.schema import RECORD_TYPES
 from storage.validation import display_text
@@ -54,15 +54,15 @@ class LoginDialog(QDialog):
         self.message.setObjectName("loginMessage")
         layout.addWidget(self.message)
         form = QFormLayout()
-        self.server = QLineEdit(ctx.repo.get_setting("server_url") or "https://")
+        self.server = QLineEdit(ctx.stored.server_url or "https://")
         self.server.setObjectName("loginServer")
-        self.user = QLineEdit(ctx.repo.get_setting("user") or "")
+        self.user = QLineEdit(ctx.stored.user)
         self.user.setObjectName("loginUser")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setObjectName("loginPassword")
         ca_row = QHBoxLayout()
-        self.ca_file = QLineEdit(ctx.repo.get_setting("sync.ca_file") or "")
+        self.ca_file = QLineEdit(ctx.stored.ca_file)
         self.ca_file.setPlaceholderText("县民政局提供的证书文件（可不填）")
         browse = QPushButton("浏览…")
         browse.clicked.connect(self._browse)
@@ -145,12 +145,15 @@ class LoginDialog(QDialog):
             client = SyncClient(repo, server, user, ca_file=ca, retries=1, timeout=30, cancel=job.cancelled,
                                 writer=run_on_writer)
             try:
-                return client.login(password, new_password=new_password)
+                info = client.login(password, new_password=new_password)
             finally:
                 client.transport.close()
+            return info, read_stored_settings(repo)  # as the sign-in left them, read here
 
-        def done(info):
+        def done(answer):
+            info, stored = answer
             self.info = info
+            self.ctx.remember_stored(stored)
             self.buttons.setEnabled(True)
             for w in (self.password, self.new_password, self.new_password2):
                 w.clear()
@@ -374,8 +377,7 @@ class SyncPanel(QGroupBox):
     # ------------------------------------------------------------------ state
 
     def refresh(self) -> None:
-        url = self.ctx.repo.get_setting("server_url")
-        user = self.ctx.repo.get_setting("user")
+        url, user = self.ctx.stored.server_url, self.ctx.stored.user
         self.server_label.setText(f"服务器：{url}（用户 {user}）" if url else "尚未登录县级服务器，请先点“登录…”")
         self.unsent_label.setText(f"未上传的修改：{self.ctx.unsent_count} 条")
         insecure = not credentials.keyring_is_secure()
@@ -412,7 +414,7 @@ class SyncPanel(QGroupBox):
         """Probe the server off the writer thread (3 s); sync quietly only if it answers."""
         from desktop.ui.jobs import op
 
-        url, user = self.ctx.repo.get_setting("server_url"), self.ctx.repo.get_setting("user")
+        url, user = self.ctx.stored.server_url, self.ctx.stored.user
         busy = self.handle is not None and not self.handle.is_done()
         if busy or self.ctx.is_demo or not url or not user or not credentials.keyring_is_secure():
             return
@@ -445,7 +447,7 @@ class SyncPanel(QGroupBox):
         if self.ctx.is_demo:
             self.message.setText("演示数据永远不会同步到县级服务器。")
             return
-        if not self.ctx.repo.get_setting("server_url"):
+        if not self.ctx.server_url():
             self.open_login("请先登录县级服务器")
             return
         password = self.password.text() or None
