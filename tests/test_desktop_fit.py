@@ -516,3 +516,44 @@ def test_a_full_toolbar_puts_its_extra_buttons_under_more(qtbot, taizhang_home, 
         qtbot.waitUntil(lambda: lst.deleted_toggle.isChecked(), timeout=5000)
         assert seen == {"history": lst.history_button.isEnabled(), "checkable": True}
         settle()
+
+
+def test_a_button_under_more_keeps_its_alt_key(qtbot, taizhang_home, repo, app_look):
+    """Large font at 1024×768, 修改记录(&L) and 最近删除(&D) under 更多 ▾: Alt+L and Alt+D still press
+    them; and when they are back on the row, the same keys press them there (no ambiguous shortcut)."""
+    from PySide6.QtTest import QTest
+
+    from desktop.ui.overflow_bar import OverflowBar
+
+    with opened_window(qtbot, make_db(taizhang_home, repo, "village", True)) as controller:
+        window = controller.window
+        window.showNormal()
+        window.resize(client_area(OLD_SCREEN))
+        window.show_page("service")
+        lst = window.current_list()
+        qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+        settle()
+        bar = lst.findChild(OverflowBar)
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        for room in (bar.more.sizeHint().width(), 10_000):  # all under 更多; then all on the row
+            bar._arrange(room)
+            hidden = room < 10_000
+            assert (lst.history_button in bar.hidden, lst.deleted_toggle in bar.hidden) == (hidden, hidden)
+            assert lst.history_button.isVisible() != hidden
+            lst.history_dialog = None
+            lst.select_row(0)
+            lst.table.setFocus()
+            QTest.keyClick(lst.table, Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)
+            qtbot.waitUntil(lambda: lst.history_dialog is not None and lst.history_dialog.isVisible(), timeout=5000)
+            lst.history_dialog.done(0)
+            settle()
+            window.activateWindow()
+            qtbot.waitUntil(window.isActiveWindow)
+            before = lst.deleted_toggle.isChecked()
+            lst.table.setFocus()
+            QTest.keyClick(lst.table, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
+            qtbot.waitUntil(lambda: lst.deleted_toggle.isChecked() != before, timeout=5000)
+            lst.set_show_deleted(False)
+            qtbot.waitUntil(lambda: lst.loaded and lst.model.rowCount() > 0, timeout=30_000)
+            settle()

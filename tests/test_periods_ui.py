@@ -84,6 +84,11 @@ def test_checklist_submit_and_returned_notice(qtbot, repo, tmp_path):
     assert f"{P.period_label(month)}的月报被退回" in text and "请补充服务对象" in text and "服务对象应为残疾人" in text
     assert "[record:" not in text
     assert page.submit_btn.text() == "重新提交月报…" and page.submit_btn.isEnabled()
+    # only what is true of a returned month: the return and what to do, not the earlier 已提交 line
+    assert page.status.text().startswith(f"{P.period_label(month)}：已退回，请按退回意见改正后重新提交")
+    shown = [w.text() for w in (page.status, page.message, *page.notice_labels) if w.isVisibleTo(page)]
+    assert not any("已提交" in t or "撤回提交" in t for t in shown), shown
+    assert not page.withdraw_btn.isVisibleTo(page)
     QApplication.processEvents()
     assert page.grab().save(str(shots_dir(tmp_path) / "periods.png"))
     # it stays after a correction, and goes only when the month is resubmitted

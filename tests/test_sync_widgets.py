@@ -221,3 +221,98 @@ def test_form_save_does_not_wait_for_the_sync_network(qtbot, repo, server, insec
     assert "同步完成" in panel.message.text()
     form.deleteLater()
     slow_server.close()
+
+
+def test_sign_in_talks_to_the_server_off_the_writer(qtbot, repo, server, insecure_keyring):
+    """The sign-in dialog's login runs on the network thread and hands its settings to the writer
+    (SyncClient(writer=run_on_writer)): a form save made while the server is slow to answer /login
+    returns at once, and the sign-in's settings are saved when the answer comes."""
+    import time
+
+    from PySide6.QtWidgets import QDialog
+
+    from desktop.forms import RecordForm
+    from desktop.ui.context import AppContext
+    from desktop.ui.jobs import runner
+    from desktop.ui.sync_widgets import LoginDialog
+    from storage import local
+    from tests.serverproc import ResponseDroppingProxy
+
+    slow_server = ResponseDroppingProxy(server.port, drop=lambda method, path: False,
+                                        delay=lambda method, path: SLOW_S if "/login" in path else 0)
+    local.set_identity(repo, VILLAGE, "幸福村")
+    dialog = LoginDialog(AppContext(repo))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.server.setText(slow_server.url)
+    dialog.user.setText("cun")
+    dialog.password.setText(PASSWORD)
+    dialog.sign_in()
+    qtbot.waitUntil(lambda: any("/login" in p for p in slow_server.received), timeout=30_000)
+
+    form = RecordForm(repo, "service", VILLAGE, None, autosave_ms=60_000)
+    form.show()
+    qtbot.waitExposed(form)
+    for name, value in _service(7).items():
+        if name != "org_code":
+            form.field_widget(name).set_raw(value)
+    started = time.monotonic()
+    record = form.save()
+    waited = time.monotonic() - started
+    assert record is not None and form.result() == QDialog.DialogCode.Accepted
+    assert waited < SLOW_S / 2, f"the save waited {waited:.1f} s behind the sign-in"
+    assert not dialog.handle.is_done()  # the sign-in was still waiting for the server meanwhile
+
+    qtbot.waitUntil(lambda: dialog.result() == QDialog.DialogCode.Accepted, timeout=60_000)
+    runner().wait_idle()
+    assert repo.get_setting("server_url") == slow_server.url and repo.get_setting("user") == "cun"
+    assert (dialog.ctx.stored.server_url, dialog.ctx.stored.user) == (slow_server.url, "cun")  # as read in the job
+    form.deleteLater()
+    slow_server.close()
+
+
+def test_sign_in_settings_are_not_read_on_the_ui_thread(qtbot, repo, monkeypatch, insecure_keyring):
+    """Server, user, CA file and role are read once when the context is made (at start); the sync panel,
+    the sign-in dialog, the review page's role and 设置's server come from that snapshot, and a write
+    through the app (设置 → 服务器地址) replaces it: no settings query on the UI thread."""
+    import threading
+
+    from desktop.ui.context import AppContext
+    from desktop.ui.review_page import role_of
+    from desktop.ui.settings_page import SettingsPage
+    from desktop.ui.sync_widgets import create_widget
+    from storage import local
+
+    local.set_identity(repo, VILLAGE, "幸福村")
+    for key, value in (("server_url", "https://tz.example.gov.cn"), ("user", "cun"),
+                       ("sync.ca_file", "/media/u/county.pem"), ("role", "township")):
+        repo.set_setting(key, value)
+    ctx = AppContext(repo)
+    asked = []
+    real = repo.get_setting
+
+    def spy(key, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            asked.append(key)
+        return real(key, *args, **kwargs)
+
+    monkeypatch.setattr(repo, "get_setting", spy)
+    panel = create_widget(ctx)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert "https://tz.example.gov.cn" in panel.server_label.text() and "cun" in panel.server_label.text()
+    assert panel.password.isVisible()  # insecure keyring and a server: a password for each sync
+    dialog = panel.open_login()
+    assert (dialog.server.text(), dialog.user.text(), dialog.ca_file.text()) == (
+        "https://tz.example.gov.cn", "cun", "/media/u/county.pem")
+    dialog.reject()
+    assert role_of(ctx) == "township" and ctx.server_url() == "https://tz.example.gov.cn"
+    settings = SettingsPage(ctx)
+    qtbot.addWidget(settings)
+    assert settings.server.text() == "https://tz.example.gov.cn"
+    settings.server.setText("")
+    assert settings.save_server()  # 设置: clear the server address (this PC works offline only)
+    assert real("server_url") in ("", None)
+    panel.refresh()
+    assert "尚未登录" in panel.server_label.text() and not panel.password.isVisible()
+    assert asked == []

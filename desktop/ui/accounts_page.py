@@ -239,7 +239,7 @@ class AccountsPage(QWidget):
         from desktop.ui.jobs import describe_error
         from sync.client import LoginRequired, SyncError
 
-        if isinstance(exc, LoginRequired) and self.ctx.repo.get_setting("server_url"):
+        if isinstance(exc, LoginRequired) and self.ctx.server_url():
             self._token = None
             self.sign_in.setVisible(True)
             self.password.setFocus()

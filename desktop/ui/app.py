@@ -201,6 +201,7 @@ class AppController(QObject):
             local.set_identity(self.ctx.repo, dialog.org_code, dialog.org_name, demo=False)
             if dialog.server_url:
                 self.ctx.repo.set_setting("server_url", dialog.server_url)
+                self.ctx.remember_stored(server_url=dialog.server_url)
             log.info("first run: this PC now keeps the ledger of one village/community")
             self.ctx.reload_identity()
             self.show_main_window()

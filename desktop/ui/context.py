@@ -5,6 +5,9 @@
 ``ctx.identity``    storage.local.Identity of this PC (org_code, org_name, demo, device_id) or None
                     before first-run setup; ``ctx.reload_identity()`` after changing it.
 ``ctx.settings``    UiSettings (large font etc.), persisted in the ``setting`` table under ``ui.*``.
+``ctx.stored``      StoredSettings: the sign-in settings the pages show (server, user, CA file, role),
+                    read once at start and replaced by whoever writes them (``ctx.remember_stored``),
+                    so that the UI thread does not query the database for them.
 ``ctx.jobs``        the JobRunner (``desktop.ui.jobs``); use ``op``/``write_op`` builders.
 ``ctx.db_path``     path of the local SQLite file (None for in-memory tests).
 
@@ -23,8 +26,8 @@ callables.  ``ctx.core_callbacks()`` returns a :class:`CoreCallbacks` whose meth
 from ANY thread (a worker, a sync loop); they only emit signals of this QObject, which Qt queues to
 the UI thread.  E.g. ``sync_client.run(on_state=ctx.core_callbacks().sync_state)``.
 
-Setting keys this module reads (other helpers write them): ``server_url``, ``sync.last_success_at``
-(ISO-8601 UTC of the last successful sync), ``ui.large_font``.
+Setting keys this module reads (other helpers write them): ``server_url``, ``user``, ``sync.ca_file``,
+``role``, ``sync.last_success_at`` (ISO-8601 UTC of the last successful sync), ``ui.large_font``.
 """
 
 from __future__ import annotations
@@ -64,6 +67,25 @@ class UiSettings:
     base_point_size: float = 11.0  # normal mode body size (pt) — ≈ 14.7 px at 96 dpi
     large_point_size: float = 14.0  # large mode body size (pt) — ≥ 18.6 px at 96 dpi
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredSettings:
+    """The sign-in settings the UI shows, as last read or written (see ``AppContext.stored``)."""
+
+    server_url: str = ""
+    user: str = ""
+    ca_file: str = ""
+    role: str = ""  # of the account this PC signed in with; "" if it never did
+
+
+def read_stored_settings(repo: Repository) -> StoredSettings:
+    """Read :class:`StoredSettings` (at start, or in a job after a sign-in wrote them)."""
+    from storage.disclosure import S_ROLE
+    from sync.client import S_CA_FILE
+
+    return StoredSettings(server_url=repo.get_setting(SERVER_URL_KEY) or "", user=repo.get_setting("user") or "",
+                          ca_file=repo.get_setting(S_CA_FILE) or "", role=repo.get_setting(S_ROLE) or "")
 
 
 class CoreCallbacks:
@@ -107,6 +129,7 @@ class AppContext(QObject):
         self.jobs = runner()
         self._identity = local.identity(repo)
         self.settings = self._load_settings()
+        self.stored = read_stored_settings(repo)
         self._unsent = -1
         self._unsent_job_running = False
         self._unsent_dirty = False
@@ -148,7 +171,11 @@ class AppContext(QObject):
         self.settings_changed.emit("large_font")
 
     def server_url(self) -> str:
-        return self.repo.get_setting(SERVER_URL_KEY) or ""
+        return self.stored.server_url
+
+    def remember_stored(self, stored: StoredSettings | None = None, **changes: str) -> None:
+        """After a write of the sign-in settings: the new snapshot (read in the job), or the changed keys."""
+        self.stored = replace(stored or self.stored, **changes)
 
     # ------------------------------------------------------------------ counts and state
     def count_unsent_now(self) -> int:

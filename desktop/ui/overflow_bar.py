@@ -4,13 +4,16 @@ In large-font mode at 1024×768 a list's toolbar wrapped onto three rows and pus
 ``OverflowBar`` shows its buttons left to right while they fit; the rest (the last ones first) are
 hidden and offered as the entries of the 更多 menu, which say the same, are enabled and checked as the
 buttons are, and press them.  更多 is a normal button in the Tab order (Enter, Space or ↓ open its
-menu), so every action stays reachable by keyboard.  Its minimum width is that of 更多 alone; put it
-last in a :class:`~desktop.ui.flow_layout.FlowLayout`, which gives it the rest of its row.
+menu), so every action stays reachable by keyboard; a hidden button's own shortcut (the Alt+D of
+最近删除(&D)) still presses it, through a stand-in shortcut that is on only while the button is hidden.
+Its minimum width is that of 更多 alone; put it last in a :class:`~desktop.ui.flow_layout.FlowLayout`,
+which gives it the rest of its row.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize
+from PySide6.QtGui import QShortcut
 from PySide6.QtWidgets import QAbstractButton, QHBoxLayout, QMenu, QPushButton, QSizePolicy, QWidget
 
 SPACING = 8
@@ -37,6 +40,15 @@ class OverflowBar(QWidget):
         layout.addStretch(1)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.hidden: list[QAbstractButton] = []
+        # Qt ignores the shortcut of a hidden button; while one is hidden its stand-in here (the bar stays
+        # visible, showing 更多) presses it. Off while the button shows, or the two would be ambiguous.
+        self.stand_ins: dict[QAbstractButton, QShortcut] = {}
+        for b in self.buttons:
+            if not b.shortcut().isEmpty():
+                stand_in = QShortcut(b.shortcut(), self)
+                stand_in.setEnabled(False)
+                stand_in.activated.connect(lambda b=b: self._press(b))
+                self.stand_ins[b] = stand_in
         self._arrange(10_000)
 
     # ---------------------------------------------------------------- sizes
@@ -68,6 +80,14 @@ class OverflowBar(QWidget):
             b.setVisible(i < shown)
         self.hidden = self.buttons[shown:]
         self.more.setVisible(bool(self.hidden))
+        for b, stand_in in self.stand_ins.items():
+            stand_in.setEnabled(b in self.hidden)
+
+    @staticmethod
+    def _press(button: QAbstractButton) -> None:
+        """What the button's own shortcut would do: press it, if it can be pressed now."""
+        if button.isEnabled():
+            button.click()
 
     def _fill_menu(self) -> None:
         """The hidden buttons as menu entries, in their current state."""

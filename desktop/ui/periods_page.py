@@ -11,6 +11,7 @@ when signed in, receipt written next to the package).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -140,6 +141,9 @@ class PeriodsPage(QWidget):
             self.message.setWordWrap(True)
             layout.insertWidget(1, self.message)  # under the title, not below the fold
         self.confirm_box: QMessageBox | None = None
+        # a message about the month's state (submitted, withdrawn) and the test of when it is still true:
+        # a later reload (a sync bringing the township's return, an edit) takes it away once it is not
+        self._state_message: tuple[str, str, Callable[[P.PeriodState], bool]] | None = None
         if not self.is_village:
             layout.addStretch(1)
         # The checklist reads the whole month: a sync or restore emits records_changed once per record
@@ -211,6 +215,7 @@ class PeriodsPage(QWidget):
         if period is None or period != self.period:
             return  # a township PC has no month box; or another month was chosen meanwhile
         self._show_notices(notices)
+        self._drop_stale_message(period, st)
         lines = []
         if st.submitted_at:
             lines.append(f"提交：{st.submitted_by or ''} {st.submitted_at[:16].replace('T', ' ')}")
@@ -297,8 +302,9 @@ class PeriodsPage(QWidget):
     def _run_submit(self, period: str):
         def done(st: P.PeriodState) -> None:
             self.reload()
-            self._say(f"{P.period_label(period)}的月报已提交。联网同步（或导出数据包交给乡镇）后，乡镇即可审核；"
-                      "乡镇审核之前如发现错误，可以点“撤回提交”。")
+            self._say_state(period, lambda s: s.status == P.SUBMITTED and not s.needs_rereview,
+                            f"{P.period_label(period)}的月报已提交。联网同步（或导出数据包交给乡镇）后，乡镇即可审核；"
+                            "乡镇审核之前如发现错误，可以点“撤回提交”。")
             self.ctx.period_changed.emit(period)
 
         return (write_op(lambda job: P.submit_or_resubmit(self.ctx.repo, self.org, period, actor_org=self.org))
@@ -332,7 +338,8 @@ class PeriodsPage(QWidget):
     def _run_withdraw(self, period: str):
         def done(st: P.PeriodState) -> None:
             self.reload()
-            self._say(f"{P.period_label(period)}的月报已撤回，现在是“未提交”。改好后请再次提交。")
+            self._say_state(period, lambda s: s.status == P.NOT_SUBMITTED,
+                            f"{P.period_label(period)}的月报已撤回，现在是“未提交”。改好后请再次提交。")
             self.ctx.period_changed.emit(period)
 
         return (write_op(lambda job: P.withdraw(self.ctx.repo, self.org, period, actor_org=self.org))
@@ -368,6 +375,24 @@ class PeriodsPage(QWidget):
         scroll = self.findChild(QScrollArea, "pageScroll")
         if scroll is not None:
             scroll.ensureWidgetVisible(self.message)
+
+    def _say_state(self, period: str, still_true: Callable[[P.PeriodState], bool], text: str) -> None:
+        """Say something about the month's state; it stays only while ``still_true`` holds for that month."""
+        self._say(text)
+        self._state_message = (period, text, still_true)
+
+    def _drop_stale_message(self, period: str, st: P.PeriodState) -> None:
+        """Hide a state message the month no longer bears out (another month shown, or the state moved on,
+        e.g. the township returned it), so the page never says 已提交 beside 已退回."""
+        if self._state_message is None:
+            return
+        said_period, text, still_true = self._state_message
+        if self.message.text() != text:
+            self._state_message = None  # something else was said since
+        elif said_period != period or not still_true(st):
+            self._state_message = None
+            self.message.setText("")
+            self.message.setVisible(False)
 
     def _failed(self, exc: BaseException) -> None:
         from desktop.ui.jobs import show_error

@@ -34,7 +34,7 @@ def role_of(ctx: AppContext) -> str | None:
     """township / county for a collector's or county PC; None on a village PC (no review page)."""
     if ctx.identity is None or ctx.identity.demo:
         return None
-    stored = ctx.repo.get_setting("role")
+    stored = ctx.stored.role
     if stored in ("township", "county", "admin"):
         return "county" if stored == "admin" else stored
     level = OrgCode(ctx.identity.org_code).level

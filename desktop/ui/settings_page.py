@@ -139,6 +139,7 @@ class SettingsPage(QWidget):
             self.server_message.setText(problem)
             return False
         self.ctx.repo.set_setting(SERVER_URL_KEY, url)  # UI preference-sized write (documented exception)
+        self.ctx.remember_stored(server_url=url)
         self.server_message.setText("已保存。" if url else "已清除服务器地址，本机只离线使用。")
         self.ctx.core_callbacks().sync_state(online=None)
         return True

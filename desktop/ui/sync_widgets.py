@@ -1,8 +1,8 @@
 """同步 in the desktop app: the sync panel (on the 月报与同步 page), the sign-in dialog, conflicts.
 
-A sync runs as ``desktop.ui.jobs.network_op`` (the network thread) with progress and 取消; its
-local writes go to the single DB writer thread one transaction at a time (``run_on_writer``), so a
-form save never waits for the server.  Sign-in and conflict choices are ``write_op`` jobs.
+A sync and a sign-in run as ``desktop.ui.jobs.network_op`` (the network thread), a sync with progress
+and 取消; their local writes go to the single DB writer thread one transaction at a time
+(``run_on_writer``), so a form save never waits for the server.  Conflict choices are ``write_op`` jobs.
 ``sync.client`` reports progress through a plain callable and reads the cancel flag of the job.  The device token lives only in the OS keyring; when the
 keyring is insecure the panel says so and shows a password box for each sync instead.
 """
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
-from desktop.ui.context import AppContext
+from desktop.ui.context import AppContext, read_stored_settings
 from desktop.ui.jobs import network_op, run_on_writer, write_op
 from storage.schema import RECORD_TYPES
 from storage.validation import display_text
@@ -54,15 +54,15 @@ class LoginDialog(QDialog):
         self.message.setObjectName("loginMessage")
         layout.addWidget(self.message)
         form = QFormLayout()
-        self.server = QLineEdit(ctx.repo.get_setting("server_url") or "https://")
+        self.server = QLineEdit(ctx.stored.server_url or "https://")
         self.server.setObjectName("loginServer")
-        self.user = QLineEdit(ctx.repo.get_setting("user") or "")
+        self.user = QLineEdit(ctx.stored.user)
         self.user.setObjectName("loginUser")
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setObjectName("loginPassword")
         ca_row = QHBoxLayout()
-        self.ca_file = QLineEdit(ctx.repo.get_setting("sync.ca_file") or "")
+        self.ca_file = QLineEdit(ctx.stored.ca_file)
         self.ca_file.setPlaceholderText("县民政局提供的证书文件（可不填）")
         browse = QPushButton("浏览…")
         browse.clicked.connect(self._browse)
@@ -136,16 +136,24 @@ class LoginDialog(QDialog):
         self.message.setText("正在登录…")
 
         def work(job):
+            from storage import local
             from sync.client import SyncClient
 
-            client = SyncClient(repo, server, user, ca_file=ca, retries=1, timeout=30, cancel=job.cancelled)
+            # on the network thread, like a sync: the writer stays free for form saves while the server
+            # answers, and each local write (the device id if new, the sign-in's settings) is handed to it
+            run_on_writer(lambda: local.device_id(repo))
+            client = SyncClient(repo, server, user, ca_file=ca, retries=1, timeout=30, cancel=job.cancelled,
+                                writer=run_on_writer)
             try:
-                return client.login(password, new_password=new_password)
+                info = client.login(password, new_password=new_password)
             finally:
                 client.transport.close()
+            return info, read_stored_settings(repo)  # as the sign-in left them, read here
 
-        def done(info):
+        def done(answer):
+            info, stored = answer
             self.info = info
+            self.ctx.remember_stored(stored)
             self.buttons.setEnabled(True)
             for w in (self.password, self.new_password, self.new_password2):
                 w.clear()
@@ -162,7 +170,7 @@ class LoginDialog(QDialog):
                 return
             self.message.setText(f"登录失败：{exc}")
 
-        self.handle = write_op(work).success(done).failure(failed).run_in_background(self)
+        self.handle = network_op(work).success(done).failure(failed).run_in_background(self)
 
 
 class ConflictsDialog(QDialog):
@@ -369,8 +377,7 @@ class SyncPanel(QGroupBox):
     # ------------------------------------------------------------------ state
 
     def refresh(self) -> None:
-        url = self.ctx.repo.get_setting("server_url")
-        user = self.ctx.repo.get_setting("user")
+        url, user = self.ctx.stored.server_url, self.ctx.stored.user
         self.server_label.setText(f"服务器：{url}（用户 {user}）" if url else "尚未登录县级服务器，请先点“登录…”")
         self.unsent_label.setText(f"未上传的修改：{self.ctx.unsent_count} 条")
         insecure = not credentials.keyring_is_secure()
@@ -407,7 +414,7 @@ class SyncPanel(QGroupBox):
         """Probe the server off the writer thread (3 s); sync quietly only if it answers."""
         from desktop.ui.jobs import op
 
-        url, user = self.ctx.repo.get_setting("server_url"), self.ctx.repo.get_setting("user")
+        url, user = self.ctx.stored.server_url, self.ctx.stored.user
         busy = self.handle is not None and not self.handle.is_done()
         if busy or self.ctx.is_demo or not url or not user or not credentials.keyring_is_secure():
             return
@@ -440,7 +447,7 @@ class SyncPanel(QGroupBox):
         if self.ctx.is_demo:
             self.message.setText("演示数据永远不会同步到县级服务器。")
             return
-        if not self.ctx.repo.get_setting("server_url"):
+        if not self.ctx.server_url():
             self.open_login("请先登录县级服务器")
             return
         password = self.password.text() or None
