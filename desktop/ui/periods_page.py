@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLab
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, scrolling_body
 from desktop.ui.month_box import MonthBox
-from desktop.ui.jobs import describe_error, op, write_op
+from desktop.ui.jobs import ask, describe_error, op, write_op
 from desktop.ui.sync_widgets import create_widget as sync_box
 from desktop.ui.printing import PaperJob, paper_buttons
 from storage import periods as P
@@ -295,9 +295,8 @@ class PeriodsPage(QWidget):
         period = self.period
         again = self.step.action == "resubmit"
         title = "重新提交月报" if again or self.state.status == P.RETURNED else "提交月报"
-        box = self._confirm(title, self.submit_summary(), "确认提交", "暂不提交", "confirm_submit")
-        box.accepted.connect(lambda: self._run_submit(period))
-        return box
+        return self._confirm(title, self.submit_summary(), "确认提交", "暂不提交", "confirm_submit",
+                             lambda: self._run_submit(period))
 
     def _run_submit(self, period: str):
         def done(st: P.PeriodState) -> None:
@@ -329,11 +328,10 @@ class PeriodsPage(QWidget):
 
     def withdraw(self) -> QMessageBox:
         period = self.period
-        box = self._confirm("撤回提交", f"撤回{P.period_label(period)}的月报？\n\n撤回后本月回到“未提交”，"
-                            "乡镇暂时不会审核它。改好后请再次提交。\n（联网同步后乡镇那边也会看到已撤回；"
-                            "如果乡镇已经审核，撤回会被拒绝。）", "撤回", "不撤回", "confirm_withdraw")
-        box.accepted.connect(lambda: self._run_withdraw(period))
-        return box
+        return self._confirm("撤回提交", f"撤回{P.period_label(period)}的月报？\n\n撤回后本月回到“未提交”，"
+                             "乡镇暂时不会审核它。改好后请再次提交。\n（联网同步后乡镇那边也会看到已撤回；"
+                             "如果乡镇已经审核，撤回会被拒绝。）", "撤回", "不撤回", "confirm_withdraw",
+                             lambda: self._run_withdraw(period))
 
     def _run_withdraw(self, period: str):
         def done(st: P.PeriodState) -> None:
@@ -345,20 +343,13 @@ class PeriodsPage(QWidget):
         return (write_op(lambda job: P.withdraw(self.ctx.repo, self.org, period, actor_org=self.org))
                 .affects("period").success(done).failure(self._failed).run_in_background(self))
 
-    def _confirm(self, title: str, text: str, yes: str, no: str, name: str) -> QMessageBox:
-        """One deliberate confirmation, window-modal (never blocks the event loop); 不… is the default."""
-        box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=self)
-        box.setObjectName(name)
-        yes_btn = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
-        yes_btn.setObjectName("yes")
-        no_btn = box.addButton(no, QMessageBox.ButtonRole.RejectRole)
-        no_btn.setObjectName("no")
-        box.setDefaultButton(no_btn)
-        box.setEscapeButton(no_btn)
+    def _confirm(self, title: str, text: str, yes: str, no: str, name: str,
+                 on_yes: Callable[[], object]) -> QMessageBox:
+        """One deliberate confirmation (``jobs.ask``); focus goes back to the button that opened it."""
         opener = self.focusWidget()
+        box = ask(self, title, text, yes, on_yes, no=no, name=name)
         box.finished.connect(lambda _r: self._refocus(opener))
         self.confirm_box = box
-        box.open()
         return box
 
     def _refocus(self, widget: QWidget | None) -> None:
