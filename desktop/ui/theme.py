@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+import shiboken6
 from PySide6.QtCore import QPointF, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette, QPolygonF
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOptionHeader
@@ -184,7 +185,13 @@ class SortArrowStyle(QProxyStyle):
 
 
 def apply_theme(app: QApplication, large: bool) -> None:
-    app.setStyle(SortArrowStyle("Fusion"))  # the application owns it (and deletes the one before)
+    # one style for the application's life: the font size needs no new style (the arrow follows the
+    # header's font), and replacing it would make Qt delete a Python-made style widgets still hold
+    # (Qt deletes it when something else replaces it: then a new one is made)
+    style = getattr(app, "sort_arrow_style", None)
+    if style is None or not shiboken6.isValid(style):
+        app.sort_arrow_style = SortArrowStyle("Fusion")
+        app.setStyle(app.sort_arrow_style)
     app.setPalette(palette())
     app.setFont(app_font(large))
     app.setStyleSheet(style_sheet(large))
