@@ -97,6 +97,14 @@ def _audit(args) -> int:
     return 0
 
 
+def add_account_arguments(p: argparse.ArgumentParser) -> None:
+    """An account's name, role and unit: ``admin add-user`` and ``admin set-role`` ask the same."""
+    p.add_argument("name", help="用户名")
+    p.add_argument("--role", required=True, choices=["village", "township", "county", "admin"],
+                   help="角色：village 村(社区)、township 乡镇、county 县、admin 管理员")
+    p.add_argument("--org", required=True, help="账号所属单位的12位区划代码")
+
+
 def register_admin(asub: argparse._SubParsersAction) -> None:
     p = asub.add_parser("users", help="列出账号：角色、单位、状态、最近登录、有效设备数")
     p.set_defaults(func=_users)
@@ -110,10 +118,7 @@ def register_admin(asub: argparse._SubParsersAction) -> None:
     p.add_argument("name", help="用户名")
     p.set_defaults(func=_reset_password)
     p = asub.add_parser("set-role", help="更改账号的角色和所属单位（调动岗位时；它的电脑须重新登录）")
-    p.add_argument("name", help="用户名")
-    p.add_argument("--role", required=True, choices=["village", "township", "county", "admin"],
-                   help="角色：village 村(社区)、township 乡镇、county 县、admin 管理员")
-    p.add_argument("--org", required=True, help="账号所属单位的12位区划代码")
+    add_account_arguments(p)
     p.set_defaults(func=_set_role)
     p = asub.add_parser("audit", help="管理操作记录（谁在何时对哪个账号做了什么）")
     p.add_argument("--limit", type=int, default=200, help="最多显示多少条（默认 200，最新的在前）")

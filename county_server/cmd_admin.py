@@ -8,6 +8,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from county_server import cmd_accounts, cmd_privacy
 from storage.cli import UserError
 from storage.orgcode import LEVELS, OrgCode
 
@@ -286,10 +287,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="CSV 或 xlsx 文件")
     p.set_defaults(func=_load_orgs)
     p = asub.add_parser("add-user", help="创建账号（密码从标准输入读取或提示输入）")
-    p.add_argument("name", help="用户名")
-    p.add_argument("--role", required=True, choices=["village", "township", "county", "admin"],
-                   help="角色：village 村(社区)、township 乡镇、county 县、admin 管理员")
-    p.add_argument("--org", required=True, help="账号所属单位的12位区划代码")
+    cmd_accounts.add_account_arguments(p)
     p.set_defaults(func=_add_user)
     p = asub.add_parser("devices", help="列出登录过的设备（可只看一个账号的）")
     p.add_argument("name", nargs="?", help="用户名（不写则列出全部）")
@@ -301,7 +299,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name", nargs="?", help="用户名")
     p.add_argument("--address", help="被锁定的电脑地址（IP）")
     p.set_defaults(func=_unlock)
-    from county_server import cmd_accounts, cmd_privacy
-
     cmd_privacy.register_admin(asub)
     cmd_accounts.register_admin(asub)

@@ -26,6 +26,27 @@ def _service(persons: int) -> dict:
             "target": "老年人", "persons": persons}
 
 
+def _save_a_form(qtbot, repo, persons: int):
+    """A 服务记录 typed into a real form and saved: (the form, the record, seconds the save took)."""
+    import time
+
+    from PySide6.QtWidgets import QDialog
+
+    from desktop.forms import RecordForm
+
+    form = RecordForm(repo, "service", VILLAGE, None, autosave_ms=60_000)
+    form.show()
+    qtbot.waitExposed(form)
+    for name, value in _service(persons).items():
+        if name != "org_code":
+            form.field_widget(name).set_raw(value)
+    started = time.monotonic()
+    record = form.save()
+    waited = time.monotonic() - started
+    assert record is not None and form.result() == QDialog.DialogCode.Accepted
+    return form, record, waited
+
+
 def test_sign_in_and_sync_from_the_panel(qtbot, repo, server, insecure_keyring):
     from PySide6.QtWidgets import QDialog
 
@@ -171,11 +192,6 @@ def test_form_save_does_not_wait_for_the_sync_network(qtbot, repo, server, insec
     """A sync over a slow link never holds the writer thread (desktop/ui/jobs.py network_op +
     run_on_writer): behind a proxy that holds each push and pull answer back for SLOW_S, a form
     save made while the sync waits for the server returns at once."""
-    import time
-
-    from PySide6.QtWidgets import QDialog
-
-    from desktop.forms import RecordForm
     from desktop.ui.context import AppContext
     from desktop.ui.jobs import runner
     from desktop.ui.sync_widgets import create_widget
@@ -200,16 +216,7 @@ def test_form_save_does_not_wait_for_the_sync_network(qtbot, repo, server, insec
     qtbot.waitUntil(lambda: any("/push" in p for p in slow_server.received), timeout=30_000)
     assert not panel.handle.is_done()
 
-    form = RecordForm(repo, "service", VILLAGE, None, autosave_ms=60_000)
-    form.show()
-    qtbot.waitExposed(form)
-    for name, value in _service(9).items():
-        if name != "org_code":
-            form.field_widget(name).set_raw(value)
-    started = time.monotonic()
-    record = form.save()
-    waited = time.monotonic() - started
-    assert record is not None and form.result() == QDialog.DialogCode.Accepted
+    form, record, waited = _save_a_form(qtbot, repo, 9)
     assert waited < SLOW_S / 2, f"the save waited {waited:.1f} s behind the sync"
     assert not panel.handle.is_done()  # the sync was still waiting for the server meanwhile
     assert not any("/push" in p for p in slow_server.answered)
@@ -227,11 +234,8 @@ def test_sign_in_talks_to_the_server_off_the_writer(qtbot, repo, server, insecur
     """The sign-in dialog's login runs on the network thread and hands its settings to the writer
     (SyncClient(writer=run_on_writer)): a form save made while the server is slow to answer /login
     returns at once, and the sign-in's settings are saved when the answer comes."""
-    import time
-
     from PySide6.QtWidgets import QDialog
 
-    from desktop.forms import RecordForm
     from desktop.ui.context import AppContext
     from desktop.ui.jobs import runner
     from desktop.ui.sync_widgets import LoginDialog
@@ -250,16 +254,7 @@ def test_sign_in_talks_to_the_server_off_the_writer(qtbot, repo, server, insecur
     dialog.sign_in()
     qtbot.waitUntil(lambda: any("/login" in p for p in slow_server.received), timeout=30_000)
 
-    form = RecordForm(repo, "service", VILLAGE, None, autosave_ms=60_000)
-    form.show()
-    qtbot.waitExposed(form)
-    for name, value in _service(7).items():
-        if name != "org_code":
-            form.field_widget(name).set_raw(value)
-    started = time.monotonic()
-    record = form.save()
-    waited = time.monotonic() - started
-    assert record is not None and form.result() == QDialog.DialogCode.Accepted
+    form, record, waited = _save_a_form(qtbot, repo, 7)
     assert waited < SLOW_S / 2, f"the save waited {waited:.1f} s behind the sign-in"
     assert not dialog.handle.is_done()  # the sign-in was still waiting for the server meanwhile
 
