@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -64,14 +65,35 @@ def insecure_keyring(monkeypatch):
     keyring.core._keyring_backend = None  # later tests choose their backend afresh
 
 
+@pytest.fixture(scope="session")
+def qapp(qapp):
+    """pytest-qt's one application, under the desktop app's rule that Python's cycle collector runs
+    on the UI thread only (``desktop/ui/ui_thread_gc.py``: a collection on a job's thread destroyed
+    Qt objects there and crashed the event loop)."""
+    from desktop.ui import ui_thread_gc
+
+    ui_thread_gc.install(qapp)
+    return qapp
+
+
+@pytest.fixture(autouse=True)
+def cycles_collected_after_each_test():
+    """With the UI-thread collector installed, a test that runs no event loop gets no collection
+    from its timer: collect what is due after each test, as the timer would have."""
+    yield
+    module = sys.modules.get("desktop.ui.ui_thread_gc")
+    collector = module.installed() if module is not None else None
+    if collector is not None:
+        collector.collect_due()
+
+
 @pytest.fixture
 def app_look(qapp):
     """Theme changes are global to the one QApplication: put them back after the test.
 
     The app's own style (``theme.SortArrowStyle``, made in Python) is not swapped back: like the
-    app, the suite keeps it for the process's life.  Replacing it makes Qt delete a Python-made
-    style that widgets still alive were styled with: suspected (not shown) of two segfaults in the
-    Qt event loop, tests later, in whole-suite runs."""
+    app, the suite keeps it for the process's life: replacing it would make Qt delete a Python-made
+    style that widgets still alive were styled with."""
     import shiboken6
 
     font, palette, sheet, style = qapp.font(), qapp.palette(), qapp.styleSheet(), qapp.style().name()

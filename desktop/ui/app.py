@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, QTranslator, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from desktop.ui import ui_thread_gc
 from storage import __version__
 
 log = logging.getLogger("taizhang.desktop")
@@ -76,6 +77,7 @@ def ensure_qapplication(argv: list[str] | None = None) -> QApplication:
         app.setWindowIcon(icon)
     app.setDesktopFileName("org.taizhang.ledger")
     install_chinese(app)
+    ui_thread_gc.install(app)  # Qt objects are never destroyed on a job's thread (see the module)
     return app
 
 

@@ -43,6 +43,9 @@ Rules (binding for every helper's desktop code):
   run on the UI thread.
 * ``write_op(fn).affects("service", ...)`` makes the app context emit ``records_changed(type)`` and
   refresh the unsent-changes count after success, so lists and the status bar update themselves.
+* Python's cycle collector runs on the UI thread only (``desktop/ui/ui_thread_gc.py``, installed with
+  the QApplication): a collection started by a worker's allocations would destroy Qt objects (a
+  model, a timer, a closed page's handle) on the worker, and crash the event loop later.
 * Tests: ``handle = job.run_in_background(w)`` returns a :class:`JobHandle`; ``qtbot.waitUntil(
   handle.is_done)`` or ``runner().wait_idle()`` waits for it.
 """
