@@ -22,6 +22,7 @@ from sqlalchemy import Connection, DateTime, select
 
 from storage.changes import WriteResult, payload_json, to_json_value
 from storage.decision import APPLIED, CONFLICT, REJECTED, Context, Decision, Proposal, decide
+from storage.gc_pause import collection_paused
 from storage.models import ChangeLog, UTCDateTime, new_id, table_for, utcnow
 from storage.schema import RECORD_TYPES, RecordType
 
@@ -41,6 +42,13 @@ class Done:
 def execute(conn: Connection, proposals: Sequence[Proposal], ctx: Context, *, actor: str,
             device_id: str | None, sync_state: str, settle: Settle | None = None) -> list[Done]:
     """Decide and write ``proposals`` in order inside the caller's transaction (flushed at the end)."""
+    with collection_paused():
+        return _execute(conn, proposals, ctx, actor=actor, device_id=device_id, sync_state=sync_state,
+                        settle=settle)
+
+
+def _execute(conn: Connection, proposals: Sequence[Proposal], ctx: Context, *, actor: str,
+             device_id: str | None, sync_state: str, settle: Settle | None) -> list[Done]:
     stored = _stored_rows(conn, proposals)
     known = _known_changes(conn, [p.change_id for p in proposals if p.change_id])
     writer = _Writer(conn, actor, device_id, sync_state)

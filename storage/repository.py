@@ -20,6 +20,7 @@ from storage.changes import (Change, WriteOp, WriteResult, change_from_row, org_
 from storage.choices import DEFAULT_CHOICES
 from storage.decision import APPLIED, Context, Decision, Proposal
 from storage.executor import Done, Settle, execute
+from storage.gc_pause import collection_paused
 from storage.models import BASE_COLUMNS, ChangeLog, ChoiceList, Setting, table_for, utcnow
 from storage.schema import RecordType, record_type
 from storage.validation import Issue, ValidationError, check_record
@@ -160,7 +161,7 @@ class Repository:
         as the Excel import does for every row while planning).
         """
         results: list[WriteResult] = []
-        with self.engine.begin() as conn:
+        with collection_paused(), self.engine.begin() as conn:  # collection_paused: see storage/gc_pause.py
             for part in _chunks(ops, chunk):
                 results.extend(self._write(conn, part, first=len(results)))
                 if progress:
