@@ -33,6 +33,7 @@ from exchange.reader import RawWorkbook, SheetInfo, WorkbookError, cell_ref
 from storage.models import new_id, table_for
 from storage.conflicts import ORIGIN_IMPORT, keep_both
 from storage.decision import CONFLICT, Context, Proposal, decide
+from storage.gc_pause import collection_paused
 from storage.repository import Repository, WriteOp, WriteRefused, payload_of
 from storage.schema import RECORD_TYPES, Field, RecordType
 from storage.validation import Issue, ValidationError, coerce, county_of, mask, validate_record
@@ -726,8 +727,12 @@ def _cell_to_raw(column: Column, v):
 def plan_workbook(repo: Repository, path: str | Path, *, scope: str | None = None,
                   progress: ProgressFn | None = None, cancel=None,
                   file_index: int = 0, file_count: int = 1) -> Plan:
-    """Read and check a workbook; the plan's result is the dry-run summary. Writes nothing."""
-    return _Planner(repo, Path(path), scope, progress, cancel, file_index, file_count).run()
+    """Read and check a workbook; the plan's result is the dry-run summary. Writes nothing.
+
+    Automatic cycle collection is paused meanwhile, as for a write (``storage/gc_pause.py``): the
+    workbook's rows stay alive while they are checked, and each collection would walk them all."""
+    with collection_paused():
+        return _Planner(repo, Path(path), scope, progress, cancel, file_index, file_count).run()
 
 
 def import_workbook(repo: Repository, path: str | Path, *, scope: str | None = None, dry_run: bool = False,

@@ -17,7 +17,7 @@ Outcomes (``Decision.kind``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from storage.changes import OPS, org_unit_id, same_content, unreadable_date, values_from_payload
@@ -81,7 +81,7 @@ class Decision:
     op: str | None = None  # the op as written: a change of a record new here is its insert
     # the record as written: every field in the schema's order, then ``deleted`` (the change's payload)
     values: dict | None = None
-    issues: list[Issue] = field(default_factory=list)  # the validation errors of a rejection
+    issues: Sequence[Issue] = ()  # the validation errors of a rejection
 
     @property
     def outcome(self) -> str:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Callable, Iterator, Sequence
 
-from sqlalchemy import Connection, DateTime, select
+from sqlalchemy import Connection, Date, DateTime, select
 
 from storage.changes import WriteResult, payload_json, to_json_value
 from storage.decision import APPLIED, CONFLICT, REJECTED, Context, Decision, Proposal, decide
@@ -175,12 +175,13 @@ class _RowBuilder:
 
 
 def _converter(col_type, dialect) -> Callable[[Any], Any]:
-    """The column's bind processor; for timestamps remembered per value, since a batch writes
-    one ``now`` (or a PC's one edit time) thousands of times."""
+    """The column's bind processor; for dates and timestamps remembered per value, since a batch
+    writes one ``now`` (or a PC's one edit time) thousands of times, and a month's records share
+    a few dozen dates."""
     process = col_type._cached_bind_processor(dialect)
-    if not isinstance(col_type, (DateTime, UTCDateTime)):
+    if not isinstance(col_type, (Date, DateTime, UTCDateTime)):
         return process
-    return lru_cache(maxsize=256)(process)
+    return lru_cache(maxsize=4096)(process)
 
 
 class _Tables:

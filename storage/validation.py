@@ -483,17 +483,18 @@ def _fast_check(f: Field, choices: dict[str, list[str]] | None) -> Callable[[Any
 
 
 _KEEP = {"int": int, "year": int, "decimal": float, "multichoice": list}
+_ABSENT = object()  # a field the raw values do not name (None is a value: a field cleared)
 
 
-def _field_checks(rt: RecordType, choices: dict[str, list[str]] | None) -> list[tuple[Field, Any, Any]]:
-    """(field, fast check or None, conversion of an accepted value or None) for each field of ``rt``."""
-    return [(f, _fast_check(f, choices), _KEEP.get(f.type)) for f in rt.fields]
+def _field_checks(rt: RecordType, choices: dict[str, list[str]] | None) -> list[tuple[Field, str, Any, Any]]:
+    """(field, its name, fast check or None, conversion of an accepted value or None) for each field of ``rt``."""
+    return [(f, f.name, _fast_check(f, choices), _KEEP.get(f.type)) for f in rt.fields]
 
 
 _checks: dict[tuple[str, int], tuple] = {}
 
 
-def _record_checks(rt: RecordType, choices: dict[str, list[str]] | None) -> list[tuple[Field, Any, Any]]:
+def _record_checks(rt: RecordType, choices: dict[str, list[str]] | None) -> list[tuple[Field, str, Any, Any]]:
     """The field checks of ``rt`` for this state of the choice lists (built once, then cached)."""
     key = (rt.name, id(choices))
     entry = _checks.get(key)
@@ -515,17 +516,17 @@ def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | Non
     """
     values: dict[str, Any] = {}
     issues: list[Issue] = []
-    for f, fast, keep in _record_checks(rt, choices):
-        if f.name not in raw:
+    for f, name, fast, keep in _record_checks(rt, choices):
+        given = raw.get(name, _ABSENT)
+        if given is _ABSENT:
             if complete:
-                values[f.name] = None
+                values[name] = None
             continue
-        given = raw[f.name]
         if given is None or given == "":
-            values[f.name] = None
+            values[name] = None
             continue
         if fast is not None and fast(given):
-            values[f.name] = given if keep is None else keep(given)
+            values[name] = given if keep is None else keep(given)
             continue
         value, issue = coerce(f, given, choices)
         if f.type == "org_code" and issue is None and value == given and len(_valid_org_codes) < 100_000:
@@ -534,7 +535,7 @@ def coerce_record(rt: RecordType, raw: dict, choices: dict[str, list[str]] | Non
             issues.append(issue)
             if issue.is_error:
                 continue
-        values[f.name] = value
+        values[name] = value
     if derive:
         derive_values(rt, values)
     if check:
