@@ -483,7 +483,8 @@ def test_status_bar_follows_core_callbacks_from_a_worker_thread(qtbot, start_app
     assert window.status_last_sync.text() == "上次同步：" + when.astimezone().strftime("%Y-%m-%d %H:%M")
     from storage.periods import period_label, previous_period
 
-    assert window.status_period.text() == f"当前月报：{period_label(previous_period())}（未提交）"
+    # the month's state is read in a job: it shows when the read comes back
+    qtbot.waitUntil(lambda: window.status_period.text() == f"当前月报：{period_label(previous_period())}（未提交）")
 
 
 # --------------------------------------------------------------------------- crash mid-edit

@@ -267,20 +267,22 @@ def test_sign_in_talks_to_the_server_off_the_writer(qtbot, repo, server, insecur
 
 
 def test_sign_in_settings_are_not_read_on_the_ui_thread(qtbot, repo, monkeypatch, insecure_keyring):
-    """Server, user, CA file and role are read once when the context is made (at start); the sync panel,
-    the sign-in dialog, the review page's role and 设置's server come from that snapshot, and a write
-    through the app (设置 → 服务器地址) replaces it: no settings query on the UI thread."""
+    """Server, user, CA file, role and who may see full numbers are read once when the context is made
+    (at start); the sync panel, the sign-in dialog, the review page's role, the printed ledger's 完整
+    choice and 设置's server come from that snapshot, and a write through the app (设置 → 服务器地址)
+    replaces it: no settings query on the UI thread."""
     import threading
 
     from desktop.ui.context import AppContext
     from desktop.ui.review_page import role_of
     from desktop.ui.settings_page import SettingsPage
     from desktop.ui.sync_widgets import create_widget
-    from storage import local
+    from storage import disclosure, local
 
     local.set_identity(repo, VILLAGE, "幸福村")
     for key, value in (("server_url", "https://tz.example.gov.cn"), ("user", "cun"),
-                       ("sync.ca_file", "/media/u/county.pem"), ("role", "township")):
+                       ("sync.ca_file", "/media/u/county.pem"), ("role", "township"),
+                       (disclosure.S_FULL_EXPORT_ROLES, "township,county")):
         repo.set_setting(key, value)
     ctx = AppContext(repo)
     asked = []
@@ -302,6 +304,7 @@ def test_sign_in_settings_are_not_read_on_the_ui_thread(qtbot, repo, monkeypatch
         "https://tz.example.gov.cn", "cun", "/media/u/county.pem")
     dialog.reject()
     assert role_of(ctx) == "township" and ctx.server_url() == "https://tz.example.gov.cn"
+    assert ctx.stored.full_export_roles == ("township", "county") and ctx.stored.full_allowed
     settings = SettingsPage(ctx)
     qtbot.addWidget(settings)
     assert settings.server.text() == "https://tz.example.gov.cn"

@@ -212,16 +212,17 @@ class AppController(QObject):
 
     def open_demo(self, parent=None):
         from desktop.ui.jobs import write_op
+        from storage import local
         from storage.demo import fill_demo
 
         repo = self.ctx.repo
 
         def work(job):
-            return fill_demo(repo, records=DEMO_RECORDS,
-                             progress=lambda n: job.progress(n, 0, f"已写入 {n:,} 条演示记录"))
+            fill_demo(repo, records=DEMO_RECORDS, progress=lambda n: job.progress(n, 0, f"已写入 {n:,} 条演示记录"))
+            return local.identity(repo)  # the demo village, read here
 
-        def done(_n):
-            self.ctx.reload_identity()
+        def done(identity):
+            self.ctx.reload_identity(identity)
             self.show_main_window()
 
         self.demo_job = (write_op(work).with_progress("正在生成演示村“幸福村（演示数据）”…")

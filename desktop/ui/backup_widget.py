@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayo
 from desktop.ui.jobs import describe_error, op, write_op
 from desktop.ui.theme import mark_destructive
 from storage import backup as bk
+from storage import local
 from storage import sealed_file
 from storage.schema import RECORD_TYPES
 
@@ -233,11 +234,12 @@ class BackupWidget(QWidget):
             self._say("没有恢复，本机数据没有改动。")
             return
         db_path = self._db_path()
-        engine = self.ctx.repo.engine
+        repo = self.ctx.repo
 
         def work(job):
-            return bk.restore_backup(plan.backup.path, db_path=db_path, dispose=engine.dispose,
-                                     progress=lambda done, total: job.progress(done, total, "正在恢复台账…"))
+            result = bk.restore_backup(plan.backup.path, db_path=db_path, dispose=repo.engine.dispose,
+                                       progress=lambda done, total: job.progress(done, total, "正在恢复台账…"))
+            return result, local.identity(repo)  # the restored ledger's village, read here
 
         self._say("正在恢复…")
         self.handle = (write_op(work).with_progress("正在从备份恢复台账")
@@ -245,9 +247,10 @@ class BackupWidget(QWidget):
                        .success(self._restore_done).failure(self._failed).on_cancelled(self._cancelled)
                        .run_in_background(self))
 
-    def _restore_done(self, result: bk.RestoreResult) -> None:
+    def _restore_done(self, answer: tuple[bk.RestoreResult, local.Identity | None]) -> None:
+        result, identity = answer
         self._busy(False)
-        self.ctx.reload_identity()
+        self.ctx.reload_identity(identity)
         text = f"恢复完成：{result.backup.village}，记录 {result.backup.records} 条。"
         if result.safety_copy:
             text += f"\n恢复前的数据已另存为 {result.safety_copy}"

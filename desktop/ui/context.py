@@ -77,15 +77,22 @@ class StoredSettings:
     user: str = ""
     ca_file: str = ""
     role: str = ""  # of the account this PC signed in with; "" if it never did
+    full_export_roles: tuple[str, ...] = ()  # who may see full ID numbers and phones (the county's rule)
+
+    @property
+    def full_allowed(self) -> bool:
+        """This PC's role may print or export full numbers (``storage.disclosure.full_allowed``)."""
+        return (self.role or "village") in self.full_export_roles
 
 
 def read_stored_settings(repo: Repository) -> StoredSettings:
     """Read :class:`StoredSettings` (at start, or in a job after a sign-in wrote them)."""
-    from storage.disclosure import S_ROLE
+    from storage.disclosure import S_ROLE, full_export_roles
     from sync.client import S_CA_FILE
 
     return StoredSettings(server_url=repo.get_setting(SERVER_URL_KEY) or "", user=repo.get_setting("user") or "",
-                          ca_file=repo.get_setting(S_CA_FILE) or "", role=repo.get_setting(S_ROLE) or "")
+                          ca_file=repo.get_setting(S_CA_FILE) or "", role=repo.get_setting(S_ROLE) or "",
+                          full_export_roles=full_export_roles(repo))
 
 
 class CoreCallbacks:
@@ -152,8 +159,10 @@ class AppContext(QObject):
     def is_demo(self) -> bool:
         return bool(self._identity and self._identity.demo)
 
-    def reload_identity(self) -> None:
-        self._identity = local.identity(self.repo)
+    def reload_identity(self, identity: local.Identity | None = None) -> None:
+        """Take the PC's identity as a job read it after changing it (``identity``), or read it here
+        (first-run setup, before any window)."""
+        self._identity = identity if identity is not None else local.identity(self.repo)
         self.identity_changed.emit()
 
     # ------------------------------------------------------------------ settings

@@ -361,6 +361,7 @@ class MainWindow(QMainWindow):
         self.status_last_sync = QLabel()
         self.status_last_sync.setObjectName("status_last_sync")
         self.status_period = QLabel()
+        self._period_reads = 0  # the latest read of the month's state (an older answer is dropped)
         self.status_period.setObjectName("status_period")
         self.status_version = QLabel(f"版本 {__version__}")
         self.status_version.setObjectName("status_version")
@@ -405,12 +406,22 @@ class MainWindow(QMainWindow):
         self.status_last_sync.setText(f"上次同步：{format_local(state.last_success_at)}")
 
     def _show_period(self) -> None:
+        """The month being reported and its state, read in a job (a newer read's answer wins)."""
+        from desktop.ui.jobs import op
         from storage.periods import period_label
 
         period = self.ctx.current_period()
-        status = self.ctx.current_period_status()
-        self.status_period.setText(f"当前月报：{period_label(period)}" + (f"（{status}）" if status else ""))
         self.status_period.setToolTip(f"本月底前后要报送的是{period_label(period)}的台账；在“月报与同步”中提交")
+        self._period_reads += 1
+        asked, ctx = self._period_reads, self.ctx
+
+        def show(status: str | None) -> None:
+            if asked == self._period_reads:
+                self.status_period.setText(f"当前月报：{period_label(period)}" + (f"（{status}）" if status else ""))
+
+        if not self.status_period.text():
+            show(None)  # the month at once; its state when the read comes back
+        op(lambda _job: ctx.current_period_status()).success(show).run_in_background(self)
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:

@@ -407,11 +407,10 @@ class RecordListPage(QWidget):
         """The printed ledger: the list as shown (filter and order), a month or a year; asks which
         unless ``choice`` is given.  The PDF itself comes from ``exchange.pdf`` (the one layout)."""
         from exchange.pdf import LedgerSelection, month_selection, write_ledger_pdf, year_selection
-        from storage import disclosure
 
         if choice is None:
             dialog = LedgerScopeDialog(self.rt.label, bool(self.rt.date_field), bool(self.rt.pii_fields),
-                                       self.model.rowCount(), self, full_allowed=disclosure.full_allowed(self.ctx.repo))
+                                       self.model.rowCount(), self, full_allowed=self.ctx.stored.full_allowed)
             if dialog.exec() != LedgerScopeDialog.DialogCode.Accepted:
                 return None
             choice = dialog.choice()

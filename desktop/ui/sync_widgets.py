@@ -148,16 +148,17 @@ class LoginDialog(QDialog):
                 info = client.login(password, new_password=new_password)
             finally:
                 client.transport.close()
-            return info, read_stored_settings(repo)  # as the sign-in left them, read here
+            # the settings and the identity (a first sign-in names the village) as the sign-in left them
+            return info, read_stored_settings(repo), local.identity(repo)
 
         def done(answer):
-            info, stored = answer
+            info, stored, identity = answer
             self.info = info
             self.ctx.remember_stored(stored)
             self.buttons.setEnabled(True)
             for w in (self.password, self.new_password, self.new_password2):
                 w.clear()
-            self.ctx.reload_identity()
+            self.ctx.reload_identity(identity)
             self.accept()
 
         def failed(exc: BaseException):
