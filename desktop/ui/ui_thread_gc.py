@@ -3,11 +3,13 @@
 CPython starts an automatic collection in whichever thread is allocating when a generation's
 threshold is crossed: in this app that is usually a job's worker (a workbook import, a 100,000-row
 read) or the Excel reader's read-ahead thread.  If that collection frees the wrapper of a Python-made
-Qt object that sat in a reference cycle (a closed page whose jobs' callbacks point back at it, an
-app context), Qt destroys the C++ object on that worker thread — while the UI thread may be painting
-it or delivering its events.  The process then dies with a segmentation fault inside the event loop,
-at a random later moment.  ``tests/test_ui_thread_gc.py`` shows a worker's collection destroying a
-widget, and shows that with this module installed it is destroyed on the UI thread instead.
+Qt object that sat in a reference cycle (a job's handle whose callbacks point back at its page, an
+app context), the C++ object is destroyed on that worker thread (PySide6 moves only widgets' deletion
+to the UI thread) while the UI thread may be delivering its events; a timer it ran stays registered
+with the UI thread's event loop, pointing at freed memory ("Timers cannot be stopped from another
+thread").  The process then dies with a segmentation fault inside the event loop, at a random later
+moment.  ``tests/test_ui_thread_gc.py`` shows a worker's collection destroying a QObject, and shows
+that with this module installed it is destroyed on the UI thread instead.
 
 So while the QApplication lives, automatic collection is off and a timer on the UI thread collects
 each generation when its count passes the threshold CPython itself would use.  Reference counting
