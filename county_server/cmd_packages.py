@@ -110,8 +110,8 @@ def import_package(state, data: bytes, *, via: Principal | None = None) -> Serve
                          utcnow().isoformat(timespec="seconds"), by,
                          periods=period_changes(state.engine, package.org_code),
                          report_templates=catalogue_index(state.engine)).sign(signer)
-    log.info("package %s from %s: %d held, %d rejected, %d conflicts%s", package.package_id, package.org_code,
-             len(held), len(rejected), len(conflicts), " (replayed)" if answer.get("replayed") else "")
+    log.info("离线包 %s（%s）：收下 %d 条，拒绝 %d 条，冲突 %d 条%s", package.package_id, package.org_code,
+             len(held), len(rejected), len(conflicts), "（重复导入，按上次的结果答复）" if answer.get("replayed") else "")
     return ServerImport(receipt, bool(answer.get("replayed")), counts[APPLIED], counts[DUPLICATE])
 
 

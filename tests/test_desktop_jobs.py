@@ -27,6 +27,9 @@ def test_success_runs_in_worker_and_returns_on_ui_thread(qtbot):
     assert seen["worker"] is True
     assert seen["result"] == (42, True)
     assert handle.outcome == "success"
+    # the signals the worker emitted through belong to the handle (Qt ownership): a worker letting go
+    # of its reference last never destroys a UI-thread object
+    assert handle.signals.parent() is handle
 
 
 def test_failure_gets_chinese_message(qtbot):

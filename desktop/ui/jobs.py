@@ -148,7 +148,9 @@ class JobHandle(QObject):
         super().__init__()
         self.job = job
         self.parent_widget = parent
-        self.signals = _JobSignals()
+        # owned by the handle: the worker's runnable holds the signals too, and a QObject must not be
+        # destroyed there when the runnable lets go of it after the handle did (see ui_thread_gc)
+        self.signals = _JobSignals(self)
         self.control = JobControl(self.signals)
         self.outcome: str | None = None
         self.result: Any = None
