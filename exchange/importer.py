@@ -233,9 +233,9 @@ class _Planner:
         if org is None:
             return
         if self.scope and not within_scope(org, self.scope):
-            name = meta.get("org_name") or ""
+            whose = f"{meta['org_name']}（区划代码{org}）" if meta.get("org_name") else f"区划代码{org}的单位"
             self.issue("", None, None, "", "",
-                       f"本工作簿属于{name}（区划代码{org}），不在本单位（区划代码{self.scope}）的管辖范围内，"
+                       f"本工作簿属于{whose}，不在本单位（区划代码{self.scope}）的管辖范围内，"
                        "已拒绝导入。请确认文件来源，或交由其所属县(乡镇)导入")
 
     def _org_registry(self) -> set[str]:

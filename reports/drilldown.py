@@ -62,7 +62,7 @@ def record_ids(engine: Engine, result: IndicatorResult) -> list[str]:
 
 def drill_rows(engine: Engine, result: IndicatorResult, names: dict[str, str] | None = None,
                limit: int = 5000) -> tuple[str, list[str], list[list[str]]]:
-    """(record type label, column headers, rows as display text with PII masked)."""
+    """(the record type's noun, column headers, rows as display text with PII masked)."""
     if result.drill is None:
         return "", [], []
     _, cond = _where(result)
@@ -71,7 +71,8 @@ def drill_rows(engine: Engine, result: IndicatorResult, names: dict[str, str] | 
 
 def table_rows(engine: Engine, rt_name: str, cond, names: dict[str, str] | None = None,
                limit: int = 5000) -> tuple[str, list[str], list[list[str]]]:
-    """The records of a type matching a condition, as the list shows them (also behind a filled report cell)."""
+    """The records of a type matching a condition, as the list shows them (also behind a filled report cell);
+    returns (the type's noun: 服务设施记录, 服务记录), headers, rows."""
     rt = record_type(rt_name)
     t = table_for(rt_name)
     cols = list(rt.list_columns)
@@ -98,4 +99,4 @@ def table_rows(engine: Engine, rt_name: str, cond, names: dict[str, str] | None 
             else:
                 line.append(str(v))
         out.append(line)
-    return rt.label, headers, out
+    return rt.record_noun, headers, out

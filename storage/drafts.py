@@ -45,6 +45,12 @@ class DraftData:
         rt = RECORD_TYPES.get(self.record_type)
         return rt.label if rt else self.record_type
 
+    @property
+    def type_noun(self) -> str:
+        """For "这份草稿修改的…已被删除": 服务设施记录, 服务记录."""
+        rt = RECORD_TYPES.get(self.record_type)
+        return rt.record_noun if rt else self.record_type
+
     def summary(self) -> str:
         """A short Chinese description for the recovery list (no personal information)."""
         rt = RECORD_TYPES.get(self.record_type)

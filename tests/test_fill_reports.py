@@ -204,7 +204,7 @@ def test_a_village_gets_its_own_row_and_drill_down_lists_the_records(township):
     cell = next(c for c in result.cells if c.unit.code == code and c.mapping.measure.name == "服务设施·数量"
                 and "综合服务设施" in c.mapping.filters_text)
     label, headers, rows = cell_records(engine, cell)
-    assert label == "服务设施" and len(rows) == cell.value
+    assert label == "服务设施记录" and len(rows) == cell.value
     assert all(r[headers.index("类别")] == "综合服务设施/党群服务中心" and r[headers.index("状态")] == "在用"
                for r in rows)
 

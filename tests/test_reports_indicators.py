@@ -180,7 +180,7 @@ def test_drill_rows_mask_pii(county_engine, shenyang):
 
     result = by_id(shenyang.indicators)["I5"]
     label, headers, rows = drill_rows(county_engine, result, shenyang.names)
-    assert label == "社区工作者" and "公民身份号码" in headers
+    assert label == "社区工作者记录" and "公民身份号码" in headers
     col = headers.index("公民身份号码")
     assert len(rows) == 67 and all("*" in row[col] for row in rows)
     assert all(len(row[col]) == 18 and row[col][6:14] == "********" for row in rows)

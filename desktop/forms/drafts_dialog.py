@@ -91,7 +91,7 @@ class DraftsDialog(QDialog):
             form = self.form_for(draft)
         except RecordNotFound:
             warn(self, "无法恢复",
-                                f"这份草稿修改的{draft.type_label}记录已被删除，草稿无法恢复，已将其丢弃。"
+                                f"这份草稿修改的{draft.type_noun}已被删除，草稿无法恢复，已将其丢弃。"
                                 "如需恢复该记录，请到“最近删除”中操作。", "restore_failed")
             self.store.discard(draft.id)
             self.reload()

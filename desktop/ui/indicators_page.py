@@ -457,8 +457,8 @@ class IndicatorsPage(QWidget):
             return drill_rows(engine, res, names)
 
         def show(result):
-            label, headers, rows = result
-            self.drill_dialog = RecordsDialog(f"{res.indicator_id} {res.name} — {where}：计入的{label}记录",
+            noun, headers, rows = result
+            self.drill_dialog = RecordsDialog(f"{res.indicator_id} {res.name} — {where}：计入的{noun}",
                                               headers, rows, self)
             self.drill_dialog.show()
 
