@@ -51,10 +51,12 @@ def test_accounts_page_on_a_county_pc(qtbot, tmp_path):
             _wait()
             # no stored token: the page asks for this account's password, then lists
             assert page.sign_in.isVisible() and "密码" in page.message.text()
+            page.ctx.remember_stored(role="")  # as if the role had changed since the app started
             qtbot.keyClicks(page.password, PASSWORD)
             page.reload()
             _wait()
             assert not page.sign_in.isVisible() and page.message.text() == "共 4 个账号"
+            assert page.ctx.stored.role == "county"  # the sign-in's settings, read in its job
             assert _cells(page, "cun")[:4] == ["cun", "村(社区)", "幸福村（220102001001）", "正常"]
             assert _cells(page, "cun")[5] == "1" and page.devices.rowCount() == 1
             page.select("xian")

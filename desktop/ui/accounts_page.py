@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from desktop.ui.context import AppContext
+from desktop.ui.context import AppContext, read_stored_settings
 from desktop.ui.flow_layout import FlowLayout, labelled
 from desktop.ui.jobs import ask, network_op, run_on_writer
 from desktop.ui.review_page import role_of
@@ -222,10 +222,14 @@ class AccountsPage(QWidget):
 
             job.progress(0, 0, label)
             with AccountAdmin(repo, password=password, token=token, writer=run_on_writer) as admin:
-                return fn(admin), admin.transport.token
+                result = fn(admin), admin.transport.token
+            # a sign-in with the password wrote this account's role and the county's rules: read them here
+            return result, read_stored_settings(repo) if password else None
 
         def done(answer) -> None:
-            result, self._token = answer
+            (result, self._token), stored = answer
+            if stored is not None:
+                self.ctx.remember_stored(stored)
             self.password.clear()
             self.sign_in.setVisible(False)
             then(result)
