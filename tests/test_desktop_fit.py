@@ -319,8 +319,9 @@ FOUR = [pytest.param(large, screen, id=f"{'large' if large else 'normal'}-{scree
         for screen in (OLD_SCREEN, LARGE_SCREEN) for large in (False, True)]
 
 
-def list_pages(window):
-    """Every record list of the window (tabs included), shown in turn: (title, list page)."""
+def shown_pages(window):
+    """Every page of the window and each of its tabs, shown in turn: (page title, tab title, page);
+    a page's first tab is shown again when its turn is over."""
     for spec in window.specs:
         page = window.show_page(spec.key)
         settle()
@@ -329,11 +330,17 @@ def list_pages(window):
             if tabs is not None:
                 tabs.setCurrentIndex(i)
                 settle()
-            lst = window.current_list()
-            if lst is not None:
-                yield f"{spec.title}/{lst.rt.label}", lst
+            yield spec.title, tabs.tabText(i) if tabs is not None else "", page
         if tabs is not None:
             tabs.setCurrentIndex(0)
+
+
+def list_pages(window):
+    """Every record list of the window (tabs included), shown in turn: (title, list page)."""
+    for title, _tab, _page in shown_pages(window):
+        lst = window.current_list()
+        if lst is not None:
+            yield f"{title}/{lst.rt.label}", lst
 
 
 @pytest.mark.parametrize("large,screen", FOUR)
@@ -443,21 +450,12 @@ def test_every_page_fits_1024_and_1366_in_normal_and_large_font(qtbot, taizhang_
         settle()
         assert window.size() == client_area(screen)
         problems = {}
-        for spec in window.specs:
-            page = window.show_page(spec.key)
+        for title, tab, page in shown_pages(window):
+            qtbot.wait(120)  # the tables re-fit their columns shortly after a resize
             settle()
-            tabs = getattr(page, "tabs", None)
-            for i in range(tabs.count() if tabs is not None else 1):
-                if tabs is not None:
-                    tabs.setCurrentIndex(i)
-                    settle()
-                qtbot.wait(120)  # the tables re-fit their columns shortly after a resize
-                settle()
-                found = problems_of(page) + table_problems(page)
-                if found:
-                    problems[f"{spec.title}/{tabs.tabText(i) if tabs is not None else ''}"] = found
-            if tabs is not None:
-                tabs.setCurrentIndex(0)
+            found = problems_of(page) + table_problems(page)
+            if found:
+                problems[f"{title}/{tab}"] = found
         assert not problems, problems
 
 
