@@ -335,6 +335,17 @@ def shown_pages(window):
             tabs.setCurrentIndex(0)
 
 
+def service_list_on_the_old_screen(qtbot, controller):
+    """The window at 1024×768 with its 服务记录 list shown and loaded: (window, list page)."""
+    window = controller.window
+    window.showNormal()
+    window.resize(client_area(OLD_SCREEN))
+    window.show_page("service")
+    lst = window.current_list()
+    qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+    return window, lst
+
+
 def list_pages(window):
     """Every record list of the window (tabs included), shown in turn: (title, list page)."""
     for title, _tab, _page in shown_pages(window):
@@ -469,12 +480,7 @@ def test_a_full_toolbar_puts_its_extra_buttons_under_more(qtbot, taizhang_home, 
     from desktop.ui.overflow_bar import OverflowBar
 
     with opened_window(qtbot, make_db(taizhang_home, repo, "village", True)) as controller:
-        window = controller.window
-        window.showNormal()
-        window.resize(client_area(OLD_SCREEN))
-        window.show_page("service")
-        lst = window.current_list()
-        qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+        window, lst = service_list_on_the_old_screen(qtbot, controller)
         qtbot.wait(100)
         settle()
         bar = lst.findChild(OverflowBar)
@@ -524,12 +530,7 @@ def test_a_button_under_more_keeps_its_alt_key(qtbot, taizhang_home, repo, app_l
     from desktop.ui.overflow_bar import OverflowBar
 
     with opened_window(qtbot, make_db(taizhang_home, repo, "village", True)) as controller:
-        window = controller.window
-        window.showNormal()
-        window.resize(client_area(OLD_SCREEN))
-        window.show_page("service")
-        lst = window.current_list()
-        qtbot.waitUntil(lambda: lst.loaded, timeout=30_000)
+        window, lst = service_list_on_the_old_screen(qtbot, controller)
         settle()
         bar = lst.findChild(OverflowBar)
         window.activateWindow()
