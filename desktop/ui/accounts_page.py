@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView,
-                               QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
+                               QLineEdit, QMessageBox, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext, read_stored_settings
 from desktop.ui.flow_layout import FlowLayout, labelled
 from desktop.ui.jobs import ask, network_op, run_on_writer
+from desktop.ui.read_only_table import read_only_table
 from desktop.ui.review_page import role_of
 from storage.orgcode import OrgCode
 
@@ -162,28 +162,14 @@ class AccountsPage(QWidget):
             self.buttons[key] = b
         layout.addLayout(bar)
 
-        self.table = QTableWidget(0, len(HEADERS))
-        self.table.setObjectName("accounts")
-        self.table.setHorizontalHeaderLabels(HEADERS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().setVisible(False)
+        self.table = read_only_table(HEADERS, name="accounts", single=True)
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._show_selected)
         layout.addWidget(self.table, 3)
 
         self.devices_title = QLabel("已登录的电脑")
         layout.addWidget(self.devices_title)
-        self.devices = QTableWidget(0, 3)
-        self.devices.setObjectName("devices")
-        self.devices.setHorizontalHeaderLabels(["电脑名称", "首次登录", "最近同步"])
-        self.devices.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.devices.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.devices.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.devices.setTabKeyNavigation(False)
-        self.devices.verticalHeader().setVisible(False)
+        self.devices = read_only_table(["电脑名称", "首次登录", "最近同步"], name="devices", single=True)
         self.devices.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.devices.itemSelectionChanged.connect(self._update_buttons)
         layout.addWidget(self.devices, 1)

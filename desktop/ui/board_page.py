@@ -11,12 +11,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QLabel,
-                               QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, labelled
 from desktop.ui.jobs import op
+from desktop.ui.read_only_table import read_only_table
 from desktop.ui.table_fit import keep_fitted
 from desktop.ui.review_page import role_of
 from reports import completeness as C
@@ -58,21 +59,12 @@ class BoardPage(QWidget):
         self.legend.setWordWrap(True)  # its own line, full width: wraps only on a narrow window
         layout.addLayout(bar)
         layout.addWidget(self.legend)
-        self.table = QTableWidget(0, 0)
-        self.table.setObjectName("board")
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)  # Tab goes on to the next control; arrows move in the table
-        self.table.verticalHeader().setVisible(False)
+        self.table = read_only_table([], name="board", rows=False)  # a grid: each cell is a month's state
         self.table_fit = keep_fitted(self.table, stretch=1)  # 村(社区) names give way to the months
         layout.addWidget(self.table, 3)
         self.rates_title = QLabel("")
         layout.addWidget(self.rates_title)
-        self.rates = QTableWidget(0, 6)
-        self.rates.setObjectName("rates")
-        self.rates.setHorizontalHeaderLabels(["单位", "村(社区)数", "已报送", "按时报送", "报送率", "按时报送率"])
-        self.rates.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.rates.setTabKeyNavigation(False)
-        self.rates.verticalHeader().setVisible(False)
+        self.rates = read_only_table(["单位", "村(社区)数", "已报送", "按时报送", "报送率", "按时报送率"], name="rates")
         self.rates_fit = keep_fitted(self.rates, stretch=0)
         layout.addWidget(self.rates, 1)
         self.message = QLabel("")

@@ -12,11 +12,12 @@ import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QPushButton, QTableWidgetItem, QVBoxLayout)
 
 from desktop.ui.flow_layout import labelled
 from desktop.ui.jobs import describe_error, op
+from desktop.ui.read_only_table import read_only_table
 
 HEADERS = ["单元格", "统计项", "筛选", "单位", "数值"]
 
@@ -49,11 +50,7 @@ class FillBox(QGroupBox):
         self.fill_button.clicked.connect(self.choose_output)
         row.addWidget(self.fill_button)
         layout.addLayout(row)
-        self.cells = QTableWidget(0, len(HEADERS))
-        self.cells.setObjectName("fill_cells")
-        self.cells.setHorizontalHeaderLabels(HEADERS)
-        self.cells.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.cells.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.cells = read_only_table(HEADERS, name="fill_cells")
         self.cells.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.cells.setToolTip("双击（或回车）查看某个数字背后的记录")
         self.cells.cellDoubleClicked.connect(lambda r, _c: self.drill(r))

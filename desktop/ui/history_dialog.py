@@ -9,10 +9,11 @@ record gets one row.  ID numbers and phones stay masked.  Esc or 关闭 closes i
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHeaderView, QLabel, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from desktop.ui.jobs import JobHandle, op, show_error
+from desktop.ui.read_only_table import read_only_table
 from storage.history import HistoryEntry, OP_CREATE, OP_DELETE, OP_RESTORE, record_history
 
 HEADERS = ("时间", "操作人", "操作", "项目", "原来", "改为")
@@ -43,14 +44,8 @@ class RecordHistoryDialog(QDialog):
         self.info.setObjectName("history_info")
         self.info.setWordWrap(True)
         layout.addWidget(self.info)
-        self.table = QTableWidget(0, len(HEADERS))
-        self.table.setObjectName("history_table")
+        self.table = read_only_table(HEADERS, name="history_table")  # Tab leaves it for 关闭
         self.table.setAccessibleName(f"{what}的修改记录")
-        self.table.setHorizontalHeaderLabels(list(HEADERS))
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setTabKeyNavigation(False)  # Tab leaves the table for 关闭
-        self.table.verticalHeader().setVisible(False)
         self.table.setWordWrap(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

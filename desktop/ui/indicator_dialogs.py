@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QHeaderView,
-                               QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QHeaderView, QLabel,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout)
 
+
+from desktop.ui.read_only_table import read_only_table
 from reports.indicators import INDICATORS
 from reports.profiles import OP_TEXT, Profile, Target
 
@@ -21,10 +23,7 @@ class RecordsDialog(QDialog):
         info = QLabel(f"{title}（共 {len(rows)} 条；身份号码、手机号已隐藏部分数字）")
         info.setWordWrap(True)
         layout.addWidget(info)
-        self.table = QTableWidget(len(rows), len(headers))
-        self.table.setHorizontalHeaderLabels(headers)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table = read_only_table(headers, row_count=len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(value))

@@ -4,9 +4,10 @@ township or county PC, those its sync brought in), newest first.  Read through s
 from __future__ import annotations
 
 import shiboken6
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QTableWidgetItem, QVBoxLayout, QWidget
 
 from desktop.ui.jobs import op
+from desktop.ui.read_only_table import read_only_table
 from storage import disclosure
 
 COLUMNS = (("at", "时间（世界标准时间）"), ("org_code", "区划代码"), ("actor", "操作人"), ("action", "方式"),
@@ -28,10 +29,7 @@ class PrivacyWidget(QWidget):
         self.summary = QLabel()
         self.summary.setObjectName("privacy_summary")
         layout.addWidget(self.summary)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("disclosure_table")
-        self.table.setHorizontalHeaderLabels([label for _key, label in COLUMNS])
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = read_only_table([label for _key, label in COLUMNS], name="disclosure_table")
         self.table.setMinimumHeight(160)
         layout.addWidget(self.table)
         ctx.records_changed.connect(self._records_changed)  # a bound slot: disconnected when this box goes

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout,
-                               QLabel, QLineEdit, QPlainTextEdit, QPushButton, QScrollArea, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QLineEdit, QPlainTextEdit, QPushButton, QScrollArea, QSplitter,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, compact_combo, labelled
 from desktop.ui.month_box import MonthBox
 from desktop.ui.jobs import op, write_op
+from desktop.ui.read_only_table import read_only_table
 from desktop.ui.table_fit import keep_fitted
 from storage import periods as P
 from storage import reading
@@ -131,14 +132,7 @@ class ReviewPage(QWidget):
         layout.addLayout(bar)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.units = QTableWidget(0, 5)
-        self.units.setObjectName("units")
-        self.units.setHorizontalHeaderLabels(["村(社区)", "乡镇/街道", "状态", "提交时间", "本月记录"])
-        self.units.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.units.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.units.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.units.setTabKeyNavigation(False)  # Tab goes on to the next control; arrows move in the table
-        self.units.verticalHeader().setVisible(False)
+        self.units = read_only_table(["村(社区)", "乡镇/街道", "状态", "提交时间", "本月记录"], name="units", single=True)
         # names take what is left; on a narrow screen 本月记录 and 提交时间 give way (in the detail on the right)
         self.units_fit = keep_fitted(self.units, stretch=0, optional=2)
         self.units.itemSelectionChanged.connect(self._show_selected)
@@ -155,13 +149,7 @@ class ReviewPage(QWidget):
         self.checklist.setObjectName("checklist")
         self.checklist.setWordWrap(True)
         dl.addWidget(self.checklist)
-        self.records = QTableWidget(0, 3)
-        self.records.setObjectName("records")
-        self.records.setHorizontalHeaderLabels(["类别", "日期", "内容"])
-        self.records.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.records.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.records.setTabKeyNavigation(False)
-        self.records.verticalHeader().setVisible(False)
+        self.records = read_only_table(["类别", "日期", "内容"], name="records")
         self.records_fit = keep_fitted(self.records, stretch=2)
         self.records.setToolTip("选中有问题的记录后点“退回”，可以逐条写意见；“修改记录”看这条记录改过什么")
         self.records.itemSelectionChanged.connect(self._update_history_button)

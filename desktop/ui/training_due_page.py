@@ -11,12 +11,13 @@ import datetime as dt
 from pathlib import Path
 
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHeaderView, QLabel, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHeaderView, QLabel, QPushButton, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from desktop.ui.context import AppContext
 from desktop.ui.flow_layout import FlowLayout, labelled
 from desktop.ui.jobs import op
+from desktop.ui.read_only_table import read_only_table
 from reports.profiles import all_profiles
 from reports.training import DUE_SOON, OVERDUE, RULE_QUOTES, training_due_list
 
@@ -49,12 +50,7 @@ class TrainingDuePage(QWidget):
         self.rule = QLabel("")
         self.rule.setWordWrap(True)
         layout.addWidget(self.rule)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setObjectName("trainingDue")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().setVisible(False)
+        self.table = read_only_table(COLUMNS, name="trainingDue")
         self.table.horizontalHeader().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
         self.summary = QLabel("")
