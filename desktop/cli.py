@@ -7,6 +7,7 @@ Qt is imported only when the app itself is launched.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
@@ -48,18 +49,28 @@ def main(argv: list[str] | None = None) -> int:
     setup_console_logging()  # the terminal shows errors only, in Chinese; the rest goes to the log file
     install_pii_masking()  # every log line and uncaught traceback of this process is masked
     func = getattr(args, "func", _gui)
-    if func is _gui:  # the app sets up its own log file
+    with _log_file(func is not _gui):  # the app sets up its own log file
         return run_command(func, args, logger="taizhang", unexpected="程序出错，请把这段信息发给县民政局信息管理员")
+
+
+@contextlib.contextmanager
+def _log_file(wanted: bool):
+    """A subcommand's full records go to <数据目录>/logs/taizhang.log (the terminal leaves them out); a
+    subcommand called in-process leaves the caller's logging as it was."""
+    if not wanted:
+        yield
+        return
     root_level = logging.getLogger().level
     try:
-        setup_logging()  # <数据目录>/logs/taizhang.log: the full records the terminal leaves out
-    except OSError:
-        pass  # an unwritable data directory: the subcommand itself says so in Chinese
+        setup_logging()
+    except OSError as exc:  # an unwritable data directory: the subcommand itself says so in Chinese
+        logging.getLogger("taizhang").debug("no log file: %s", exc)
     try:
-        return run_command(func, args, logger="taizhang", unexpected="程序出错，请把这段信息发给县民政局信息管理员")
+        yield
     finally:
-        teardown_logging()  # (a subcommand called in-process leaves the caller's logging as it was)
+        teardown_logging()
         logging.getLogger().setLevel(root_level)
+
 
 if __name__ == "__main__":
     sys.exit(main())
